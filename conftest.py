@@ -1,0 +1,36 @@
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent
+# shared/ lies beside the checkout (on developer machines and in CI).
+SHARED_REFERENCE = REPO_ROOT.parent / 'shared' / 'reference'
+
+
+def pytest_addoption(parser):
+    parser.addoption('--runslow', action='store_true', default=False, help='run tests marked slow')
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: takes minutes; run with --runslow')
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption('--runslow'):
+        return
+    skip_slow = pytest.mark.skip(reason='slow: run with --runslow (make test-slow)')
+    for item in items:
+        if 'slow' in item.keywords:
+            item.add_marker(skip_slow)
+
+
+@pytest.fixture(scope='session')
+def repo_root():
+    return REPO_ROOT
+
+
+@pytest.fixture(scope='session')
+def shared_reference():
+    if not SHARED_REFERENCE.is_dir():
+        pytest.skip(f'shared reference folder not found at {SHARED_REFERENCE}')
+    return SHARED_REFERENCE

@@ -1,0 +1,2 @@
+# Importing this package registers the metrics.
+from . import metrics  # noqa: F401

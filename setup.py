@@ -1,0 +1,44 @@
+"""Packaging for restorelab.
+
+torch is required as ``torch>=2.1`` so that an installed torch is kept; the
+Makefile installs ``torch==2.13.0`` (a CPU wheel) first when none is importable,
+because an unpinned torch resolves to a multi-GB CUDA build.
+"""
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def read_version():
+    text = (HERE / 'restorelab' / 'version.py').read_text()
+    return re.search(r"__version__ = '([^']+)'", text).group(1)
+
+
+setup(
+    name='restorelab',
+    version=read_version(),
+    description='Registry-driven image restoration (deraining) framework on mmengine',
+    long_description=(HERE / 'README.md').read_text() if (HERE / 'README.md').exists() else '',
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['restorelab', 'restorelab.*']),
+    python_requires='>=3.9',
+    install_requires=[
+        'torch>=2.1',
+        'mmengine>=0.10.4',
+        # mmcv-lite provides `import mmcv` (image io, transforms base) without
+        # compiled ops; nothing in restorelab needs mmcv.ops.
+        'mmcv-lite>=2.1',
+        'einops',
+        'numpy',
+        'opencv-python-headless',
+        'addict',
+        'tensorboard',
+        'scikit-image',
+    ],
+    extras_require={
+        'test': ['pytest>=7', 'pytest-timeout'],
+    },
+)
