@@ -9,10 +9,12 @@ import os
 import cv2
 import numpy as np
 
+from .errors import UserInputError
+
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
-class ImageReadError(OSError):
+class ImageReadError(UserInputError, OSError):
     """An image file is missing, unreadable or in an unsupported form."""
 
 

@@ -1,0 +1,4 @@
+from .save_results import SaveResultsHook
+from .visualization import ComparisonVisualizationHook
+
+__all__ = ['ComparisonVisualizationHook', 'SaveResultsHook']

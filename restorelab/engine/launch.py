@@ -1,0 +1,197 @@
+"""Turning a config and command-line choices into a runnable mmengine Runner.
+
+tools/train.py and tools/test.py are thin wrappers over these functions.
+"""
+import os
+import os.path as osp
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import find_latest_checkpoint
+
+from restorelab.utils.errors import UserInputError
+
+
+class LaunchError(UserInputError):
+    """A user-facing problem with the command line or the config."""
+
+
+def world_size():
+    """Number of processes of this run (torchrun/slurm environment), 1 alone."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    for var in ('WORLD_SIZE', 'SLURM_NTASKS'):
+        if os.environ.get(var):
+            return int(os.environ[var])
+    return 1
+
+
+def _slurm_env_to_torch_env():
+    """Fill torchrun's variables from slurm's for a CPU run under srun."""
+    if 'SLURM_PROCID' not in os.environ:
+        raise LaunchError('--launcher slurm needs SLURM_PROCID (run it through srun; '
+                          'see tools/slurm_train.sh)')
+    os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
+    os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
+    os.environ.setdefault('LOCAL_RANK', os.environ.get('SLURM_LOCALID', '0'))
+    if 'MASTER_ADDR' not in os.environ:
+        nodes = os.environ.get('SLURM_STEP_NODELIST') or os.environ.get('SLURM_NODELIST', '')
+        import subprocess
+        out = subprocess.run(['scontrol', 'show', 'hostnames', nodes], capture_output=True,
+                             text=True, check=True).stdout.split()
+        os.environ['MASTER_ADDR'] = out[0]
+    os.environ.setdefault('MASTER_PORT', '29500')
+
+
+def setup_distributed(cfg, launcher):
+    """Prepare ``cfg`` for a run with ``launcher`` ('none'|'pytorch'|'slurm').
+
+    With GPUs, mmengine initialises nccl itself. Without, mmengine 0.10 would
+    call ``torch.cuda.set_device`` and give DDP ``device_ids=[LOCAL_RANK]``,
+    both failing on CPU: so the gloo process group is initialised here (the
+    Runner then skips its own) and DDP is configured with ``device_ids=None``.
+    """
+    cfg.launcher = launcher
+    if launcher == 'none':
+        return cfg
+    if launcher not in ('pytorch', 'slurm'):
+        raise LaunchError(f'unknown launcher {launcher!r}; expected none, pytorch or slurm')
+    if torch.cuda.is_available():
+        return cfg
+    if launcher == 'slurm':
+        _slurm_env_to_torch_env()
+    missing = [v for v in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if v not in os.environ]
+    if missing:
+        raise LaunchError(f'--launcher {launcher} needs the environment variables {missing}; '
+                          'start the run with torchrun (tools/dist_train.sh) or srun')
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = dict(cfg.get('model_wrapper_cfg') or {})
+    wrapper.setdefault('type', 'MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    wrapper.setdefault('broadcast_buffers', False)
+    wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
+    cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
+def apply_total_batch_size(cfg, num_procs):
+    """Split ``cfg.total_batch_size`` (when set) evenly over the processes."""
+    total = cfg.get('total_batch_size')
+    if total is None:
+        return cfg
+    if not isinstance(total, int) or total < 1:
+        raise LaunchError(f'total_batch_size must be a positive int, got {total!r}')
+    if total % num_procs:
+        raise LaunchError(
+            f'total_batch_size={total} cannot be split evenly over {num_procs} processes; '
+            f'choose a process count that divides it or set --cfg-options total_batch_size=N')
+    cfg.train_dataloader.batch_size = total // num_procs
+    return cfg
+
+
+def apply_ema(cfg):
+    """Add mmengine's EMAHook when ``cfg.use_ema`` is true (once)."""
+    if not cfg.get('use_ema', False):
+        return cfg
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') == 'EMAHook' for h in hooks):
+        hooks.append(dict(type='EMAHook', momentum=cfg.get('ema_momentum', 0.001),
+                          update_buffers=True, priority=49))
+    cfg.custom_hooks = hooks
+    return cfg
+
+
+def resolve_resume(cfg, resume):
+    """Set ``cfg.resume``/``cfg.load_from`` from the ``--resume`` argument.
+
+    ``resume`` is None (no resume), ``'auto'`` (the newest checkpoint in the
+    work dir, which must exist) or a checkpoint path (which must exist).
+    Unlike mmengine, asking to resume with nothing to resume is an error, not
+    a silent fresh start.
+    """
+    if resume is None:
+        return cfg
+    if resume == 'auto':
+        latest = find_latest_checkpoint(cfg.work_dir)
+        if latest is None or not osp.isfile(latest):
+            raise LaunchError(
+                f'--resume auto: no checkpoint to resume in {cfg.work_dir!r} (looked for '
+                f'"last_checkpoint" written by a previous run). Start without --resume, or pass '
+                '--resume PATH/iter_N.pth')
+        cfg.load_from = latest
+    else:
+        if not osp.isfile(resume):
+            raise LaunchError(f'--resume {resume!r}: no such checkpoint file')
+        cfg.load_from = resume
+    cfg.resume = True
+    return cfg
+
+
+def set_work_dir(cfg, config_path, work_dir=None):
+    """CLI > config > ``work_dirs/<config name>``."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(config_path))[0])
+    return cfg
+
+
+def load_config(path, cfg_options=None):
+    if not osp.isfile(path):
+        raise LaunchError(f'config file {path!r} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def build_runner(cfg):
+    """Build the Runner (restorelab's safe checkpoint loader is installed by
+    importing restorelab.engine)."""
+    import restorelab.engine  # noqa: F401
+    if 'runner_type' in cfg:
+        from mmengine.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def prepare_test(cfg, checkpoint, save_images=None):
+    """Test ``checkpoint`` (loaded with weights_only) and optionally save the
+    restored images to ``save_images``."""
+    if not osp.isfile(checkpoint):
+        raise LaunchError(f'checkpoint {checkpoint!r} does not exist')
+    cfg.load_from = checkpoint
+    cfg.resume = False
+    # Training-only parts are not built for testing.
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler'):
+        cfg.pop(key, None)
+    if save_images:
+        hooks = list(cfg.get('custom_hooks') or [])
+        hooks.append(dict(type='SaveResultsHook', out_dir=save_images))
+        cfg.custom_hooks = hooks
+    return cfg
+
+
+def dump_metrics(metrics, path, cfg, checkpoint):
+    """Write ``metrics`` with the checkpoint and environment to a JSON file."""
+    import json
+    import time
+
+    import mmengine
+
+    import restorelab
+    record = dict(
+        metrics={k: float(v) for k, v in metrics.items()},
+        checkpoint=osp.abspath(checkpoint),
+        config=cfg.filename,
+        time=time.strftime('%Y-%m-%d %H:%M:%S'),
+        versions=dict(restorelab=restorelab.__version__, torch=torch.__version__,
+                      mmengine=mmengine.__version__),
+    )
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(record, f, indent=2)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Test a checkpoint on several processes of this machine with torchrun.
+#   tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [test.py ARGS...]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+if [[ $# -lt 3 ]]; then
+    echo "usage: $0 CONFIG CHECKPOINT NUM_PROCS [ARGS...]" >&2; exit 2
+fi
+CONFIG=$1; CHECKPOINT=$2; NPROCS=$3; shift 3
+if ! [[ "$NPROCS" =~ ^[1-9][0-9]*$ ]]; then
+    echo "error: NUM_PROCS must be a positive integer, got '$NPROCS'" >&2; exit 2
+fi
+PYTHON=${PYTHON:-$(command -v python || command -v python3)}
+exec "$PYTHON" -m torch.distributed.run --standalone --nproc_per_node="$NPROCS" \
+    "$here/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Train on several processes of this machine with torchrun (nccl on GPUs, gloo
+# on the CPU, chosen by tools/train.py).
+#   tools/dist_train.sh [CONFIG] NUM_PROCS [train.py ARGS...]
+# A bare `tools/dist_train.sh 4` trains configs/drsformer_rain200h.py.
+# Environment: NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT for several machines
+# (on one machine torchrun picks a free port itself).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+if [[ $# -ge 1 && "$1" =~ ^[0-9]+$ ]]; then
+    CONFIG="$here/../configs/drsformer_rain200h.py"
+else
+    if [[ $# -lt 2 ]]; then
+        echo "usage: $0 [CONFIG] NUM_PROCS [ARGS...]" >&2; exit 2
+    fi
+    CONFIG=$1; shift
+fi
+NPROCS=$1; shift
+if ! [[ "$NPROCS" =~ ^[1-9][0-9]*$ ]]; then
+    echo "error: NUM_PROCS must be a positive integer, got '$NPROCS'" >&2; exit 2
+fi
+PYTHON=${PYTHON:-$(command -v python || command -v python3)}
+NNODES=${NNODES:-1}
+rdzv=()
+if [[ "$NNODES" -gt 1 || -n "${MASTER_PORT:-}" ]]; then
+    rdzv=(--nnodes="$NNODES" --node_rank="${NODE_RANK:-0}" --master_addr="${MASTER_ADDR:-127.0.0.1}"
+          --master_port="${MASTER_PORT:-29500}")
+else
+    rdzv=(--standalone)
+fi
+exec "$PYTHON" -m torch.distributed.run "${rdzv[@]}" --nproc_per_node="$NPROCS" \
+    "$here/train.py" "$CONFIG" --launcher pytorch "$@"

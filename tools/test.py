@@ -1,0 +1,49 @@
+"""Test a checkpoint on a config's test set(s).
+
+    python tools/test.py CONFIG CHECKPOINT [--out metrics.json] [--save-images DIR]
+        [--work-dir DIR] [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
+
+from mmengine.config import DictAction  # noqa: E402
+
+from restorelab.engine import launch  # noqa: E402
+from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test a restorelab checkpoint')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file (restorelab\'s, or converted with '
+                        'tools/convert_checkpoint.py)')
+    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument('--save-images', metavar='DIR', help='write every restored image here')
+    parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        cfg = launch.load_config(args.config, args.cfg_options)
+        launch.set_work_dir(cfg, args.config, args.work_dir)
+        launch.setup_distributed(cfg, args.launcher)
+        launch.prepare_test(cfg, args.checkpoint, save_images=args.save_images)
+        runner = launch.build_runner(cfg)
+        metrics = runner.test()
+        if args.out:
+            launch.dump_metrics(metrics, args.out, cfg, args.checkpoint)
+    except UserInputError as err:
+        print(f'error: {user_error_message(err)}', file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Train a restorer from a config.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|CKPT]] [--amp]
+        [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+
+Several processes: tools/dist_train.sh [CONFIG] NUM_PROCS [ARGS] (torchrun;
+nccl on GPUs, gloo on the CPU).
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
+
+from mmengine.config import DictAction  # noqa: E402
+
+from restorelab.engine import launch  # noqa: E402
+from restorelab.engine.optim_wrapper import amp_optim_wrapper_type  # noqa: E402
+from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a restorelab model')
+    parser.add_argument('config', help='config file, e.g. configs/drsformer_rain200h.py')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go '
+                        '(default: the config\'s work_dir, else work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume', nargs='?', const='auto', default=None, metavar='CKPT',
+        help='resume from CKPT, or with no value from the newest checkpoint in the work dir '
+        '(an error when there is none)')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision (float16 on GPUs, bfloat16 on the CPU)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='override config entries, e.g. train_cfg.max_iters=20')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        cfg = launch.load_config(args.config, args.cfg_options)
+        launch.set_work_dir(cfg, args.config, args.work_dir)
+        launch.setup_distributed(cfg, args.launcher)
+        launch.apply_total_batch_size(cfg, launch.world_size())
+        launch.apply_ema(cfg)
+        launch.resolve_resume(cfg, args.resume)
+        if args.amp:
+            cfg.optim_wrapper.type = amp_optim_wrapper_type()
+        runner = launch.build_runner(cfg)
+        runner.train()
+    except UserInputError as err:
+        print(f'error: {user_error_message(err)}', file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
