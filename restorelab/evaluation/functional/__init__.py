@@ -1,10 +1,11 @@
 """Pure-numpy metrics: the single implementation of every evaluation protocol."""
-from .psnr_ssim import (METRIC_NAMES, PROTOCOLS, ImageSizeError, check_protocol, compute_metrics,
-                        compute_metrics_from_float, float_to_uint8, gaussian_window, matlab_round,
-                        psnr, rgb_to_y, ssim, ssim_2009_downsample, ssim_map)
+from .psnr_ssim import (METRIC_NAMES, PROTOCOLS, ImageSizeError, check_image_pair,
+                        check_protocol, compute_metrics, compute_metrics_from_float,
+                        float_to_uint8, gaussian_window, matlab_round, psnr, rgb_to_y, ssim,
+                        ssim_2009_downsample, ssim_map)
 
 __all__ = [
-    'METRIC_NAMES', 'PROTOCOLS', 'ImageSizeError', 'check_protocol', 'compute_metrics',
-    'compute_metrics_from_float', 'float_to_uint8', 'gaussian_window', 'matlab_round', 'psnr',
-    'rgb_to_y', 'ssim', 'ssim_2009_downsample', 'ssim_map',
+    'METRIC_NAMES', 'PROTOCOLS', 'ImageSizeError', 'check_image_pair', 'check_protocol',
+    'compute_metrics', 'compute_metrics_from_float', 'float_to_uint8', 'gaussian_window',
+    'matlab_round', 'psnr', 'rgb_to_y', 'ssim', 'ssim_2009_downsample', 'ssim_map',
 ]

@@ -76,6 +76,24 @@ def float_to_uint8(img):
     return np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
 
 
+def check_image_pair(pred, gt, protocol, crop_border=0, names=None):
+    """Raise a clear error unless ``pred`` and ``gt`` can be scored under ``protocol``.
+
+    Both must be ``(H, W, 3)`` uint8 of the same size, and large enough for the
+    11x11 SSIM window after ``crop_border``. ``names`` = ``(result, gt)`` file
+    names for the messages. This is everything :func:`compute_metrics` checks
+    before it computes, so folder tools can validate all pairs first.
+    """
+    check_protocol(protocol, crop_border)
+    _check_pair(pred, gt, names)
+    h, w = pred.shape[:2]
+    if min(h, w) - 2 * crop_border < _SSIM_WINDOW_SIZE:
+        label = f' {names[0]}' if names and names[0] else ''
+        raise ValueError(
+            f'image{label} is {h}x{w}; with crop_border={crop_border} it is smaller than the '
+            f'{_SSIM_WINDOW_SIZE}x{_SSIM_WINDOW_SIZE} SSIM window')
+
+
 def _describe(name, img):
     return f'{name} ({img.shape[0]}x{img.shape[1]})' if name else f'{img.shape[0]}x{img.shape[1]}'
 
@@ -247,14 +265,10 @@ def compute_metrics(pred, gt, protocol, crop_border=0, metrics=METRIC_NAMES, nam
         dict ``{'psnr': float, 'ssim': float}`` (the requested keys); PSNR of
         identical images is ``inf``.
     """
-    check_protocol(protocol, crop_border)
     unknown = set(metrics) - set(METRIC_NAMES)
     if unknown:
         raise ValueError(f'unknown metric(s) {sorted(unknown)}; expected some of {METRIC_NAMES}')
-    _check_pair(pred, gt, names)
-    if crop_border and min(pred.shape[:2]) <= 2 * crop_border:
-        raise ValueError(f'crop_border={crop_border} leaves nothing of a {pred.shape[0]}x'
-                         f'{pred.shape[1]} image')
+    check_image_pair(pred, gt, protocol, crop_border, names)
     pred_y = _crop(rgb_to_y(pred, protocol), crop_border)
     gt_y = _crop(rgb_to_y(gt, protocol), crop_border)
     out = {}

@@ -1,0 +1,335 @@
+"""Scoring a folder of saved results against a folder of ground truths.
+
+Used by ``tools/eval_images.py`` and the benchmark tools. Work happens in
+three steps so that bad input is found before anything is scored:
+:func:`pair_folders` matches files, :func:`check_pairs` reads every pair and
+checks it can be scored, :func:`score_pairs` computes the metrics. Without
+``skip_bad`` the first problem raises :class:`FolderEvalError` listing every
+problem found; with it the bad pairs are reported and left out.
+"""
+import csv
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from mmengine.utils import ProgressBar
+
+from restorelab.utils.image_io import ImageReadError, imread_rgb, is_image_file
+
+from .functional import METRIC_NAMES, check_image_pair, check_protocol, compute_metrics
+
+PAIR_MODES = ('name', 'template', 'position')
+# MATLAB's evaluate_PSNR_SSIM.m lists [dir('*.jpg'); dir('*.png')].
+POSITION_EXTENSIONS = ('.jpg', '.png')
+
+
+class FolderEvalError(ValueError):
+    """Result and ground-truth folders cannot be scored as given."""
+
+
+@dataclass
+class ImagePair:
+    """A result file, its ground-truth file and the key that names the pair."""
+    key: str
+    result: str
+    gt: str
+
+
+@dataclass
+class Problem:
+    """A file that cannot be scored, and why."""
+    path: str
+    reason: str
+
+
+def _image_files(folder, role):
+    if not os.path.isdir(folder):
+        raise FolderEvalError(f'{role} folder {folder!r} does not exist or is not a folder')
+    names = sorted(n for n in os.listdir(folder)
+                   if is_image_file(n) and os.path.isfile(os.path.join(folder, n)))
+    if not names:
+        raise FolderEvalError(f'{role} folder {folder!r} holds no image files')
+    return names
+
+
+def _template_parts(template, option):
+    if template.count('{}') != 1:
+        raise FolderEvalError(
+            f'{option} {template!r} must contain exactly one "{{}}" standing for the shared '
+            "part of the file names, e.g. '{}_GT' for 1_GT.png")
+    return template.split('{}')
+
+
+def _index_by_key(folder, names, template, role, option, problems, ignored):
+    """Map key -> file name for the files whose stem matches ``template``."""
+    prefix, suffix = _template_parts(template, option)
+    by_key, seen = {}, {}
+    for name in names:
+        stem = os.path.splitext(name)[0]
+        if not (stem.startswith(prefix) and stem.endswith(suffix)
+                and len(stem) > len(prefix) + len(suffix)):
+            ignored.append(os.path.join(folder, name))
+            continue
+        key = stem[len(prefix):len(stem) - len(suffix)]
+        seen.setdefault(key, []).append(name)
+    for key, files in seen.items():
+        if len(files) > 1:
+            problems.append(Problem(
+                os.path.join(folder, files[0]),
+                f'{role} files {files} in {folder!r} share the name {key!r}; '
+                'keep one of them (pairing is by name, not extension)'))
+        else:
+            by_key[key] = files[0]
+    return by_key
+
+
+def pair_folders(results_dir, gt_dir, pair_by='name', result_template='{}', gt_template='{}'):
+    """Pair result files with ground-truth files.
+
+    Args:
+        pair_by: ``'name'``: same file stem (``1.png`` with ``1.jpg``);
+            ``'template'``: the stem of a result matches ``result_template``
+            and the ground truth's stem is ``gt_template`` filled with the
+            same part (``'{}_DR'`` / ``'{}_GT'`` pairs ``1_DR.png`` with
+            ``1_GT.png``); ``'position'``: the i-th result with the i-th
+            ground truth in MATLAB ``[dir('*.jpg'); dir('*.png')]`` order
+            (each extension sorted by name), as Restormer's
+            ``evaluate_PSNR_SSIM.m`` pairs them.
+    Returns:
+        ``(pairs, problems, ignored)``: the :class:`ImagePair` list sorted by
+        key, a :class:`Problem` per file without a partner, and the files the
+        templates or extensions left out.
+    """
+    if pair_by not in PAIR_MODES:
+        raise FolderEvalError(f'pair_by must be one of {PAIR_MODES}, got {pair_by!r}')
+    if pair_by != 'template' and (result_template, gt_template) != ('{}', '{}'):
+        raise FolderEvalError(
+            f'file name templates ({result_template!r}, {gt_template!r}) need pair_by="template" '
+            f'(got pair_by={pair_by!r})')
+    result_names = _image_files(results_dir, 'results')
+    gt_names = _image_files(gt_dir, 'ground-truth')
+    problems, ignored = [], []
+    if pair_by == 'position':
+        return _pair_by_position(results_dir, gt_dir, result_names, gt_names)
+    results = _index_by_key(results_dir, result_names, result_template, 'result',
+                            '--result-template', problems, ignored)
+    gts = _index_by_key(gt_dir, gt_names, gt_template, 'ground-truth', '--gt-template',
+                        problems, ignored)
+    if os.path.abspath(results_dir) == os.path.abspath(gt_dir):
+        # One folder holding both: a file taken by one side is not "ignored" by the other.
+        taken = {os.path.join(results_dir, n) for n in list(results.values()) + list(gts.values())}
+        ignored = [p for p in ignored if p not in taken]
+    pairs = []
+    for key in sorted(set(results) | set(gts)):
+        if key in results and key in gts:
+            pairs.append(ImagePair(key, os.path.join(results_dir, results[key]),
+                                   os.path.join(gt_dir, gts[key])))
+        elif key in results:
+            expected = gt_template.replace('{}', key)
+            problems.append(Problem(
+                os.path.join(results_dir, results[key]),
+                f'no ground truth named {expected}.* in {gt_dir!r}'))
+        else:
+            expected = result_template.replace('{}', key)
+            problems.append(Problem(
+                os.path.join(gt_dir, gts[key]), f'no result named {expected}.* in {results_dir!r}'))
+    if not pairs and not problems:
+        raise FolderEvalError(
+            f'no file in {results_dir!r} matches --result-template {result_template!r}'
+            if pair_by == 'template' else f'no image pairs found in {results_dir!r}')
+    return pairs, problems, sorted(ignored)
+
+
+def _matlab_dir_order(folder, names, ignored):
+    listed = []
+    for ext in POSITION_EXTENSIONS:
+        listed += sorted(n for n in names if os.path.splitext(n)[1].lower() == ext)
+    ignored += [os.path.join(folder, n) for n in names if n not in listed]
+    return listed
+
+
+def _pair_by_position(results_dir, gt_dir, result_names, gt_names):
+    ignored = []
+    results = _matlab_dir_order(results_dir, result_names, ignored)
+    gts = _matlab_dir_order(gt_dir, gt_names, ignored)
+    pairs = [ImagePair(os.path.splitext(r)[0], os.path.join(results_dir, r),
+                       os.path.join(gt_dir, g)) for r, g in zip(results, gts)]
+    problems = [Problem(os.path.join(results_dir, r),
+                        f'result number {i + 1} has no ground truth at the same position: '
+                        f'{gt_dir!r} holds {len(gts)} .jpg/.png files, {results_dir!r} {len(results)}')
+                for i, r in enumerate(results[len(gts):], start=len(gts))]
+    problems += [Problem(os.path.join(gt_dir, g),
+                         f'ground truth number {i + 1} has no result at the same position: '
+                         f'{results_dir!r} holds {len(results)} .jpg/.png files, {gt_dir!r} {len(gts)}')
+                 for i, g in enumerate(gts[len(results):], start=len(results))]
+    return pairs, problems, sorted(ignored)
+
+
+def _read_8bit(path):
+    img = imread_rgb(path)
+    if img.dtype != np.uint8:
+        raise ImageReadError(
+            f'{path!r} is a {img.dtype.itemsize * 8}-bit image; the protocols score 8-bit images '
+            'as the MATLAB scripts read them: save 8-bit results and ground truths')
+    return img
+
+
+def _read_pair(pair, protocol, crop_border):
+    """Read and check one pair; errors carry the path of the file at fault."""
+    images = []
+    for path in (pair.result, pair.gt):
+        try:
+            images.append(_read_8bit(path))
+        except ImageReadError as err:
+            raise _PairError(path, str(err)) from err
+    try:
+        check_image_pair(*images, protocol, crop_border, names=(pair.result, pair.gt))
+    except (ValueError, TypeError) as err:
+        raise _PairError(pair.result, str(err)) from err
+    return images
+
+
+class _PairError(Exception):
+
+    def __init__(self, path, reason):
+        super().__init__(reason)
+        self.problem = Problem(path, reason)
+
+
+def _progress(items, show, what):
+    if not show or not items:
+        return items, None
+    print(what)
+    return items, ProgressBar(len(items))
+
+
+def _finish(bar):
+    if bar:
+        bar.file.write('\n')
+        bar.file.flush()
+
+
+def check_pairs(pairs, protocol, crop_border=0, progress=False):
+    """Read every pair and check it can be scored; returns ``(good_pairs, problems)``."""
+    good, problems = [], []
+    items, bar = _progress(pairs, progress, f'checking {len(pairs)} image pairs')
+    for pair in items:
+        try:
+            _read_pair(pair, protocol, crop_border)
+        except _PairError as err:
+            problems.append(err.problem)
+        else:
+            good.append(pair)
+        if bar:
+            bar.update()
+    _finish(bar)
+    return good, problems
+
+
+def score_pairs(pairs, protocol, crop_border=0, metrics=METRIC_NAMES, progress=False):
+    """Score checked pairs; returns one dict per pair: key, result, gt and the metrics."""
+    records = []
+    items, bar = _progress(pairs, progress, f'scoring {len(pairs)} images ({protocol} protocol)')
+    for pair in items:
+        pred, gt = _read_pair(pair, protocol, crop_border)
+        values = compute_metrics(pred, gt, protocol, crop_border, metrics,
+                                 names=(pair.result, pair.gt))
+        records.append({**asdict(pair), **values})
+        if bar:
+            bar.update()
+    _finish(bar)
+    return records
+
+
+def evaluate_folders(results_dir, gt_dir, protocol, pair_by='name', result_template='{}',
+                     gt_template='{}', crop_border=0, skip_bad=False, metrics=METRIC_NAMES,
+                     progress=False):
+    """Pair, check and score two folders; returns the report dict.
+
+    The report holds ``protocol``, ``crop_border``, the folders, ``pair_by``,
+    ``images`` (per-image records), ``mean`` (per metric, over the scored
+    images), ``skipped`` (problems, with ``skip_bad``) and ``ignored`` files.
+
+    Raises:
+        FolderEvalError: listing every missing partner, unreadable file and
+            size mismatch, before anything is scored, unless ``skip_bad``.
+    """
+    check_protocol(protocol, crop_border)
+    pairs, problems, ignored = pair_folders(results_dir, gt_dir, pair_by, result_template,
+                                            gt_template)
+    bad_files = {p.path for p in problems}
+    pairs = [p for p in pairs if p.result not in bad_files and p.gt not in bad_files]
+    pairs, read_problems = check_pairs(pairs, protocol, crop_border, progress)
+    problems += read_problems
+    if problems and not skip_bad:
+        lines = '\n'.join(f'  {p.path}: {p.reason}' for p in problems)
+        raise FolderEvalError(
+            f'{len(problems)} problem(s) found, nothing was scored:\n{lines}\n'
+            'Fix the files, or pass --skip-bad (skip_bad=True) to score the remaining pairs and '
+            'list these as skipped.')
+    if not pairs:
+        raise FolderEvalError(f'no scorable image pairs left in {results_dir!r} / {gt_dir!r}')
+    records = score_pairs(pairs, protocol, crop_border, metrics, progress)
+    mean = {m: float(np.mean([r[m] for r in records])) for m in metrics}
+    return dict(protocol=protocol, crop_border=crop_border, results_dir=results_dir,
+                gt_dir=gt_dir, pair_by=pair_by, num_images=len(records), mean=mean,
+                images=records, skipped=[asdict(p) for p in problems], ignored=ignored)
+
+
+def _fmt(value):
+    return 'inf' if math.isinf(value) else f'{value:.4f}'
+
+
+def format_report(report, metrics=METRIC_NAMES):
+    """The per-image table and the mean, as text for the terminal."""
+    width = max([len('image'), len('mean')] + [len(r['key']) for r in report['images']])
+    header = f'{"image":<{width}}  ' + '  '.join(f'{m.upper():>8}' for m in metrics)
+    lines = [f'protocol: {report["protocol"]}', header, '-' * len(header)]
+    for r in report['images']:
+        lines.append(f'{r["key"]:<{width}}  ' + '  '.join(f'{_fmt(r[m]):>8}' for m in metrics))
+    lines.append('-' * len(header))
+    lines.append(f'{"mean":<{width}}  '
+                 + '  '.join(f'{_fmt(report["mean"][m]):>8}' for m in metrics)
+                 + f'   ({report["num_images"]} images)')
+    for p in report['skipped']:
+        lines.append(f'skipped {p["path"]}: {p["reason"]}')
+    if report['ignored']:
+        lines.append(f'ignored {len(report["ignored"])} file(s) that match no template / '
+                     f'extension: {", ".join(report["ignored"][:5])}'
+                     + (' ...' if len(report['ignored']) > 5 else ''))
+    return '\n'.join(lines)
+
+
+def _json_safe(value):
+    # JSON has no infinity: identical images (PSNR inf) are written as the string "inf".
+    if isinstance(value, float) and math.isinf(value):
+        return 'inf' if value > 0 else '-inf'
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_report(report, out, metrics=METRIC_NAMES):
+    """Write the report as JSON (``.json``) or a CSV table (``.csv``) with a mean row."""
+    ext = os.path.splitext(out)[1].lower()
+    if ext not in ('.json', '.csv'):
+        raise FolderEvalError(f'output file {out!r} must end in .json or .csv')
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    if ext == '.json':
+        with open(out, 'w') as f:
+            json.dump(_json_safe(report), f, indent=1, allow_nan=False)
+            f.write('\n')
+        return
+    with open(out, 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['key', 'result', 'gt', *metrics, 'note'])
+        for r in report['images']:
+            writer.writerow([r['key'], r['result'], r['gt'], *(repr(r[m]) for m in metrics), ''])
+        writer.writerow(['mean', '', '', *(repr(report['mean'][m]) for m in metrics),
+                         f'{report["num_images"]} images, {report["protocol"]} protocol'])
+        for p in report['skipped']:
+            writer.writerow(['skipped', p['path'], '', *([''] * len(metrics)), p['reason']])

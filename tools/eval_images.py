@@ -1,0 +1,62 @@
+"""Score a folder of derained results against ground truth under a deraining protocol.
+
+Example:
+    python tools/eval_images.py results/Rain200H data/Rain200H/test/target \\
+        --protocol restormer --out work_dirs/rain200h_metrics.json
+    python tools/eval_images.py did_ddn did_ddn --protocol rcdnet \\
+        --pair-by template --result-template '{}_DR' --gt-template '{}_GT'
+"""
+import argparse
+import sys
+
+from restorelab.evaluation.folder import (PAIR_MODES, FolderEvalError, evaluate_folders,
+                                          format_report, write_report)
+from restorelab.evaluation.functional import PROTOCOLS
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='PSNR/SSIM of a folder of results against a folder of ground truths, '
+        'computed exactly as the official MATLAB evaluation scripts do.')
+    parser.add_argument('results_dir', help='folder of result images (8-bit)')
+    parser.add_argument('gt_dir', help='folder of ground-truth images (8-bit)')
+    parser.add_argument('--protocol', required=True, choices=PROTOCOLS,
+                        help='restormer: Rain200L/H, SPA-Data; rcdnet: DID-Data, DDN-Data; '
+                        'basicsr: BasicSR/mmagic float-Y style')
+    parser.add_argument('--pair-by', default='name', choices=PAIR_MODES,
+                        help='name: same file stem (default); template: see --result-template/'
+                        '--gt-template; position: MATLAB [dir(*.jpg); dir(*.png)] order')
+    parser.add_argument('--result-template', default='{}',
+                        help="result stem pattern for --pair-by template, e.g. '{}_DR'")
+    parser.add_argument('--gt-template', default='{}',
+                        help="ground-truth stem pattern for --pair-by template, e.g. '{}_GT'")
+    parser.add_argument('--crop-border', type=int, default=0,
+                        help='pixels removed from each edge (basicsr protocol only)')
+    parser.add_argument('--out', help='write per-image values and the mean to a .json or .csv file')
+    parser.add_argument('--skip-bad', action='store_true',
+                        help='skip (and list) pairs with a missing partner, an unreadable file or '
+                        'a size mismatch instead of stopping')
+    parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        report = evaluate_folders(
+            args.results_dir, args.gt_dir, args.protocol, pair_by=args.pair_by,
+            result_template=args.result_template, gt_template=args.gt_template,
+            crop_border=args.crop_border, skip_bad=args.skip_bad, progress=not args.no_progress)
+        if args.out:
+            write_report(report, args.out)
+    except FolderEvalError as err:
+        print(f'eval_images: error: {err}', file=sys.stderr)
+        return 1
+    print(format_report(report))
+    if args.out:
+        print(f'wrote {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
