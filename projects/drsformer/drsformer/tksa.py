@@ -1,0 +1,88 @@
+"""Top-k sparse attention (TKSA) of DRSformer, as in the official release."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# The release mixes four sparsity levels: k = int(C * f) for these fractions of
+# the C channels per head.
+TOPK_FRACTIONS = ((1, 2), (2, 3), (3, 4), (4, 5))
+
+
+def topk_counts(num_channels):
+    """Number of kept entries per attention row for each sparsity level, e.g. C=48 -> [24, 32, 36, 38].
+
+    Written as ``int(C * a / b)`` with the release's float arithmetic, so the counts agree for every C.
+    """
+    return [int(num_channels * a / b) for a, b in TOPK_FRACTIONS]
+
+
+def topk_rank(scores, max_k):
+    """Rank (0 = largest) of each of the ``max_k`` largest entries per row; every other entry gets ``max_k``.
+
+    ``scores``: (..., C, C). Keeping the entries whose rank is below k keeps exactly the row's top k,
+    for every k <= max_k, from a single sorted top-k.
+    """
+    index = scores.topk(max_k, dim=-1, largest=True, sorted=True).indices
+    rank = torch.full_like(scores, max_k, dtype=torch.long)
+    order = torch.arange(max_k, device=scores.device).expand_as(index)
+    return rank.scatter_(-1, index, order)
+
+
+class TKSA(nn.Module):
+    """Top-k sparse channel attention: (N, dim, H, W) -> (N, dim, H, W).
+
+    q, k, v come from a 1x1 conv and a 3x3 depth-wise conv; per head, the C x C
+    ("transposed") attention of L2-normalised q and k is scaled by a learnable
+    temperature, restricted to each row's top-k entries for four values of k,
+    softmaxed, and the four attention maps are mixed with learnable scalars
+    ``attn1..attn4`` before being applied to v. Since the release applies each
+    map to v and then mixes, and ``sum_i w_i (A_i v) = (sum_i w_i A_i) v``, the
+    maps are mixed first and v is multiplied once.
+    Parameter names follow the release (``temperature``, ``qkv``, ``qkv_dwconv``,
+    ``project_out``, ``attn1``..``attn4``).
+    """
+
+    def __init__(self, dim, num_heads, bias=False):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f'TKSA: dim={dim} must be divisible by num_heads={num_heads}')
+        self.num_heads = num_heads
+        self.temperature = nn.Parameter(torch.ones(num_heads, 1, 1))
+        self.qkv = nn.Conv2d(dim, dim * 3, kernel_size=1, bias=bias)
+        self.qkv_dwconv = nn.Conv2d(dim * 3, dim * 3, kernel_size=3, padding=1, groups=dim * 3, bias=bias)
+        self.project_out = nn.Conv2d(dim, dim, kernel_size=1, bias=bias)
+        # The release initialises every mixing weight to 0.2.
+        self.attn1 = nn.Parameter(torch.tensor([0.2]))
+        self.attn2 = nn.Parameter(torch.tensor([0.2]))
+        self.attn3 = nn.Parameter(torch.tensor([0.2]))
+        self.attn4 = nn.Parameter(torch.tensor([0.2]))
+
+    @property
+    def mix_weights(self):
+        """The four mixing weights, in the order of ``TOPK_FRACTIONS``."""
+        return [self.attn1, self.attn2, self.attn3, self.attn4]
+
+    def attention_maps(self, x):
+        """Scaled channel attention and values: (N, heads, C, C) scores, (N, heads, C, H*W) v."""
+        n, dim, h, w = x.shape
+        q, k, v = self.qkv_dwconv(self.qkv(x)).chunk(3, dim=1)
+        q = F.normalize(q.reshape(n, self.num_heads, -1, h * w), dim=-1)
+        k = F.normalize(k.reshape(n, self.num_heads, -1, h * w), dim=-1)
+        v = v.reshape(n, self.num_heads, -1, h * w)
+        return (q @ k.transpose(-2, -1)) * self.temperature, v
+
+    def sparse_mixture(self, scores):
+        """Mix of the four row-wise top-k softmaxes of ``scores`` (..., C, C), weighted by ``attn1..attn4``."""
+        counts = topk_counts(scores.shape[-1])
+        rank = topk_rank(scores, max(counts))
+        mixed = 0
+        for k, weight in zip(counts, self.mix_weights):
+            probs = scores.masked_fill(rank >= k, float('-inf')).softmax(dim=-1)
+            mixed = mixed + probs * weight
+        return mixed
+
+    def forward(self, x):
+        n, dim, h, w = x.shape
+        scores, v = self.attention_maps(x)
+        out = self.sparse_mixture(scores) @ v
+        return self.project_out(out.reshape(n, dim, h, w))
