@@ -1,0 +1,5 @@
+"""Pixel losses for training restorers; importing this package registers them."""
+from .pixel_losses import CharbonnierLoss, L1Loss, MSELoss, PSNRLoss
+from .ssim_loss import SSIMLoss, gaussian_window
+
+__all__ = ['L1Loss', 'MSELoss', 'CharbonnierLoss', 'PSNRLoss', 'SSIMLoss', 'gaussian_window']

@@ -1,0 +1,132 @@
+"""Build a restorer from a config and restore single images: what tools and users call."""
+import os
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.utils import import_modules_from_strings
+
+from restorelab.registry import MODELS
+from restorelab.utils.errors import UserInputError
+
+ARCH_PREFIX = 'arch.'
+_SHOW = 5
+
+
+class CheckpointMismatchError(UserInputError, ValueError):
+    """A checkpoint's weights do not fit the model built from the config."""
+
+
+def _load_config(config):
+    if isinstance(config, (str, os.PathLike)):
+        path = os.fspath(config)
+        if not os.path.isfile(path):
+            raise UserInputError(f'config file {path!r} does not exist')
+        return Config.fromfile(path)  # also imports the config's custom_imports
+    if isinstance(config, Config):
+        cfg = config
+    elif isinstance(config, dict):
+        cfg = Config(config)
+    else:
+        raise TypeError(f'config must be a path, an mmengine Config or a dict, got {type(config).__name__}')
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg['custom_imports'])
+    return cfg
+
+
+def load_weights(model, checkpoint):
+    """Load the weights in file ``checkpoint`` into ``model`` (an ImageRestorer) strictly.
+
+    The file is read with ``torch.load(weights_only=True)`` and restorelab's
+    allow-list for its own training checkpoints (:func:`safe_torch_load`). Weights
+    are taken from ``params``, ``params_ema`` or ``state_dict`` (in that order of
+    preference; a mmengine checkpoint saved with EMAHook holds the EMA weights in
+    ``state_dict``) or a flat dict; a ``module.`` prefix is dropped and a bare
+    arch state_dict gets the ``arch.`` prefix. Returns the wrapper key used.
+
+    Raises:
+        CheckpointMismatchError: listing missing and unexpected keys and shape
+            mismatches, with how to convert an official release.
+    """
+    from restorelab.engine.checkpoint import safe_torch_load
+    from restorelab.utils.converters import unwrap_state_dict
+
+    raw = safe_torch_load(checkpoint, map_location='cpu')
+    try:
+        state_dict, wrapper = unwrap_state_dict(raw, source=str(checkpoint))
+    except ValueError as err:
+        raise CheckpointMismatchError(str(err)) from None
+    expected = model.state_dict()
+    if (any(k.startswith(ARCH_PREFIX) for k in expected)
+            and not any(k.startswith(ARCH_PREFIX) for k in state_dict)):
+        state_dict = OrderedDict((ARCH_PREFIX + k, v) for k, v in state_dict.items())
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    mismatched = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(v.shape)}'
+                  for k, v in expected.items()
+                  if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
+    if missing or unexpected or mismatched:
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} missing keys (first: {", ".join(missing[:_SHOW])})')
+        if unexpected:
+            parts.append(f'{len(unexpected)} unexpected keys (first: {", ".join(unexpected[:_SHOW])})')
+        if mismatched:
+            parts.append(f'{len(mismatched)} shape mismatches ({"; ".join(mismatched[:_SHOW])})')
+        raise CheckpointMismatchError(
+            f'checkpoint {os.fspath(checkpoint)!r} (weights under {wrapper or "the top level"}) does '
+            f'not fit the model built from the config: {"; ".join(parts)}. Check that config and '
+            'checkpoint belong together; an official release must first be converted with '
+            '`python tools/convert_checkpoint.py MODEL IN.pth OUT.pth`.')
+    model.load_state_dict(state_dict, strict=True)
+    return wrapper
+
+
+def init_model(config, checkpoint=None, device='cpu'):
+    """Build ``config``'s model (a path, Config or dict with a ``model`` entry) in
+    restorelab's default scope, load ``checkpoint`` if given (see
+    :func:`load_weights`), move it to ``device`` and put it in eval mode.
+    The config is kept as ``model.cfg``."""
+    cfg = _load_config(config)
+    if 'model' not in cfg:
+        raise UserInputError('the config has no `model` entry; expected '
+                             "model=dict(type='ImageRestorer', arch=dict(type=...), ...)")
+    init_default_scope(cfg.get('default_scope', 'restorelab'))
+    model = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        load_weights(model, checkpoint)
+    model.cfg = cfg
+    return model.to(device).eval()
+
+
+def restore_image(model, img, test_cfg=None):
+    """Restore one ``(H, W, 3)`` RGB uint8/uint16 image; returns the same shape and dtype.
+
+    Runs ``model.restore`` (padding, tiling, self-ensemble and clamping from
+    ``model.test_cfg``, with the keys of ``test_cfg`` overriding it for this call)
+    on the model's device; the result is rounded to the input's bit depth.
+    """
+    from restorelab.models.restorers.inference_utils import check_test_cfg
+
+    if not hasattr(model, 'restore'):
+        raise TypeError(f'restore_image needs an ImageRestorer (see init_model), got {type(model).__name__}')
+    if not isinstance(img, np.ndarray) or img.ndim != 3 or img.shape[2] != 3 \
+            or img.dtype not in (np.uint8, np.uint16):
+        desc = f'{img.shape} {img.dtype}' if isinstance(img, np.ndarray) else type(img).__name__
+        raise ValueError(f'restore_image expects an (H, W, 3) RGB uint8 or uint16 array, got {desc}; '
+                         'read files with restorelab.utils.image_io.imread_rgb')
+    max_value = 255.0 if img.dtype == np.uint8 else 65535.0
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).to(device)
+    x = (x.float() / max_value)[None]
+    saved = model.test_cfg
+    if test_cfg:
+        model.test_cfg = check_test_cfg({**saved, **test_cfg}, model.size_multiple)
+    try:
+        out = model.restore(x)[0]
+    finally:
+        model.test_cfg = saved
+    out = (out * max_value).round().clamp_(0, max_value).cpu().numpy().transpose(1, 2, 0)
+    return np.ascontiguousarray(out.astype(img.dtype))

@@ -1,0 +1,99 @@
+"""ImageRestorer: the one mmengine model that wraps every restoration arch."""
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+
+from restorelab.registry import MODELS
+from restorelab.structures import DataSample
+from ..data_preprocessors import stack_gt
+from .inference_utils import check_size_multiple, check_test_cfg, restore_tensor
+
+
+def _build(cfg, what):
+    if isinstance(cfg, nn.Module):
+        return cfg
+    if isinstance(cfg, dict):
+        return MODELS.build(cfg)
+    raise TypeError(f'ImageRestorer: {what} must be a config dict or an nn.Module, got {type(cfg).__name__}')
+
+
+@MODELS.register_module()
+class ImageRestorer(BaseModel):
+    """Loss, test-time padding/tiling/self-ensemble and clamping around an arch.
+
+    Args:
+        arch: config dict built from MODELS, or an ``nn.Module`` mapping
+            ``(N, 3, H, W)`` in [0, 1] to the same shape; its ``size_multiple``
+            attribute (default 1) is the factor H and W must be multiples of.
+        pixel_loss: loss config (e.g. ``dict(type='L1Loss', loss_weight=1.0)``) or
+            module, called as ``loss(pred, gt)``; None for an inference-only model.
+        data_preprocessor: config or module; None means ``RestorationDataPreprocessor``.
+        train_cfg: no options yet; must be None or empty.
+        test_cfg: ``pad_mode`` ('reflect'|'replicate'|'constant'), ``tile`` (None or
+            an int, a multiple of ``size_multiple``), ``tile_overlap`` (int, default 32),
+            ``tile_batch_size`` (int, default 1), ``self_ensemble`` (bool); see
+            :func:`restore_tensor`. Unknown keys are an error.
+    """
+
+    def __init__(self, arch, pixel_loss, data_preprocessor=None, train_cfg=None, test_cfg=None,
+                 init_cfg=None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='RestorationDataPreprocessor')
+        super().__init__(data_preprocessor=_build(data_preprocessor, 'data_preprocessor'),
+                         init_cfg=init_cfg)
+        self.arch = _build(arch, 'arch')
+        self.size_multiple = check_size_multiple(getattr(self.arch, 'size_multiple', 1),
+                                                 type(self.arch).__name__)
+        self.pixel_loss = None if pixel_loss is None else _build(pixel_loss, 'pixel_loss')
+        if train_cfg:
+            raise ValueError(f'ImageRestorer takes no train_cfg options, got {dict(train_cfg)}')
+        self.train_cfg = train_cfg
+        self.test_cfg = check_test_cfg(test_cfg, self.size_multiple)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        """``inputs`` ``(N, 3, H, W)``. Modes: 'tensor' -> the arch's raw output;
+        'loss' -> ``dict(loss_pix=...)`` against the samples' ``gt_img``;
+        'predict' -> list of DataSample copies (on CPU) with ``pred_img`` in [0, 1]."""
+        if mode == 'tensor':
+            return self.arch(inputs)
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        raise ValueError(f"ImageRestorer.forward: mode={mode!r}; expected 'tensor', 'predict' or 'loss'")
+
+    def loss(self, inputs, data_samples):
+        if self.pixel_loss is None:
+            raise RuntimeError('ImageRestorer was built with pixel_loss=None: it cannot be trained; '
+                               "set e.g. pixel_loss=dict(type='L1Loss')")
+        h, w = inputs.shape[-2:]
+        if h % self.size_multiple or w % self.size_multiple:
+            raise ValueError(
+                f'training input {h}x{w} is not a multiple of the arch\'s size_multiple '
+                f'{self.size_multiple}; choose a patch size that is')
+        gt = stack_gt(data_samples, like=inputs)
+        pred = self.arch(inputs)
+        if not torch.is_tensor(pred) or pred.shape != gt.shape:
+            got = tuple(pred.shape) if torch.is_tensor(pred) else type(pred).__name__
+            raise ValueError(f'the arch returned {got}; expected a tensor of shape {tuple(gt.shape)}')
+        # Losses in float32 also under AMP (small eps, logs).
+        return dict(loss_pix=self.pixel_loss(pred.float(), gt.float()))
+
+    @torch.no_grad()
+    def restore(self, inputs):
+        """Restore ``(N, 3, H, W)`` in [0, 1] with ``test_cfg``; returns the same shape clamped to [0, 1]."""
+        out = restore_tensor(self.arch, inputs, size_multiple=self.size_multiple, **self.test_cfg)
+        return out.clamp_(0.0, 1.0)
+
+    def predict(self, inputs, data_samples=None):
+        preds = self.restore(inputs).float().cpu()
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(len(preds))]
+        if len(data_samples) != len(preds):
+            raise ValueError(f'{len(preds)} inputs but {len(data_samples)} data_samples')
+        results = []
+        for sample, pred in zip(data_samples, preds):
+            result = sample.cpu()  # a new DataSample; the input's stays untouched
+            result.pred_img = pred
+            results.append(result)
+        return results
