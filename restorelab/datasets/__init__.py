@@ -1,0 +1,7 @@
+"""Datasets of rainy/clean image pairs and their transforms (registered on import)."""
+from . import transforms  # noqa: F401  (registers the transforms)
+from .layout import DatasetLayoutError
+from .paired_image import PairedImageDataset
+from .single_image import SingleImageDataset
+
+__all__ = ['DatasetLayoutError', 'PairedImageDataset', 'SingleImageDataset']
