@@ -1,0 +1,52 @@
+"""DDN-Data (Rain1400 / Rain14000 of Fu et al., CVPR 2017): 14 rainy renderings of each clean
+image, ``rainy_image/<id>_<1..14>.jpg`` -> ``ground_truth/<id>.jpg``, paired by the template
+``'{}_*'`` -> ``'{}'``, as the archive unpacks::
+
+    data/DDN-Data/training/rainy_image/1_1.jpg ... 900_14.jpg     (12600)
+    data/DDN-Data/training/ground_truth/1.jpg ... 900.jpg         (900)
+    data/DDN-Data/testing/rainy_image/901_1.jpg ... 1000_14.jpg   (1400)
+    data/DDN-Data/testing/ground_truth/901.jpg ... 1000.jpg       (100)
+
+A copy already split into same-name ``input/``/``target/`` folders (DRSformer's download)
+works by overriding in a method config, e.g.
+``test_dataloader = dict(dataset=dict(filename_tmpl=None, data_prefix=dict(img='test/input',
+gt='test/target')))``. Scored with the 'rcdnet' protocol. See paired_pipelines.py to
+change the patch size.
+"""
+_base_ = ['./paired_pipelines.py']
+
+dataset_type = 'PairedImageDataset'
+dataset_name = 'DDN-Data'
+data_root = 'data/DDN-Data'
+eval_protocol = 'rcdnet'
+filename_tmpl = dict(img='{}_*', gt='{}')
+
+train_dataloader = dict(
+    batch_size=_base_.train_batch_size,
+    num_workers=_base_.train_num_workers,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img='training/rainy_image', gt='training/ground_truth'),
+        filename_tmpl=filename_tmpl,
+        pipeline=_base_.train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=_base_.val_num_workers,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img='testing/rainy_image', gt='testing/ground_truth'),
+        filename_tmpl=filename_tmpl,
+        test_mode=True,
+        pipeline=_base_.test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = [
+    dict(type='PSNR', protocol=eval_protocol, prefix=dataset_name),
+    dict(type='SSIM', protocol=eval_protocol, prefix=dataset_name),
+]
+test_evaluator = val_evaluator
