@@ -3,8 +3,9 @@ import os
 import posixpath
 
 from mmengine.dataset import BaseDataset
+from mmengine.registry import DefaultScope
 
-from restorelab.registry import DATASETS
+from restorelab.registry import DATASETS, SCOPE
 from .layout import (DatasetLayoutError, FilenameTemplate, check_folder, format_examples,
                      index_by_key, split_key)
 
@@ -73,7 +74,7 @@ class PairedImageDataset(BaseDataset):
         if unknown:
             raise ValueError(f'PairedImageDataset: data_prefix keys must be img and gt, got '
                              f'{sorted(unknown)} in {data_prefix}')
-        filename_tmpl = dict(img='{}', gt='{}', **(filename_tmpl or {}))
+        filename_tmpl = {'img': '{}', 'gt': '{}', **(filename_tmpl or {})}
         if set(filename_tmpl) != {'img', 'gt'}:
             raise ValueError(f'PairedImageDataset: filename_tmpl keys must be img and gt, got '
                              f'{sorted(filename_tmpl)}')
@@ -98,9 +99,11 @@ class PairedImageDataset(BaseDataset):
         self.gt_tmpl = FilenameTemplate(filename_tmpl['gt'], allow_wildcard=False)
         self.side_by_side = side_by_side
         self.allow_unused_gt = allow_unused_gt
-        super().__init__(
-            ann_file=ann_file, data_root=data_root, data_prefix=data_prefix,
-            pipeline=list(pipeline), test_mode=test_mode, **kwargs)
+        # Pipeline types resolve in restorelab's scope even when no default scope is set.
+        with DefaultScope.overwrite_default_scope(SCOPE):
+            super().__init__(
+                ann_file=ann_file, data_root=data_root, data_prefix=data_prefix,
+                pipeline=list(pipeline), test_mode=test_mode, **kwargs)
 
     # ------------------------------------------------------------------ layouts
     def load_data_list(self):

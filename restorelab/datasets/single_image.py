@@ -2,8 +2,9 @@
 import os
 
 from mmengine.dataset import BaseDataset
+from mmengine.registry import DefaultScope
 
-from restorelab.registry import DATASETS
+from restorelab.registry import DATASETS, SCOPE
 from .layout import check_folder, index_by_key
 
 
@@ -21,8 +22,10 @@ class SingleImageDataset(BaseDataset):
         data_prefix = dict(data_prefix or dict(img=''))
         if set(data_prefix) != {'img'}:
             raise ValueError(f'SingleImageDataset: data_prefix takes only img, got {data_prefix}')
-        super().__init__(data_root=data_root, data_prefix=data_prefix, pipeline=list(pipeline),
-                         test_mode=test_mode, **kwargs)
+        # Pipeline types resolve in restorelab's scope even when no default scope is set.
+        with DefaultScope.overwrite_default_scope(SCOPE):
+            super().__init__(data_root=data_root, data_prefix=data_prefix, pipeline=list(pipeline),
+                             test_mode=test_mode, **kwargs)
 
     def load_data_list(self):
         owner = type(self).__name__
