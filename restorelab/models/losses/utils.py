@@ -29,11 +29,13 @@ def check_pair(name, pred, target, weight=None):
             f'{tuple(pred.shape)} and {tuple(target.shape)}')
     if weight is not None:
         try:
-            torch.broadcast_shapes(weight.shape, pred.shape)
+            fits = torch.broadcast_shapes(weight.shape, pred.shape) == pred.shape
         except RuntimeError:
+            fits = False
+        if not fits:
             raise ValueError(
                 f'{name}: weight of shape {tuple(weight.shape)} does not broadcast to '
-                f'{tuple(pred.shape)}; use (N, 1, H, W) or (N, C, H, W)') from None
+                f'{tuple(pred.shape)}; use (N, 1, H, W) or (N, C, H, W)')
 
 
 def weighted_reduce(loss, weight, reduction):
