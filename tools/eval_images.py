@@ -5,12 +5,13 @@ Example:
         --protocol restormer --out work_dirs/rain200h_metrics.json
     python tools/eval_images.py did_ddn did_ddn --protocol rcdnet \\
         --pair-by template --result-template '{}_DR' --gt-template '{}_GT'
+    python tools/eval_images.py results/real_rain --no-reference --niqe-params modelparameters.mat
 """
 import argparse
 import sys
 
 from restorelab.evaluation.folder import (PAIR_MODES, FolderEvalError, evaluate_folders,
-                                          format_report, write_report)
+                                          evaluate_no_reference, format_report, write_report)
 from restorelab.evaluation.functional import PROTOCOLS
 
 
@@ -19,8 +20,8 @@ def parse_args(argv=None):
         description='PSNR/SSIM of a folder of results against a folder of ground truths, '
         'computed exactly as the official MATLAB evaluation scripts do.')
     parser.add_argument('results_dir', help='folder of result images (8-bit)')
-    parser.add_argument('gt_dir', help='folder of ground-truth images (8-bit)')
-    parser.add_argument('--protocol', required=True, choices=PROTOCOLS,
+    parser.add_argument('gt_dir', nargs='?', help='folder of ground-truth images (8-bit)')
+    parser.add_argument('--protocol', choices=PROTOCOLS,
                         help='restormer: Rain200L/H, SPA-Data; rcdnet: DID-Data, DDN-Data; '
                         'basicsr: BasicSR/mmagic float-Y style')
     parser.add_argument('--pair-by', default='name', choices=PAIR_MODES,
@@ -36,23 +37,43 @@ def parse_args(argv=None):
     parser.add_argument('--skip-bad', action='store_true',
                         help='skip (and list) pairs with a missing partner, an unreadable file or '
                         'a size mismatch instead of stopping')
+    parser.add_argument('--no-reference', action='store_true',
+                        help='score RESULTS_DIR alone with NIQE (real rain without ground truth)')
+    parser.add_argument('--niqe-params', help='NIQE pristine model: modelparameters.mat of the '
+                        'official release, or .npz (mu_pris_param, cov_pris_param)')
     parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.no_reference:
+        if args.gt_dir or args.protocol:
+            parser.error('--no-reference scores RESULTS_DIR alone: give no GT_DIR and no --protocol')
+        if not args.niqe_params:
+            parser.error('--no-reference needs --niqe-params FILE (the NIQE pristine model)')
+    elif not args.gt_dir or not args.protocol:
+        parser.error('GT_DIR and --protocol are required (or use --no-reference)')
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        report = evaluate_folders(
-            args.results_dir, args.gt_dir, args.protocol, pair_by=args.pair_by,
-            result_template=args.result_template, gt_template=args.gt_template,
-            crop_border=args.crop_border, skip_bad=args.skip_bad, progress=not args.no_progress)
+        if args.no_reference:
+            report = evaluate_no_reference(args.results_dir, args.niqe_params,
+                                           crop_border=args.crop_border, skip_bad=args.skip_bad,
+                                           progress=not args.no_progress)
+            metrics = ('niqe',)
+        else:
+            metrics = ('psnr', 'ssim')
+            report = evaluate_folders(
+                args.results_dir, args.gt_dir, args.protocol, pair_by=args.pair_by,
+                result_template=args.result_template, gt_template=args.gt_template,
+                crop_border=args.crop_border, skip_bad=args.skip_bad,
+                progress=not args.no_progress)
         if args.out:
-            write_report(report, args.out)
-    except FolderEvalError as err:
+            write_report(report, args.out, metrics)
+    except (FileNotFoundError, ValueError) as err:  # FolderEvalError is a ValueError
         print(f'eval_images: error: {err}', file=sys.stderr)
         return 1
-    print(format_report(report))
+    print(format_report(report, metrics))
     if args.out:
         print(f'wrote {args.out}')
     return 0

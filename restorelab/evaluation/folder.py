@@ -19,6 +19,7 @@ from mmengine.utils import ProgressBar
 from restorelab.utils.image_io import ImageReadError, imread_rgb, is_image_file
 
 from .functional import METRIC_NAMES, check_image_pair, check_protocol, compute_metrics
+from .functional.niqe import NIQE_BLOCK, load_niqe_params, niqe
 
 PAIR_MODES = ('name', 'template', 'position')
 # MATLAB's evaluate_PSNR_SSIM.m lists [dir('*.jpg'); dir('*.png')].
@@ -328,8 +329,54 @@ def write_report(report, out, metrics=METRIC_NAMES):
         writer = csv.writer(f)
         writer.writerow(['key', 'result', 'gt', *metrics, 'note'])
         for r in report['images']:
-            writer.writerow([r['key'], r['result'], r['gt'], *(repr(r[m]) for m in metrics), ''])
+            writer.writerow([r['key'], r['result'], r.get('gt', ''), *(repr(r[m]) for m in metrics),
+                             ''])
         writer.writerow(['mean', '', '', *(repr(report['mean'][m]) for m in metrics),
                          f'{report["num_images"]} images, {report["protocol"]} protocol'])
         for p in report['skipped']:
             writer.writerow(['skipped', p['path'], '', *([''] * len(metrics)), p['reason']])
+
+
+def evaluate_no_reference(results_dir, niqe_params, convert_to='y', crop_border=0,
+                          skip_bad=False, progress=False):
+    """NIQE of every image in ``results_dir`` (real rain, no ground truth); the report dict.
+
+    Every file is read and checked before any is scored; unreadable, 16-bit or
+    too small images raise :class:`FolderEvalError` unless ``skip_bad``.
+    """
+    mu, cov = load_niqe_params(niqe_params)
+    names = _image_files(results_dir, 'results')
+    paths = [os.path.join(results_dir, n) for n in names]
+    good, problems = [], []
+    items, bar = _progress(paths, progress, f'checking {len(paths)} images')
+    for path in items:
+        try:
+            h, w = _read_8bit(path).shape[:2]
+            if min(h, w) - 2 * crop_border < NIQE_BLOCK:
+                raise ValueError(f'{path!r} is {h}x{w}; NIQE needs at least {NIQE_BLOCK}x'
+                                 f'{NIQE_BLOCK} pixels after crop_border={crop_border}')
+            good.append(path)
+        except (ImageReadError, ValueError) as err:
+            problems.append(Problem(path, str(err)))
+        if bar:
+            bar.update()
+    _finish(bar)
+    if problems and not skip_bad:
+        lines = '\n'.join(f'  {p.path}: {p.reason}' for p in problems)
+        raise FolderEvalError(f'{len(problems)} problem(s) found, nothing was scored:\n{lines}\n'
+                              'Fix the files, or pass --skip-bad to score the rest.')
+    if not good:
+        raise FolderEvalError(f'no scorable images in {results_dir!r}')
+    records = []
+    items, bar = _progress(good, progress, f'scoring {len(good)} images (NIQE)')
+    for path in items:
+        value = niqe(_read_8bit(path), mu, cov, convert_to, crop_border)
+        records.append(dict(key=os.path.splitext(os.path.basename(path))[0], result=path,
+                            niqe=value))
+        if bar:
+            bar.update()
+    _finish(bar)
+    return dict(protocol=f'no-reference (NIQE, {os.path.basename(niqe_params)})',
+                crop_border=crop_border, results_dir=results_dir, num_images=len(records),
+                mean={'niqe': float(np.mean([r['niqe'] for r in records]))}, images=records,
+                skipped=[asdict(p) for p in problems], ignored=[])

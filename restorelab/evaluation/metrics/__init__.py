@@ -1,4 +1,5 @@
 """Runner metrics; importing this package registers them in METRICS."""
+from .niqe import NIQE
 from .psnr_ssim import PSNR, SSIM
 
-__all__ = ['PSNR', 'SSIM']
+__all__ = ['NIQE', 'PSNR', 'SSIM']
