@@ -226,6 +226,20 @@ def test_builds_from_config_and_loss_mode_equals_loss_on_same_tensors():
     assert torch.equal(model(data['inputs']), model.arch(data['inputs']))  # tensor mode: raw
 
 
+def test_loss_is_computed_in_float32_under_autocast():
+    model = ImageRestorer(TwoConv(), dict(type='SSIMLoss'))
+    data = model.data_preprocessor(_data(), training=True)
+    gt = torch.stack([s.gt_img for s in data['data_samples']])
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        pred = model.arch(data['inputs'])
+        loss = model(**data, mode='loss')['loss_pix']
+        in_autocast = model.pixel_loss(pred.float(), gt)
+    assert loss.dtype == torch.float32
+    expected = model.pixel_loss(pred.float(), gt)  # outside autocast: float32 convolutions
+    assert torch.equal(loss, expected)
+    assert not torch.equal(in_autocast, expected)
+
+
 def test_predict_clamps_and_returns_cpu_copies():
     class Overshoot(nn.Module):
         def forward(self, x):

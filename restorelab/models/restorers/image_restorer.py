@@ -76,8 +76,10 @@ class ImageRestorer(BaseModel):
         if not torch.is_tensor(pred) or pred.shape != gt.shape:
             got = tuple(pred.shape) if torch.is_tensor(pred) else type(pred).__name__
             raise ValueError(f'the arch returned {got}; expected a tensor of shape {tuple(gt.shape)}')
-        # Losses in float32 also under AMP (small eps, logs).
-        return dict(loss_pix=self.pixel_loss(pred.float(), gt.float()))
+        # Losses in float32 also under AMP: autocast would run SSIM's convolutions
+        # in half precision, and eps/log terms need float32.
+        with torch.autocast(device_type=pred.device.type, enabled=False):
+            return dict(loss_pix=self.pixel_loss(pred.float(), gt.float()))
 
     @torch.no_grad()
     def restore(self, inputs):
