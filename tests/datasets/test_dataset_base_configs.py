@@ -10,6 +10,7 @@ from mmengine import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
+from restorelab.datasets import DatasetLayoutError
 from restorelab.registry import DATASETS
 from restorelab.utils.image_io import imwrite_rgb
 
@@ -99,8 +100,14 @@ def test_config_loads_and_builds_on_a_generated_tree(name, tmp_path):
         assert loader.batch_size == 1
         assert loader.sampler == dict(type='DefaultSampler', shuffle=False)
 
-    n_train, n_test = make_tree(tmp_path)
     init_default_scope('restorelab')
+    empty_cfg = copy.deepcopy(train.dataset.to_dict())
+    empty_cfg['data_root'] = str(tmp_path)
+    with pytest.raises(DatasetLayoutError, match='Expected layout') as err:
+        DATASETS.build(empty_cfg)  # nothing downloaded yet: one clear error at build time
+    assert str(tmp_path) in str(err.value)
+
+    n_train, n_test = make_tree(tmp_path)
     train_cfg = copy.deepcopy(train.dataset.to_dict())
     train_cfg['data_root'] = str(tmp_path)
     train_ds = DATASETS.build(train_cfg)
