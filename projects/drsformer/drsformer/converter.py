@@ -132,6 +132,9 @@ def convert_drsformer(state_dict):
     return converted
 
 
+convert_drsformer.arch_type = 'DRSformer'  # the arch its output fits (tools/convert_checkpoint.py)
+
+
 def _short(items, limit=20):
     items = list(items)
     return ', '.join(items[:limit]) + (f', ... ({len(items) - limit} more)' if len(items) > limit else '') or '-'
