@@ -1,0 +1,173 @@
+"""Blocks shared by several archs: channel layer norms, pixel-(un)shuffle
+resampling, window partition, stochastic depth and truncated-normal init.
+
+Parameter names follow the official releases (Restormer, Uformer) so that their
+checkpoints load without renaming.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class BiasFreeLayerNorm(nn.Module):
+    """Layer norm over the channels of an ``(N, C, H, W)`` map, scale only.
+
+    ``x / sqrt(var_c(x) + eps) * weight``: the mean is *not* subtracted
+    (Restormer's 'BiasFree' variant), the variance is the biased one.
+    """
+
+    def __init__(self, num_channels, eps=1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(num_channels))
+        self.eps = eps
+
+    def forward(self, x):
+        var = x.var(dim=1, keepdim=True, unbiased=False)
+        return x / torch.sqrt(var + self.eps) * self.weight.view(1, -1, 1, 1)
+
+
+class WithBiasLayerNorm(nn.Module):
+    """Standard layer norm over the channels of an ``(N, C, H, W)`` map."""
+
+    def __init__(self, num_channels, eps=1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(num_channels))
+        self.bias = nn.Parameter(torch.zeros(num_channels))
+        self.eps = eps
+
+    def forward(self, x):
+        mean = x.mean(dim=1, keepdim=True)
+        var = x.var(dim=1, keepdim=True, unbiased=False)
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight.view(1, -1, 1, 1) \
+            + self.bias.view(1, -1, 1, 1)
+
+
+LAYER_NORM_TYPES = ('WithBias', 'BiasFree')
+
+
+class ChannelLayerNorm(nn.Module):
+    """Restormer-style layer norm of an ``(N, C, H, W)`` map over ``C``.
+
+    The norm sits under ``.body`` (``norm1.body.weight``), the official layout.
+    ``layer_norm_type`` is 'WithBias' or 'BiasFree'.
+    """
+
+    def __init__(self, num_channels, layer_norm_type='WithBias'):
+        super().__init__()
+        if layer_norm_type == 'WithBias':
+            self.body = WithBiasLayerNorm(num_channels)
+        elif layer_norm_type == 'BiasFree':
+            self.body = BiasFreeLayerNorm(num_channels)
+        else:
+            raise ValueError(
+                f'LayerNorm_type must be one of {LAYER_NORM_TYPES}, got {layer_norm_type!r}')
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class PixelUnshuffleDownsample(nn.Module):
+    """3x3 conv halving the channels, then pixel-unshuffle by 2:
+    ``(N, C, H, W) -> (N, 2C, H/2, W/2)``. H and W must be even."""
+
+    def __init__(self, num_channels):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(num_channels, num_channels // 2, 3, 1, 1, bias=False), nn.PixelUnshuffle(2))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class PixelShuffleUpsample(nn.Module):
+    """3x3 conv doubling the channels, then pixel-shuffle by 2:
+    ``(N, C, H, W) -> (N, C/2, 2H, 2W)``."""
+
+    def __init__(self, num_channels):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(num_channels, num_channels * 2, 3, 1, 1, bias=False), nn.PixelShuffle(2))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def window_partition(x, window_size):
+    """Split ``(N, H, W, C)`` into non-overlapping windows
+    ``(N * H/ws * W/ws, ws, ws, C)``; H and W must be multiples of ``ws``."""
+    n, h, w, c = x.shape
+    if h % window_size or w % window_size:
+        raise ValueError(
+            f'window_partition: H={h}, W={w} must be multiples of window_size={window_size}; '
+            'pad the input first')
+    x = x.view(n, h // window_size, window_size, w // window_size, window_size, c)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window_size, window_size, c)
+
+
+def window_reverse(windows, window_size, h, w):
+    """Inverse of :func:`window_partition`: ``(N*nW, ws, ws, C) -> (N, H, W, C)``."""
+    n = windows.shape[0] // ((h // window_size) * (w // window_size))
+    x = windows.view(n, h // window_size, w // window_size, window_size, window_size, -1)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(n, h, w, -1)
+
+
+def drop_path(x, drop_prob=0.0, training=False):
+    """Stochastic depth: zero whole samples with probability ``drop_prob`` and
+    rescale the survivors by ``1 / (1 - drop_prob)``; identity in eval."""
+    if drop_prob == 0.0 or not training:
+        return x
+    keep_prob = 1.0 - drop_prob
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    mask = x.new_empty(shape).bernoulli_(keep_prob)
+    return x * mask / keep_prob
+
+
+class DropPath(nn.Module):
+    """Module form of :func:`drop_path` (per-sample stochastic depth)."""
+
+    def __init__(self, drop_prob=0.0):
+        super().__init__()
+        self.drop_prob = float(drop_prob)
+
+    def forward(self, x):
+        return drop_path(x, self.drop_prob, self.training)
+
+    def extra_repr(self):
+        return f'drop_prob={self.drop_prob}'
+
+
+def trunc_normal_init_(module, std=0.02):
+    """Transformer init: Linear weights ~ N(0, std) truncated at +-2 (absolute),
+    zero biases; LayerNorm weight 1, bias 0. Apply with ``model.apply``."""
+    if isinstance(module, nn.Linear):
+        nn.init.trunc_normal_(module.weight, std=std, a=-2.0, b=2.0)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        if module.weight is not None:
+            nn.init.ones_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+def pad_to_multiple(x, multiple, mode='reflect'):
+    """Pad ``(N, C, H, W)`` at the bottom/right to multiples of ``multiple``;
+    returns the padded tensor and the original ``(H, W)``."""
+    h, w = x.shape[-2:]
+    pad_h = (multiple - h % multiple) % multiple
+    pad_w = (multiple - w % multiple) % multiple
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+    return x, (h, w)
+
+
+def count_parameters(module):
+    """Number of parameters of ``module`` (trainable or not)."""
+    return sum(p.numel() for p in module.parameters())
+
+
+__all__ = [
+    'BiasFreeLayerNorm', 'WithBiasLayerNorm', 'ChannelLayerNorm', 'LAYER_NORM_TYPES',
+    'PixelUnshuffleDownsample', 'PixelShuffleUpsample', 'window_partition', 'window_reverse',
+    'drop_path', 'DropPath', 'trunc_normal_init_', 'pad_to_multiple', 'count_parameters',
+]

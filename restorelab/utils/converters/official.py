@@ -1,0 +1,263 @@
+"""Loading official-release checkpoints into restorelab archs.
+
+An official checkpoint is read with ``torch.load(weights_only=True)`` (a file
+that needs arbitrary unpickling is refused), unwrapped (``params``,
+``params_ema``, ``state_dict``, DataParallel ``module.``), passed through the
+converter registered for the model in ``CHECKPOINT_CONVERTERS`` and checked key
+by key and shape by shape against the arch before anything is saved.
+
+Which wrapper wins when a file has several: ``params``, then ``params_ema``,
+then ``state_dict``. ``params`` first because the official Restormer and
+DRSformer test scripts load ``checkpoint['params']`` (their releases hold only
+that key); pass ``key='params_ema'`` to take BasicSR's EMA weights instead.
+"""
+import hashlib
+import importlib
+import os
+import pickle
+import sys
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+
+from restorelab.registry import CHECKPOINT_CONVERTERS, MODELS
+
+WRAPPER_KEYS = ('params', 'params_ema', 'state_dict')
+ARCH_PREFIX = 'arch.'  # ImageRestorer holds the arch as ``self.arch``
+_SHOW = 5  # how many keys an error message lists
+
+
+class CheckpointConversionError(ValueError):
+    """An official checkpoint cannot be read, unwrapped or fitted to the arch."""
+
+
+def register_converter(name, arch_type):
+    """Register ``convert(state_dict) -> state_dict`` under ``name``;
+    ``arch_type`` is the registered arch its output fits with default options."""
+
+    def decorator(fn):
+        fn.arch_type = arch_type
+        CHECKPOINT_CONVERTERS.register_module(name=name, module=fn)
+        return fn
+
+    return decorator
+
+
+def known_converters():
+    """Sorted names of every registered converter (built-in and imported plugins)."""
+    CHECKPOINT_CONVERTERS.import_from_location()
+    return sorted(CHECKPOINT_CONVERTERS.module_dict)
+
+
+def get_converter(model_name):
+    """The converter registered as ``model_name``; a clear error lists the known ones."""
+    names = known_converters()
+    if model_name not in CHECKPOINT_CONVERTERS.module_dict:
+        raise CheckpointConversionError(
+            f'unknown model {model_name!r} for checkpoint conversion; known: {", ".join(names)}. '
+            'A plugin registers its converter with '
+            "@CHECKPOINT_CONVERTERS.register_module(name=...) in its package under projects/.")
+    return CHECKPOINT_CONVERTERS.module_dict[model_name]
+
+
+def read_checkpoint_file(path):
+    """``torch.load(path, map_location='cpu', weights_only=True)`` with clear errors.
+
+    A file holding Python objects beyond tensors and containers could run code
+    when unpickled: it is refused, with how to re-save it as plain tensors.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointConversionError(f'checkpoint file not found: {path}')
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        reason = str(err).strip().splitlines()
+        detail = next((line for line in reason if 'GLOBAL' in line or 'global' in line),
+                      reason[0] if reason else '')
+        raise CheckpointConversionError(
+            f'refusing to load {path}: it is not a plain tensor checkpoint, and unpickling it '
+            f'would import and run arbitrary Python objects (torch.load weights_only=True '
+            f'failed: {detail.strip()}). Official releases are plain state_dicts. If you trust '
+            'the file, re-save its tensors once in a throwaway environment, e.g. '
+            f"python -c \"import torch; ck = torch.load('{path}', weights_only=False); "
+            "torch.save({k: v for k, v in ck['params'].items()}, 'plain.pth')\" "
+            '(pick the dict holding the weights), then convert plain.pth.') from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise CheckpointConversionError(
+            f'cannot read {path} as a torch checkpoint ({type(err).__name__}: {err}); '
+            'expected a file written by torch.save') from None
+
+
+def _is_tensor_dict(obj):
+    return isinstance(obj, dict) and len(obj) > 0 and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+
+
+def unwrap_state_dict(obj, source='checkpoint', key=None):
+    """Return ``(state_dict, wrapper)``: the flat ``{name: tensor}`` dict inside
+    ``obj`` and the wrapper key it came from (``None`` when already flat).
+    A DataParallel ``module.`` prefix on every key is removed."""
+    if not isinstance(obj, dict):
+        raise CheckpointConversionError(
+            f'{source}: expected a dict (a state_dict or one wrapped under '
+            f'{"/".join(WRAPPER_KEYS)}), got {type(obj).__name__}')
+    wrapper = None
+    if key is not None:
+        if key not in obj:
+            raise CheckpointConversionError(
+                f'{source}: key {key!r} not found; top-level keys: {sorted(map(str, obj))[:10]}')
+        obj, wrapper = obj[key], key
+    elif not _is_tensor_dict(obj):
+        for candidate in WRAPPER_KEYS:
+            if candidate in obj and isinstance(obj[candidate], dict):
+                obj, wrapper = obj[candidate], candidate
+                break
+        else:
+            raise CheckpointConversionError(
+                f'{source}: no weights found: neither a flat name->tensor dict nor wrapped under '
+                f'{", ".join(WRAPPER_KEYS)}; top-level keys: {sorted(map(str, obj))[:10]}. '
+                'Pass the key holding the weights (--key).')
+    if not _is_tensor_dict(obj):
+        bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)][:_SHOW]
+        raise CheckpointConversionError(
+            f'{source}: the weights under {wrapper or "the top level"} are not all tensors '
+            f'(e.g. {bad}); expected a name -> tensor state_dict')
+    if all(k.startswith('module.') for k in obj):
+        obj = OrderedDict((k[len('module.'):], v) for k, v in obj.items())
+    return OrderedDict(obj), wrapper
+
+
+def default_arch_cfg(model_name, converter=None):
+    """``dict(type=...)`` of the arch a converter's output fits: the converter's
+    ``arch_type`` or the registered arch whose name equals ``model_name``
+    ignoring case."""
+    arch_type = getattr(converter, 'arch_type', None)
+    if arch_type is None:
+        MODELS.import_from_location()
+        matches = [n for n in MODELS.module_dict if n.lower() == model_name.lower()]
+        if len(matches) != 1:
+            raise CheckpointConversionError(
+                f'cannot tell which arch the {model_name!r} converter targets; pass the arch '
+                '(--check-config CONFIG)')
+        arch_type = matches[0]
+    return dict(type=arch_type)
+
+
+def build_arch(arch):
+    """An ``nn.Module`` from a module, an arch config dict, or a full model
+    config whose ``arch`` entry is the arch (``ImageRestorer(arch=...)``)."""
+    if isinstance(arch, torch.nn.Module):
+        return arch
+    arch = dict(arch)
+    if 'arch' in arch and isinstance(arch['arch'], dict):
+        arch = dict(arch['arch'])
+    return MODELS.build(arch)
+
+
+def check_state_dict_fits(state_dict, model, source='checkpoint'):
+    """Raise a :class:`CheckpointConversionError` naming the first missing and
+    unexpected keys and the shape mismatches when ``state_dict`` does not load
+    strictly into ``model``."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    mismatched = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(v.shape)}'
+                  for k, v in expected.items()
+                  if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
+    if not (missing or unexpected or mismatched):
+        return
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} missing keys (first: {", ".join(missing[:_SHOW])})')
+    if unexpected:
+        parts.append(f'{len(unexpected)} unexpected keys (first: {", ".join(unexpected[:_SHOW])})')
+    if mismatched:
+        parts.append(f'{len(mismatched)} shape mismatches ({"; ".join(mismatched[:_SHOW])})')
+    raise CheckpointConversionError(
+        f'{source} does not fit {type(model).__name__}: ' + '; '.join(parts)
+        + '. Is it a checkpoint of this model? For a non-default variant pass its config '
+        '(--check-config CONFIG).')
+
+
+def load_official_checkpoint(path, model_name, arch=None, key=None):
+    """Read an official checkpoint and return its state_dict in restorelab's
+    arch layout (keys of the arch, no ``arch.`` prefix), checked against ``arch``
+    (a module or config; default: the converter's arch with default options)."""
+    converter = get_converter(model_name)
+    state_dict, _ = unwrap_state_dict(read_checkpoint_file(path), source=str(path), key=key)
+    converted = converter(state_dict)
+    model = build_arch(arch if arch is not None else default_arch_cfg(model_name, converter))
+    check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})')
+    return converted
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _plain(obj):
+    """Config values as builtin containers (weights_only-loadable)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
+
+
+def convert_official_checkpoint(model_name, src, dst, arch=None, key=None):
+    """Convert ``src`` (an official release file) into ``dst``, a restorelab
+    checkpoint ``{'state_dict': {'arch.<name>': tensor}, 'meta': {...}}`` that
+    mmengine's ``load_checkpoint`` loads into ``ImageRestorer``. Returns the meta."""
+    converter = get_converter(model_name)
+    raw = read_checkpoint_file(src)
+    state_dict, wrapper = unwrap_state_dict(raw, source=str(src), key=key)
+    converted = converter(state_dict)
+    arch_cfg = arch if arch is not None else default_arch_cfg(model_name, converter)
+    model = build_arch(arch_cfg)
+    check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})')
+    meta = dict(
+        source=str(Path(src).resolve()),
+        source_sha256=_sha256(src),
+        source_key=wrapper,
+        converter=model_name,
+        arch=_plain(arch_cfg) if not isinstance(arch_cfg, torch.nn.Module) else type(arch_cfg).__name__,
+        num_params=int(sum(v.numel() for v in converted.values())),
+    )
+    out = OrderedDict((ARCH_PREFIX + k, v.detach().cpu().contiguous()) for k, v in converted.items())
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + '.tmp')
+    torch.save({'state_dict': out, 'meta': meta}, tmp)
+    os.replace(tmp, dst)
+    return meta
+
+
+def import_project_plugins(repo_root):
+    """Import every plugin package ``projects/<name>/<pkg>/`` under ``repo_root``
+    so that plugin converters register. Returns ``{module: error}`` for the
+    packages that failed to import (the caller reports them)."""
+    repo_root = Path(repo_root)
+    projects = repo_root / 'projects'
+    failures = {}
+    if not projects.is_dir():
+        return failures
+    if str(repo_root) not in sys.path:
+        sys.path.insert(0, str(repo_root))
+    for project in sorted(p for p in projects.iterdir() if p.is_dir()):
+        for pkg in sorted(p for p in project.iterdir() if (p / '__init__.py').is_file()):
+            if pkg.name in ('configs', 'tests'):
+                continue
+            module = f'projects.{project.name}.{pkg.name}'
+            try:
+                importlib.import_module(module)
+            except Exception as err:  # reported to the user, never silently dropped
+                failures[module] = f'{type(err).__name__}: {err}'
+    return failures
