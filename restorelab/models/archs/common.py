@@ -6,7 +6,6 @@ checkpoints load without renaming.
 """
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 
 class BiasFreeLayerNorm(nn.Module):
@@ -150,17 +149,6 @@ def trunc_normal_init_(module, std=0.02):
             nn.init.zeros_(module.bias)
 
 
-def pad_to_multiple(x, multiple, mode='reflect'):
-    """Pad ``(N, C, H, W)`` at the bottom/right to multiples of ``multiple``;
-    returns the padded tensor and the original ``(H, W)``."""
-    h, w = x.shape[-2:]
-    pad_h = (multiple - h % multiple) % multiple
-    pad_w = (multiple - w % multiple) % multiple
-    if pad_h or pad_w:
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-    return x, (h, w)
-
-
 def count_parameters(module):
     """Number of parameters of ``module`` (trainable or not)."""
     return sum(p.numel() for p in module.parameters())
@@ -169,5 +157,5 @@ def count_parameters(module):
 __all__ = [
     'BiasFreeLayerNorm', 'WithBiasLayerNorm', 'ChannelLayerNorm', 'LAYER_NORM_TYPES',
     'PixelUnshuffleDownsample', 'PixelShuffleUpsample', 'window_partition', 'window_reverse',
-    'drop_path', 'DropPath', 'trunc_normal_init_', 'pad_to_multiple', 'count_parameters',
+    'drop_path', 'DropPath', 'trunc_normal_init_', 'count_parameters',
 ]

@@ -73,13 +73,17 @@ def read_checkpoint_file(path):
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = str(err).strip().splitlines()
-        detail = next((line for line in reason if 'GLOBAL' in line or 'global' in line),
-                      reason[0] if reason else '')
+        message = str(err)
+        detail = message.split('WeightsUnpickler error:')[-1].strip().splitlines()
+        detail = detail[0].strip().split('. Please')[0] if detail else message
+        if 'global' not in message.lower():  # not a pickle of objects: a damaged/foreign file
+            raise CheckpointConversionError(
+                f'cannot read {path} as a torch checkpoint ({detail}); '
+                'expected a file written by torch.save') from None
         raise CheckpointConversionError(
             f'refusing to load {path}: it is not a plain tensor checkpoint, and unpickling it '
             f'would import and run arbitrary Python objects (torch.load weights_only=True '
-            f'failed: {detail.strip()}). Official releases are plain state_dicts. If you trust '
+            f'failed: {detail}). Official releases are plain state_dicts. If you trust '
             'the file, re-save its tensors once in a throwaway environment, e.g. '
             f"python -c \"import torch; ck = torch.load('{path}', weights_only=False); "
             "torch.save({k: v for k, v in ck['params'].items()}, 'plain.pth')\" "
