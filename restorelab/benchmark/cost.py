@@ -1,0 +1,179 @@
+"""Cost of a model: parameters, FLOPs, latency and peak memory.
+
+Used by tools/benchmark.py, tools/analysis/get_flops.py and tools/analysis/speed.py,
+so the three report the same numbers.
+
+* FLOPs are mmengine's ``get_model_complexity_info`` count on the arch for one
+  ``(1, C, H, W)`` input: multiply-accumulates (conv, linear, matmul exact;
+  elementwise ops, softmax and top-k count 0), the convention of fvcore and of
+  the papers' "FLOPs" (DRSformer's 242.9 G at 256x256).
+* Latency is the median wall time of ``runs`` calls of ``model.restore`` (the
+  arch with the benchmark's padding/tiling/self-ensemble) after ``warmup``
+  calls, on one image of the given shape.
+* Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` during one call,
+  minus what was allocated before it. On the CPU, the growth of the process's
+  peak resident set size (``VmHWM`` in ``/proc/self/status``, reset through
+  ``/proc/self/clear_refs``) during one call after the warm-up. Free memory
+  the allocator kept from earlier calls is first handed back to the system
+  (glibc ``malloc_trim``), so the call has to take its working set again; what
+  the allocator still keeps makes it an approximation (a lower bound). Not
+  available outside Linux (reported as None).
+"""
+import logging
+import statistics
+import time
+
+import torch
+
+MEMORY_METHODS = dict(
+    cuda='torch.cuda.max_memory_allocated during one call, minus the memory allocated before',
+    cpu='growth of the peak resident set size (VmHWM, Linux /proc) during one call after '
+        'warm-up and malloc_trim',
+)
+
+
+def count_parameters(module):
+    """Number of parameters (every tensor in ``module.parameters()``)."""
+    return int(sum(p.numel() for p in module.parameters()))
+
+
+def _check_shape(shape, size_multiple=1):
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f'shape must be (C, H, W) positive ints, got {shape}')
+    c, h, w = shape
+    if h % size_multiple or w % size_multiple:
+        up = lambda n: -(-n // size_multiple) * size_multiple  # noqa: E731
+        raise ValueError(f'shape {shape}: H and W must be multiples of the arch\'s size_multiple '
+                         f'{size_multiple} to count its FLOPs; use e.g. ({c}, {up(h)}, {up(w)})')
+    return shape
+
+
+def _example_input(shape, device, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(1, *shape, generator=gen).to(device)
+
+
+def count_flops(arch, shape=(3, 256, 256), seed=0, quiet=True):
+    """FLOPs (multiply-accumulates, mmengine's count) of ``arch`` on one ``(1, *shape)`` input.
+
+    ``arch`` is a plain ``nn.Module`` (an ImageRestorer's ``.arch``); H and W must
+    be multiples of its ``size_multiple``. ``quiet`` hides mmengine's warnings
+    listing the operators it counts as 0.
+    """
+    from mmengine.analysis import get_model_complexity_info
+    from mmengine.logging import MMLogger
+
+    shape = _check_shape(shape, getattr(arch, 'size_multiple', 1))
+    device = next(iter(arch.parameters()), torch.empty(0)).device
+    was_training = arch.training
+    arch.eval()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    if quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        with torch.no_grad():
+            info = get_model_complexity_info(arch, inputs=(_example_input(shape, device, seed), ),
+                                             show_table=False, show_arch=False)
+    finally:
+        arch.train(was_training)
+        logger.setLevel(level)
+    return int(info['flops'])
+
+
+def _sync(device):
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def _proc_status_kb(field):
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _malloc_trim():
+    """Return the C heap's free memory to the system (glibc only; elsewhere a no-op)."""
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _reset_peak_rss():
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # resets VmHWM to the current RSS (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory_mb(fn, device):
+    """Peak memory (MiB) that one call of ``fn()`` takes on ``device``; None if not measurable.
+
+    See the module docstring for how it is measured on CUDA and on the CPU.
+    """
+    if torch.device(device).type == 'cuda':
+        _sync(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        fn()
+        _sync(device)
+        return (torch.cuda.max_memory_allocated(device) - before) / 2**20
+    _malloc_trim()
+    if _proc_status_kb('VmRSS') is None or not _reset_peak_rss():
+        fn()
+        return None
+    before = _proc_status_kb('VmRSS')
+    fn()
+    peak = _proc_status_kb('VmHWM')
+    return max(0, peak - before) / 1024
+
+
+def measure_speed(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', seed=0):
+    """Latency and peak memory of ``model.restore`` on one ``(1, *shape)`` image.
+
+    Returns ``dict(latency_ms=median, latencies_ms=[...], peak_memory_mb=..., memory_method=...,
+    shape=..., runs=..., warmup=...)``. ``model`` is an ImageRestorer (any H, W: it pads).
+    """
+    if runs < 1 or warmup < 0:
+        raise ValueError(f'runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}')
+    shape = _check_shape(shape)
+    x = _example_input(shape, device, seed)
+
+    def call():
+        with torch.no_grad():
+            return model.restore(x)
+
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(runs):
+        _sync(device)
+        start = time.perf_counter()
+        call()
+        _sync(device)
+        times.append((time.perf_counter() - start) * 1000)
+    memory = peak_memory_mb(call, device)
+    kind = torch.device(device).type
+    return dict(latency_ms=float(statistics.median(times)), latencies_ms=times,
+                peak_memory_mb=memory,
+                memory_method=MEMORY_METHODS.get(kind) if memory is not None else 'unavailable',
+                shape=list(shape), runs=runs, warmup=warmup)
+
+
+def measure_cost(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', seed=0):
+    """Parameters and FLOPs of ``model.arch`` plus :func:`measure_speed` of ``model``, one dict."""
+    out = dict(params=count_parameters(model.arch),
+               flops=count_flops(model.arch, shape, seed), flops_shape=list(shape),
+               device=str(device))
+    out.update(measure_speed(model, shape, runs, warmup, device, seed))
+    return out

@@ -1,0 +1,384 @@
+"""Run the models x datasets grid of a BENCH_CONFIG and collect every figure.
+
+Each (model, dataset) cell restores every image of the set with the
+benchmark's one inference protocol, rounds the result to 8 bits and scores it
+through ``restorelab.evaluation.functional`` -- the same data pipeline,
+restorer call and metric function as ``tools/test.py`` (whose PSNR/SSIM
+metrics also round to 8 bits before the protocol), so the numbers are equal.
+A cell that raises (missing checkpoint, unreadable data, out of memory) is
+recorded as failed with its reason and the run goes on; ``results.json`` is
+rewritten after every cell, so an interrupted run can be resumed.
+"""
+import contextlib
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+from restorelab.utils.errors import UserInputError, user_error_message
+from .config import check_bench_config, select
+from .cost import measure_cost
+from .report import load_results, write_outputs, write_results_json
+
+RESULTS_VERSION = 1
+
+
+class BenchmarkError(UserInputError, ValueError):
+    """The benchmark cannot run as asked (device, resume file, selection)."""
+
+
+def cell_id(model_name, dataset_name):
+    return f'{model_name}|{dataset_name}'
+
+
+def failure_reason(err):
+    """One line naming the error type and its message."""
+    text = user_error_message(err) if str(err) else repr(err)
+    return f'{type(err).__name__}: {" ".join(text.split())}'
+
+
+def _git_commit():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        commit = subprocess.run(['git', '-C', root, 'rev-parse', 'HEAD'], capture_output=True,
+                                text=True, timeout=10)
+        if commit.returncode:
+            return None, None
+        dirty = subprocess.run(['git', '-C', root, 'status', '--porcelain',
+                                '--untracked-files=no'], capture_output=True, text=True,
+                               timeout=10)
+        return commit.stdout.strip(), bool(dirty.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def collect_environment(device):
+    """Versions, git commit and device of this run."""
+    import mmengine
+
+    import restorelab
+    commit, dirty = _git_commit()
+    env = dict(restorelab=restorelab.__version__, torch=torch.__version__,
+               mmengine=mmengine.__version__, numpy=np.__version__,
+               python=platform.python_version(), platform=platform.platform(),
+               git_commit=commit, git_dirty=dirty, device=str(device),
+               torch_threads=torch.get_num_threads())
+    if torch.device(device).type == 'cuda':
+        env['gpu'] = torch.cuda.get_device_name(device)
+    else:
+        env['cpu'] = platform.processor() or platform.machine()
+    return env
+
+
+def check_device(device):
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise BenchmarkError(f"--device {device!r}: expected 'cpu' or 'cuda' (or 'cuda:N')") from None
+    if dev.type not in ('cpu', 'cuda'):
+        raise BenchmarkError(f"--device {device!r}: expected 'cpu' or 'cuda'")
+    if dev.type == 'cuda' and not torch.cuda.is_available():
+        raise BenchmarkError(f'--device {device}: CUDA is not available on this machine; use '
+                             '--device cpu')
+    return str(dev)
+
+
+@contextlib.contextmanager
+def deterministic(seed, device):
+    """Seed every generator and ask torch for deterministic kernels (warn-only: an op
+    without a deterministic version warns instead of failing the cell)."""
+    if torch.device(device).type == 'cuda':
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
+    previous = (torch.are_deterministic_algorithms_enabled(),
+                torch.is_deterministic_algorithms_warn_only_enabled())
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+
+
+# ---------------------------------------------------------------------- models and data
+def load_model(spec, inference, device='cpu'):
+    """Build ``spec['config']``'s ImageRestorer with ``spec['checkpoint']`` (converted by
+    ``spec['convert']`` when set) and the benchmark's inference settings as its test_cfg."""
+    from restorelab.apis import init_model
+    from restorelab.models.restorers.inference_utils import check_test_cfg
+
+    checkpoint = spec['checkpoint']
+    if not os.path.isfile(checkpoint):
+        raise BenchmarkError(f'checkpoint file {checkpoint!r} does not exist (model '
+                             f'{spec["name"]!r}); check the path in the benchmark config')
+    if spec.get('convert'):
+        from restorelab.utils.converters import load_official_checkpoint
+        model = init_model(spec['config'], None, device='cpu')
+        state_dict = load_official_checkpoint(checkpoint, spec['convert'], arch=model.arch,
+                                              key=spec.get('convert_key'))
+        model.arch.load_state_dict(state_dict, strict=True)
+    else:
+        model = init_model(spec['config'], checkpoint, device='cpu')
+    model.test_cfg = check_test_cfg({k: v for k, v in inference.items() if k != 'seed'},
+                                    model.size_multiple)
+    return model.to(device).eval()
+
+
+def test_pipeline(paired):
+    pipeline = [dict(type='LoadImageFromFile', key='img')]
+    if paired:
+        pipeline.append(dict(type='LoadImageFromFile', key='gt'))
+    return pipeline + [dict(type='PackInputs')]
+
+
+def build_dataset(spec):
+    """A PairedImageDataset (paired) or SingleImageDataset (unpaired) with the test pipeline."""
+    from restorelab.datasets import PairedImageDataset, SingleImageDataset
+
+    if spec['type'] == 'paired':
+        layout = {k: spec[k] for k in ('data_prefix', 'filename_tmpl', 'ann_file',
+                                       'side_by_side', 'allow_unused_gt') if k in spec}
+        return PairedImageDataset(data_root=spec['data_root'], pipeline=test_pipeline(True),
+                                  test_mode=True, **layout)
+    prefix = spec.get('data_prefix') or dict(img='')
+    return SingleImageDataset(data_root=spec['data_root'], data_prefix=prefix,
+                              pipeline=test_pipeline(False))
+
+
+def _to_uint8(img):
+    from restorelab.evaluation.functional import float_to_uint8
+    return float_to_uint8(img.detach().cpu().numpy().transpose(1, 2, 0))
+
+
+def restore_sample(model, data):
+    """Restore one packed sample (``dict(inputs, data_samples)``) exactly as the runner's
+    test loop does; ``model=None`` is the identity (the rainy input). Returns
+    ``(pred (3, H, W) float in [0, 1], DataSample)``."""
+    from mmengine.dataset import pseudo_collate
+
+    if model is None:
+        return data['inputs'], data['data_samples']
+    batch = model.data_preprocessor(pseudo_collate([data]), False)
+    result = model.predict(batch['inputs'], batch['data_samples'])[0]
+    return result.pred_img, result
+
+
+class _Progress:
+    """One line on stderr: the cell, its images, and images done over the whole grid."""
+
+    def __init__(self, total, enabled):
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.start = time.perf_counter()
+        self.tty = enabled and sys.stderr.isatty()
+
+    def show(self, label, index, count, final=False):
+        if not self.enabled or not (self.tty or final):
+            return
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / self.done * (self.total - self.done) if self.done else 0
+        line = (f'{label}: {index}/{count} images | grid {self.done}/{self.total} images | '
+                f'{elapsed:.0f}s elapsed, ETA {eta:.0f}s')
+        end = '\n' if final else ''
+        sys.stderr.write(('\r' + line + '\x1b[K' + end) if self.tty else line + end)
+        sys.stderr.flush()
+
+
+def score_cell(model, dataset, spec, progress=None, label='', save_dir=None, niqe_model=None):
+    """Restore and score every image of ``dataset``; returns the cell's ``images`` and ``mean``."""
+    from restorelab.evaluation.functional import compute_metrics
+    from restorelab.evaluation.functional.niqe import niqe
+    from restorelab.utils.image_io import imwrite_rgb
+
+    paired = spec['type'] == 'paired'
+    records = []
+    for i in range(len(dataset)):
+        data = dataset[i]
+        pred, sample = restore_sample(model, data)
+        pred_u8 = _to_uint8(pred)
+        key = sample.metainfo.get('key', str(i))
+        record = dict(key=key)
+        if paired:
+            gt_u8 = _to_uint8(sample.gt_img)
+            names = (sample.metainfo.get('img_path'), sample.metainfo.get('gt_path'))
+            record.update(compute_metrics(pred_u8, gt_u8, spec['protocol'], spec['crop_border'],
+                                          names=names))
+        elif niqe_model is not None:
+            record['niqe'] = niqe(pred_u8, *niqe_model, convert_to=spec['niqe_convert_to'],
+                                  crop_border=spec['crop_border'])
+        if save_dir:
+            imwrite_rgb(os.path.join(save_dir, key + '.png'), pred_u8)
+        records.append(record)
+        if progress:
+            progress.done += 1
+            progress.show(label, i + 1, len(dataset))
+    metrics = [m for m in ('psnr', 'ssim', 'niqe') if records and m in records[0]]
+    mean = {m: float(np.mean([r[m] for r in records])) for m in metrics}
+    return records, mean
+
+
+# ---------------------------------------------------------------------- the grid
+def _cell_template(mspec, dspec, inference):
+    return dict(model=mspec['name'], dataset=dspec['name'], dataset_type=dspec['type'],
+                protocol=dspec.get('protocol') if dspec['type'] == 'paired' else
+                ('niqe' if dspec.get('niqe_params') else None),
+                model_spec=mspec, dataset_spec=dspec, inference=inference)
+
+
+def _reusable(old, new, keys):
+    return old is not None and old.get('status') in ('ok', 'unscored') and all(
+        old.get(k) == new.get(k) for k in keys)
+
+
+def _jsonable(value):
+    """Specs as JSON would give them back (tuples become lists), for resume comparisons."""
+    import json
+    return json.loads(json.dumps(value))
+
+
+def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resume=False,
+                  save_images=False, progress=True, log=print):
+    """Run the grid of ``bench`` (a BENCH_CONFIG path/Config/dict) and write every output
+    to ``out_dir``; returns the results dict (as written to ``results.json``).
+
+    Args:
+        models, datasets: names to run (list or comma-separated string); None = all.
+        resume: reuse the finished cells (and model costs) of ``out_dir/results.json``
+            whose model, dataset and inference settings are unchanged.
+        save_images: write the 8-bit restored images to ``out_dir/images/<model>/<dataset>/``.
+    """
+    cfg = check_bench_config(bench)
+    device = check_device(device)
+    model_specs = _jsonable(select(cfg['models'], models, 'models'))
+    dataset_specs = _jsonable(select(cfg['datasets'], datasets, 'datasets'))
+    inference, cost_cfg = _jsonable(cfg['inference']), _jsonable(cfg['cost'])
+    os.makedirs(out_dir, exist_ok=True)
+    results_path = os.path.join(out_dir, 'results.json')
+
+    previous = dict(cells={}, cost={})
+    if resume:
+        if not os.path.isfile(results_path):
+            raise BenchmarkError(f'--resume: no {results_path!r} to resume from; run without '
+                                 '--resume first (or check --out)')
+        previous = load_results(results_path)
+    all_models = [m['name'] for m in cfg['models']]
+    all_datasets = [d['name'] for d in cfg['datasets']]
+    # Cells of earlier runs stay in results.json while their model and dataset are in the config.
+    cells = {k: c for k, c in previous.get('cells', {}).items()
+             if c['model'] in all_models and c['dataset'] in all_datasets}
+    costs = {k: c for k, c in previous.get('cost', {}).items() if k in all_models}
+
+    results = dict(version=RESULTS_VERSION, environment=collect_environment(device),
+                   inference=inference, cost_settings=cost_cfg, models=all_models,
+                   datasets=[dict(name=d['name'], type=d['type'], protocol=d.get('protocol'))
+                             for d in cfg['datasets']],
+                   cells=cells, cost=costs)
+
+    built = {}
+    for dspec in dataset_specs:
+        try:
+            built[dspec['name']] = build_dataset(dspec)
+        except Exception as err:  # recorded per cell, the run goes on
+            built[dspec['name']] = err
+    todo = []
+    for mspec in model_specs:
+        for dspec in dataset_specs:
+            new = _cell_template(mspec, dspec, inference)
+            old = cells.get(cell_id(mspec['name'], dspec['name']))
+            if resume and _reusable(old, new, ('model_spec', 'dataset_spec', 'inference')):
+                continue
+            todo.append((mspec, dspec))
+    total = sum(len(built[d['name']]) if not isinstance(built[d['name']], Exception) else 1
+                for _, d in todo)
+    bar = _Progress(total, progress)
+    skipped = len(model_specs) * len(dataset_specs) - len(todo)
+    if skipped:
+        log(f'resume: {skipped} finished cell(s) taken from {results_path}')
+
+    for mspec in model_specs:
+        name = mspec['name']
+        model_todo = [d for m, d in todo if m is mspec]
+        cost_new = dict(model_spec=mspec, settings=cost_cfg, inference=inference, device=device)
+        need_cost = not (resume and _reusable(costs.get(name), cost_new,
+                                              ('model_spec', 'settings', 'inference', 'device')))
+        if not model_todo and not need_cost:
+            continue
+        model, model_error = None, None
+        if mspec['type'] == 'model':
+            try:
+                with deterministic(inference['seed'], device):
+                    model = load_model(mspec, inference, device)
+            except Exception as err:
+                model_error = failure_reason(err)
+                log(f'model {name!r} failed to load: {model_error}')
+        if need_cost:
+            costs[name] = _measure_model_cost(model, mspec, model_error, cost_new, device)
+        for dspec in model_todo:
+            cell = _cell_template(mspec, dspec, inference)
+            label = f'{name} | {dspec["name"]}'
+            dataset = built[dspec['name']]
+            start = time.perf_counter()
+            try:
+                if model_error:
+                    raise _CellFailed(f'model did not load: {model_error}')
+                if isinstance(dataset, Exception):
+                    raise _CellFailed(f'dataset did not load: {failure_reason(dataset)}')
+                niqe_model = None
+                if dspec['type'] == 'unpaired' and dspec.get('niqe_params'):
+                    from restorelab.evaluation.functional.niqe import load_niqe_params
+                    niqe_model = load_niqe_params(dspec['niqe_params'])
+                save_dir = (os.path.join(out_dir, 'images', name, dspec['name'])
+                            if save_images else None)
+                with deterministic(inference['seed'], device):
+                    images, mean = score_cell(model, dataset, dspec, bar, label, save_dir,
+                                              niqe_model)
+                cell.update(status='ok' if mean else 'unscored', reason=None if mean else
+                            'no NIQE parameters given (niqe_params) for this unpaired set',
+                            num_images=len(images), mean=mean, images=images)
+            except Exception as err:
+                if isinstance(err, torch.cuda.OutOfMemoryError):
+                    torch.cuda.empty_cache()
+                reason = str(err) if isinstance(err, _CellFailed) else failure_reason(err)
+                cell.update(status='failed', reason=reason, num_images=0, mean={}, images=[])
+                bar.done += 1 if isinstance(dataset, Exception) else 0
+            cell['seconds'] = round(time.perf_counter() - start, 3)
+            cells[cell_id(name, dspec['name'])] = cell
+            write_results_json(results, results_path)
+            status = cell['status'] if cell['status'] != 'ok' else ', '.join(
+                f'{k.upper()} {v:.4f}' for k, v in cell['mean'].items())
+            bar.show(label, cell['num_images'], cell['num_images'], final=True)
+            if cell['status'] == 'failed':
+                log(f'{label}: failed: {cell["reason"]}')
+            elif not bar.enabled:
+                log(f'{label}: {status}')
+        del model
+    write_outputs(results, out_dir)
+    return results
+
+
+class _CellFailed(Exception):
+    """A cell that cannot run because its model or dataset did not load."""
+
+
+def _measure_model_cost(model, mspec, model_error, record, device):
+    record = dict(record)
+    if mspec['type'] == 'identity':
+        record.update(status='ok', reason=None, params=0, flops=0, latency_ms=None,
+                      peak_memory_mb=None)
+        return record
+    if model_error:
+        record.update(status='failed', reason=f'model did not load: {model_error}')
+        return record
+    settings = record['settings']
+    try:
+        record.update(measure_cost(model, settings['shape'], settings['runs'],
+                                   settings['warmup'], device, record['inference']['seed']))
+        record.update(status='ok', reason=None)
+    except Exception as err:
+        record.update(status='failed', reason=failure_reason(err))
+    return record

@@ -1,0 +1,59 @@
+"""Benchmark several restorers on several test sets under one protocol.
+
+    python tools/benchmark.py BENCH_CONFIG [--out DIR] [--device cpu|cuda]
+        [--models a,b] [--datasets x,y] [--resume] [--save-images] [--no-progress]
+
+BENCH_CONFIG lists models, datasets, one inference protocol and the cost
+measurement (see restorelab/benchmark/config.py and configs/benchmarks/). DIR
+(default work_dirs/benchmarks/<config name>) receives results.json,
+results.csv, table.md, psnr_vs_latency.png and, with --save-images, images/.
+A (model, dataset) cell that fails is recorded with its reason; the run goes on.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
+
+from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Benchmark restorers under one protocol')
+    parser.add_argument('config', help='benchmark config, e.g. configs/benchmarks/paper_table1.py')
+    parser.add_argument('--out', help='output folder (default: work_dirs/benchmarks/<config name>)')
+    parser.add_argument('--device', default='cpu', help="'cpu' (default) or 'cuda'")
+    parser.add_argument('--models', help='comma-separated model names to run (default: all)')
+    parser.add_argument('--datasets', help='comma-separated dataset names to run (default: all)')
+    parser.add_argument('--resume', action='store_true',
+                        help='skip the cells already finished in DIR/results.json')
+    parser.add_argument('--save-images', action='store_true',
+                        help='write the restored 8-bit images to DIR/images/<model>/<dataset>/')
+    parser.add_argument('--no-progress', action='store_true', help='no progress line')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from restorelab.benchmark import run_benchmark
+
+    out = args.out or os.path.join(
+        'work_dirs', 'benchmarks', os.path.splitext(os.path.basename(args.config))[0])
+    try:
+        results = run_benchmark(args.config, out, device=args.device, models=args.models,
+                                datasets=args.datasets, resume=args.resume,
+                                save_images=args.save_images, progress=not args.no_progress)
+    except UserInputError as err:
+        print(f'error: {user_error_message(err)}', file=sys.stderr)
+        return 2
+    cells = results['cells'].values()
+    failed = [c for c in cells if c['status'] == 'failed']
+    print(f'wrote {out}/table.md, results.json, results.csv, psnr_vs_latency.png '
+          f'({len(cells)} cells, {len(failed)} failed)')
+    with open(os.path.join(out, 'table.md')) as f:
+        print(f.read())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
