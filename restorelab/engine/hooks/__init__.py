@@ -1,4 +1,5 @@
+from .progressive import ProgressiveLearningHook
 from .save_results import SaveResultsHook
 from .visualization import ComparisonVisualizationHook
 
-__all__ = ['ComparisonVisualizationHook', 'SaveResultsHook']
+__all__ = ['ComparisonVisualizationHook', 'ProgressiveLearningHook', 'SaveResultsHook']

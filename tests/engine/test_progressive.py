@@ -1,0 +1,67 @@
+"""ProgressiveLearningHook: the stage follows the iteration, also after resume."""
+import os.path as osp
+import sys
+
+import pytest
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from restorelab.engine.hooks import ProgressiveLearningHook
+from restorelab.registry import HOOKS
+
+sys.path.insert(0, osp.join(osp.dirname(__file__), '..', 'tools'))
+from tool_helpers import TINY_CONFIG, make_rain200_folder  # noqa: E402
+
+
+@HOOKS.register_module(force=True)
+class _RecordBatchShapes(Hook):
+    shapes = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        type(self).shapes.append((runner.iter, len(data_batch['inputs']),
+                                  tuple(data_batch['inputs'][0].shape[-2:])))
+
+
+def _cfg(tmp_path, root, max_iters, resume_from=None):
+    cfg = Config.fromfile(TINY_CONFIG)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+    cfg.train_dataloader.num_workers = 1
+    cfg.train_dataloader.persistent_workers = True
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.train_cfg.max_iters = max_iters
+    cfg.train_cfg.val_interval = 100
+    cfg.default_hooks.checkpoint.interval = 3
+    cfg.custom_hooks = [
+        dict(type='ProgressiveLearningHook', stage_iters=[3, 2, 10], patch_sizes=[16, 24, 32],
+             batch_sizes=[3, 2, 1]),
+        dict(type='_RecordBatchShapes'),
+    ]
+    if resume_from:
+        cfg.resume, cfg.load_from = True, resume_from
+    return cfg
+
+
+def test_stages_follow_iterations_and_resume(tmp_path):
+    root = make_rain200_folder(str(tmp_path / 'data'))
+    _RecordBatchShapes.shapes = []
+    Runner.from_cfg(_cfg(tmp_path, root, 7)).train()
+    assert _RecordBatchShapes.shapes == [
+        (0, 3, (16, 16)), (1, 3, (16, 16)), (2, 3, (16, 16)),
+        (3, 2, (24, 24)), (4, 2, (24, 24)),
+        (5, 1, (32, 32)), (6, 1, (32, 32))]
+    # Resumed in the middle of stage 2, the run goes on with stage 2's sizes.
+    _RecordBatchShapes.shapes = []
+    ckpt = osp.join(str(tmp_path / 'work'), 'iter_3.pth')
+    Runner.from_cfg(_cfg(tmp_path, root, 6, resume_from=ckpt)).train()
+    assert _RecordBatchShapes.shapes == [(3, 2, (24, 24)), (4, 2, (24, 24)), (5, 1, (32, 32))]
+
+
+def test_stage_lookup_and_argument_checks():
+    hook = ProgressiveLearningHook([2, 3], [8, 16], [4, 2])
+    assert [hook.stage_at(i) for i in range(7)] == [0, 0, 1, 1, 1, 1, 1]
+    with pytest.raises(ValueError, match='one non-zero length'):
+        ProgressiveLearningHook([2, 3], [8], [4, 2])
+    with pytest.raises(ValueError, match='batch_sizes must be positive'):
+        ProgressiveLearningHook([2], [8], [0])
