@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from mmengine.utils import ProgressBar
 
+from restorelab.utils.errors import UserInputError
 from restorelab.utils.image_io import ImageReadError, imread_rgb, is_image_file
 
 from .functional import METRIC_NAMES, check_image_pair, check_protocol, compute_metrics
@@ -26,7 +27,7 @@ PAIR_MODES = ('name', 'template', 'position')
 POSITION_EXTENSIONS = ('.jpg', '.png')
 
 
-class FolderEvalError(ValueError):
+class FolderEvalError(UserInputError, ValueError):
     """Result and ground-truth folders cannot be scored as given."""
 
 

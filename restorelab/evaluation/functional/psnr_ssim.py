@@ -33,6 +33,8 @@ import math
 
 import numpy as np
 
+from restorelab.utils.errors import UserInputError
+
 PROTOCOLS = ('restormer', 'rcdnet', 'basicsr')
 METRIC_NAMES = ('psnr', 'ssim')
 
@@ -43,7 +45,7 @@ _SSIM_K1, _SSIM_K2, _SSIM_L = 0.01, 0.03, 255.0
 _SSIM_WINDOW_SIZE, _SSIM_SIGMA = 11, 1.5
 
 
-class ImageSizeError(ValueError):
+class ImageSizeError(UserInputError, ValueError):
     """Two images compared by a metric have different sizes."""
 
 

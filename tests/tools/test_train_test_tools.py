@@ -1,0 +1,135 @@
+"""tools/train.py, tools/test.py and tools/dist_train.sh end to end on a tiny model."""
+import glob
+import os
+import os.path as osp
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+from restorelab.engine.checkpoint import safe_torch_load
+from restorelab.evaluation.functional.psnr_ssim import compute_metrics
+from restorelab.utils.image_io import imread_rgb
+from tool_helpers import TINY_CONFIG, data_root_options, read_json, run_tool
+
+
+def test_train_writes_checkpoints_events_and_comparisons(trained):
+    work, res = trained
+    for name in ('iter_10.pth', 'iter_20.pth', 'last_checkpoint'):
+        assert osp.isfile(osp.join(work, name)), name
+    best = glob.glob(osp.join(work, 'best_Rain200H_PSNR_iter_*.pth'))
+    assert len(best) == 1
+    assert glob.glob(osp.join(work, '*', 'vis_data', 'events.out.tfevents.*'))
+    # Comparison images: rainy | derained | clean, 2 per evaluation, at 10 and 20.
+    for it in (10, 20):
+        files = sorted(os.listdir(osp.join(work, 'comparisons', f'iter_{it}')))
+        assert files == ['1.png', '2.png']
+        comp = imread_rgb(osp.join(work, 'comparisons', f'iter_{it}', '1.png'))
+        assert comp.shape == (40, 3 * 48 + 2 * 4, 3)
+    # The right panel is the ground truth, the left the rainy input.
+    root = res.args[res.args.index('--cfg-options') + 1].split('=', 1)[1]
+    comp = imread_rgb(osp.join(work, 'comparisons', 'iter_20', '1.png'))
+    np.testing.assert_array_equal(comp[:, :48], imread_rgb(osp.join(root, 'test', 'input', '1.png')))
+    np.testing.assert_array_equal(comp[:, -48:], imread_rgb(osp.join(root, 'test', 'target', '1.png')))
+    ckpt = safe_torch_load(osp.join(work, 'iter_20.pth'))
+    assert ckpt['meta']['iter'] == 20
+    assert 'Rain200H/PSNR' in res.stdout + res.stderr
+
+
+def test_resume_continues_from_saved_iteration(trained, rain_root, tmp_path):
+    work, _ = trained
+    resumed = str(tmp_path / 'resumed')
+    shutil.copytree(work, resumed)
+    res = run_tool(['tools/train.py', TINY_CONFIG, '--work-dir', resumed, '--resume',
+                    '--cfg-options', 'train_cfg.max_iters=30', *data_root_options(rain_root)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = res.stdout + res.stderr
+    assert 'resumed epoch: 0, iter: 20' in log
+    assert 'Iter(train) [30/30]' in log and 'Iter(train) [20/30]' not in log
+    before = safe_torch_load(osp.join(work, 'iter_20.pth'))
+    after = safe_torch_load(osp.join(resumed, 'iter_30.pth'))
+    assert after['meta']['iter'] == 30
+    # The optimizer went on from the saved state: 10 more AdamW steps.
+    steps_before = [float(s['step']) for s in before['optimizer']['state'].values()]
+    steps_after = [float(s['step']) for s in after['optimizer']['state'].values()]
+    assert set(steps_before) == {20.0} and set(steps_after) == {30.0}
+
+
+def test_resume_from_explicit_checkpoint_and_missing_ones(trained, rain_root, tmp_path):
+    work, _ = trained
+    res = run_tool(['tools/train.py', TINY_CONFIG, '--work-dir', str(tmp_path / 'r'), '--resume',
+                    osp.join(work, 'iter_10.pth'), '--cfg-options', 'train_cfg.max_iters=12',
+                    *data_root_options(rain_root)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'resumed epoch: 0, iter: 10' in res.stdout + res.stderr
+    # Nothing to resume: an error, not a silent fresh start.
+    res = run_tool(['tools/train.py', TINY_CONFIG, '--work-dir', str(tmp_path / 'empty'),
+                    '--resume', '--cfg-options', *data_root_options(rain_root)])
+    assert res.returncode == 2
+    assert 'no checkpoint to resume' in res.stderr and 'Traceback' not in res.stderr
+    res = run_tool(['tools/train.py', TINY_CONFIG, '--resume', str(tmp_path / 'nope.pth')])
+    assert res.returncode == 2 and 'nope.pth' in res.stderr
+
+
+def test_missing_dataset_folder_is_one_paragraph(tmp_path):
+    missing = str(tmp_path / 'no_such_data')
+    res = run_tool(['tools/train.py', TINY_CONFIG, '--work-dir', str(tmp_path / 'w'),
+                    '--cfg-options', *data_root_options(missing)])
+    assert res.returncode == 2
+    err = res.stderr.strip()
+    assert 'Traceback' not in err
+    assert err.startswith('error: ')
+    assert osp.join(missing, 'train', 'input') in err
+    assert 'Expected layout' in err and 'Found 0' in err
+    assert len(err.splitlines()) <= 3
+
+
+def test_test_tool_metrics_equal_scores_of_saved_images(trained, rain_root, tmp_path):
+    work, _ = trained
+    out_json = str(tmp_path / 'metrics.json')
+    saved = str(tmp_path / 'results')
+    res = run_tool(['tools/test.py', TINY_CONFIG, osp.join(work, 'iter_20.pth'), '--out', out_json,
+                    '--save-images', saved, '--work-dir', str(tmp_path / 'tw'),
+                    '--cfg-options', *data_root_options(rain_root)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    record = read_json(out_json)
+    assert set(record['metrics']) == {'Rain200H/PSNR', 'Rain200H/SSIM'}
+    assert sorted(os.listdir(saved)) == ['1.png', '2.png']
+    psnrs, ssims = [], []
+    for name in ('1.png', '2.png'):
+        pred = imread_rgb(osp.join(saved, name))
+        gt = imread_rgb(osp.join(rain_root, 'test', 'target', name))
+        m = compute_metrics(pred, gt, 'restormer')
+        psnrs.append(m['psnr'])
+        ssims.append(m['ssim'])
+    # In-loop numbers equal the numbers of the saved 8-bit files.
+    assert record['metrics']['Rain200H/PSNR'] == pytest.approx(np.mean(psnrs), abs=1e-9)
+    assert record['metrics']['Rain200H/SSIM'] == pytest.approx(np.mean(ssims), abs=1e-12)
+
+
+def test_test_tool_refuses_missing_checkpoint(tmp_path):
+    res = run_tool(['tools/test.py', TINY_CONFIG, str(tmp_path / 'none.pth')])
+    assert res.returncode == 2 and 'none.pth' in res.stderr and 'Traceback' not in res.stderr
+
+
+def test_dist_train_two_cpu_processes(rain_root, tmp_path):
+    work = str(tmp_path / 'dist')
+    config = TINY_CONFIG.replace('tiny_rain200h.py', 'tiny_rain200h_rank_report.py')
+    res = run_tool(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work,
+                    '--cfg-options', 'train_cfg.max_iters=6', 'train_cfg.val_interval=6',
+                    'default_hooks.checkpoint.interval=6', *data_root_options(rain_root)],
+                   python=False, env={'PYTHON': sys.executable})
+    assert res.returncode == 0, (res.stdout[-2000:], res.stderr[-3000:])
+    r0, r1 = read_json(osp.join(work, 'rank0.json')), read_json(osp.join(work, 'rank1.json'))
+    assert r0['world_size'] == r1['world_size'] == 2
+    assert r0['backend'] == 'gloo' and r0['wrapped'] == 'MMDistributedDataParallel'
+    assert r0['iter'] == r1['iter'] == 6
+    # The ranks end with the same weights ...
+    assert r0['param_sum'] == r1['param_sum'] and r0['param_abs_sum'] == r1['param_abs_sum']
+    # ... after training on different samples (each saw 6 batches of 2 of the 6 images).
+    assert len(r0['keys']) == len(r1['keys']) == 12
+    assert r0['keys'] != r1['keys']
+    # One checkpoint set, written by rank 0; validation scored every test image once.
+    assert osp.isfile(osp.join(work, 'iter_6.pth'))
+    assert 'Rain200H/PSNR' in res.stdout + res.stderr
