@@ -1,7 +1,7 @@
 """Benchmark several restorers on several test sets under one protocol.
 
     python tools/benchmark.py BENCH_CONFIG [--out DIR] [--device cpu|cuda]
-        [--models a,b] [--datasets x,y] [--resume] [--save-images] [--no-progress]
+        [--models a,b] [--datasets x,y] [--resume] [--save-images] [--no-cost] [--no-progress]
 
 BENCH_CONFIG lists models, datasets, one inference protocol and the cost
 measurement (see restorelab/benchmark/config.py and configs/benchmarks/). DIR
@@ -29,6 +29,8 @@ def parse_args(argv=None):
                         help='skip the cells already finished in DIR/results.json')
     parser.add_argument('--save-images', action='store_true',
                         help='write the restored 8-bit images to DIR/images/<model>/<dataset>/')
+    parser.add_argument('--no-cost', action='store_true',
+                        help='skip the cost measurement (parameters, FLOPs, latency, memory)')
     parser.add_argument('--no-progress', action='store_true', help='no progress line')
     return parser.parse_args(argv)
 
@@ -42,7 +44,8 @@ def main(argv=None):
     try:
         results = run_benchmark(args.config, out, device=args.device, models=args.models,
                                 datasets=args.datasets, resume=args.resume,
-                                save_images=args.save_images, progress=not args.no_progress)
+                                save_images=args.save_images, progress=not args.no_progress,
+                                measure_costs=not args.no_cost)
     except UserInputError as err:
         print(f'error: {user_error_message(err)}', file=sys.stderr)
         return 2

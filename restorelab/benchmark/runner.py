@@ -242,7 +242,7 @@ def _jsonable(value):
 
 
 def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resume=False,
-                  save_images=False, progress=True, log=print):
+                  save_images=False, progress=True, log=print, measure_costs=True):
     """Run the grid of ``bench`` (a BENCH_CONFIG path/Config/dict) and write every output
     to ``out_dir``; returns the results dict (as written to ``results.json``).
 
@@ -251,6 +251,8 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
         resume: reuse the finished cells (and model costs) of ``out_dir/results.json``
             whose model, dataset and inference settings are unchanged.
         save_images: write the 8-bit restored images to ``out_dir/images/<model>/<dataset>/``.
+        measure_costs: measure parameters, FLOPs, latency and memory of every model run
+            (``False``: quality only; costs already in results.json are kept).
     """
     cfg = check_bench_config(bench)
     device = check_device(device)
@@ -304,7 +306,7 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
         name = mspec['name']
         model_todo = [d for m, d in todo if m is mspec]
         cost_new = dict(model_spec=mspec, settings=cost_cfg, inference=inference, device=device)
-        need_cost = not (resume and _reusable(costs.get(name), cost_new,
+        need_cost = measure_costs and not (resume and _reusable(costs.get(name), cost_new,
                                               ('model_spec', 'settings', 'inference', 'device')))
         if not model_todo and not need_cost:
             continue
