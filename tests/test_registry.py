@@ -1,0 +1,108 @@
+"""Every registered component builds from a config; registration is lazy."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+
+import restorelab.registry as registry
+from restorelab.evaluation.functional.niqe import NIQE_NUM_FEATURES
+from restorelab.utils.image_io import imwrite_rgb
+
+# Registries whose components are built from configs, and the smallest
+# arguments of each component. A component registered without an entry here
+# fails `test_every_registered_component_builds`: add one.
+BUILD_REGISTRIES = ('MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS', 'OPTIM_WRAPPERS')
+
+
+def _build_args(tmp_path):
+    folder = tmp_path / 'pairs'
+    img = np.full((16, 16, 3), 100, np.uint8)
+    for side in ('input', 'target'):
+        imwrite_rgb(str(folder / side / '1.png'), img)
+    niqe = tmp_path / 'niqe.npz'
+    np.savez(niqe, mu_pris_param=np.zeros(NIQE_NUM_FEATURES),
+             cov_pris_param=np.eye(NIQE_NUM_FEATURES))
+    tiny_restormer = dict(type='Restormer', dim=8, num_blocks=[1, 1, 1, 1], num_refinement_blocks=1,
+                          heads=[1, 1, 2, 2])
+    return {
+        'MODELS': {
+            'ImageRestorer': dict(arch=tiny_restormer, pixel_loss=dict(type='L1Loss')),
+            'RestorationDataPreprocessor': {},
+            'Restormer': {k: v for k, v in tiny_restormer.items() if k != 'type'},
+            'Uformer': dict(embed_dim=8, depths=[1] * 9, num_heads=[1] * 9, win_size=4),
+            'PReNet': dict(recurrent_iter=2), 'PReNet_r': dict(recurrent_iter=2),
+            'PRN': dict(recurrent_iter=2), 'PRN_r': dict(recurrent_iter=2),
+            'L1Loss': {}, 'MSELoss': {}, 'CharbonnierLoss': {}, 'PSNRLoss': {}, 'SSIMLoss': {},
+        },
+        'DATASETS': {
+            'PairedImageDataset': dict(data_root=str(folder),
+                                       data_prefix=dict(img='input', gt='target')),
+            'SingleImageDataset': dict(data_root=str(folder), data_prefix=dict(img='input')),
+        },
+        'TRANSFORMS': {
+            'LoadImageFromFile': dict(key='img'), 'PackInputs': {},
+            'PairedRandomCrop': dict(patch_size=8), 'PairedRandomFlip': {},
+            'PairedRandomRot90': {}, 'PairedRandomTranspose': {},
+        },
+        'METRICS': {'PSNR': {}, 'SSIM': {}, 'NIQE': dict(params_file=str(niqe))},
+        'HOOKS': {
+            'ComparisonVisualizationHook': {}, 'SaveResultsHook': dict(out_dir=str(tmp_path)),
+            'ProgressiveLearningHook': dict(stage_iters=[1], patch_sizes=[8], batch_sizes=[1]),
+        },
+        'OPTIM_WRAPPERS': {
+            'CPUAmpOptimWrapper': dict(
+                optimizer=torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)),
+        },
+    }
+
+
+@pytest.mark.parametrize('name', BUILD_REGISTRIES)
+def test_every_registered_component_builds(name, tmp_path):
+    init_default_scope('restorelab')
+    reg = getattr(registry, name)
+    reg.import_from_location()
+    args = _build_args(tmp_path)[name]
+    registered = set(reg.module_dict)
+    missing = registered - set(args)
+    assert not missing, f'{name}: add build arguments for {sorted(missing)} to this test'
+    for type_name in sorted(registered):
+        obj = reg.build(dict(type=type_name, **args[type_name]))
+        assert type(obj) is reg.get(type_name), type_name
+
+
+def test_checkpoint_converters_are_functions():
+    registry.CHECKPOINT_CONVERTERS.import_from_location()
+    assert {'restormer', 'prenet'} <= set(registry.CHECKPOINT_CONVERTERS.module_dict)
+    assert all(callable(f) for f in registry.CHECKPOINT_CONVERTERS.module_dict.values())
+
+
+def test_registries_are_children_of_mmengine_roots():
+    from mmengine import registry as root
+    for name in BUILD_REGISTRIES:
+        child = getattr(registry, name)
+        assert child.scope == 'restorelab'
+        assert child.parent is getattr(root, name)
+
+
+def test_building_imports_lazily_in_a_fresh_process():
+    code = (
+        'import sys\n'
+        'from mmengine.registry import init_default_scope\n'
+        'from restorelab.registry import MODELS, TRANSFORMS\n'
+        "assert 'restorelab.models' not in sys.modules\n"
+        "init_default_scope('restorelab')\n"
+        "m = MODELS.build(dict(type='PReNet', recurrent_iter=1))\n"
+        "t = TRANSFORMS.build(dict(type='PairedRandomCrop', patch_size=4))\n"
+        "print(type(m).__module__, type(t).__module__)\n")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ['restorelab.models.archs.prenet',
+                                  'restorelab.datasets.transforms.geometric']
+
+
+def test_unknown_type_names_the_registry():
+    init_default_scope('restorelab')
+    with pytest.raises(KeyError, match='Restormerr is not in the restorelab::model registry'):
+        registry.MODELS.build(dict(type='Restormerr'))
