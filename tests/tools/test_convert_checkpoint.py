@@ -104,11 +104,23 @@ def test_flat_prenet_state_dict_fits_default_arch(tmp_path):
     assert len(load_official_checkpoint(src, 'prenet_r')) == 16
 
 
+def test_uformer_release_wrapper_state_dict_and_module_prefix(tmp_path):
+    # The Uformer release saves {'epoch', 'state_dict', 'optimizer'} from a DataParallel model.
+    arch = dict(type='Uformer', img_size=32, embed_dim=4, depths=[1] * 9,
+                num_heads=[1, 1, 2, 2, 4, 4, 2, 1, 1], win_size=2)
+    state = random_state(MODELS.build(dict(arch)), 0)
+    src = tmp_path / 'model_best.pth'
+    torch.save({'epoch': 250, 'state_dict': {f'module.{k}': v for k, v in state.items()},
+                'optimizer': {'param_groups': []}}, src)
+    got = load_official_checkpoint(src, 'uformer', arch=arch)
+    assert list(got) == list(state) and all(torch.equal(got[k], state[k]) for k in state)
+
+
 def test_unknown_model_lists_known_names(tool, tmp_path, capsys):
     assert tool.main(['restormr', str(tmp_path / 'a.pth'), str(tmp_path / 'b.pth')]) == 1
     err = capsys.readouterr().err
     assert "unknown model 'restormr'" in err
-    for name in ('prenet', 'prenet_r', 'prn', 'prn_r', 'restormer'):
+    for name in ('prenet', 'prenet_r', 'prn', 'prn_r', 'restormer', 'uformer'):
         assert name in err
     if (REPO / 'projects' / 'drsformer' / 'drsformer' / '__init__.py').is_file():
         assert 'drsformer' in err  # plugin converters are found without editing restorelab

@@ -99,14 +99,14 @@ def window_partition(x, window_size):
         raise ValueError(
             f'window_partition: H={h}, W={w} must be multiples of window_size={window_size}; '
             'pad the input first')
-    x = x.view(n, h // window_size, window_size, w // window_size, window_size, c)
+    x = x.reshape(n, h // window_size, window_size, w // window_size, window_size, c)
     return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window_size, window_size, c)
 
 
 def window_reverse(windows, window_size, h, w):
     """Inverse of :func:`window_partition`: ``(N*nW, ws, ws, C) -> (N, H, W, C)``."""
     n = windows.shape[0] // ((h // window_size) * (w // window_size))
-    x = windows.view(n, h // window_size, w // window_size, window_size, window_size, -1)
+    x = windows.reshape(n, h // window_size, w // window_size, window_size, window_size, -1)
     return x.permute(0, 1, 3, 2, 4, 5).reshape(n, h, w, -1)
 
 
