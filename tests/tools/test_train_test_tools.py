@@ -133,3 +133,34 @@ def test_dist_train_two_cpu_processes(rain_root, tmp_path):
     # One checkpoint set, written by rank 0; validation scored every test image once.
     assert osp.isfile(osp.join(work, 'iter_6.pth'))
     assert 'Rain200H/PSNR' in res.stdout + res.stderr
+
+
+def test_dist_test_scores_each_image_once(trained, rain_root, tmp_path):
+    work, _ = trained
+    ckpt = osp.join(work, 'iter_20.pth')
+    single, dist = str(tmp_path / 'single.json'), str(tmp_path / 'dist.json')
+    res = run_tool(['tools/test.py', TINY_CONFIG, ckpt, '--out', single, '--work-dir',
+                    str(tmp_path / 'w1'), '--cfg-options', *data_root_options(rain_root)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    # 3 test images on 2 processes: the distributed sampler pads rank 1 with a
+    # repeat, which the evaluator must drop.
+    from restorelab.utils.image_io import imwrite_rgb
+    root3 = str(tmp_path / 'three')
+    shutil.copytree(rain_root, root3)
+    for side in ('input', 'target'):
+        imwrite_rgb(osp.join(root3, 'test', side, '3.png'),
+                    imread_rgb(osp.join(root3, 'test', side, '1.png'))[::-1].copy())
+    single3 = str(tmp_path / 'single3.json')
+    res = run_tool(['tools/test.py', TINY_CONFIG, ckpt, '--out', single3, '--work-dir',
+                    str(tmp_path / 'w3'), '--cfg-options', *data_root_options(root3)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    res = run_tool(['bash', 'tools/dist_test.sh', TINY_CONFIG, ckpt, '2', '--out', dist,
+                    '--work-dir', str(tmp_path / 'w2'), '--cfg-options', *data_root_options(root3)],
+                   python=False, env={'PYTHON': sys.executable})
+    assert res.returncode == 0, res.stderr[-3000:]
+    a, b = read_json(single3)['metrics'], read_json(dist)['metrics']
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k] == pytest.approx(b[k], abs=1e-12), k
+    # ... and differ from the 2-image set, so the third image was really scored.
+    assert read_json(single)['metrics'] != a

@@ -22,13 +22,14 @@ from pathlib import Path
 import torch
 
 from restorelab.registry import CHECKPOINT_CONVERTERS, MODELS
+from restorelab.utils.errors import UserInputError
 
 WRAPPER_KEYS = ('params', 'params_ema', 'state_dict')
 ARCH_PREFIX = 'arch.'  # ImageRestorer holds the arch as ``self.arch``
 _SHOW = 5  # how many keys an error message lists
 
 
-class CheckpointConversionError(ValueError):
+class CheckpointConversionError(UserInputError, ValueError):
     """An official checkpoint cannot be read, unwrapped or fitted to the arch."""
 
 
