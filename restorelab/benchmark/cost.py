@@ -19,7 +19,6 @@ so the three report the same numbers.
   the allocator still keeps makes it an approximation (a lower bound). Not
   available outside Linux (reported as None).
 """
-import logging
 import statistics
 import time
 
@@ -58,28 +57,24 @@ def count_flops(arch, shape=(3, 256, 256), seed=0, quiet=True):
     """FLOPs (multiply-accumulates, mmengine's count) of ``arch`` on one ``(1, *shape)`` input.
 
     ``arch`` is a plain ``nn.Module`` (an ImageRestorer's ``.arch``); H and W must
-    be multiples of its ``size_multiple``. ``quiet`` hides mmengine's warnings
-    listing the operators it counts as 0.
+    be multiples of its ``size_multiple``. The number is the ``flops`` of
+    ``mmengine.analysis.get_model_complexity_info``, computed by the same
+    ``FlopAnalyzer`` without its activation count (which would trace the model a
+    second time). ``quiet`` hides the warnings listing the operators counted as 0.
     """
-    from mmengine.analysis import get_model_complexity_info
-    from mmengine.logging import MMLogger
+    from mmengine.analysis import FlopAnalyzer
 
     shape = _check_shape(shape, getattr(arch, 'size_multiple', 1))
     device = next(iter(arch.parameters()), torch.empty(0)).device
     was_training = arch.training
     arch.eval()
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    if quiet:
-        logger.setLevel(logging.ERROR)
     try:
         with torch.no_grad():
-            info = get_model_complexity_info(arch, inputs=(_example_input(shape, device, seed), ),
-                                             show_table=False, show_arch=False)
+            analyzer = FlopAnalyzer(arch, (_example_input(shape, device, seed), ))
+            analyzer.unsupported_ops_warnings(not quiet).uncalled_modules_warnings(False)
+            return int(analyzer.total())
     finally:
         arch.train(was_training)
-        logger.setLevel(level)
-    return int(info['flops'])
 
 
 def _sync(device):

@@ -1,0 +1,82 @@
+"""BENCH_CONFIG validation: defaults, and a clear error for every bad entry."""
+import pytest
+
+from restorelab.benchmark import BenchConfigError, check_bench_config, select
+
+MODEL = dict(name='m', config='m.py', checkpoint='m.pth')
+PAIRED = dict(name='Rain200H', type='paired', data_root='data/Rain200H',
+              data_prefix=dict(img='test/input', gt='test/target'), protocol='restormer')
+
+
+def _cfg(**kw):
+    return dict(dict(models=[MODEL], datasets=[PAIRED]), **kw)
+
+
+def test_defaults_are_filled_in():
+    cfg = check_bench_config(_cfg(_helper='ignored'))
+    assert cfg['models'] == [dict(MODEL, type='model', convert=None, convert_key=None)]
+    assert cfg['datasets'] == [dict(PAIRED, crop_border=0)]
+    assert cfg['inference'] == dict(pad_mode='reflect', tile=None, tile_overlap=32,
+                                    tile_batch_size=1, self_ensemble=False, seed=0)
+    assert cfg['cost'] == dict(shape=(3, 256, 256), runs=5, warmup=2)
+    unpaired = check_bench_config(_cfg(datasets=[dict(name='Real', type='unpaired',
+                                                      data_root='real')]))['datasets'][0]
+    assert unpaired == dict(name='Real', type='unpaired', data_root='real', niqe_params=None,
+                            niqe_convert_to='y', crop_border=0)
+
+
+def test_config_file_is_read(tmp_path):
+    path = tmp_path / 'bench.py'
+    path.write_text("_root = 'data'\nmodels = [dict(name='identity', type='identity')]\n"
+                    "datasets = [dict(name='A', data_root=_root + '/A', protocol='rcdnet')]\n"
+                    "cost = dict(shape=[3, 64, 64])\n")
+    cfg = check_bench_config(str(path))
+    assert cfg['datasets'][0]['data_root'] == 'data/A' and cfg['datasets'][0]['type'] == 'paired'
+    assert cfg['cost']['shape'] == (3, 64, 64)
+    with pytest.raises(BenchConfigError, match="benchmark config '.*nope.py' does not exist"):
+        check_bench_config(str(tmp_path / 'nope.py'))
+
+
+@pytest.mark.parametrize('change, message', [
+    (dict(extra=1), r"unknown top-level key\(s\) \['extra'\]; valid keys: \['models', "
+                    r"'datasets', 'inference', 'cost'\] \(helper variables must start with"),
+    (dict(models=[dict(MODEL, chekpoint='x')]),
+     r"models\[0\]: unknown key\(s\) \['chekpoint'\]; valid keys: \['name', 'config', "
+     r"'checkpoint', 'type', 'convert', 'convert_key'\]"),
+    (dict(models=[dict(name='m', config='m.py')]),
+     r"models\[0\]: missing key\(s\) \['checkpoint'\]"),
+    (dict(models=[MODEL, MODEL]), r"models\[1\]: the name 'm' is used twice"),
+    (dict(models=[dict(MODEL, type='baseline')]),
+     r"models\[0\]: type='baseline'; expected one of \('model', 'identity'\)"),
+    (dict(models=[]), '`models` must be a non-empty list'),
+    (dict(datasets=[dict(PAIRED, protocol='matlab')]),
+     r"datasets\[0\] \(Rain200H\): unknown evaluation protocol 'matlab'"),
+    (dict(datasets=[dict(PAIRED, niqe_params='x.npz')]),
+     r"datasets\[0\]: unknown key\(s\) \['niqe_params'\]; valid keys: \['name', 'data_root', "
+     r"'protocol', 'type', 'data_prefix', 'filename_tmpl', 'ann_file', 'side_by_side', "
+     r"'allow_unused_gt', 'crop_border'\]"),
+    (dict(datasets=[dict(PAIRED, crop_border=4)]), 'crop_border=4 is not part of'),
+    (dict(inference=dict(tile=100, tile_overlap=200)),
+     'inference: inference.tile_overlap=200 must be smaller than inference.tile=100'),
+    (dict(inference=dict(ensemble=True)), r"inference: unknown key\(s\) \['ensemble'\]"),
+    (dict(inference=dict(seed=None)), 'inference.seed must be an int'),
+    (dict(cost=dict(shape=(256, 256))), r'cost.shape must be \(C, H, W\)'),
+    (dict(cost=dict(runs=0)), 'cost.runs must be an int >= 1'),
+])
+def test_bad_entries_are_clear_errors(change, message):
+    with pytest.raises(BenchConfigError, match=message):
+        check_bench_config(_cfg(**change))
+
+
+def test_missing_section_is_named():
+    with pytest.raises(BenchConfigError, match='`datasets` is missing'):
+        check_bench_config(dict(models=[MODEL]))
+
+
+def test_select_keeps_config_order_and_rejects_unknown_names():
+    entries = [dict(name='a'), dict(name='b'), dict(name='c')]
+    assert select(entries, None, 'models') == entries
+    assert select(entries, 'c, a', 'models') == [dict(name='a'), dict(name='c')]
+    with pytest.raises(BenchConfigError, match=r"--datasets: unknown name\(s\) \['x'\]; the "
+                       r"config lists \['a', 'b', 'c'\]"):
+        select(entries, ['a', 'x'], 'datasets')
