@@ -19,7 +19,13 @@ entries (names starting with ``_`` are free helper variables)::
     inference = dict(pad_mode='reflect', tile=None, tile_overlap=32, self_ensemble=False, seed=0)
     cost = dict(shape=(3, 256, 256), runs=5, warmup=2)
 
-Relative paths are read from the current directory, as every tool does.
+A model's ``config`` and ``checkpoint`` may also be dicts by dataset name, for
+models trained once per set as in the papers' tables, e.g.
+``checkpoint=dict(Rain200H='h.pth', Rain200L='l.pth')``; a set missing from the
+dict makes that cell fail with the reason. Official checkpoints take
+``convert='<converter name>'`` (``convert_key`` picks the wrapper key) and are
+converted in memory. Relative paths are read from the current directory, as
+every tool does.
 Every entry is checked here, before anything runs: an unknown key, a missing
 required key or a bad value raises :class:`BenchConfigError` naming the entry,
 the key and the valid choices.
@@ -89,7 +95,7 @@ def _check_models(models):
     if not isinstance(models, (list, tuple)) or not models:
         raise BenchConfigError('`models` must be a non-empty list of dicts, e.g. '
                                "[dict(name='Restormer', config='x.py', checkpoint='x.pth')]")
-    out, seen = [], set()
+    out, seen, per_dataset = [], set(), []
     for i, entry in enumerate(models):
         where = f'models[{i}]'
         kind = entry.get('type', 'model') if isinstance(entry, dict) else None
@@ -101,9 +107,14 @@ def _check_models(models):
         entry = dict(entry, type=kind)
         if kind == 'model':
             for key in ('config', 'checkpoint'):
-                if not isinstance(entry[key], str) or not entry[key]:
-                    raise BenchConfigError(f'{where} ({entry["name"]}): {key} must be a path, '
-                                           f'got {entry[key]!r}')
+                value = entry[key]
+                paths = list(value.values()) if isinstance(value, dict) and value else [value]
+                if not all(isinstance(p, str) and p for p in paths):
+                    raise BenchConfigError(
+                        f'{where} ({entry["name"]}): {key} must be a path, or a dict of paths by '
+                        f"dataset name (e.g. dict(Rain200H='a.pth', Rain200L='b.pth')); got "
+                        f'{value!r}')
+                per_dataset.append((where, entry['name'], key, value))
             entry.setdefault('convert', None)
             entry.setdefault('convert_key', None)
             if entry['convert'] is not None and not isinstance(entry['convert'], str):
@@ -111,7 +122,7 @@ def _check_models(models):
                                        f"a checkpoint converter (e.g. 'drsformer') or None, got "
                                        f'{entry["convert"]!r}')
         out.append(entry)
-    return out
+    return out, per_dataset
 
 
 def _check_datasets(datasets):
@@ -202,7 +213,15 @@ def check_bench_config(cfg):
         if key not in cfg:
             raise BenchConfigError(f'benchmark config: `{key}` is missing (see '
                                    'configs/benchmarks/ for examples)')
-    return dict(models=_check_models(cfg['models']), datasets=_check_datasets(cfg['datasets']),
+    models, per_dataset = _check_models(cfg['models'])
+    datasets = _check_datasets(cfg['datasets'])
+    names = [d['name'] for d in datasets]
+    for where, model, key, value in per_dataset:
+        unknown = sorted(k for k in value if k not in names) if isinstance(value, dict) else []
+        if unknown:
+            raise BenchConfigError(f'{where} ({model}): {key} names unknown dataset(s) '
+                                   f'{unknown}; the datasets are {names}')
+    return dict(models=models, datasets=datasets,
                 inference=_check_inference(cfg.get('inference')),
                 cost=_check_cost(cfg.get('cost')))
 

@@ -107,24 +107,42 @@ def deterministic(seed, device):
 
 
 # ---------------------------------------------------------------------- models and data
-def load_model(spec, inference, device='cpu'):
-    """Build ``spec['config']``'s ImageRestorer with ``spec['checkpoint']`` (converted by
-    ``spec['convert']`` when set) and the benchmark's inference settings as its test_cfg."""
+def model_files(spec, dataset_name=None):
+    """``(config, checkpoint)`` of model ``spec`` for a dataset: each entry is a path, or a
+    dict of paths by dataset name (models trained once per set, as in the papers' tables);
+    ``dataset_name=None`` takes the first dataset listed."""
+    files = []
+    for key in ('config', 'checkpoint'):
+        value = spec[key]
+        if isinstance(value, dict):
+            name = dataset_name if dataset_name is not None else next(iter(value))
+            if name not in value:
+                raise BenchmarkError(f'model {spec["name"]!r} lists no {key} for dataset '
+                                     f'{name!r} (its {key} dict names {sorted(value)})')
+            value = value[name]
+        files.append(value)
+    return tuple(files)
+
+
+def load_model(spec, inference, device='cpu', dataset_name=None):
+    """Build the ImageRestorer of ``spec``'s config with its checkpoint (converted by
+    ``spec['convert']`` when set; see :func:`model_files` for per-dataset files) and the
+    benchmark's inference settings as its test_cfg."""
     from restorelab.apis import init_model
     from restorelab.models.restorers.inference_utils import check_test_cfg
 
-    checkpoint = spec['checkpoint']
+    config, checkpoint = model_files(spec, dataset_name)
     if not os.path.isfile(checkpoint):
         raise BenchmarkError(f'checkpoint file {checkpoint!r} does not exist (model '
                              f'{spec["name"]!r}); check the path in the benchmark config')
     if spec.get('convert'):
         from restorelab.utils.converters import load_official_checkpoint
-        model = init_model(spec['config'], None, device='cpu')
+        model = init_model(config, None, device='cpu')
         state_dict = load_official_checkpoint(checkpoint, spec['convert'], arch=model.arch,
                                               key=spec.get('convert_key'))
         model.arch.load_state_dict(state_dict, strict=True)
     else:
-        model = init_model(spec['config'], checkpoint, device='cpu')
+        model = init_model(config, checkpoint, device='cpu')
     model.test_cfg = check_test_cfg({k: v for k, v in inference.items() if k != 'seed'},
                                     model.size_multiple)
     return model.to(device).eval()
@@ -310,20 +328,36 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
                                               ('model_spec', 'settings', 'inference', 'device')))
         if not model_todo and not need_cost:
             continue
-        model, model_error = None, None
-        if mspec['type'] == 'model':
+        loaded = {}  # (config, checkpoint) -> (model, error): one model in memory at a time
+
+        def get_model(dataset_name):
+            if mspec['type'] == 'identity':
+                return None, None
             try:
-                with deterministic(inference['seed'], device):
-                    model = load_model(mspec, inference, device)
-            except Exception as err:
-                model_error = failure_reason(err)
-                log(f'model {name!r} failed to load: {model_error}')
+                files = model_files(mspec, dataset_name)
+            except BenchmarkError as err:
+                return None, failure_reason(err)
+            if files not in loaded:
+                loaded.clear()
+                try:
+                    with deterministic(inference['seed'], device):
+                        loaded[files] = (load_model(mspec, inference, device, dataset_name), None)
+                except Exception as err:
+                    loaded[files] = (None, failure_reason(err))
+                    log(f'model {name!r} ({files[1]}) failed to load: {loaded[files][1]}')
+            return loaded[files]
+
         if need_cost:
+            first = model_todo[0]['name'] if model_todo else None
+            model, model_error = get_model(first)
             costs[name] = _measure_model_cost(model, mspec, model_error, cost_new, device)
+            costs[name]['files'] = None if mspec['type'] == 'identity' else list(
+                model_files(mspec, first)) if not model_error else None
         for dspec in model_todo:
             cell = _cell_template(mspec, dspec, inference)
             label = f'{name} | {dspec["name"]}'
             dataset = built[dspec['name']]
+            model, model_error = get_model(dspec['name'])
             start = time.perf_counter()
             try:
                 if model_error:
@@ -358,7 +392,7 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
                 log(f'{label}: failed: {cell["reason"]}')
             elif not bar.enabled:
                 log(f'{label}: {status}')
-        del model
+        loaded.clear()
     write_outputs(results, out_dir)
     return results
 

@@ -80,3 +80,15 @@ def test_select_keeps_config_order_and_rejects_unknown_names():
     with pytest.raises(BenchConfigError, match=r"--datasets: unknown name\(s\) \['x'\]; the "
                        r"config lists \['a', 'b', 'c'\]"):
         select(entries, ['a', 'x'], 'datasets')
+
+
+def test_per_dataset_files_must_name_listed_datasets():
+    ok = dict(MODEL, checkpoint=dict(Rain200H='h.pth'))
+    assert check_bench_config(_cfg(models=[ok]))['models'][0]['checkpoint'] == dict(
+        Rain200H='h.pth')
+    bad = dict(MODEL, config=dict(Rain200L='l.py'))
+    with pytest.raises(BenchConfigError, match=r"models\[0\] \(m\): config names unknown "
+                       r"dataset\(s\) \['Rain200L'\]; the datasets are \['Rain200H'\]"):
+        check_bench_config(_cfg(models=[bad]))
+    with pytest.raises(BenchConfigError, match='checkpoint must be a path, or a dict of paths'):
+        check_bench_config(_cfg(models=[dict(MODEL, checkpoint=dict(Rain200H=None))]))

@@ -210,3 +210,23 @@ def test_bad_config_key_is_a_clear_error(tmp_path, capsys):
     assert code == 2
     assert ("error: models[0]: unknown key(s) ['checkpiont']; valid keys: ['name', 'type']"
             in capsys.readouterr().err)
+
+
+def test_per_dataset_checkpoints(bench, tmp_path):
+    """A model trained once per set: checkpoint (and config) by dataset name."""
+    config = tmp_path / 'per_set.py'
+    config.write_text(
+        f"models = [dict(name='R', config={TINY_CONFIG!r}, "
+        f"checkpoint=dict(SetA={str(bench['root'] / 'restormer.pth')!r}))]\n"
+        f"datasets = [dict(name='SetA', data_root={bench['set_a']!r}, data_prefix=dict("
+        f"img='test/input', gt='test/target'), protocol='restormer'), dict(name='SetB', "
+        f"data_root={bench['set_a']!r}, data_prefix=dict(img='test/input', gt='test/target'), "
+        f"protocol='rcdnet')]\n")
+    results = run_benchmark(str(config), str(tmp_path / 'o'), progress=False,
+                            log=lambda *a: None, measure_costs=False)
+    first = read_json(os.path.join(bench['out'], 'results.json'))
+    assert results['cells']['R|SetA']['mean'] == first['cells']['Restormer-tiny|SetA']['mean']
+    assert results['cells']['R|SetB']['status'] == 'failed'
+    assert results['cells']['R|SetB']['reason'] == (
+        "model did not load: BenchmarkError: model 'R' lists no checkpoint for dataset 'SetB' (its checkpoint dict "
+        "names ['SetA'])")
