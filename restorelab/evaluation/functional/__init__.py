@@ -1,4 +1,5 @@
 """Pure-numpy metrics: the single implementation of every evaluation protocol."""
+from .brisque import brisque_from_features, load_brisque_params
 from .psnr_ssim import (METRIC_NAMES, PROTOCOLS, ImageSizeError, check_image_pair,
                         check_protocol, compute_metrics, compute_metrics_from_float,
                         float_to_uint8, gaussian_window, matlab_round, psnr, rgb_to_y, ssim,
@@ -8,4 +9,5 @@ __all__ = [
     'METRIC_NAMES', 'PROTOCOLS', 'ImageSizeError', 'check_image_pair', 'check_protocol',
     'compute_metrics', 'compute_metrics_from_float', 'float_to_uint8', 'gaussian_window',
     'matlab_round', 'psnr', 'rgb_to_y', 'ssim', 'ssim_2009_downsample', 'ssim_map',
+    'brisque_from_features', 'load_brisque_params',
 ]

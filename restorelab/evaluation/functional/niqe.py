@@ -36,13 +36,30 @@ def _gaussian_1d(size, sigma):
     return g / g.sum()
 
 
-def _filter_replicate(img, g):
-    """``imfilter(img, outer(g, g), 'replicate')`` for an odd-length symmetric ``g``."""
+def _filter_same(img, g, border):
+    """Filter an ``(H, W)`` image with ``outer(g, g)`` (odd-length symmetric ``g``), same size.
+
+    ``border='replicate'`` is ``imfilter(img, w, 'replicate')`` (NIQE);
+    ``border='zero'`` is ``filter2(w, img, 'same')`` (BRISQUE).
+    """
     r = len(g) // 2
-    padded = np.pad(img, r, mode='edge')
+    padded = np.pad(img, r, mode={'replicate': 'edge', 'zero': 'constant'}[border])
     h, w = img.shape
     rows = sum(g[i] * padded[i:i + h, :] for i in range(len(g)))
     return sum(g[j] * rows[:, j:j + w] for j in range(len(g)))
+
+
+def mscn_coefficients(img, border):
+    """MSCN coefficients ``(I - mu) / (sigma + 1)`` of an ``(H, W)`` float64 image in [0, 255].
+
+    ``mu`` and ``sigma`` are local Gaussian-weighted (7x7, sigma 7/6) mean and
+    standard deviation, as in the NIQE and BRISQUE releases; ``border`` as in
+    :func:`_filter_same`.
+    """
+    window = _gaussian_1d(7, 7 / 6)
+    mu = _filter_same(img, window, border)
+    sigma = np.sqrt(np.abs(_filter_same(img * img, window, border) - mu * mu))
+    return (img - mu) / (sigma + 1)
 
 
 def _cubic(x):
@@ -81,8 +98,13 @@ def imresize_half(img):
     return out
 
 
-def _aggd(vec):
-    """AGGD parameters (alpha, beta_left, beta_right) of a flat array, as estimateaggdparam.m."""
+def aggd_shape_and_stds(vec):
+    """AGGD fit of a flat array: ``(alpha, left_std, right_std)``, NaN when undefined.
+
+    The shape ``alpha`` is looked up on the grid (estimateaggdparam.m of the
+    NIQE and BRISQUE releases); the stds are the root mean squares of the
+    negative and positive values.
+    """
     left_std = math.sqrt(np.mean(vec[vec < 0] ** 2)) if np.any(vec < 0) else math.nan
     right_std = math.sqrt(np.mean(vec[vec > 0] ** 2)) if np.any(vec > 0) else math.nan
     gammahat = left_std / right_std if right_std else math.nan
@@ -90,7 +112,14 @@ def _aggd(vec):
     rhatnorm = rhat * (gammahat**3 + 1) * (gammahat + 1) / (gammahat**2 + 1) ** 2
     if math.isnan(rhatnorm):
         return math.nan, math.nan, math.nan
-    alpha = _GAMMA_GRID[np.argmin((_R_GAMMA - rhatnorm) ** 2)]
+    return _GAMMA_GRID[np.argmin((_R_GAMMA - rhatnorm) ** 2)], left_std, right_std
+
+
+def _aggd(vec):
+    """AGGD (alpha, beta_left, beta_right) of a flat array, as NIQE's estimateaggdparam.m."""
+    alpha, left_std, right_std = aggd_shape_and_stds(vec)
+    if math.isnan(alpha):
+        return math.nan, math.nan, math.nan
     factor = math.sqrt(math.gamma(1 / alpha) / math.gamma(3 / alpha))
     return alpha, left_std * factor, right_std * factor
 
@@ -116,12 +145,9 @@ def niqe_features(gray, block=NIQE_BLOCK):
     if nh == 0 or nw == 0:
         raise ValueError(f'NIQE needs an image of at least {block}x{block} pixels, got {h}x{w}')
     img = gray[:nh * block, :nw * block]
-    window = _gaussian_1d(7, 7 / 6)
     scales = []
     for scale in (1, 2):
-        mu = _filter_replicate(img, window)
-        sigma = np.sqrt(np.abs(_filter_replicate(img * img, window) - mu * mu))
-        mscn = (img - mu) / (sigma + 1)
+        mscn = mscn_coefficients(img, 'replicate')
         b = block // scale
         scales.append([_block_features(mscn[i * b:(i + 1) * b, j * b:(j + 1) * b])
                        for j in range(nw) for i in range(nh)])
@@ -143,11 +169,11 @@ def niqe_from_features(feats, mu_pris, cov_pris):
     return float(np.sqrt(diff @ np.linalg.pinv((cov_pris + cov) / 2) @ diff))
 
 
-def luma_for_niqe(img, convert_to='y'):
+def rgb_to_luma(img, convert_to='y'):
     """Luma in [0, 255] of an ``(H, W, 3)`` RGB uint8 image, rounded as MATLAB's uint8 output.
 
-    ``'y'``: rgb2ycbcr's Y (BasicSR's default); ``'gray'``: rgb2gray
-    (what MATLAB's own ``niqe`` uses on RGB input).
+    ``'y'``: rgb2ycbcr's Y (BasicSR's default for NIQE); ``'gray'``: rgb2gray
+    (what MATLAB's own ``niqe`` and the BRISQUE release use on RGB input).
     """
     if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3 \
             or img.shape[2] != 3:
@@ -159,6 +185,9 @@ def luma_for_niqe(img, convert_to='y'):
         gray = img.astype(np.float64) @ [0.298936021293775, 0.587043074451121, 0.114020904255103]
         return np.floor(gray + 0.5)
     raise ValueError(f"convert_to must be 'y' or 'gray', got {convert_to!r}")
+
+
+luma_for_niqe = rgb_to_luma
 
 
 def load_niqe_params(path):
