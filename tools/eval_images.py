@@ -6,6 +6,7 @@ Example:
     python tools/eval_images.py did_ddn did_ddn --protocol rcdnet \\
         --pair-by template --result-template '{}_DR' --gt-template '{}_GT'
     python tools/eval_images.py results/real_rain --no-reference --niqe-params modelparameters.mat
+    python tools/eval_images.py results/real_rain --no-reference --brisque-params BRISQUE_release
 """
 import argparse
 import sys
@@ -38,17 +39,27 @@ def parse_args(argv=None):
                         help='skip (and list) pairs with a missing partner, an unreadable file or '
                         'a size mismatch instead of stopping')
     parser.add_argument('--no-reference', action='store_true',
-                        help='score RESULTS_DIR alone with NIQE (real rain without ground truth)')
+                        help='score RESULTS_DIR alone with NIQE and/or BRISQUE (real rain without '
+                        'ground truth)')
     parser.add_argument('--niqe-params', help='NIQE pristine model: modelparameters.mat of the '
                         'official release, or .npz (mu_pris_param, cov_pris_param)')
+    parser.add_argument('--brisque-params', help='BRISQUE SVR model: the LIVE release folder '
+                        'holding allmodel and allrange, the allmodel file, or .npz (see README)')
+    parser.add_argument('--brisque-range', help='BRISQUE svm-scale range file, when it is not '
+                        'allrange beside the model')
     parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
     args = parser.parse_args(argv)
     if args.no_reference:
         if args.gt_dir or args.protocol:
             parser.error('--no-reference scores RESULTS_DIR alone: give no GT_DIR and no --protocol')
-        if not args.niqe_params:
-            parser.error('--no-reference needs --niqe-params FILE (the NIQE pristine model)')
-    elif not args.gt_dir or not args.protocol:
+        if not args.niqe_params and not args.brisque_params:
+            parser.error('--no-reference needs --niqe-params FILE (the NIQE pristine model), '
+                         '--brisque-params FILE (the BRISQUE model) or both')
+    elif args.niqe_params or args.brisque_params or args.brisque_range:
+        parser.error('--niqe-params/--brisque-params/--brisque-range go with --no-reference')
+    if args.brisque_range and not args.brisque_params:
+        parser.error('--brisque-range needs --brisque-params')
+    if not args.no_reference and (not args.gt_dir or not args.protocol):
         parser.error('GT_DIR and --protocol are required (or use --no-reference)')
     return args
 
@@ -59,8 +70,10 @@ def main(argv=None):
         if args.no_reference:
             report = evaluate_no_reference(args.results_dir, args.niqe_params,
                                            crop_border=args.crop_border, skip_bad=args.skip_bad,
-                                           progress=not args.no_progress)
-            metrics = ('niqe',)
+                                           progress=not args.no_progress,
+                                           brisque_params=args.brisque_params,
+                                           brisque_range=args.brisque_range)
+            metrics = tuple(report['mean'])
         else:
             metrics = ('psnr', 'ssim')
             report = evaluate_folders(

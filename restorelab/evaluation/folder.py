@@ -20,6 +20,7 @@ from restorelab.utils.errors import UserInputError
 from restorelab.utils.image_io import ImageReadError, imread_rgb, is_image_file
 
 from .functional import METRIC_NAMES, check_image_pair, check_protocol, compute_metrics
+from .functional.brisque import brisque, load_brisque_params
 from .functional.niqe import NIQE_BLOCK, load_niqe_params, niqe
 
 PAIR_MODES = ('name', 'template', 'position')
@@ -338,14 +339,32 @@ def write_report(report, out, metrics=METRIC_NAMES):
             writer.writerow(['skipped', p['path'], '', *([''] * len(metrics)), p['reason']])
 
 
-def evaluate_no_reference(results_dir, niqe_params, convert_to='y', crop_border=0,
-                          skip_bad=False, progress=False):
-    """NIQE of every image in ``results_dir`` (real rain, no ground truth); the report dict.
+def evaluate_no_reference(results_dir, niqe_params=None, convert_to='y', crop_border=0,
+                          skip_bad=False, progress=False, brisque_params=None,
+                          brisque_range=None, brisque_convert_to='gray'):
+    """NIQE and/or BRISQUE of every image in ``results_dir`` (real rain, no ground truth).
+
+    Args:
+        niqe_params: NIQE pristine model file (see ``functional.niqe``), or None.
+        convert_to: NIQE's luma ('y' or 'gray').
+        brisque_params: BRISQUE model (release folder, ``allmodel`` or .npz;
+            see ``functional.brisque``), or None; ``brisque_range`` its range
+            file when not beside it; ``brisque_convert_to`` its luma.
+    Returns:
+        The report dict; ``mean`` and each image record hold ``niqe`` and/or
+        ``brisque``.
 
     Every file is read and checked before any is scored; unreadable, 16-bit or
-    too small images raise :class:`FolderEvalError` unless ``skip_bad``.
+    too small images raise :class:`FolderEvalError` unless ``skip_bad``. An
+    image BRISQUE cannot score (flat) is found while scoring and raises the
+    same way before any report is made.
     """
-    mu, cov = load_niqe_params(niqe_params)
+    if niqe_params is None and brisque_params is None:
+        raise FolderEvalError('no-reference scoring needs NIQE parameters, BRISQUE parameters '
+                              'or both (--niqe-params / --brisque-params)')
+    mu_cov = load_niqe_params(niqe_params) if niqe_params is not None else None
+    brisque_model = (load_brisque_params(brisque_params, brisque_range)
+                     if brisque_params is not None else None)
     names = _image_files(results_dir, 'results')
     paths = [os.path.join(results_dir, n) for n in names]
     good, problems = [], []
@@ -353,31 +372,54 @@ def evaluate_no_reference(results_dir, niqe_params, convert_to='y', crop_border=
     for path in items:
         try:
             h, w = _read_8bit(path).shape[:2]
-            if min(h, w) - 2 * crop_border < NIQE_BLOCK:
+            if mu_cov is not None and min(h, w) - 2 * crop_border < NIQE_BLOCK:
                 raise ValueError(f'{path!r} is {h}x{w}; NIQE needs at least {NIQE_BLOCK}x'
                                  f'{NIQE_BLOCK} pixels after crop_border={crop_border}')
+            if min(h, w) - 2 * crop_border < 1:
+                raise ValueError(f'{path!r} is {h}x{w}: nothing is left after '
+                                 f'crop_border={crop_border}')
             good.append(path)
         except (ImageReadError, ValueError) as err:
             problems.append(Problem(path, str(err)))
         if bar:
             bar.update()
     _finish(bar)
-    if problems and not skip_bad:
-        lines = '\n'.join(f'  {p.path}: {p.reason}' for p in problems)
-        raise FolderEvalError(f'{len(problems)} problem(s) found, nothing was scored:\n{lines}\n'
-                              'Fix the files, or pass --skip-bad to score the rest.')
+    _raise_problems(problems, skip_bad, 'nothing was scored')
     if not good:
         raise FolderEvalError(f'no scorable images in {results_dir!r}')
+    metrics = (['niqe'] if mu_cov is not None else []) + \
+        (['brisque'] if brisque_model is not None else [])
     records = []
-    items, bar = _progress(good, progress, f'scoring {len(good)} images (NIQE)')
+    items, bar = _progress(good, progress, f'scoring {len(good)} images ({", ".join(metrics)})')
     for path in items:
-        value = niqe(_read_8bit(path), mu, cov, convert_to, crop_border)
-        records.append(dict(key=os.path.splitext(os.path.basename(path))[0], result=path,
-                            niqe=value))
+        img = _read_8bit(path)
+        record = dict(key=os.path.splitext(os.path.basename(path))[0], result=path)
+        if mu_cov is not None:
+            record['niqe'] = niqe(img, *mu_cov, convert_to, crop_border)
+        try:
+            if brisque_model is not None:
+                record['brisque'] = brisque(img, brisque_model, brisque_convert_to, crop_border)
+        except ValueError as err:
+            problems.append(Problem(path, f'BRISQUE: {err}'))
+        else:
+            records.append(record)
         if bar:
             bar.update()
     _finish(bar)
-    return dict(protocol=f'no-reference (NIQE, {os.path.basename(niqe_params)})',
+    _raise_problems(problems, skip_bad, 'no report was made')
+    if not records:
+        raise FolderEvalError(f'no scorable images in {results_dir!r}')
+    used = [f'NIQE, {os.path.basename(niqe_params)}'] if mu_cov is not None else []
+    if brisque_model is not None:
+        used.append(f'BRISQUE, {os.path.basename(os.path.normpath(brisque_params))}')
+    return dict(protocol=f'no-reference ({"; ".join(used)})',
                 crop_border=crop_border, results_dir=results_dir, num_images=len(records),
-                mean={'niqe': float(np.mean([r['niqe'] for r in records]))}, images=records,
-                skipped=[asdict(p) for p in problems], ignored=[])
+                mean={m: float(np.mean([r[m] for r in records])) for m in metrics},
+                images=records, skipped=[asdict(p) for p in problems], ignored=[])
+
+
+def _raise_problems(problems, skip_bad, outcome):
+    if problems and not skip_bad:
+        lines = '\n'.join(f'  {p.path}: {p.reason}' for p in problems)
+        raise FolderEvalError(f'{len(problems)} problem(s) found, {outcome}:\n{lines}\n'
+                              'Fix the files, or pass --skip-bad to score the rest.')
