@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')
 from mmengine.config import DictAction  # noqa: E402
 
 from restorelab.engine import launch  # noqa: E402
+from restorelab.engine.config_errors import explain_config_error  # noqa: E402
 from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
 
 
@@ -30,17 +31,26 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    cfg = None
     try:
         cfg = launch.load_config(args.config, args.cfg_options)
         launch.set_work_dir(cfg, args.config, args.work_dir)
         launch.setup_distributed(cfg, args.launcher)
         launch.prepare_test(cfg, args.checkpoint, save_images=args.save_images)
+        # The checkpoint must fit the model: listed missing/unexpected keys, no partial load.
+        launch.apply_reliability(cfg, training=False)
         runner = launch.build_runner(cfg)
         metrics = runner.test()
         if args.out:
             launch.dump_metrics(metrics, args.out, cfg, args.checkpoint)
     except UserInputError as err:
         print(f'error: {user_error_message(err)}', file=sys.stderr)
+        return 2
+    except (TypeError, KeyError) as err:
+        explained = explain_config_error(err, cfg) if cfg is not None else None
+        if explained is None:
+            raise
+        print(f'error: {explained}', file=sys.stderr)
         return 2
     return 0
 

@@ -15,8 +15,18 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')
 from mmengine.config import DictAction  # noqa: E402
 
 from restorelab.engine import launch  # noqa: E402
+from restorelab.engine.config_errors import explain_config_error  # noqa: E402
+from restorelab.engine.errors import RunAbortedError  # noqa: E402
 from restorelab.engine.optim_wrapper import amp_optim_wrapper_type  # noqa: E402
 from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+
+
+def _fail(err, code):
+    """Print ``err`` as one paragraph (naming the rank in distributed runs)."""
+    rank = os.environ.get('RANK')
+    where = f' (rank {rank})' if rank is not None and os.environ.get('WORLD_SIZE', '1') != '1' else ''
+    print(f'error{where}: {user_error_message(err)}', file=sys.stderr, flush=True)
+    return code
 
 
 def parse_args(argv=None):
@@ -37,21 +47,44 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    """Exit status: 0 done, 1 the run stopped (message says why; checkpoints
+    are kept), 2 bad input (config, data, checkpoint), 128 + N stopped by
+    signal N after saving a checkpoint."""
     args = parse_args(argv)
+    cfg = None
     try:
         cfg = launch.load_config(args.config, args.cfg_options)
         launch.set_work_dir(cfg, args.config, args.work_dir)
         launch.setup_distributed(cfg, args.launcher)
         launch.apply_total_batch_size(cfg, launch.world_size())
         launch.apply_ema(cfg)
+        launch.apply_reliability(cfg, training=True)
         launch.resolve_resume(cfg, args.resume)
         if args.amp:
             cfg.optim_wrapper.type = amp_optim_wrapper_type()
         runner = launch.build_runner(cfg)
         runner.train()
     except UserInputError as err:
-        print(f'error: {user_error_message(err)}', file=sys.stderr)
-        return 2
+        return _fail(err, 2)
+    except RunAbortedError as err:
+        return _fail(err, 1)
+    except (TypeError, KeyError) as err:
+        explained = explain_config_error(err, cfg) if cfg is not None else None
+        if explained is None:
+            raise
+        return _fail(explained, 2)
+    except RuntimeError as err:
+        explained = launch.explain_distributed_failure(err, cfg) if cfg is not None else None
+        if explained is None:
+            raise
+        return _fail(explained, 1)
+    stopped = runner.message_hub.get_info('stop_signal')
+    if stopped:
+        import signal
+        step = runner.message_hub.get_info('stop_iter')
+        print(f'training stopped by {stopped} at iteration {step} after saving its checkpoint; '
+              'continue with --resume', file=sys.stderr, flush=True)
+        return 128 + int(getattr(signal, stopped))
     return 0
 
 

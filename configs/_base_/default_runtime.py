@@ -13,7 +13,8 @@ default_hooks = dict(
     # save_best='auto' keeps the checkpoint of the best first metric (PSNR);
     # PSNR/SSIM are not in mmengine's default "greater is better" keys.
     checkpoint=dict(
-        type='CheckpointHook',
+        # mmengine's CheckpointHook with atomic writes (see restorelab.engine.hooks).
+        type='AtomicCheckpointHook',
         interval=checkpoint_interval,
         by_epoch=False,
         max_keep_ckpts=3,

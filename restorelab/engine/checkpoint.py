@@ -25,6 +25,7 @@ mmengine's loader for local paths, so ``Runner.resume``, ``load_from`` and
 import os
 import os.path as osp
 import pickle
+import re
 
 import numpy as np
 import torch
@@ -113,3 +114,99 @@ def load_from_local_safe(filename, map_location=None):
 
 
 CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safe, force=True)
+
+
+class CheckpointMismatchError(UserInputError, ValueError):
+    """A checkpoint's weights do not fit the model built from the config."""
+
+
+def state_dict_mismatch(expected, loaded, show=5):
+    """Describe how ``loaded`` (name -> tensor) differs from ``expected``
+    (a model's ``state_dict()``): missing and unexpected keys and shape
+    mismatches, each with its first ``show`` names; '' when it fits."""
+    missing = [k for k in expected if k not in loaded]
+    unexpected = [k for k in loaded if k not in expected]
+    shapes = [f'{k}: checkpoint {tuple(loaded[k].shape)} vs model {tuple(v.shape)}'
+              for k, v in expected.items()
+              if k in loaded and hasattr(loaded[k], 'shape') and tuple(loaded[k].shape) != tuple(v.shape)]
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} missing keys (first: {", ".join(missing[:show])})')
+    if unexpected:
+        parts.append(f'{len(unexpected)} unexpected keys (first: {", ".join(unexpected[:show])})')
+    if shapes:
+        parts.append(f'{len(shapes)} shape mismatches ({"; ".join(shapes[:show])})')
+    return '; '.join(parts)
+
+
+def checkpoint_problem(path):
+    """Why ``path`` is not a complete torch checkpoint, or None when it is.
+
+    torch writes a zip archive whose central directory comes last: a file
+    cut short by a kill or a full disk has none. Every member's CRC is
+    checked too (this reads the file once, without unpickling anything).
+    """
+    import zipfile
+    try:
+        size = osp.getsize(path)
+    except OSError as err:
+        return f'cannot read it ({err.strerror})'
+    if size == 0:
+        return 'it is empty (0 bytes)'
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if not any(n.endswith('/data.pkl') or n == 'data.pkl' for n in names):
+                return 'it is a zip file without data.pkl, not a torch checkpoint'
+            bad = zf.testzip()
+            if bad is not None:
+                return f'its member {bad!r} is corrupt (CRC mismatch)'
+    except zipfile.BadZipFile as err:
+        return f'it is truncated or not a torch checkpoint ({size} bytes; {err})'
+    except (OSError, EOFError, ValueError) as err:
+        return f'it cannot be read completely ({err})'
+    return None
+
+
+_STEP_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
+
+
+def find_resume_checkpoint(work_dir):
+    """The newest complete checkpoint of a run in ``work_dir``.
+
+    Candidates are the file named by ``last_checkpoint`` and every
+    ``iter_N.pth``/``epoch_N.pth`` in ``work_dir``, newest (largest N, and
+    the ``last_checkpoint`` one first among equals) first. Returns
+    ``(path or None, skipped)`` with ``skipped`` a list of ``(path, reason)``
+    for the newer candidates that are incomplete.
+    """
+    candidates = {}
+    marker = osp.join(work_dir, 'last_checkpoint')
+    named = None
+    if osp.isfile(marker):
+        with open(marker) as f:
+            named = f.read().strip() or None
+    if named:
+        candidates[osp.abspath(named)] = named
+    if osp.isdir(work_dir):
+        for name in os.listdir(work_dir):
+            if _STEP_NAME.match(name):
+                path = osp.join(work_dir, name)
+                candidates.setdefault(osp.abspath(path), path)
+
+    def order(item):
+        path = item[1]
+        m = _STEP_NAME.match(osp.basename(path))
+        step = int(m.group(1)) if m else float('inf')
+        return (step, path == named)
+
+    skipped = []
+    for _, path in sorted(candidates.items(), key=order, reverse=True):
+        if not osp.isfile(path):
+            skipped.append((path, 'it does not exist'))
+            continue
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return path, skipped
+        skipped.append((path, problem))
+    return None, skipped

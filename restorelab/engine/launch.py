@@ -2,16 +2,26 @@
 
 tools/train.py and tools/test.py are thin wrappers over these functions.
 """
+import datetime
+import logging
 import os
 import os.path as osp
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from restorelab.utils.errors import UserInputError
+from .checkpoint import checkpoint_problem, find_resume_checkpoint
+from .errors import DistributedFailureError
+
+# Seconds a process waits in a collective (gradient all-reduce, the stop-flag
+# all-reduce, result gathering) for the others before giving up: a rank that
+# died or hangs then ends the run with an error instead of a hang. Long enough
+# for rank 0 to write a large checkpoint or run its share of an evaluation.
+DEFAULT_DIST_TIMEOUT = 600
 
 
 class LaunchError(UserInputError):
@@ -56,6 +66,8 @@ def setup_distributed(cfg, launcher):
     cfg.launcher = launcher
     if launcher == 'none':
         return cfg
+    # mmengine passes dist_cfg.timeout (seconds) to init_process_group on GPUs.
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['timeout'] = dist_timeout(cfg)
     if launcher not in ('pytorch', 'slurm'):
         raise LaunchError(f'unknown launcher {launcher!r}; expected none, pytorch or slurm')
     if torch.cuda.is_available():
@@ -67,7 +79,8 @@ def setup_distributed(cfg, launcher):
         raise LaunchError(f'--launcher {launcher} needs the environment variables {missing}; '
                           'start the run with torchrun (tools/dist_train.sh) or srun')
     if not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
+        dist.init_process_group(backend='gloo',
+                                timeout=datetime.timedelta(seconds=dist_timeout(cfg)))
     cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
@@ -75,6 +88,58 @@ def setup_distributed(cfg, launcher):
     wrapper.setdefault('broadcast_buffers', False)
     wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
+def dist_timeout(cfg):
+    """``env_cfg.dist_cfg.timeout`` in seconds (default ``DEFAULT_DIST_TIMEOUT``)."""
+    value = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get('timeout', DEFAULT_DIST_TIMEOUT)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise LaunchError(f'env_cfg.dist_cfg.timeout must be a positive number of seconds, got '
+                          f'{value!r}')
+    return value
+
+
+def explain_distributed_failure(err, cfg):
+    """A :class:`DistributedFailureError` for an error raised by a collective
+    when another process died or hung; None for any other error."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return None
+    text = str(err)
+    markers = ('gloo', 'Connection closed', 'Connection reset', 'Timed out', 'timed out',
+               'DistBackendError', 'NCCL', 'Broken pipe', 'Socket')
+    if not (type(err).__name__ == 'DistBackendError' or any(m in text for m in markers)):
+        return None
+    first = text.strip().splitlines()[0][:300] if text.strip() else type(err).__name__
+    return DistributedFailureError(
+        f'rank {dist.get_rank()} of {dist.get_world_size()} lost contact with the other processes '
+        f'({first}). Another process died or stopped answering for env_cfg.dist_cfg.timeout='
+        f'{dist_timeout(cfg)} s; its own log above says why. Checkpoints already written are '
+        'intact: fix the cause and continue with `tools/dist_train.sh CONFIG N --resume`.')
+
+
+def apply_reliability(cfg, training=True):
+    """Add restorelab's safety hooks to ``cfg.default_hooks`` unless set there.
+
+    ``checkpoint_fit`` (refuse weights that do not fit the model) always;
+    for training also ``stop_signal`` (SIGTERM/SIGINT save a checkpoint and
+    stop) and ``nonfinite`` (skip non-finite steps, stop after
+    ``max_consecutive``). An entry given as options only (e.g.
+    ``--cfg-options default_hooks.nonfinite.max_consecutive=3``) gets its
+    type filled in; an entry set to None switches the hook off.
+    """
+    defaults = dict(checkpoint_fit='CheckpointFitHook')
+    if training:
+        defaults.update(stop_signal='StopSignalHook', nonfinite='NonFiniteGuardHook')
+    hooks = cfg.get('default_hooks')
+    if hooks is None:
+        cfg.default_hooks = hooks = {}
+    for name, hook_type in defaults.items():
+        if name in hooks and hooks[name] is None:
+            continue
+        entry = dict(hooks.get(name) or {})
+        entry.setdefault('type', hook_type)
+        hooks[name] = entry
     return cfg
 
 
@@ -116,16 +181,28 @@ def resolve_resume(cfg, resume):
     if resume is None:
         return cfg
     if resume == 'auto':
-        latest = find_latest_checkpoint(cfg.work_dir)
-        if latest is None or not osp.isfile(latest):
+        latest, skipped = find_resume_checkpoint(cfg.work_dir)
+        for path, reason in skipped:
+            print_log(f'--resume auto: skipping {path}: {reason}', logger='current',
+                      level=logging.WARNING)
+        if latest is None:
+            tried = (f' (only incomplete ones: {", ".join(p for p, _ in skipped)})'
+                     if skipped else '')
             raise LaunchError(
-                f'--resume auto: no checkpoint to resume in {cfg.work_dir!r} (looked for '
-                f'"last_checkpoint" written by a previous run). Start without --resume, or pass '
-                '--resume PATH/iter_N.pth')
+                f'--resume auto: no checkpoint to resume in {cfg.work_dir!r}{tried} '
+                '(looked for "last_checkpoint" and iter_N.pth written by a previous run). Start '
+                'without --resume, or pass --resume PATH/iter_N.pth')
+        print_log(f'--resume auto: resuming from {latest}, the newest complete checkpoint',
+                  logger='current', level=logging.INFO)
         cfg.load_from = latest
     else:
         if not osp.isfile(resume):
             raise LaunchError(f'--resume {resume!r}: no such checkpoint file')
+        problem = checkpoint_problem(resume)
+        if problem:
+            raise LaunchError(f'--resume {resume!r}: cannot resume from it: {problem}. Pick an '
+                              'earlier checkpoint, or use --resume alone to take the newest '
+                              'complete one')
         cfg.load_from = resume
     cfg.resume = True
     return cfg

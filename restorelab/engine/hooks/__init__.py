@@ -1,5 +1,8 @@
+from .checkpoint import AtomicCheckpointHook
 from .progressive import ProgressiveLearningHook
+from .reliability import CheckpointFitHook, NonFiniteGuardHook, StopSignalHook
 from .save_results import SaveResultsHook
 from .visualization import ComparisonVisualizationHook
 
-__all__ = ['ComparisonVisualizationHook', 'ProgressiveLearningHook', 'SaveResultsHook']
+__all__ = ['AtomicCheckpointHook', 'CheckpointFitHook', 'ComparisonVisualizationHook',
+           'NonFiniteGuardHook', 'ProgressiveLearningHook', 'SaveResultsHook', 'StopSignalHook']
