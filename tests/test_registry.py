@@ -25,6 +25,9 @@ def _build_args(tmp_path):
     niqe = tmp_path / 'niqe.npz'
     np.savez(niqe, mu_pris_param=np.zeros(NIQE_NUM_FEATURES),
              cov_pris_param=np.eye(NIQE_NUM_FEATURES))
+    brisque = tmp_path / 'brisque.npz'
+    np.savez(brisque, sv=np.zeros((1, 36)), sv_coef=np.ones(1), rho=0.0, gamma=0.05,
+             range_min=np.zeros(36), range_max=np.ones(36))
     tiny_restormer = dict(type='Restormer', dim=8, num_blocks=[1, 1, 1, 1], num_refinement_blocks=1,
                           heads=[1, 1, 2, 2])
     return {
@@ -47,7 +50,8 @@ def _build_args(tmp_path):
             'PairedRandomCrop': dict(patch_size=8), 'PairedRandomFlip': {},
             'PairedRandomRot90': {}, 'PairedRandomTranspose': {},
         },
-        'METRICS': {'PSNR': {}, 'SSIM': {}, 'NIQE': dict(params_file=str(niqe))},
+        'METRICS': {'PSNR': {}, 'SSIM': {}, 'NIQE': dict(params_file=str(niqe)),
+                    'BRISQUE': dict(params_file=str(brisque))},
         'HOOKS': {
             'ComparisonVisualizationHook': {}, 'SaveResultsHook': dict(out_dir=str(tmp_path)),
             'ProgressiveLearningHook': dict(stage_iters=[1], patch_sizes=[8], batch_sizes=[1]),
