@@ -1,15 +1,19 @@
 """Pairs of rainy and clean images, matched by file name in the layouts deraining sets ship in."""
+import logging
 import os
 import posixpath
 
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from restorelab.registry import DATASETS, SCOPE
+from restorelab.utils.image_io import ImageReadError
 from .layout import (DatasetLayoutError, FilenameTemplate, check_folder, format_examples,
                      index_by_key, split_key)
 
 SIDE_BY_SIDE_MODES = ('rain_left', 'rain_right')
+ON_UNREADABLE = ('stop', 'skip')
 
 
 @DATASETS.register_module()
@@ -42,6 +46,14 @@ class PairedImageDataset(BaseDataset):
     (``input/1.jpg`` pairs with ``target/1.png``); two files with one stem in a folder are an
     error, as the pairing would be ambiguous.
 
+    An image that cannot be read during training (corrupt or truncated file) stops the run
+    with an error naming it (``on_unreadable='stop'``, the default). With
+    ``on_unreadable='skip'`` a training sample whose file cannot be read is skipped: a
+    warning names the file and the number skipped so far (counted per loader process), the
+    index is not tried again, and another sample is drawn in its place (mmengine's
+    refetch), so no loader worker dies. Testing (``test_mode``) always stops: every test
+    image must be scored.
+
     Each data info holds ``img_path``, ``gt_path`` and ``key`` (the rainy file's path relative
     to its folder, without extension: unique, used to name saved results).
 
@@ -59,6 +71,7 @@ class PairedImageDataset(BaseDataset):
                  filename_tmpl=None,
                  side_by_side=None,
                  allow_unused_gt=False,
+                 on_unreadable='stop',
                  pipeline=(),
                  test_mode=False,
                  **kwargs):
@@ -97,13 +110,34 @@ class PairedImageDataset(BaseDataset):
                              f'e.g. dict(img="train/input", gt="train/target"); got {data_prefix}')
         self.img_tmpl = FilenameTemplate(filename_tmpl['img'], allow_wildcard=True)
         self.gt_tmpl = FilenameTemplate(filename_tmpl['gt'], allow_wildcard=False)
+        if on_unreadable not in ON_UNREADABLE:
+            raise ValueError(f'PairedImageDataset: on_unreadable must be one of {ON_UNREADABLE}, '
+                             f'got {on_unreadable!r}')
         self.side_by_side = side_by_side
         self.allow_unused_gt = allow_unused_gt
+        self.on_unreadable = on_unreadable
+        self.skipped = {}  # index -> message, for on_unreadable='skip'
         # Pipeline types resolve in restorelab's scope even when no default scope is set.
         with DefaultScope.overwrite_default_scope(SCOPE):
             super().__init__(
                 ann_file=ann_file, data_root=data_root, data_prefix=data_prefix,
                 pipeline=list(pipeline), test_mode=test_mode, **kwargs)
+
+    def prepare_data(self, idx):
+        """The pipeline's output for sample ``idx``; None (mmengine then draws another
+        index) for an unreadable file under ``on_unreadable='skip'`` in training."""
+        if idx in self.skipped:
+            return None
+        try:
+            return super().prepare_data(idx)
+        except ImageReadError as err:
+            if self.on_unreadable == 'stop' or self.test_mode:
+                raise
+            self.skipped[idx] = str(err)
+            print_log(f'{type(self).__name__}: skipping sample {idx} ({len(self.skipped)} '
+                      f'skipped so far in this loader process): {err}', logger='current',
+                      level=logging.WARNING)
+            return None
 
     # ------------------------------------------------------------------ layouts
     def load_data_list(self):

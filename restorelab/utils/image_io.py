@@ -2,7 +2,9 @@
 
 Files are decoded by content, not by extension (DID/DDN ground truths ship as
 JPEG data under a ``.png`` name). 8- and 16-bit files keep their depth;
-grayscale becomes 3 channels and an alpha channel is dropped.
+grayscale becomes 3 channels and an alpha channel is dropped. A JPEG's EXIF
+orientation is applied (the image comes out as viewers show it) and CMYK
+JPEGs are converted to RGB.
 """
 import os
 
@@ -37,7 +39,9 @@ def imread_rgb(path):
         raise ImageReadError(f'cannot read image file {path!r}: {err}') from err
     if data.size == 0:
         raise ImageReadError(f'image file {path!r} is empty (0 bytes)')
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    # ANYDEPTH keeps 16 bits, ANYCOLOR keeps gray as gray and drops alpha; unlike
+    # IMREAD_UNCHANGED these flags apply the EXIF orientation.
+    img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if img is None:
         raise ImageReadError(
             f'cannot decode image file {path!r} ({data.size} bytes): not a PNG/JPEG/BMP/TIFF/WebP '

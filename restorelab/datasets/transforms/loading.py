@@ -2,7 +2,12 @@
 from mmcv.transforms import BaseTransform
 
 from restorelab.registry import TRANSFORMS
+from restorelab.utils.errors import UserInputError
 from restorelab.utils.image_io import imread_rgb
+
+
+class ImagePairSizeError(UserInputError, ValueError):
+    """A rainy image and its ground truth differ in size."""
 
 
 @TRANSFORMS.register_module()
@@ -20,6 +25,9 @@ class LoadImageFromFile(BaseTransform):
 
     Raises:
         ImageReadError: naming the file, when it is missing or cannot be decoded.
+        ImagePairSizeError: loading a key other than ``'img'`` when ``results['img']`` is
+            already loaded with another size (a rainy image and its ground truth must cover
+            the same pixels), naming both files and sizes.
     """
 
     def __init__(self, key='img'):
@@ -38,6 +46,13 @@ class LoadImageFromFile(BaseTransform):
         side = results.get('side_by_side')
         if side:
             img = self._half(img, path, side)
+        if self.key != 'img' and 'img' in results and \
+                tuple(results['img'].shape[:2]) != tuple(img.shape[:2]):
+            raise ImagePairSizeError(
+                f'the rainy image {results.get("img_path")!r} is {results["img"].shape[1]}x'
+                f'{results["img"].shape[0]} (WxH) but its {self.key} {path!r} is {img.shape[1]}x'
+                f'{img.shape[0]}; a pair must have equal sizes. Check the pairing (data_prefix, '
+                'filename_tmpl) or re-export the files.')
         results[self.key] = img
         prefix = '' if self.key == 'img' else f'{self.key}_'
         results[f'{prefix}ori_shape'] = tuple(img.shape[:2])
