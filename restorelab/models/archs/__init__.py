@@ -6,3 +6,4 @@ from .restormer import Restormer
 from .uformer import Uformer
 
 __all__ = ['Restormer', 'PReNet', 'PReNetRecursive', 'PRN', 'PRNRecursive', 'Uformer']
+from .idt import IDT  # noqa: E402,F401
