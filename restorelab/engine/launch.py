@@ -136,6 +136,7 @@ def apply_reliability(cfg, training=True):
         cfg.default_hooks = hooks = {}
     for name, hook_type in defaults.items():
         if name in hooks and hooks[name] is None:
+            hooks.pop(name)  # mmengine accepts None only for its own default hooks
             continue
         entry = dict(hooks.get(name) or {})
         entry.setdefault('type', hook_type)

@@ -1,0 +1,104 @@
+"""Helpers for the reliability tests: tiny in-process runs and tool runs."""
+import contextlib
+import logging
+import os
+import os.path as osp
+import subprocess
+import sys
+import uuid
+
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+
+sys.path.insert(0, osp.join(osp.dirname(__file__), '..', 'tools'))
+from tool_helpers import (REPO, TINY_CONFIG, data_root_options,  # noqa: E402,F401
+                          make_rain200_folder)
+
+from restorelab.engine import launch  # noqa: E402
+
+# One thread per process: two test processes (or ranks) on two cores would
+# otherwise spin-wait on each other's threads.
+ENV = {'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}
+
+
+def tiny_cfg(root, work_dir, options=None):
+    """The tiny Restormer config on ``root`` with restorelab's safety hooks."""
+    cfg = Config.fromfile(TINY_CONFIG)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
+    cfg.default_hooks.pop('visualization')
+    cfg.vis_backends = [dict(type='LocalVisBackend')]
+    cfg.visualizer = dict(type='Visualizer', vis_backends=cfg.vis_backends,
+                          name=f'vis_{cfg.experiment_name}')
+    if options:
+        cfg.merge_from_dict(options)
+    launch.apply_reliability(cfg, training=True)
+    return cfg
+
+
+def build_runner(cfg, hooks=()):
+    runner = launch.build_runner(cfg)
+    for hook in hooks:
+        runner.register_hook(hook)
+    return runner
+
+
+def weights(runner):
+    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def assert_same_weights(a, b, atol=1e-6):
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=atol, msg=k)
+
+
+class AtIteration(Hook):
+    """Calls ``fn(runner)`` before training iteration ``iteration`` (1-based)."""
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, iteration, fn):
+        self.iteration = iteration
+        self.fn = fn
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter + 1 == self.iteration:
+            self.fn(runner, data_batch)
+
+
+@contextlib.contextmanager
+def captured_log():
+    """Collect the messages logged through mmengine's current logger."""
+    from mmengine.logging import MMLogger
+    lines = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+
+
+def run_tool(args, timeout=300, env=None, cwd=REPO):
+    full = dict(os.environ, **ENV, **(env or {}))
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=full, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def run_tools(commands, timeout=300):
+    """Run several ``python ARGS`` commands at once; their CompletedProcess-like results."""
+    procs = [subprocess.Popen([sys.executable, *args], cwd=REPO, env=dict(os.environ, **ENV),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for args in commands]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=timeout)
+        results.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    return results
