@@ -348,11 +348,7 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
             return loaded[files]
 
         if need_cost:
-            first = model_todo[0]['name'] if model_todo else None
-            model, model_error = get_model(first)
-            costs[name] = _measure_model_cost(model, mspec, model_error, cost_new, device)
-            costs[name]['files'] = None if mspec['type'] == 'identity' else list(
-                model_files(mspec, first)) if not model_error else None
+            costs[name] = _measure_model_cost(mspec, cost_new, device)
         for dspec in model_todo:
             cell = _cell_template(mspec, dspec, inference)
             label = f'{name} | {dspec["name"]}'
@@ -360,10 +356,10 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
             model, model_error = get_model(dspec['name'])
             start = time.perf_counter()
             try:
-                if model_error:
-                    raise _CellFailed(f'model did not load: {model_error}')
                 if isinstance(dataset, Exception):
                     raise _CellFailed(f'dataset did not load: {failure_reason(dataset)}')
+                if model_error:
+                    raise _CellFailed(f'model did not load: {model_error}')
                 niqe_model = None
                 if dspec['type'] == 'unpaired' and dspec.get('niqe_params'):
                     from restorelab.evaluation.functional.niqe import load_niqe_params
@@ -401,19 +397,28 @@ class _CellFailed(Exception):
     """A cell that cannot run because its model or dataset did not load."""
 
 
-def _measure_model_cost(model, mspec, model_error, record, device):
+def _measure_model_cost(mspec, record, device):
+    """Cost of a model, built from its config (the first one for per-dataset configs) with
+    random weights: parameters, FLOPs, latency and memory do not depend on the weights."""
+    from restorelab.apis import init_model
+    from restorelab.models.restorers.inference_utils import check_test_cfg
+
     record = dict(record)
     if mspec['type'] == 'identity':
         record.update(status='ok', reason=None, params=0, flops=0, latency_ms=None,
                       peak_memory_mb=None)
         return record
-    if model_error:
-        record.update(status='failed', reason=f'model did not load: {model_error}')
-        return record
-    settings = record['settings']
+    config = mspec['config']
+    config = next(iter(config.values())) if isinstance(config, dict) else config
+    settings, inference = record['settings'], record['inference']
+    record['config'] = config
     try:
+        with deterministic(inference['seed'], device):
+            model = init_model(config, None, device=device)
+        model.test_cfg = check_test_cfg({k: v for k, v in inference.items() if k != 'seed'},
+                                        model.size_multiple)
         record.update(measure_cost(model, settings['shape'], settings['runs'],
-                                   settings['warmup'], device, record['inference']['seed']))
+                                   settings['warmup'], device, inference['seed']))
         record.update(status='ok', reason=None)
     except Exception as err:
         record.update(status='failed', reason=failure_reason(err))

@@ -92,3 +92,17 @@ def test_per_dataset_files_must_name_listed_datasets():
         check_bench_config(_cfg(models=[bad]))
     with pytest.raises(BenchConfigError, match='checkpoint must be a path, or a dict of paths'):
         check_bench_config(_cfg(models=[dict(MODEL, checkpoint=dict(Rain200H=None))]))
+
+
+def test_example_benchmark_configs_are_valid():
+    import glob
+    import os
+    repo = os.path.join(os.path.dirname(__file__), '..', '..')
+    paths = sorted(glob.glob(os.path.join(repo, 'configs', 'benchmarks', '*.py')))
+    assert paths
+    for path in paths:
+        cfg = check_bench_config(path)
+        for model in cfg['models']:
+            configs = model.get('config', {})
+            for config in (configs.values() if isinstance(configs, dict) else [configs]):
+                assert os.path.isfile(os.path.join(repo, config)), (path, config)

@@ -1,0 +1,54 @@
+# The comparison of the DRSformer paper's Table 1 (Rain200L, Rain200H, DID-Data, DDN-Data,
+# SPA-Data; PSNR/SSIM on the luma channel) as one command, with the official checkpoints
+# converted on the fly:
+#
+#     python tools/benchmark.py configs/benchmarks/paper_table1.py --out work_dirs/table1
+#
+# Needs the test sets under data/ in the layouts of configs/_base_/datasets/ (README
+# "Dataset layouts") and the official weights under checkpoints/official/ (downloaded by
+# hand from each release; nothing here downloads). A missing file makes its cells "failed"
+# with the reason; the other cells still run. Models trained once per set list their
+# config/checkpoint per dataset name. Run a subset with --models / --datasets.
+_data = 'data'
+_weights = 'checkpoints/official'
+_sets = ['Rain200L', 'Rain200H', 'DID-Data', 'DDN-Data', 'SPA-Data']
+_drsformer_configs = dict(
+    zip(_sets, [f'projects/drsformer/configs/drsformer_{s}.py' for s in
+                ['rain200l', 'rain200h', 'did_data', 'ddn_data', 'spa_data']]))
+
+models = [
+    # The rainy input itself: the row every method must beat.
+    dict(name='Input', type='identity'),
+    # PReNet: the release's Rain100H/Rain100L/Rain1400 weights (logs/*/PReNet6/net_latest.pth);
+    # Rain1400 = DDN-Data. Sets without released weights fail with "lists no checkpoint".
+    dict(name='PReNet', config='configs/prenet/prenet_rain100h.py', convert='prenet',
+         checkpoint={'DDN-Data': f'{_weights}/prenet/Rain1400/PReNet6/net_latest.pth'}),
+    # Restormer: one released deraining model (Rain13K training set) for every set.
+    dict(name='Restormer', config='configs/restormer/restormer_rain200h.py',
+         checkpoint=f'{_weights}/restormer/deraining.pth', convert='restormer'),
+    # DRSformer: one released model per set (the release drops the MEFCs for Rain200L and
+    # SPA-Data, hence one config per set too).
+    dict(name='DRSformer', config=_drsformer_configs, convert='drsformer',
+         checkpoint={s: f'{_weights}/drsformer/{s}.pth' for s in _sets}),
+]
+
+datasets = [
+    dict(name='Rain200L', type='paired', data_root=f'{_data}/Rain200L',
+         data_prefix=dict(img='test/input', gt='test/target'), protocol='restormer'),
+    dict(name='Rain200H', type='paired', data_root=f'{_data}/Rain200H',
+         data_prefix=dict(img='test/input', gt='test/target'), protocol='restormer'),
+    dict(name='DID-Data', type='paired', data_root=f'{_data}/DID-Data',
+         data_prefix=dict(img='test'), side_by_side='rain_left', protocol='rcdnet'),
+    dict(name='DDN-Data', type='paired', data_root=f'{_data}/DDN-Data',
+         data_prefix=dict(img='testing/rainy_image', gt='testing/ground_truth'),
+         filename_tmpl=dict(img='{}_*', gt='{}'), protocol='rcdnet'),
+    dict(name='SPA-Data', type='paired', data_root=f'{_data}/SPA-Data',
+         ann_file='real_test_1000.txt', protocol='restormer'),
+]
+
+# One protocol for every model: reflect padding to each arch's size multiple, whole images
+# (no tiling; set tile=512 for large real photos on small GPUs), no self-ensemble.
+inference = dict(pad_mode='reflect', tile=None, tile_overlap=32, self_ensemble=False, seed=0)
+
+# FLOPs at 256x256 as in the paper; latency is the median of 5 runs after 2 warm-up runs.
+cost = dict(shape=(3, 256, 256), runs=5, warmup=2)
