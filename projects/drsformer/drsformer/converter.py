@@ -22,6 +22,8 @@ import torch
 
 from restorelab.registry import CHECKPOINT_CONVERTERS
 
+from .drsformer import DRSformer
+
 EXPERT_NAMES = ('sep1x1', 'sep3x3', 'sep5x5', 'sep7x7', 'dil3x3', 'dil5x5', 'dil7x7', 'avg3x3')
 SEP_CONV_LAYERS = {'0': 'dw1', '1': 'pw1', '3': 'dw2', '4': 'pw2'}
 DIL_CONV_LAYERS = {'0': 'dw', '1': 'pw'}
@@ -80,18 +82,20 @@ def infer_config(state_dict):
         num_blocks.append(max(blocks) + 1 if blocks else 0)
         temperature = state_dict.get(f'{level}.0.attn.temperature')
         heads.append(temperature.shape[0] if temperature is not None else 1)
+    # hidden = int(dim * factor): the release's 2.66 when it fits, else a factor giving this hidden.
     project_in = state_dict.get('encoder_level1.0.ffn.project_in.weight')
     expansion = 2.66
     if project_in is not None and int(dim * expansion) != project_in.shape[0] // 2:
         expansion = (project_in.shape[0] // 2 + 0.5) / dim
+    step_indices = {int(m.group(1)) for k in state_dict
+                    for m in [re.match(r'encoder_level0\.layers\.1\._ops\.(\d+)\.', k)] if m}
     return dict(
         in_channels=embed.shape[1], out_channels=output.shape[0], dim=dim, num_blocks=tuple(num_blocks),
         heads=tuple(heads), ffn_expansion_factor=expansion,
         bias='encoder_level1.0.attn.qkv.bias' in state_dict,
         layer_norm_type='WithBias' if 'encoder_level1.0.norm1.body.bias' in state_dict else 'BiasFree',
-        use_mefc=any(k.startswith('encoder_level0.') for k in state_dict),
-        mefc_steps=1 + max((int(m.group(1)) for k in state_dict
-                            for m in [re.match(r'encoder_level0\.layers\.1\._ops\.(\d+)\.', k)] if m), default=3))
+        use_mefc=bool(step_indices),
+        mefc_steps=max(step_indices) + 1 if step_indices else 4)
 
 
 @CHECKPOINT_CONVERTERS.register_module(name='drsformer')
@@ -103,13 +107,12 @@ def convert_drsformer(state_dict):
     every parameter must be covered; otherwise a ValueError lists the missing, unexpected and
     mismatched keys.
     """
-    from .drsformer import DRSformer
-
     if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
         raise ValueError('DRSformer converter: expected a dict of tensors (the "params" dict of an official '
                          f'checkpoint), got {type(state_dict).__name__}')
     config = infer_config(state_dict)
-    expected = {k: v.shape for k, v in DRSformer(**config).state_dict().items()}
+    with torch.device('meta'):  # shapes only: no memory, no initialisation
+        expected = {k: v.shape for k, v in DRSformer(**config).state_dict().items()}
 
     converted, unexpected = {}, []
     for key, value in state_dict.items():

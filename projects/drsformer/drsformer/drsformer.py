@@ -67,8 +67,9 @@ class DRSformer(nn.Module):
     patch embedding at dim channels, and before the output conv at 2*dim). H and
     W must be multiples of 8 (``size_multiple``; the restorer pads). The defaults
     build the released full-size model (33,655,424 parameters with MEFC,
-    32,610,304 without). Module names follow the release except inside MEFC and
-    the layer norms; ``projects.drsformer.drsformer.converter`` maps the keys.
+    32,610,304 without). Module names follow the release except for the patch
+    embedding, resampling convs, layer norms and MEFC internals;
+    ``projects.drsformer.drsformer.converter`` maps the keys.
 
     Args:
         in_channels / out_channels: image channels.
