@@ -13,7 +13,7 @@ from mmengine.config import DictAction  # noqa: E402
 
 from restorelab.engine import launch  # noqa: E402
 from restorelab.engine.config_errors import explain_config_error  # noqa: E402
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+from restorelab.utils.errors import UserInputError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -44,7 +44,7 @@ def main(argv=None):
         if args.out:
             launch.dump_metrics(metrics, args.out, cfg, args.checkpoint)
     except UserInputError as err:
-        print(f'error: {user_error_message(err)}', file=sys.stderr)
+        print(f'error: {launch.error_text(err)}', file=sys.stderr)
         return 2
     except (TypeError, KeyError) as err:
         explained = explain_config_error(err, cfg) if cfg is not None else None

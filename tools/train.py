@@ -18,14 +18,14 @@ from restorelab.engine import launch  # noqa: E402
 from restorelab.engine.config_errors import explain_config_error  # noqa: E402
 from restorelab.engine.errors import RunAbortedError  # noqa: E402
 from restorelab.engine.optim_wrapper import amp_optim_wrapper_type  # noqa: E402
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+from restorelab.utils.errors import UserInputError  # noqa: E402
 
 
 def _fail(err, code):
     """Print ``err`` as one paragraph (naming the rank in distributed runs)."""
     rank = os.environ.get('RANK')
     where = f' (rank {rank})' if rank is not None and os.environ.get('WORLD_SIZE', '1') != '1' else ''
-    print(f'error{where}: {user_error_message(err)}', file=sys.stderr, flush=True)
+    print(f'error{where}: {launch.error_text(err)}', file=sys.stderr, flush=True)
     return code
 
 

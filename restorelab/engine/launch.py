@@ -6,6 +6,7 @@ import datetime
 import logging
 import os
 import os.path as osp
+import re
 
 import torch
 import torch.distributed as dist
@@ -13,7 +14,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import UserInputError, user_error_message
 from .checkpoint import checkpoint_problem, find_resume_checkpoint
 from .errors import DistributedFailureError
 
@@ -22,6 +23,15 @@ from .errors import DistributedFailureError
 # died or hangs then ends the run with an error instead of a hang. Long enough
 # for rank 0 to write a large checkpoint or run its share of an evaluation.
 DEFAULT_DIST_TIMEOUT = 600
+
+
+def error_text(err):
+    """The message of ``err`` for the user: also when a DataLoader worker
+    re-raised it (torch then puts the worker's traceback in the text, ending
+    with ``package.module.ErrorType: message``), only the message."""
+    text = user_error_message(err)
+    name = re.escape(type(err).__name__)
+    return re.sub(rf'^(?:[\w.]+\.)?{name}: ', '', text)
 
 
 class LaunchError(UserInputError):

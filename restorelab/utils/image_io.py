@@ -13,6 +13,11 @@ import numpy as np
 
 from .errors import UserInputError
 
+# OpenCV's own warnings about damaged files ("PNG input buffer is incomplete")
+# would precede restorelab's error, which names the file; keep only its errors.
+if cv2.utils.logging.getLogLevel() > cv2.utils.logging.LOG_LEVEL_ERROR:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
