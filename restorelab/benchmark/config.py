@@ -85,7 +85,8 @@ def _check_keys(entry, where, required, optional):
 def _check_name(entry, where, seen):
     name = entry['name']
     if not isinstance(name, str) or not name.strip() or '|' in name:
-        raise BenchConfigError(f'{where}: name must be a non-empty string without "|", got {name!r}')
+        raise BenchConfigError(
+            f'{where}: name must be a non-empty string without "|", got {name!r}')
     if name in seen:
         raise BenchConfigError(f'{where}: the name {name!r} is used twice; names must be unique')
     seen.add(name)

@@ -79,7 +79,8 @@ def check_device(device):
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
-        raise BenchmarkError(f"--device {device!r}: expected 'cpu' or 'cuda' (or 'cuda:N')") from None
+        raise BenchmarkError(
+            f"--device {device!r}: expected 'cpu' or 'cuda' (or 'cuda:N')") from None
     if dev.type not in ('cpu', 'cuda'):
         raise BenchmarkError(f"--device {device!r}: expected 'cpu' or 'cuda'")
     if dev.type == 'cuda' and not torch.cuda.is_available():
@@ -348,16 +349,23 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
             return loaded[files]
 
         if need_cost:
-            costs[name] = _measure_model_cost(mspec, cost_new, device)
+            costs[name] = cost = _measure_model_cost(mspec, cost_new, device)
+            if cost['status'] == 'failed':
+                log(f'cost of {name}: failed: {cost["reason"]}')
+            elif cost.get('latency_ms') is not None:
+                log(f'cost of {name}: {cost["params"]:,} parameters, {cost["flops"] / 1e9:.3f} G '
+                    f'FLOPs, {cost["latency_ms"]:.1f} ms/image at {cost["flops_shape"]}')
         for dspec in model_todo:
             cell = _cell_template(mspec, dspec, inference)
             label = f'{name} | {dspec["name"]}'
             dataset = built[dspec['name']]
-            model, model_error = get_model(dspec['name'])
+            units = 1 if isinstance(dataset, Exception) else len(dataset)
+            done_before = bar.done
             start = time.perf_counter()
             try:
                 if isinstance(dataset, Exception):
                     raise _CellFailed(f'dataset did not load: {failure_reason(dataset)}')
+                model, model_error = get_model(dspec['name'])
                 if model_error:
                     raise _CellFailed(f'model did not load: {model_error}')
                 niqe_model = None
@@ -377,7 +385,7 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
                     torch.cuda.empty_cache()
                 reason = str(err) if isinstance(err, _CellFailed) else failure_reason(err)
                 cell.update(status='failed', reason=reason, num_images=0, mean={}, images=[])
-                bar.done += 1 if isinstance(dataset, Exception) else 0
+            bar.done = done_before + units
             cell['seconds'] = round(time.perf_counter() - start, 3)
             cells[cell_id(name, dspec['name'])] = cell
             write_results_json(results, results_path)
