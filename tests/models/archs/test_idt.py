@@ -246,3 +246,73 @@ def test_tiny_config_trains_a_step(name, arch_type, params, loss):
     losses['loss_pix'].backward()
     grads = [p.grad for p in model.arch.parameters()]
     assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
+
+
+def test_idt_rain200h_recipe():
+    cfg = Config.fromfile(CONFIGS / 'idt/idt_rain200h.py')
+    assert cfg.model.arch == dict(type='IDT', img_size=128, in_chans=3, embed_dim=32, depths=[3, 3, 2, 2, 1, 1, 2, 2, 3],
+                                  num_heads=[1, 2, 4, 8, 16, 16, 8, 4, 2], win_size=8, mlp_ratio=4.0,
+                                  qkv_bias=True, drop_path_rate=0.1)
+    assert cfg.model.pixel_loss == dict(type='SSIMLoss', loss_weight=1.0)
+    assert cfg.model.test_cfg == dict(tile=128, tile_overlap=20)
+    assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=1e-4, betas=(0.9, 0.999))
+    assert cfg.param_scheduler == [dict(type='MultiStepLR', milestones=[100, 250, 350], gamma=0.1, by_epoch=True)]
+    assert cfg.train_cfg == dict(type='EpochBasedTrainLoop', max_epochs=400, val_interval=10)
+    assert cfg.total_batch_size == 4 and cfg.train_dataloader.batch_size == 4
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert [t.type for t in pipeline] == ['LoadImageFromFile', 'LoadImageFromFile', 'PairedRandomCrop',
+                                          'RandomChoice', 'PackInputs']
+    assert pipeline[2].patch_size == 128
+    assert pipeline[3].prob == [0.5, 0.25, 0.25]
+    assert [[t.direction for t in choice] for choice in pipeline[3].transforms] == [[], ['vertical'], ['horizontal']]
+    assert [e.prefix for e in cfg.val_evaluator] == ['Rain200H', 'Rain200H']
+
+
+def test_uformer_rain200h_recipe():
+    cfg = Config.fromfile(CONFIGS / 'uformer/uformer_rain200h.py')
+    assert cfg.model.arch.type == 'Uformer' and cfg.model.arch.img_size == 128 and cfg.model.arch.modulator
+    assert cfg.model.pixel_loss == dict(type='CharbonnierLoss', loss_weight=1.0, eps=1e-3)
+    assert cfg.optim_wrapper.optimizer == dict(type='AdamW', lr=2e-4, betas=(0.9, 0.999), eps=1e-8,
+                                               weight_decay=0.02)
+    assert [(s.type, s.begin, s.end) for s in cfg.param_scheduler] == [
+        ('LinearLR', 0, 3600), ('CosineAnnealingLR', 3600, 300000)]
+    assert cfg.param_scheduler[1].T_max == 296400 and cfg.param_scheduler[1].eta_min == 1e-6
+    assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=300000, val_interval=1000)
+    assert cfg.total_batch_size == 32
+    assert [t.type for t in cfg.train_dataloader.dataset.pipeline][2:] == [
+        'PairedRandomCrop', 'PairedRandomRot90', 'PairedRandomFlip', 'PackInputs']
+
+
+@pytest.mark.parametrize('name, dataset_type, prefix', [
+    ('restormer_rain200l.py', 'PairedImageDataset', 'Rain200L'),
+    ('restormer_did_data.py', 'PairedImageDataset', 'DID-Data'),
+    ('restormer_ddn_data.py', 'PairedImageDataset', 'DDN-Data'),
+    ('restormer_spa_data.py', 'PairedImageDataset', 'SPA-Data'),
+])
+def test_restormer_dataset_configs_share_the_rain200h_recipe(name, dataset_type, prefix):
+    ref = Config.fromfile(CONFIGS / 'restormer/restormer_rain200h.py')
+    cfg = Config.fromfile(CONFIGS / 'restormer' / name)
+    for key in ('model', 'optim_wrapper', 'param_scheduler', 'train_cfg', 'total_batch_size', 'default_scope'):
+        assert cfg[key] == ref[key], key
+    assert cfg.train_dataloader.batch_size == 64
+    assert cfg.train_dataloader.dataset.type == dataset_type
+    assert cfg.train_dataloader.dataset.pipeline == ref.train_dataloader.dataset.pipeline
+    assert [e.prefix for e in cfg.val_evaluator] == [prefix, prefix]
+    assert cfg.val_dataloader.dataset.data_root == f'data/{prefix}'
+
+
+def test_prenet_rain100l_recipe():
+    ref = Config.fromfile(CONFIGS / 'prenet/prenet_rain100h.py')
+    cfg = Config.fromfile(CONFIGS / 'prenet/prenet_rain100l.py')
+    for key in ('model', 'optim_wrapper', 'param_scheduler', 'train_cfg', 'default_hooks', 'log_processor'):
+        assert cfg[key] == ref[key], key
+    loader = cfg.train_dataloader
+    assert loader.batch_size == 18
+    # 200 pairs, each cut as is and flipped: 2 x 15 patches per pair and epoch.
+    assert loader.dataset.type == 'RepeatDataset' and loader.dataset.times == 30
+    inner = loader.dataset.dataset
+    assert inner.data_root == 'data/Rain100L'
+    assert [t.type for t in inner.pipeline] == [
+        'LoadImageFromFile', 'LoadImageFromFile', 'PairedRandomCrop', 'PairedRandomFlip', 'PackInputs']
+    assert inner.pipeline[3] == dict(type='PairedRandomFlip', prob=0.5, direction='horizontal')
+    assert [e.prefix for e in cfg.val_evaluator] == ['Rain100L', 'Rain100L']
