@@ -95,6 +95,10 @@ def runs(tmp_path_factory):
     }
     results = {}
     for name, (tool, *argv) in commands.items():
+        if name == 'corrupt_stop':
+            continue
+        if tool != 'convert_checkpoint':  # one logger/visualizer per run in this process
+            argv.append(f'experiment_name=reliability_{name}')
         code, err = tool_main(tool, argv)
         results[name] = subprocess.CompletedProcess([tool, *argv], code, '', err)
     # From the command line, reading the image in a DataLoader worker.

@@ -1,0 +1,228 @@
+"""Real interruptions of tools/train.py and tools/dist_train.sh runs (slow):
+SIGKILL at a random moment then --resume equals an uninterrupted run; SIGTERM
+saves and stops single and multi-process runs, which then resume; a rank that
+hangs or dies ends the run with an error in bounded time."""
+import glob
+import json
+import os
+import os.path as osp
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from helpers import ENV, REPO, data_root_options, make_rain200_folder, run_tool
+from restorelab.engine.checkpoint import safe_torch_load
+from restorelab.utils.image_io import imread_rgb, imwrite_rgb
+
+pytestmark = pytest.mark.slow
+
+FAULT_CONFIG = osp.join(REPO, 'tests', 'reliability', 'configs', 'tiny_faults.py')
+
+
+@pytest.fixture(scope='module')
+def root(tmp_path_factory):
+    root = make_rain200_folder(str(tmp_path_factory.mktemp('rain')))
+    # Three test images: on two ranks the sampler pads one, the evaluator must drop it.
+    for side in ('input', 'target'):
+        imwrite_rgb(osp.join(root, 'test', side, '3.png'),
+                    imread_rgb(osp.join(root, 'test', side, '1.png'))[::-1].copy())
+    return root
+
+
+def _train_args(root, work, *options):
+    return [FAULT_CONFIG, '--work-dir', work, '--cfg-options', *data_root_options(root),
+            *options]
+
+
+def _popen(args, dist=None):
+    if dist:
+        cmd = ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), *args[:1], str(dist), *args[1:]]
+    else:
+        cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), *args]
+    env = dict(os.environ, **ENV, PYTHON=sys.executable)
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(path, proc, timeout=240):
+    start = time.time()
+    while not osp.exists(path):
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f'run ended before {path} appeared:\n{err[-3000:]}')
+        if time.time() - start > timeout:
+            proc.kill()
+            raise AssertionError(f'{path} did not appear within {timeout} s')
+        time.sleep(0.05)
+
+
+def _train_scalars(work):
+    """{iteration: loss} from every run's scalars.json in ``work`` (later runs win)."""
+    losses = {}
+    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                rec = json.loads(line)
+                if 'loss' in rec:
+                    losses[rec['step']] = rec['loss']
+    return losses
+
+
+def _keys(work, rank=0):
+    """{iteration: sample keys} as trained (a resumed run overrides repeated ones)."""
+    keys = {}
+    with open(osp.join(work, f'keys_rank{rank}.jsonl')) as f:
+        for line in f:
+            rec = json.loads(line)
+            keys[rec['iter']] = rec['keys']
+    return keys
+
+
+OPTS = ['train_cfg.max_iters=40', 'train_cfg.val_interval=20', 'default_hooks.checkpoint.interval=4',
+        'default_hooks.checkpoint.max_keep_ckpts=2']
+
+
+def test_sigkill_at_random_moment_then_resume_equals_uninterrupted(root, tmp_path):
+    straight, killed = str(tmp_path / 'straight'), str(tmp_path / 'killed')
+    res = run_tool(['tools/train.py', *_train_args(root, straight, *OPTS)])
+    assert res.returncode == 0, res.stderr[-3000:]
+
+    proc = _popen(_train_args(root, killed, *OPTS))
+    _wait_for(osp.join(killed, 'iter_8.pth'), proc)
+    # A random moment after the second checkpoint: often during a later save.
+    time.sleep(random.Random().uniform(0, 0.4))
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    assert not osp.exists(osp.join(killed, 'iter_40.pth')), 'the run ended before the kill'
+
+    res = run_tool(['tools/train.py', *_train_args(root, killed, *OPTS), '--resume'])
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = res.stdout + res.stderr
+    assert 'the newest complete checkpoint' in log
+    resumed_from = int(log.split('resumed epoch: 0, iter: ')[1].split()[0])
+    assert resumed_from >= 8
+
+    # The same iterations trained on the same samples with the same losses ...
+    a, b = _train_scalars(straight), _train_scalars(killed)
+    assert sorted(a) == sorted(b) == list(range(1, 41))
+    for it in a:
+        assert b[it] == pytest.approx(a[it], rel=1e-5, abs=1e-7), it
+    assert _keys(straight) == _keys(killed)
+    # ... ending with the same weights, optimizer, scheduler and best record.
+    fa = safe_torch_load(osp.join(straight, 'iter_40.pth'))
+    fb = safe_torch_load(osp.join(killed, 'iter_40.pth'))
+    for k, v in fa['state_dict'].items():
+        torch.testing.assert_close(fb['state_dict'][k], v, rtol=0, atol=1e-6, msg=k)
+    for k, s in fa['optimizer']['state'].items():
+        torch.testing.assert_close(fb['optimizer']['state'][k]['exp_avg_sq'], s['exp_avg_sq'],
+                                   rtol=0, atol=1e-6)
+        assert float(fb['optimizer']['state'][k]['step']) == 40
+    assert fa['param_schedulers'] == fb['param_schedulers']
+    hub_a, hub_b = fa['message_hub']['runtime_info'], fb['message_hub']['runtime_info']
+    assert hub_a['best_score'] == pytest.approx(hub_b['best_score'], abs=1e-9)
+    assert osp.basename(hub_a['best_ckpt']) == osp.basename(hub_b['best_ckpt'])
+
+
+def test_sigterm_saves_checkpoint_and_exits_then_resumes(root, tmp_path):
+    work = str(tmp_path / 'w')
+    opts = ['train_cfg.max_iters=100000', 'train_cfg.val_interval=100000',
+            'default_hooks.checkpoint.interval=3']
+    proc = _popen(_train_args(root, work, *opts))
+    _wait_for(osp.join(work, 'iter_3.pth'), proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
+    end = json.load(open(osp.join(work, 'end_rank0.json')))
+    step = end['iter']
+    assert end['stop_signal'] == 'SIGTERM' and step >= 3
+    assert f'training stopped by SIGTERM at iteration {step}' in err
+    assert safe_torch_load(osp.join(work, f'iter_{step}.pth'))['meta']['iter'] == step
+    assert open(osp.join(work, 'last_checkpoint')).read() == osp.join(work, f'iter_{step}.pth')
+    res = run_tool(['tools/train.py', *_train_args(root, work, *opts[1:]), '--resume',
+                    '--cfg-options', f'train_cfg.max_iters={step + 2}'])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert f'resumed epoch: 0, iter: {step}' in res.stdout + res.stderr
+    assert json.load(open(osp.join(work, 'end_rank0.json')))['iter'] == step + 2
+
+
+def _ends(work, n=2):
+    return [json.load(open(osp.join(work, f'end_rank{r}.json'))) for r in range(n)]
+
+
+def test_dist_sigterm_validation_and_resume(root, tmp_path):
+    work = str(tmp_path / 'dist')
+    opts = ['train_cfg.max_iters=100000', 'train_cfg.val_interval=4',
+            'default_hooks.checkpoint.interval=4']
+    proc = _popen(_train_args(root, work, *opts), dist=2)
+    _wait_for(osp.join(work, 'iter_8.pth'), proc)
+    # torchrun forwards SIGTERM to both workers; only it is signalled here.
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode != 0  # torchrun reports the signal
+    r0, r1 = _ends(work)
+    # Both ranks stopped at the same iteration, with the same weights.
+    assert r0['stop_signal'] == r1['stop_signal'] == 'SIGTERM'
+    assert r0['iter'] == r1['iter'] >= 8
+    assert r0['param_sum'] == r1['param_sum']
+    step = r0['iter']
+    # One checkpoint set, written by rank 0.
+    ckpts = sorted(f for f in os.listdir(work) if f.endswith('.pth'))
+    assert f'iter_{step}.pth' in ckpts and all(f.startswith(('iter_', 'best_')) for f in ckpts)
+    assert len([f for f in ckpts if f.startswith('best_')]) == 1
+
+    # Validation on 2 ranks scored each of the 3 test images once: its metrics at
+    # iteration 4 equal a single-process test of iter_4.pth.
+    vals = {}
+    for path in glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')):
+        for line in open(path):
+            rec = json.loads(line)
+            if 'Rain200H/PSNR' in rec:
+                vals[rec['step']] = rec
+    metrics = str(tmp_path / 'single.json')
+    res = run_tool(['tools/test.py', FAULT_CONFIG, osp.join(work, 'iter_4.pth'), '--out', metrics,
+                    '--work-dir', str(tmp_path / 't'), '--cfg-options', *data_root_options(root)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    single = json.load(open(metrics))['metrics']
+    for k in ('Rain200H/PSNR', 'Rain200H/SSIM'):
+        assert vals[4][k] == pytest.approx(single[k], abs=1e-4), k  # logged with 4 decimals
+
+    # Resume on 2 processes.
+    proc = _popen(_train_args(root, work, 'train_cfg.val_interval=100000',
+                              f'train_cfg.max_iters={step + 3}', '--resume'), dist=2)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err[-3000:]
+    r0, r1 = _ends(work)
+    assert r0['iter'] == r1['iter'] == step + 3 and r0['stop_signal'] is None
+    assert r0['param_sum'] == r1['param_sum']
+
+
+def test_dist_hung_rank_ends_run_with_clear_error(root, tmp_path):
+    work = str(tmp_path / 'hang')
+    start = time.time()
+    proc = _popen(_train_args(root, work, 'train_cfg.max_iters=20', 'env_cfg.dist_cfg.timeout=5',
+                              'custom_hooks.0.hang_rank=1', 'custom_hooks.0.hang_at=3'), dist=2)
+    out, err = proc.communicate(timeout=180)
+    elapsed = time.time() - start
+    assert proc.returncode != 0
+    assert 'error (rank 0): rank 0 of 2 lost contact with the other processes' in err, err[-3000:]
+    assert 'env_cfg.dist_cfg.timeout=5 s' in err
+    assert elapsed < 120
+
+
+def test_dist_dead_rank_ends_run(root, tmp_path):
+    work = str(tmp_path / 'dead')
+    start = time.time()
+    proc = _popen(_train_args(root, work, 'train_cfg.max_iters=100000',
+                              'train_cfg.val_interval=100000'), dist=2)
+    _wait_for(osp.join(work, 'keys_rank1.jsonl'), proc)
+    os.kill(int(open(osp.join(work, 'pid_rank1')).read()), signal.SIGKILL)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert time.time() - start < 150
+    assert 'Signal 9 (SIGKILL)' in err or 'lost contact with the other processes' in err, err[-3000:]
