@@ -35,6 +35,8 @@ def _build_args(tmp_path):
             'ImageRestorer': dict(arch=tiny_restormer, pixel_loss=dict(type='L1Loss')),
             'RestorationDataPreprocessor': {},
             'Restormer': {k: v for k, v in tiny_restormer.items() if k != 'type'},
+            'IDT': dict(img_size=32, embed_dim=4, depths=[1] * 9, num_heads=[1, 1, 2, 2, 4, 4, 2, 1, 1],
+                        win_size=2, spatial_win_size=2, spatial_k_bounds=(4, 4, 2, 2, 2, 2, 4, 4)),
             'Uformer': dict(embed_dim=8, depths=[1] * 9, num_heads=[1] * 9, win_size=4),
             'PReNet': dict(recurrent_iter=2), 'PReNet_r': dict(recurrent_iter=2),
             'PRN': dict(recurrent_iter=2), 'PRN_r': dict(recurrent_iter=2),
