@@ -153,3 +153,40 @@ def test_resume_auto_prefers_a_newer_checkpoint_than_last_checkpoint_names(tmp_p
     (tmp_path / 'iter_2.pth').write_bytes(b'')
     with pytest.raises(launch.LaunchError, match='only incomplete ones'):
         launch.resolve_resume(Config(dict(work_dir=str(tmp_path))), 'auto')
+
+
+def test_train_tool_stops_cleanly_when_the_file_system_refuses_a_checkpoint(root, tmp_path):
+    """A real write failure from the OS (file size limit, EFBIG) through tools/train.py."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from helpers import ENV, REPO, TINY_CONFIG, data_root_options, tool_main
+    work = str(tmp_path / 'w')
+    opts = ['train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=2',
+            *data_root_options(root)]
+    code, err = tool_main('train', ['tools/train.py', TINY_CONFIG, '--work-dir', work,
+                                    '--cfg-options', 'train_cfg.max_iters=2',
+                                    'experiment_name=fsize_first', *opts][1:])
+    assert code == 0, err
+    size = osp.getsize(osp.join(work, 'iter_2.pth'))
+
+    def limit():  # files may not grow past half a checkpoint
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size // 2, size // 2))
+
+    res = subprocess.run([sys.executable, 'tools/train.py', TINY_CONFIG, '--work-dir', work,
+                          '--resume', '--cfg-options', 'train_cfg.max_iters=4', *opts],
+                         cwd=REPO, env=dict(os.environ, **ENV), capture_output=True, text=True,
+                         preexec_fn=limit, timeout=300)
+    assert res.returncode == 1, res.stderr[-3000:]
+    assert 'Traceback' not in res.stderr
+    err = res.stderr.strip()
+    assert err.startswith('error: saving a checkpoint failed, so training stopped at iteration 4')
+    assert f"could not write {osp.join(work, 'iter_4.pth')!r}" in err and 'File too large' in err
+    assert f"previous checkpoint {osp.join(work, 'iter_2.pth')!r} is intact" in err
+    assert sorted(f for f in os.listdir(work) if f.startswith('iter_')) == ['iter_2.pth']
+    assert not glob.glob(osp.join(work, TMP_PREFIX + '*'))
+    assert checkpoint_problem(osp.join(work, 'iter_2.pth')) is None
+    assert open(osp.join(work, 'last_checkpoint')).read() == osp.join(work, 'iter_2.pth')

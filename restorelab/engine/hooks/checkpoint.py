@@ -86,7 +86,8 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save_checkpoint_with_step(self, runner, step, meta):
         filename = self.filename_tmpl.format(step)
         path = self.file_backend.join_path(self.out_dir, filename)
-        previous = self.last_ckpt
+        # After a resume, the previous checkpoint is known from the message hub.
+        previous = self.last_ckpt or runner.message_hub.get_info('last_ckpt')
         stale = []
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
@@ -121,7 +122,8 @@ class AtomicCheckpointHook(CheckpointHook):
         backend = self.file_backend
         deferred = _DeferredRemovals(backend)
         self.file_backend = deferred
-        previous = getattr(self, 'best_ckpt_path', None) or self.last_ckpt
+        previous = (getattr(self, 'best_ckpt_path', None) or self.last_ckpt
+                    or runner.message_hub.get_info('last_ckpt'))
         try:
             super()._save_best_checkpoint(runner, metrics)
         except CheckpointSaveError as err:
