@@ -1,4 +1,5 @@
 # Importing this package registers the hooks and the CPU mixed-precision
 # wrapper, and installs restorelab's safe loader for local checkpoints
-# (see checkpoint.py).
-from . import checkpoint, hooks, optim_wrapper  # noqa: F401
+# (see checkpoint.py), and makes DataLoader workers leave SIGTERM/SIGINT to the
+# main process (see workers.py).
+from . import checkpoint, hooks, optim_wrapper, workers  # noqa: F401

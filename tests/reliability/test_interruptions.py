@@ -39,14 +39,14 @@ def _train_args(root, work, *options):
             *options]
 
 
-def _popen(args, dist=None):
+def _popen(args, dist=None, new_session=False):
     if dist:
         cmd = ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), *args[:1], str(dist), *args[1:]]
     else:
         cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), *args]
     env = dict(os.environ, **ENV, PYTHON=sys.executable)
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=new_session)
 
 
 def _wait_for(path, proc, timeout=240):
@@ -84,7 +84,7 @@ def _keys(work, rank=0):
 
 
 OPTS = ['train_cfg.max_iters=40', 'train_cfg.val_interval=20', 'default_hooks.checkpoint.interval=4',
-        'default_hooks.checkpoint.max_keep_ckpts=2']
+        'default_hooks.checkpoint.max_keep_ckpts=2', 'use_ema=True']
 
 
 def test_sigkill_at_random_moment_then_resume_equals_uninterrupted(root, tmp_path):
@@ -114,11 +114,12 @@ def test_sigkill_at_random_moment_then_resume_equals_uninterrupted(root, tmp_pat
     for it in a:
         assert b[it] == pytest.approx(a[it], rel=1e-5, abs=1e-7), it
     assert _keys(straight) == _keys(killed)
-    # ... ending with the same weights, optimizer, scheduler and best record.
+    # ... ending with the same weights (EMA and raw), optimizer, scheduler and best record.
     fa = safe_torch_load(osp.join(straight, 'iter_40.pth'))
     fb = safe_torch_load(osp.join(killed, 'iter_40.pth'))
-    for k, v in fa['state_dict'].items():
-        torch.testing.assert_close(fb['state_dict'][k], v, rtol=0, atol=1e-6, msg=k)
+    for part in ('state_dict', 'ema_state_dict'):
+        for k, v in fa[part].items():
+            torch.testing.assert_close(fb[part][k], v, rtol=0, atol=1e-6, msg=k)
     for k, s in fa['optimizer']['state'].items():
         torch.testing.assert_close(fb['optimizer']['state'][k]['exp_avg_sq'], s['exp_avg_sq'],
                                    rtol=0, atol=1e-6)
@@ -132,10 +133,12 @@ def test_sigkill_at_random_moment_then_resume_equals_uninterrupted(root, tmp_pat
 def test_sigterm_saves_checkpoint_and_exits_then_resumes(root, tmp_path):
     work = str(tmp_path / 'w')
     opts = ['train_cfg.max_iters=100000', 'train_cfg.val_interval=100000',
-            'default_hooks.checkpoint.interval=3']
-    proc = _popen(_train_args(root, work, *opts))
+            'default_hooks.checkpoint.interval=3', 'train_dataloader.num_workers=2',
+            'train_dataloader.persistent_workers=True']
+    proc = _popen(_train_args(root, work, *opts), new_session=True)
     _wait_for(osp.join(work, 'iter_3.pth'), proc)
-    proc.send_signal(signal.SIGTERM)
+    # As a scheduler does: the whole process group, DataLoader workers included.
+    os.killpg(proc.pid, signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
     end = json.load(open(osp.join(work, 'end_rank0.json')))
