@@ -1,6 +1,6 @@
 """Train a restorer from a config.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|CKPT]] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|CKPT]] [--load-from CKPT] [--amp]
         [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
 
 Several processes: tools/dist_train.sh [CONFIG] NUM_PROCS [ARGS] (torchrun;
@@ -38,6 +38,10 @@ def parse_args(argv=None):
         '--resume', nargs='?', const='auto', default=None, metavar='CKPT',
         help='resume from CKPT, or with no value from the newest checkpoint in the work dir '
         '(an error when there is none)')
+    parser.add_argument(
+        '--load-from', metavar='CKPT',
+        help='start a new run from these weights (loaded with weights_only; they must fit the '
+        'model). Unlike --resume, the iteration, optimizer and schedule start afresh')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (float16 on GPUs, bfloat16 on the CPU)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
@@ -60,6 +64,8 @@ def main(argv=None):
         launch.apply_ema(cfg)
         launch.apply_reliability(cfg, training=True)
         launch.resolve_resume(cfg, args.resume)
+        if args.load_from is not None:
+            launch.set_load_from(cfg, args.load_from, resume=args.resume)
         if args.amp:
             cfg.optim_wrapper.type = amp_optim_wrapper_type()
         runner = launch.build_runner(cfg)

@@ -143,7 +143,8 @@ def apply_reliability(cfg, training=True):
         defaults.update(stop_signal='StopSignalHook', nonfinite='NonFiniteGuardHook')
     hooks = cfg.get('default_hooks')
     if hooks is None:
-        cfg.default_hooks = hooks = {}
+        cfg.default_hooks = {}
+        hooks = cfg.default_hooks
     for name, hook_type in defaults.items():
         if name in hooks and hooks[name] is None:
             hooks.pop(name)  # mmengine accepts None only for its own default hooks
@@ -216,6 +217,19 @@ def resolve_resume(cfg, resume):
                               'complete one')
         cfg.load_from = resume
     cfg.resume = True
+    return cfg
+
+
+def set_load_from(cfg, checkpoint, resume=None):
+    """``--load-from CKPT``: initialise a new run with these weights."""
+    if resume is not None:
+        raise LaunchError('--load-from and --resume exclude each other: --resume continues a run '
+                          '(weights, optimizer, iteration), --load-from starts a new one from '
+                          'weights')
+    if not osp.isfile(checkpoint):
+        raise LaunchError(f'--load-from {checkpoint!r}: no such checkpoint file')
+    cfg.load_from = checkpoint
+    cfg.resume = False
     return cfg
 
 

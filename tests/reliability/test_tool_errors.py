@@ -88,7 +88,7 @@ def runs(tmp_path_factory):
         'wide_test': _test(base, w('f'), ckpts['wide']),
         'prenet_test': _test(base, w('g'), ckpts['prenet']),
         'wide_load_from': _train(base, w('h'), f"load_from={ckpts['wide']}"),
-        'evil_train': _train(base, w('i'), f"load_from={ckpts['evil']}"),
+        'evil_train': _train(base, w('i')) + ['--load-from', ckpts['evil']],
         'evil_test': _test(base, w('j'), ckpts['evil']),
         'evil_convert': ['convert_checkpoint', 'restormer', ckpts['evil'],
                          str(tmp / 'converted.pth')],
@@ -98,7 +98,8 @@ def runs(tmp_path_factory):
         if name == 'corrupt_stop':
             continue
         if tool != 'convert_checkpoint':  # one logger/visualizer per run in this process
-            argv.append(f'experiment_name=reliability_{name}')
+            argv[argv.index('--cfg-options') + 1:argv.index('--cfg-options') + 1] = [
+                f'experiment_name=reliability_{name}']
         code, err = tool_main(tool, argv)
         results[name] = subprocess.CompletedProcess([tool, *argv], code, '', err)
     # From the command line, reading the image in a DataLoader worker.
