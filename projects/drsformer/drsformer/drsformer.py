@@ -1,6 +1,7 @@
 """DRSformer backbone (Chen et al., CVPR 2023) as released in cschenxiang/DRSformer."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from restorelab.registry import MODELS
 
@@ -13,7 +14,8 @@ class ChannelLayerNorm(nn.Module):
     """LayerNorm over the channels of each pixel: (N, C, H, W) -> (N, C, H, W), eps 1e-5.
 
     ``with_bias=False`` is the release's 'BiasFree' variant, which also skips the mean
-    subtraction: x / sqrt(var + eps) * weight.
+    subtraction: x / sqrt(var + eps) * weight. The release rearranges to (N, H*W, C) and back;
+    on a channels-last tensor the (N, H, W, C) permutation is a free view, normalised in one pass.
     """
 
     def __init__(self, channels, with_bias=True):
@@ -22,15 +24,20 @@ class ChannelLayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels)) if with_bias else None
 
     def forward(self, x):
-        var = x.var(dim=1, keepdim=True, unbiased=False)
-        if self.bias is None:
-            return x / torch.sqrt(var + 1e-5) * self.weight.view(1, -1, 1, 1)
-        mean = x.mean(dim=1, keepdim=True)
-        return (x - mean) / torch.sqrt(var + 1e-5) * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+        pixels = x.permute(0, 2, 3, 1)
+        if self.bias is not None:
+            out = F.layer_norm(pixels, pixels.shape[-1:], self.weight, self.bias, eps=1e-5)
+        else:
+            var = pixels.var(dim=-1, keepdim=True, unbiased=False)
+            out = pixels * torch.rsqrt(var + 1e-5) * self.weight
+        return out.permute(0, 3, 1, 2)
 
 
 class SparseTransformerBlock(nn.Module):
-    """STB: x + TKSA(LN(x)), then x + MSFN(LN(x)); (N, dim, H, W) -> same shape."""
+    """STB: x + TKSA(LN(x)), then x + MSFN(LN(x)); (N, dim, H, W) -> same shape.
+
+    The residual additions happen inside the last matrix product of TKSA and MSFN.
+    """
 
     def __init__(self, dim, num_heads, ffn_expansion_factor, bias, norm_with_bias):
         super().__init__()
@@ -40,8 +47,8 @@ class SparseTransformerBlock(nn.Module):
         self.ffn = MSFN(dim, ffn_expansion_factor, bias)
 
     def forward(self, x):
-        x = x + self.attn(self.norm1(x))
-        return x + self.ffn(self.norm2(x))
+        x = self.attn(self.norm1(x), residual=x)
+        return self.ffn(self.norm2(x), residual=x)
 
 
 class Downsample(nn.Sequential):
@@ -131,6 +138,9 @@ class DRSformer(nn.Module):
         if h % self.size_multiple or w % self.size_multiple:
             raise ValueError(f'DRSformer: input size {h}x{w} must be a multiple of {self.size_multiple}; '
                              'pad it (ImageRestorer does this) or crop it')
+        # Channels-last end to end: the depth-wise and 1x1 convs take their fast paths, and the
+        # per-pixel channel vectors (layer norms, products over channels) are contiguous rows.
+        x = x.contiguous(memory_format=torch.channels_last)
         feat = self.patch_embed(x)
         if self.encoder_level0 is not None:
             feat = self.encoder_level0(feat)
@@ -144,4 +154,4 @@ class DRSformer(nn.Module):
         dec1 = self.decoder_level1(torch.cat([self.up2_1(dec2), enc1], dim=1))
         if self.refinement is not None:
             dec1 = self.refinement(dec1)
-        return self.output(dec1) + x
+        return (self.output(dec1) + x).contiguous()

@@ -1,0 +1,156 @@
+"""The optimised plugin against the release's straightforward formulation (tests/reference.py).
+
+Every rewrite (one sort for the four masks, mixing before the product with v and folding the output
+projection, fused MSFN depth-wise convs instead of grouped convs and cats, MEFC experts folded into the
+fuse product, layer norm without rearranges, channels-last) is compared on random parameters and inputs,
+outputs and gradients, in float64 (tight) and float32.
+"""
+import copy
+
+import pytest
+import torch
+
+from projects.drsformer.drsformer import MEFC, MSFN, TKSA, DRSformer, SparseTransformerBlock
+from projects.drsformer.drsformer.drsformer import ChannelLayerNorm
+from projects.drsformer.drsformer.msfn import _fused_layout
+
+from . import reference
+
+
+def randomise(module, scale=0.5, seed=0):
+    """Redraw every parameter (mixing weights, temperatures, norms included) so no rewrite hides behind
+    an initial value such as 0.2 or 1."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * scale)
+    return module
+
+
+def psnr(a, b):
+    """PSNR in dB between two outputs, peak taken as the reference's range."""
+    peak = (b.max() - b.min()).item()
+    mse = (a - b).double().pow(2).mean().item()
+    return float('inf') if mse == 0 else 10 * torch.log10(torch.tensor(peak ** 2 / mse)).item()
+
+
+def compare(fast, slow, x, dtype, args=()):
+    """Outputs and gradients (input and every parameter) of ``fast(x)`` and ``slow(x)``.
+
+    Returns (max abs output diff, max gradient diff relative to the gradient's size, output PSNR).
+    """
+    x = x.to(dtype).requires_grad_(True)
+    out_fast, out_slow = fast(x, *args), slow(x, *args)
+    weight = torch.randn(out_slow.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(dtype)
+    params = [p for p in fast.parameters()] if isinstance(fast, torch.nn.Module) else []
+    grads_fast = torch.autograd.grad((out_fast * weight).sum(), [x] + params)
+    grads_slow = torch.autograd.grad((out_slow * weight).sum(), [x] + params)
+    grad_err = max(((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item()
+                   for a, b in zip(grads_fast, grads_slow))
+    return (out_fast - out_slow).abs().max().item(), grad_err, psnr(out_fast.detach(), out_slow.detach())
+
+
+LAYOUTS = [torch.contiguous_format, torch.channels_last]
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+@pytest.mark.parametrize('with_bias', [True, False])
+def test_layer_norm(layout, with_bias):
+    norm = randomise(ChannelLayerNorm(6, with_bias)).double()
+    x = torch.randn(2, 6, 5, 7, dtype=torch.float64).contiguous(memory_format=layout) * 3 + 1
+    diff, grad_err, _ = compare(norm, lambda t: reference.layer_norm(norm, t), x, torch.float64)
+    assert diff < 1e-13 and grad_err < 1e-12
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+@pytest.mark.parametrize('dim,heads,bias', [(8, 1, False), (12, 3, True), (10, 2, False)])
+def test_tksa(layout, dim, heads, bias):
+    attn = randomise(TKSA(dim, heads, bias)).double()
+    x = torch.randn(2, dim, 6, 5, dtype=torch.float64).contiguous(memory_format=layout)
+    diff, grad_err, _ = compare(attn, lambda t: reference.tksa(attn, t), x, torch.float64)
+    assert diff < 1e-12 and grad_err < 1e-10
+    diff32, _, db = compare(attn.float(), lambda t: reference.tksa(attn, t), x, torch.float32)
+    assert db >= 60, (diff32, db)
+
+
+def test_tksa_residual_is_added():
+    attn = randomise(TKSA(8, 2)).double()
+    x, res = torch.randn(2, 2, 8, 4, 6, dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.allclose(attn(x, residual=res), attn(x) + res, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+@pytest.mark.parametrize('dim,expansion,bias', [(4, 2.66, True), (6, 2.66, False), (5, 2.0, True), (8, 1.5, False)])
+def test_msfn(layout, dim, expansion, bias):
+    """Odd hidden widths (10, 15, ...) give the group that straddles the 3x3/5x5 halves; even ones do not."""
+    ffn = randomise(MSFN(dim, expansion, bias)).double()
+    x = torch.randn(2, dim, 7, 6, dtype=torch.float64).contiguous(memory_format=layout)
+    diff, grad_err, _ = compare(ffn, lambda t: reference.msfn(ffn, t), x, torch.float64)
+    assert diff < 1e-12 and grad_err < 1e-12
+    diff32, grad32, _ = compare(ffn.float(), lambda t: reference.msfn(ffn, t), x, torch.float32)
+    assert diff32 < 1e-4 and grad32 < 1e-5
+    res = torch.randn(2, dim, 7, 6, dtype=torch.float32)
+    with torch.no_grad():
+        assert torch.allclose(ffn(x.float(), residual=res), ffn(x.float()) + res, atol=1e-5)
+
+
+@pytest.mark.parametrize('hidden', [1, 2, 5, 10, 127])
+def test_msfn_fused_layout_reads_each_grouped_conv_input_once(hidden):
+    """Each of the 4*hidden grouped-conv inputs appears once; each project_in channel feeds one 3x3 and one
+    5x5 stage-1 slot; each grouped-conv kernel slice is used once."""
+    source, stage1, stage2 = _fused_layout(hidden)
+    assert sorted(stage1.tolist()) == list(range(4 * hidden))
+    assert sorted(stage2.tolist()) == list(range(4 * hidden))
+    assert sorted(source.tolist()) == sorted(list(range(2 * hidden)) * 2)
+    assert torch.equal(stage1 % (2 * hidden), source)
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_mefc(layout):
+    mefc = randomise(MEFC(6, steps=3), scale=0.3).double()
+    x = torch.randn(3, 6, 9, 8, dtype=torch.float64).contiguous(memory_format=layout)
+    diff, grad_err, _ = compare(mefc, lambda t: reference.mefc(mefc, t), x, torch.float64)
+    assert diff < 1e-12 and grad_err < 1e-12
+    diff32, grad32, _ = compare(mefc.float(), lambda t: reference.mefc(mefc, t), x, torch.float32)
+    assert diff32 < 1e-4 and grad32 < 1e-5
+
+
+def test_block():
+    blk = randomise(SparseTransformerBlock(8, 2, 2.66, False, True), scale=0.3).double()
+    x = torch.randn(2, 8, 6, 6, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
+    diff, grad_err, _ = compare(blk, lambda t: reference.block(blk, t), x, torch.float64)
+    assert diff < 1e-12 and grad_err < 1e-10
+
+
+TINY = dict(dim=8, num_blocks=(1, 2, 1, 2), heads=(1, 2, 2, 4))
+
+
+@pytest.mark.parametrize('kwargs', [dict(), dict(use_mefc=False), dict(bias=True, layer_norm_type='BiasFree')])
+def test_whole_model_float64_and_float32(kwargs):
+    """The model's forward against reference_forward: float64 within 1e-8 (max abs), gradients of every
+    parameter, float32 at >= 60 dB PSNR between the outputs."""
+    net = randomise(DRSformer(**TINY, **kwargs), scale=0.2).double()
+    x = torch.rand(2, 3, 16, 24, dtype=torch.float64)
+    diff, grad_err, _ = compare(net, lambda t: reference.reference_forward(net, t), x, torch.float64)
+    assert diff < 1e-8 and grad_err < 1e-8, (diff, grad_err)
+    net32 = copy.deepcopy(net).float()
+    _, _, db = compare(net32, lambda t: reference.reference_forward(net32, t), x, torch.float32)
+    assert db >= 60, db
+
+
+def test_whole_model_with_release_initialisation_float32():
+    """The default initialisation (mixing weights 0.2, unit temperatures and norms) in float32."""
+    torch.manual_seed(0)
+    net = DRSformer(**TINY)
+    x = torch.rand(1, 3, 24, 16)
+    with torch.no_grad():
+        fast, slow = net(x), reference.reference_forward(net, x)
+    assert fast.shape == slow.shape and fast.is_contiguous()
+    assert psnr(fast, slow) >= 60 and (fast - slow).abs().max() < 1e-4
+
+
+def test_buffers_do_not_enter_the_state_dict():
+    """The MSFN index plans are derived, not weights: the release's keys stay the only ones."""
+    net = DRSformer(**TINY)
+    assert not any('_source' in k or '_stage' in k for k in net.state_dict())
