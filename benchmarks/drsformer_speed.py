@@ -1,0 +1,197 @@
+#!/usr/bin/env python
+"""DRSformer speed: the optimised plugin against the release's straightforward formulation (issue 8).
+
+Builds ``projects/drsformer/tests/reference.py``'s formulation (the release's maths and NCHW layout: four
+masked softmaxes and products, grouped convs with chunk/cat, rearranged layer norms, concatenated MEFC
+experts) and the plugin's DRSformer with the same weights, checks that they agree (float64 max abs
+difference, float32 PSNR between outputs), then times inference at 256x256 and at Rain200H size
+(321x481, reflect-padded to 328x488 as ImageRestorer does) and one training step (batch 4 at 128x128:
+forward, L1 loss, backward, AdamW step). Times are medians over ``--runs`` runs after ``--warmup``,
+reference and optimised interleaved in one process; peak memory is the growth of the resident set
+during one run, each measured in a fresh subprocess. A benchmark, not a test.
+
+    python benchmarks/drsformer_speed.py            # full-size model (tens of minutes on 2 CPU cores)
+    python benchmarks/drsformer_speed.py --small    # a small model and sizes, about a minute
+"""
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from projects.drsformer.drsformer import DRSformer  # noqa: E402
+from projects.drsformer.tests.reference import ReferenceDRSformer  # noqa: E402
+
+CONFIGS = {
+    'full': dict(model=dict(), check_size=(64, 64),
+                 cases=[('inference 256x256', 'infer', (1, 256, 256)),
+                        ('inference 321x481', 'infer', (1, 321, 481)),
+                        ('train step 4x128x128', 'train', (4, 128, 128))]),
+    'small': dict(model=dict(dim=16, num_blocks=(1, 1, 2, 2), heads=(1, 2, 4, 8)), check_size=(32, 32),
+                  cases=[('inference 64x64', 'infer', (1, 64, 64)),
+                         ('inference 81x121', 'infer', (1, 81, 121)),
+                         ('train step 2x64x64', 'train', (2, 64, 64))]),
+}
+
+
+def build(model_cfg):
+    """(reference, optimised): the plugin's DRSformer with the release's initialisation (seed 0) and a
+    deep copy run through the reference formulation."""
+    torch.manual_seed(0)
+    net = DRSformer(**model_cfg)
+    return ReferenceDRSformer(copy.deepcopy(net)), net
+
+
+def make_input(kind, shape, multiple=8):
+    """Random rainy/clean images for a case; inference inputs reflect-padded to a multiple of 8."""
+    gen = torch.Generator().manual_seed(1)
+    n, h, w = shape
+    x = torch.rand(n, 3, h, w, generator=gen)
+    if kind == 'infer':
+        x = F.pad(x, (0, -w % multiple, 0, -h % multiple), mode='reflect')
+        return x, None
+    return x, torch.rand(n, 3, h, w, generator=gen)
+
+
+def make_runner(model, kind, x, gt):
+    """A no-argument callable doing one inference (no_grad, eval) or one training step; returns the output."""
+    if kind == 'infer':
+        model.eval()
+
+        def run():
+            with torch.no_grad():
+                return model(x)
+        return run
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.9, 0.999), weight_decay=1e-4)
+
+    def run():
+        optimizer.zero_grad(set_to_none=True)
+        out = model(x)
+        (out - gt).abs().mean().backward()
+        optimizer.step()
+        return out.detach()
+    return run
+
+
+def psnr(a, b):
+    mse = (a.double() - b.double()).pow(2).mean().item()
+    return float('inf') if mse == 0 else 10 * torch.log10(torch.tensor(1.0 / mse)).item()
+
+
+def rss_mb(field):
+    for line in Path('/proc/self/status').read_text().splitlines():
+        if line.startswith(field + ':'):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def probe_memory(size, case_index, impl):
+    """(Child process) peak resident-set growth in MB during one run of one implementation on one case."""
+    cfg = CONFIGS[size]
+    _, kind, shape = cfg['cases'][case_index]
+    ref, net = build(cfg['model'])
+    model = ref if impl == 'reference' else net
+    del ref, net
+    x, gt = make_input(kind, shape)
+    run = make_runner(model, kind, x, gt)
+    Path('/proc/self/clear_refs').write_text('5')  # reset the peak (VmHWM) to the current RSS
+    before = rss_mb('VmRSS')
+    run()
+    print(json.dumps(dict(peak_mb=rss_mb('VmHWM') - before)))
+
+
+def measure_memory(args, case_index, impl):
+    cmd = [sys.executable, __file__, '--threads', str(args.threads), '--probe-memory', str(case_index), impl]
+    if args.small:
+        cmd.append('--small')
+    result = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])['peak_mb']
+
+
+def float64_check(model_cfg, size):
+    """Max abs difference of the two formulations in float64 on one random image of ``size``."""
+    ref, net = build(model_cfg)
+    ref, net = ref.double().eval(), net.double().eval()
+    x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    with torch.no_grad():
+        return (ref(x) - net(x)).abs().max().item()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--small', action='store_true', help='a small model and sizes, for a quick run')
+    parser.add_argument('--runs', type=int, default=5, help='timed runs per implementation and case (median)')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed runs first')
+    parser.add_argument('--threads', type=int, default=torch.get_num_threads(), help='torch threads')
+    parser.add_argument('--cases', default=None, help='comma-separated case numbers to run (default all), e.g. 0,2')
+    parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
+    parser.add_argument('--probe-memory', nargs=2, metavar=('CASE', 'IMPL'), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.runs < 1 or args.warmup < 0:
+        parser.error(f'--runs must be >= 1 and --warmup >= 0 (got {args.runs}, {args.warmup})')
+    torch.set_num_threads(args.threads)
+    size = 'small' if args.small else 'full'
+    if args.probe_memory:
+        probe_memory(size, int(args.probe_memory[0]), args.probe_memory[1])
+        return
+    cfg = CONFIGS[size]
+    indices = range(len(cfg['cases'])) if args.cases is None else [int(i) for i in args.cases.split(',')]
+
+    print(f'# torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs, '
+          f'load average at start {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}')
+    print(f'# model: DRSformer({cfg["model"] or "release defaults"}), runs {args.runs} after {args.warmup} warm-up, '
+          'reference and optimised interleaved')
+    diff64 = float64_check(cfg['model'], cfg['check_size'])
+    print(f'# float64 max abs difference at {cfg["check_size"][0]}x{cfg["check_size"][1]}: {diff64:.2e}', flush=True)
+
+    rows = []
+    for index in indices:
+        name, kind, shape = cfg['cases'][index]
+        ref, net = build(cfg['model'])
+        x, gt = make_input(kind, shape)
+        runners = {'reference': make_runner(ref, kind, x, gt), 'optimised': make_runner(net, kind, x, gt)}
+        times = {k: [] for k in runners}
+        outputs = {}
+        for r in range(args.warmup + args.runs):
+            for impl, run in runners.items():
+                start = time.perf_counter()
+                out = run()
+                elapsed = time.perf_counter() - start
+                if r == 0:
+                    outputs[impl] = out  # same weights at the first call (training updates them afterwards)
+                if r >= args.warmup:
+                    times[impl].append(elapsed)
+        t_ref, t_opt = statistics.median(times['reference']), statistics.median(times['optimised'])
+        diff = (outputs['reference'] - outputs['optimised']).abs().max().item()
+        db = psnr(outputs['reference'], outputs['optimised'])
+        del ref, net, runners, outputs
+        mem = (None, None) if args.no_memory else (measure_memory(args, index, 'reference'),
+                                                   measure_memory(args, index, 'optimised'))
+        rows.append((name, t_ref, t_opt, diff, db, *mem))
+        print(f'# {name}: reference {[round(t, 2) for t in times["reference"]]} s, '
+              f'optimised {[round(t, 2) for t in times["optimised"]]} s, '
+              f'load {os.getloadavg()[0]:.2f}', flush=True)
+
+    print()
+    print('| case | reference s | optimised s | ratio | max abs diff (fp32) | PSNR dB (fp32) '
+          '| peak MB reference | peak MB optimised |')
+    print('|---|---|---|---|---|---|---|---|')
+    for name, t_ref, t_opt, diff, db, m_ref, m_opt in rows:
+        mem = ' | '.join('-' if m is None else f'{m:.0f}' for m in (m_ref, m_opt))
+        print(f'| {name} | {t_ref:.2f} | {t_opt:.2f} | {t_ref / t_opt:.2f}x | {diff:.1e} | {db:.1f} | {mem} |')
+    print(f'\nload average at end {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}')
+
+
+if __name__ == '__main__':
+    main()
