@@ -57,6 +57,9 @@ def _build_args(tmp_path):
         'HOOKS': {
             'ComparisonVisualizationHook': {}, 'SaveResultsHook': dict(out_dir=str(tmp_path)),
             'ProgressiveLearningHook': dict(stage_iters=[1], patch_sizes=[8], batch_sizes=[1]),
+            'AtomicCheckpointHook': dict(interval=2, by_epoch=False),
+            'StopSignalHook': {}, 'NonFiniteGuardHook': dict(max_consecutive=2),
+            'CheckpointFitHook': {},
         },
         'OPTIM_WRAPPERS': {
             'CPUAmpOptimWrapper': dict(

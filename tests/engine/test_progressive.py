@@ -23,6 +23,13 @@ class _RecordBatchShapes(Hook):
                                   tuple(data_batch['inputs'][0].shape[-2:])))
 
 
+@pytest.fixture(scope='module', autouse=True)
+def _unregister_recorder():
+    """The recorder is test-only: it leaves the registry with this module."""
+    yield
+    HOOKS._module_dict.pop('_RecordBatchShapes', None)
+
+
 def _cfg(tmp_path, root, max_iters, resume_from=None):
     cfg = Config.fromfile(TINY_CONFIG)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
