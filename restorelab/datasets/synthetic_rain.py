@@ -368,3 +368,27 @@ def export_skimage_photos(folder, names=None, max_side=None):
         imwrite_rgb(path, img)
         paths.append(path)
     return paths
+
+
+def write_synthetic_pairs(clean_dir, out_dir, n_per_image=1, seed=0, preset='heavy',
+                          overrides=None, progress=False):
+    """Write ``out_dir/input/<key>.png`` (rainy) and ``out_dir/target/<key>.png`` (clean) for
+    every image under ``clean_dir`` (Rain200 layout; same seed, same files). Returns the
+    number of pairs. The rain of pair ``i`` is seeded from ``(seed, i)``."""
+    from restorelab.utils.image_io import imwrite_rgb
+    ds = SyntheticRainDataset(data_root=clean_dir, data_prefix=dict(gt=''),
+                              rain=dict(preset=preset, **(overrides or {})), deterministic=True,
+                              seed=seed, num_variants=n_per_image, test_mode=True)
+    bar = None
+    if progress:
+        from mmengine.utils import ProgressBar
+        bar = ProgressBar(len(ds))
+    for i in range(len(ds)):
+        item = ds[i]
+        imwrite_rgb(os.path.join(out_dir, 'input', f"{item['key']}.png"), item['img'])
+        imwrite_rgb(os.path.join(out_dir, 'target', f"{item['key']}.png"), item['gt'])
+        if bar:
+            bar.update()
+    if bar:
+        bar.file.write('\n')
+    return len(ds)
