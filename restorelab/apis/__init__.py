@@ -7,3 +7,4 @@ __all__ = [
     'init_model', 'load_weights', 'restore_image', 'CheckpointMismatchError', 'pad_to_multiple',
     'restore_tensor', 'tiled_forward'
 ]
+from .derain import derain  # noqa: E402,F401  (restorelab.apis.derain(model, image_or_path))

@@ -86,3 +86,146 @@ def imwrite_rgb(path, img):
     tmp = f'{path}.tmp{os.getpid()}'
     buf.tofile(tmp)
     os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- EXIF orientation
+# cv2.imdecode(..., IMREAD_UNCHANGED) ignores a photo's EXIF orientation (imread_rgb keeps
+# that raw behaviour, which the metrics rely on). Photos to derain are read with
+# imread_image(apply_exif_orientation=True) instead.
+
+def _tiff_orientation(data, start):
+    """Orientation tag (0x0112) of IFD0 of the TIFF structure at ``data[start:]``, or 1."""
+    if data[start:start + 2] == b'II':
+        order = '<'
+    elif data[start:start + 2] == b'MM':
+        order = '>'
+    else:
+        return 1
+    import struct
+    try:
+        (ifd, ) = struct.unpack_from(order + 'I', data, start + 4)
+        (count, ) = struct.unpack_from(order + 'H', data, start + ifd)
+        for i in range(count):
+            entry = start + ifd + 2 + 12 * i
+            tag, typ = struct.unpack_from(order + 'HH', data, entry)
+            if tag == 0x0112 and typ == 3:
+                (value, ) = struct.unpack_from(order + 'H', data, entry + 8)
+                return value if 1 <= value <= 8 else 1
+    except struct.error:
+        return 1
+    return 1
+
+
+def exif_orientation(data):
+    """EXIF orientation (1..8; 1 = upright) of encoded JPEG, PNG (eXIf) or WebP bytes."""
+    data = bytes(data)
+    if data[:2] == b'\xff\xd8':  # JPEG: APP1 "Exif\0\0" + TIFF
+        pos = 2
+        while pos + 4 <= len(data) and data[pos] == 0xFF:
+            marker = data[pos + 1]
+            if marker in (0xD9, 0xDA):  # end of image / start of scan
+                break
+            length = int.from_bytes(data[pos + 2:pos + 4], 'big')
+            if marker == 0xE1 and data[pos + 4:pos + 10] == b'Exif\x00\x00':
+                return _tiff_orientation(data, pos + 10)
+            pos += 2 + length
+        return 1
+    if data[:8] == b'\x89PNG\r\n\x1a\n':
+        pos = 8
+        while pos + 8 <= len(data):
+            length = int.from_bytes(data[pos:pos + 4], 'big')
+            kind = data[pos + 4:pos + 8]
+            if kind == b'eXIf':
+                return _tiff_orientation(data, pos + 8)
+            if kind == b'IDAT':
+                break
+            pos += 12 + length
+        return 1
+    if data[:4] == b'RIFF' and data[8:12] == b'WEBP':
+        pos = 12
+        while pos + 8 <= len(data):
+            kind = data[pos:pos + 4]
+            length = int.from_bytes(data[pos + 4:pos + 8], 'little')
+            if kind == b'EXIF':
+                body = pos + 8
+                if data[body:body + 6] == b'Exif\x00\x00':
+                    body += 6
+                return _tiff_orientation(data, body)
+            pos += 8 + length + (length & 1)
+    return 1
+
+
+def apply_exif_orientation(img, orientation):
+    """Turn a decoded ``(H, W[, C])`` image upright for EXIF ``orientation`` (1..8)."""
+    if orientation in (None, 1):
+        return img
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: a.swapaxes(0, 1)[:, ::-1],
+        7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+        8: lambda a: a.swapaxes(0, 1)[::-1],
+    }
+    if orientation not in ops:
+        raise ValueError(f'EXIF orientation {orientation!r}; expected 1..8')
+    return np.ascontiguousarray(ops[orientation](img))
+
+
+def imread_image(path, apply_exif=True):
+    """Read ``path`` keeping its channels: ``(H, W)`` gray, ``(H, W, 3)`` RGB or
+    ``(H, W, 4)`` RGBA, uint8 or uint16; turned upright by its EXIF orientation when
+    ``apply_exif``. For derain-your-own-photos; datasets and metrics use :func:`imread_rgb`.
+
+    Raises:
+        ImageReadError: naming the file, as :func:`imread_rgb`.
+    """
+    path = os.fspath(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as err:
+        raise ImageReadError(f'cannot read image file {path!r}: {err}') from err
+    if data.size == 0:
+        raise ImageReadError(f'image file {path!r} is empty (0 bytes)')
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ImageReadError(
+            f'cannot decode image file {path!r} ({data.size} bytes): not a PNG/JPEG/BMP/TIFF/WebP '
+            'image or a truncated one')
+    if img.dtype not in (np.uint8, np.uint16):
+        raise ImageReadError(
+            f'image file {path!r} has pixel type {img.dtype}; expected 8- or 16-bit integers')
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+    elif img.ndim != 2:
+        raise ImageReadError(
+            f'image file {path!r} has shape {img.shape}; expected 1, 3 or 4 channels')
+    if apply_exif:
+        img = apply_exif_orientation(img, exif_orientation(data[:1 << 20].tobytes()))
+    return np.ascontiguousarray(img)
+
+
+def imwrite_image(path, img, jpeg_quality=95):
+    """Write ``(H, W)`` gray, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA uint8/uint16 to ``path``
+    (format from the extension; JPEG at ``jpeg_quality``); creates parent folders."""
+    path = os.fspath(path)
+    if img.dtype not in (np.uint8, np.uint16) or not (
+            img.ndim == 2 or (img.ndim == 3 and img.shape[2] in (3, 4))):
+        raise ValueError(f'imwrite_image({path!r}): expected (H, W), (H, W, 3) or (H, W, 4) '
+                         f'uint8/uint16, got {img.shape} {img.dtype}')
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR if img.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    ext = os.path.splitext(path)[1].lower() or '.png'
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if ext in ('.jpg', '.jpeg') else []
+    ok, buf = cv2.imencode(ext, img, params)
+    if not ok:
+        raise OSError(f'cannot encode image for {path!r}')
+    tmp = f'{path}.tmp{os.getpid()}'
+    buf.tofile(tmp)
+    os.replace(tmp, path)
