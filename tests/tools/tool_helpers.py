@@ -40,6 +40,9 @@ def data_root_options(root):
 def run_tool(args, cwd=REPO, env=None, timeout=300, python=True):
     """Run ``python ARGS`` (or ``ARGS`` with ``python=False``) in the repo root."""
     full_env = dict(os.environ)
+    # Tiny models gain nothing from a second thread, and with other work on
+    # the two cores two threads each make a run several times slower.
+    full_env.setdefault('OMP_NUM_THREADS', '1')
     full_env.update(env or {})
     return subprocess.run([sys.executable, *args] if python else list(args), cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
