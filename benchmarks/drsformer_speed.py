@@ -133,7 +133,9 @@ def main():
     parser.add_argument('--small', action='store_true', help='a small model and sizes, for a quick run')
     parser.add_argument('--runs', type=int, default=5, help='timed runs per implementation and case (median)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed runs first')
-    parser.add_argument('--threads', type=int, default=torch.get_num_threads(), help='torch threads')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch threads (default 1: on a shared machine, 2-thread OpenMP runs spend most of '
+                             'their time waiting for a descheduled thread, and their times swing tenfold)')
     parser.add_argument('--cases', default=None, help='comma-separated case numbers to run (default all), e.g. 0,2')
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
     parser.add_argument('--probe-memory', nargs=2, metavar=('CASE', 'IMPL'), help=argparse.SUPPRESS)

@@ -4,33 +4,25 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def _fused_layout(hidden):
-    """Channel plan of the fused MSFN (index tensors of length 4*hidden).
+def pair_plan(hidden):
+    """How the release's grouped convs pair their inputs, in the fused form's channel order.
 
-    The release's grouped convs (``hidden`` groups of 2 input channels) sum, for output j of the 3x3
-    (5x5) branch, a 3x3 (5x5) conv of inputs 2j and 2j+1 of ``first = [p3[:h], p5[:h]]`` (``second =
-    [p3[h:], p5[h:]]``), p3/p5 being the ReLU'd 3x3/5x5 depth-wise outputs. The fused form computes
-    every such input channel once, ordered as [partner 0 of branch 3, partner 0 of branch 5,
-    partner 1 of branch 3, partner 1 of branch 5] (hidden channels each), so that a depth-wise conv
-    of all 4*hidden channels followed by ``y[:, :2h] + y[:, 2h:]`` gives [x3, x5] in the release's order.
-
-    Returns (source, stage1, stage2): the project_in channel each slot reads, its stage-1 kernel
-    (index into cat([dwconv3x3 padded to 5x5, dwconv5x5])) and its stage-2 kernel (index into
-    cat([dwconv3x3_1 flattened and padded, dwconv5x5_1 flattened])).
+    The grouped 3x3 conv reads ``first = [p3[:h], p5[:h]]`` (h = hidden; p3/p5 the ReLU'd 3x3/5x5
+    depth-wise outputs) and sums, for output j, its inputs 2j and 2j+1; the 5x5 one does the same on
+    ``second = [p3[h:], p5[h:]]``. The fused form computes p3 and p5 of each half with the half's
+    channels ordered evens first, then odds (``order``), so that every pair becomes two aligned channel
+    ranges. Returns (order, pieces): pieces are (start_j, length, (tensor_a, start_a), (tensor_b, start_b))
+    meaning ``out[j0 + i] = term[tensor_a][start_a + i] + term[tensor_b][start_b + i]``, with tensor 0
+    the half's p3 terms and 1 its p5 terms. With h odd, the pair j = (h-1)/2 straddles p3 and p5.
     """
-    source, stage1, stage2 = [], [], []
-    for partner in (0, 1):
-        for branch in (0, 1):  # 0: grouped 3x3 on `first`, 1: grouped 5x5 on `second`
-            for j in range(hidden):
-                e = 2 * j + partner  # input channel of the grouped conv
-                if e < hidden:  # a p3 channel: p3[e] (first) or p3[h + e] (second)
-                    src, kernel5 = e + branch * hidden, False
-                else:  # a p5 channel: p5[e - h] (first) or p5[e] (second)
-                    src, kernel5 = e - hidden + branch * hidden, True
-                source.append(src)
-                stage1.append(src + (2 * hidden if kernel5 else 0))
-                stage2.append(branch * 2 * hidden + 2 * j + partner)
-    return [torch.tensor(i, dtype=torch.long) for i in (source, stage1, stage2)]
+    evens, odds = list(range(0, hidden, 2)), list(range(1, hidden, 2))
+    order = torch.tensor(evens + odds, dtype=torch.long)
+    m, n_even = hidden // 2, len(evens)
+    if hidden % 2 == 0:  # pairs (2i, 2i+1) inside p3, then inside p5
+        pieces = [(0, m, (0, 0), (0, n_even)), (m, m, (1, 0), (1, n_even))]
+    else:  # p3 pairs (2i, 2i+1), i < m; p3[h-1] with p5[0]; p5 pairs (2i-1, 2i), i = 1..m
+        pieces = [(0, m, (0, 0), (0, n_even)), (m, 1, (0, m), (1, 0)), (m + 1, m, (1, n_even), (1, 1))]
+    return order, [p for p in pieces if p[1] > 0]
 
 
 class MSFN(nn.Module):
@@ -43,11 +35,12 @@ class MSFN(nn.Module):
     projected back to dim by a 1x1 conv. Parameter names follow the release.
 
     The forward computes the same function without the grouped convs (a slow path on CPU) and the
-    chunk/cat copies: the expansion writes the 4*hidden channels the grouped convs read, in the order of
-    ``_fused_layout``; one depth-wise 5x5 conv (3x3 kernels zero-padded) and a ReLU give them; a second
-    depth-wise 5x5 conv gives each grouped conv's two per-input terms, and one addition of the two halves
-    sums them. The fused weights are gathered from the release's parameters in every forward (gradients
-    flow to them).
+    chunk/cat copies: each half of the expansion is its own product, with channels in ``pair_plan``'s
+    order; each half goes through its 3x3 and 5x5 depth-wise convs and then, per-channel, through the
+    grouped conv's kernel for that input (a depth-wise conv); the grouped conv's sums of two inputs become
+    additions of aligned channel ranges, and the 1x1 output conv is accumulated over those ranges. Same
+    multiply-adds as the release, no padding, no copies. The fused weights are gathered from the release's
+    parameters in every forward (gradients flow to them).
     """
 
     def __init__(self, dim, expansion=2.66, bias=False):
@@ -61,43 +54,42 @@ class MSFN(nn.Module):
         self.dwconv5x5_1 = nn.Conv2d(hidden * 2, hidden, 5, padding=2, groups=hidden, bias=bias)
         self.project_out = nn.Conv2d(hidden * 2, dim, kernel_size=1, bias=bias)
         self.act = nn.ReLU()
-        source, stage1, stage2 = _fused_layout(hidden)
-        self.register_buffer('_source', source, persistent=False)
-        self.register_buffer('_stage1', stage1, persistent=False)
-        self.register_buffer('_stage2', stage2, persistent=False)
-
-    def fused_weights(self):
-        """(project_in weight, bias), (stage-1 kernels, bias), (stage-2 kernels, bias) of the fused form."""
-        hid2 = 2 * self.hidden_features
-        w_in = self.project_in.weight.index_select(0, self._source)
-        k1 = torch.cat([F.pad(self.dwconv3x3.weight, (1, 1, 1, 1)), self.dwconv5x5.weight]).index_select(0, self._stage1)
-        k2 = torch.cat([F.pad(self.dwconv3x3_1.weight.reshape(hid2, 1, 3, 3), (1, 1, 1, 1)),
-                        self.dwconv5x5_1.weight.reshape(hid2, 1, 5, 5)]).index_select(0, self._stage2)
-        b_in = b1 = b2 = None
-        if self.project_in.bias is not None:
-            b_in = self.project_in.bias.index_select(0, self._source)
-            b1 = torch.cat([self.dwconv3x3.bias, self.dwconv5x5.bias]).index_select(0, self._stage1)
-            # Each grouped-conv bias is added once: with the first partner.
-            b2 = torch.cat([self.dwconv3x3_1.bias, self.dwconv5x5_1.bias])
-            b2 = torch.cat([b2, torch.zeros_like(b2)])
-        return (w_in, b_in), (k1, b1), (k2, b2)
+        order, self._pieces = pair_plan(hidden)
+        self.register_buffer('_order', order, persistent=False)
 
     def forward(self, x, residual=None):
         """(N, dim, H, W) -> (N, dim, H, W), channels-last; ``residual`` is added in the output product."""
         n, dim, h, w = x.shape
-        hid2 = 2 * self.hidden_features
-        (w_in, b_in), (k1, b1), (k2, b2) = self.fused_weights()
-        y = F.conv2d(x, w_in, b_in)
-        y = F.relu_(F.conv2d(y, k1, b1, padding=2, groups=2 * hid2))
-        y = F.conv2d(y, k2, b2, padding=2, groups=2 * hid2)
-        y = F.relu_(y[:, :hid2] + y[:, hid2:])
-        # project_out as one matrix product over the pixels (channels-last rows), adding the residual.
-        rows = y.permute(0, 2, 3, 1).reshape(n * h * w, hid2)
-        weight = self.project_out.weight.reshape(dim, hid2).t()
-        if residual is None:
-            out = rows @ weight
-        else:
-            out = torch.addmm(residual.permute(0, 2, 3, 1).reshape(n * h * w, dim), rows, weight)
+        hid = self.hidden_features
+        out = None
+        w_out = self.project_out.weight.reshape(dim, 2 * hid)
+        rows_res = None if residual is None else residual.permute(0, 2, 3, 1).reshape(n * h * w, dim)
+        stage2 = (self.dwconv3x3_1, self.dwconv5x5_1)
+        for half in (0, 1):  # 0: the grouped 3x3 conv's inputs, 1: the grouped 5x5 conv's
+            idx = self._order + half * hid
+            bias_in = self.project_in.bias
+            expanded = F.conv2d(x, self.project_in.weight.index_select(0, idx),
+                                None if bias_in is None else bias_in.index_select(0, idx))
+            terms = []
+            for t, conv in enumerate((self.dwconv3x3, self.dwconv5x5)):
+                p = F.relu_(F.conv2d(expanded, conv.weight.index_select(0, idx),
+                                     None if conv.bias is None else conv.bias.index_select(0, idx),
+                                     padding=conv.padding, groups=hid))
+                # The grouped conv's kernel for each of these inputs (input e of the grouped conv is
+                # p3[e] for e < h, else p5[e - h], within this half).
+                grouped = stage2[half]
+                k = grouped.weight.reshape(2 * hid, 1, *grouped.kernel_size).index_select(0, self._order + t * hid)
+                terms.append(F.conv2d(p, k, padding=grouped.padding, groups=hid))
+            for j0, length, (ta, sa), (tb, sb) in self._pieces:
+                s = terms[ta][:, sa:sa + length] + terms[tb][:, sb:sb + length]
+                if stage2[half].bias is not None:
+                    s = s + stage2[half].bias[j0:j0 + length].view(1, -1, 1, 1)
+                s = F.relu_(s).permute(0, 2, 3, 1).reshape(n * h * w, length)
+                weight = w_out[:, half * hid + j0:half * hid + j0 + length].t()
+                if out is None:  # the first range starts from the residual (never written in place)
+                    out = s @ weight if rows_res is None else torch.addmm(rows_res, s, weight)
+                else:
+                    out = out.addmm_(s, weight)
         if self.project_out.bias is not None:
             out = out + self.project_out.bias
         return out.reshape(n, h, w, dim).permute(0, 3, 1, 2)

@@ -12,7 +12,7 @@ import torch
 
 from projects.drsformer.drsformer import MEFC, MSFN, TKSA, DRSformer, SparseTransformerBlock
 from projects.drsformer.drsformer.drsformer import ChannelLayerNorm
-from projects.drsformer.drsformer.msfn import _fused_layout
+from projects.drsformer.drsformer.msfn import pair_plan
 
 from . import reference
 
@@ -96,14 +96,20 @@ def test_msfn(layout, dim, expansion, bias):
 
 
 @pytest.mark.parametrize('hidden', [1, 2, 5, 10, 127])
-def test_msfn_fused_layout_reads_each_grouped_conv_input_once(hidden):
-    """Each of the 4*hidden grouped-conv inputs appears once; each project_in channel feeds one 3x3 and one
-    5x5 stage-1 slot; each grouped-conv kernel slice is used once."""
-    source, stage1, stage2 = _fused_layout(hidden)
-    assert sorted(stage1.tolist()) == list(range(4 * hidden))
-    assert sorted(stage2.tolist()) == list(range(4 * hidden))
-    assert sorted(source.tolist()) == sorted(list(range(2 * hidden)) * 2)
-    assert torch.equal(stage1 % (2 * hidden), source)
+def test_msfn_pair_plan_sums_exactly_the_grouped_conv_pairs(hidden):
+    """Group j of the release's grouped conv sums inputs 2j and 2j+1 of [p3 half, p5 half]; the plan's
+    ranges give every group exactly those two inputs (odd hidden: one group straddles p3 and p5)."""
+    order, pieces = pair_plan(hidden)
+    assert sorted(order.tolist()) == list(range(hidden))
+    found = {}
+    for j0, length, (ta, sa), (tb, sb) in pieces:
+        for i in range(length):
+            assert j0 + i not in found
+            found[j0 + i] = sorted([(ta, order[sa + i].item()), (tb, order[sb + i].item())])
+
+    def source(e):  # (0 = p3 / 1 = p5, channel within the half)
+        return (0, e) if e < hidden else (1, e - hidden)
+    assert found == {j: sorted([source(2 * j), source(2 * j + 1)]) for j in range(hidden)}
 
 
 @pytest.mark.parametrize('layout', LAYOUTS)
