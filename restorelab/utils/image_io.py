@@ -89,9 +89,9 @@ def imwrite_rgb(path, img):
 
 
 # --------------------------------------------------------------------------- EXIF orientation
-# cv2.imdecode(..., IMREAD_UNCHANGED) ignores a photo's EXIF orientation (imread_rgb keeps
-# that raw behaviour, which the metrics rely on). Photos to derain are read with
-# imread_image(apply_exif_orientation=True) instead.
+# imread_image keeps an alpha channel and gray as gray, so it must decode with
+# IMREAD_UNCHANGED, which ignores a photo's EXIF orientation: the orientation is read from
+# the file's bytes and applied here (imread_rgb gets it from OpenCV's ANYCOLOR decoding).
 
 def _tiff_orientation(data, start):
     """Orientation tag (0x0112) of IFD0 of the TIFF structure at ``data[start:]``, or 1."""
