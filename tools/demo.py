@@ -28,11 +28,11 @@ TEST_PHOTOS = ('chelsea', 'motorcycle_right')
 # name -> (config, arch type, iterations); iterations sized so all five train in about
 # five minutes on one CPU thread (measured seconds per iteration at batch 2, 64x64 patches).
 MODELS = dict(
-    drsformer=('configs/quickstart/drsformer_demo.py', 'DRSformer', 300),
-    restormer=('configs/quickstart/restormer_demo.py', 'Restormer', 300),
-    prenet=('configs/quickstart/prenet_demo.py', 'PReNet', 200),
-    uformer=('configs/quickstart/uformer_demo.py', 'Uformer', 400),
-    idt=('configs/quickstart/idt_demo.py', 'IDT', 250),
+    drsformer=('configs/quickstart/drsformer_demo.py', 'DRSformer', 180),
+    restormer=('configs/quickstart/restormer_demo.py', 'Restormer', 180),
+    prenet=('configs/quickstart/prenet_demo.py', 'PReNet', 100),
+    uformer=('configs/quickstart/uformer_demo.py', 'Uformer', 250),
+    idt=('configs/quickstart/idt_demo.py', 'IDT', 140),
 )
 DISPLAY = dict(drsformer='DRSformer', restormer='Restormer', prenet='PReNet', uformer='Uformer',
                idt='IDT')
