@@ -246,7 +246,8 @@ class AddSyntheticRain(BaseTransform):
         preset (str): 'light' or 'heavy' (see :data:`RAIN_PRESETS`); other keyword arguments
             (density, angle, angle_jitter, length, width, intensity, threshold, scales, haze,
             airlight, blend) override it.
-        seed (int | None): seed of this transform's own generator.
+        seed (int | None): seed of this transform's own generator (for single-process use:
+            dataloader workers would each copy the same stream; training leaves it None).
         source, target (str): result keys of the clean and the rainy image.
     """
 
