@@ -69,8 +69,8 @@ def make_data(data_root, quick):
 
 def test_pairs(data_root):
     from restorelab.datasets import PairedImageDataset
-    ds = PairedImageDataset(data_root=data_root, data_prefix=dict(img='test/input', gt='test/target'),
-                            test_mode=True)
+    ds = PairedImageDataset(data_root=data_root, test_mode=True,
+                            data_prefix=dict(img='test/input', gt='test/target'))
     return [ds.get_data_info(i) for i in range(len(ds))]
 
 
@@ -127,7 +127,8 @@ def write_bench_config(path, trained, data_root, quick):
                      f"checkpoint={info['checkpoint']!r}),")
     lines += ["    dict(name='identity', type='identity'),", ']', 'datasets = [',
               f"    dict(name='SynRain', type='paired', data_root={data_root!r},",
-              "         data_prefix=dict(img='test/input', gt='test/target'), protocol='restormer'),",
+              "         data_prefix=dict(img='test/input', gt='test/target'),",
+              "         protocol='restormer'),",
               ']',
               f"cost = dict(shape=(3, {64 if quick else 128}, {64 if quick else 128}), runs=2, "
               'warmup=1)', '']
@@ -187,7 +188,8 @@ def main(argv=None):
         metrics.update(train_seconds=round(seconds, 1), iterations=iters, checkpoint=ckpt)
         results[n] = metrics
         trained[n] = dict(config=osp.join(REPO, config), checkpoint=ckpt)
-        print(f"{DISPLAY[n]}: PSNR {metrics['PSNR']:.2f} dB (+{metrics['PSNR'] - rainy['PSNR']:.2f} "
+        gain = metrics['PSNR'] - rainy['PSNR']
+        print(f"{DISPLAY[n]}: PSNR {metrics['PSNR']:.2f} dB (+{gain:.2f} "
               f"over the rainy input), SSIM {metrics['SSIM']:.4f}, trained in {seconds:.0f} s")
 
     bench_out = osp.join(work, 'benchmark')

@@ -21,7 +21,8 @@ def derain(model, image_or_path, test_cfg=None):
     elif isinstance(image_or_path, np.ndarray):
         img = image_or_path
     else:
-        raise TypeError(f'derain: expected a path or a numpy array, got {type(image_or_path).__name__}')
+        raise TypeError('derain: expected a path or a numpy array, got '
+                        f'{type(image_or_path).__name__}')
     if img.dtype not in (np.uint8, np.uint16) or not (
             img.ndim == 2 or (img.ndim == 3 and img.shape[2] in (1, 3, 4))):
         raise ValueError(f'derain: expected an (H, W), (H, W, 3) or (H, W, 4) uint8/uint16 image, '

@@ -80,7 +80,8 @@ def test_derain_tool_on_a_mixed_folder(tmp_path):
     # An even smaller Restormer: this test is about files, and it derains a 1.5-megapixel photo.
     config = tmp_path / 'micro.py'
     config.write_text(f"_base_ = [{TINY_CONFIG!r}]\n"
-                      "model = dict(arch=dict(dim=4, heads=[1, 1, 1, 1], ffn_expansion_factor=1.0))\n")
+                      'model = dict(arch=dict(dim=4, heads=[1, 1, 1, 1], '
+                      'ffn_expansion_factor=1.0))\n')
     torch.manual_seed(0)
     checkpoint = str(tmp_path / 'micro.pth')
     torch.save({'state_dict': init_model(str(config)).state_dict()}, checkpoint)
