@@ -6,8 +6,6 @@
 #   python tools/train.py configs/quickstart/restormer_demo.py
 _base_ = ['../_base_/default_runtime.py']
 
-custom_imports = dict(imports=['restorelab.datasets.synthetic_rain'], allow_failed_imports=False)
-
 demo_root = 'work_dirs/demo/data'
 patch_size = 64
 batch_size = 2

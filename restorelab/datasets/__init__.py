@@ -3,5 +3,9 @@ from . import transforms  # noqa: F401  (registers the transforms)
 from .layout import DatasetLayoutError
 from .paired_image import PairedImageDataset
 from .single_image import SingleImageDataset
+from .synthetic_rain import AddSyntheticRain, SyntheticRainDataset
 
-__all__ = ['DatasetLayoutError', 'PairedImageDataset', 'SingleImageDataset']
+__all__ = [
+    'AddSyntheticRain', 'DatasetLayoutError', 'PairedImageDataset', 'SingleImageDataset',
+    'SyntheticRainDataset'
+]
