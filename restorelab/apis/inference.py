@@ -12,7 +12,6 @@ from restorelab.registry import MODELS
 from restorelab.utils.errors import UserInputError
 
 ARCH_PREFIX = 'arch.'
-_SHOW = 5
 
 
 class CheckpointMismatchError(UserInputError, ValueError):
@@ -50,7 +49,7 @@ def load_weights(model, checkpoint):
         CheckpointMismatchError: listing missing and unexpected keys and shape
             mismatches, with how to convert an official release.
     """
-    from restorelab.engine.checkpoint import safe_torch_load
+    from restorelab.engine.checkpoint import safe_torch_load, state_dict_mismatch
     from restorelab.utils.converters import unwrap_state_dict
 
     raw = safe_torch_load(checkpoint, map_location='cpu')
@@ -62,22 +61,11 @@ def load_weights(model, checkpoint):
     if (any(k.startswith(ARCH_PREFIX) for k in expected)
             and not any(k.startswith(ARCH_PREFIX) for k in state_dict)):
         state_dict = OrderedDict((ARCH_PREFIX + k, v) for k, v in state_dict.items())
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    mismatched = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(v.shape)}'
-                  for k, v in expected.items()
-                  if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
-    if missing or unexpected or mismatched:
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} missing keys (first: {", ".join(missing[:_SHOW])})')
-        if unexpected:
-            parts.append(f'{len(unexpected)} unexpected keys (first: {", ".join(unexpected[:_SHOW])})')
-        if mismatched:
-            parts.append(f'{len(mismatched)} shape mismatches ({"; ".join(mismatched[:_SHOW])})')
+    problems = state_dict_mismatch(expected, state_dict)
+    if problems:
         raise CheckpointMismatchError(
             f'checkpoint {os.fspath(checkpoint)!r} (weights under {wrapper or "the top level"}) does '
-            f'not fit the model built from the config: {"; ".join(parts)}. Check that config and '
+            f'not fit the model built from the config: {problems}. Check that config and '
             'checkpoint belong together; an official release must first be converted with '
             '`python tools/convert_checkpoint.py MODEL IN.pth OUT.pth`.')
     model.load_state_dict(state_dict, strict=True)

@@ -165,23 +165,12 @@ def check_state_dict_fits(state_dict, model, source='checkpoint'):
     """Raise a :class:`CheckpointConversionError` naming the first missing and
     unexpected keys and the shape mismatches when ``state_dict`` does not load
     strictly into ``model``."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    mismatched = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(v.shape)}'
-                  for k, v in expected.items()
-                  if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
-    if not (missing or unexpected or mismatched):
+    from restorelab.engine.checkpoint import state_dict_mismatch
+    problems = state_dict_mismatch(model.state_dict(), state_dict, show=_SHOW)
+    if not problems:
         return
-    parts = []
-    if missing:
-        parts.append(f'{len(missing)} missing keys (first: {", ".join(missing[:_SHOW])})')
-    if unexpected:
-        parts.append(f'{len(unexpected)} unexpected keys (first: {", ".join(unexpected[:_SHOW])})')
-    if mismatched:
-        parts.append(f'{len(mismatched)} shape mismatches ({"; ".join(mismatched[:_SHOW])})')
     raise CheckpointConversionError(
-        f'{source} does not fit {type(model).__name__}: ' + '; '.join(parts)
+        f'{source} does not fit {type(model).__name__}: ' + problems
         + '. Is it a checkpoint of this model? For a non-default variant pass its config '
         '(--check-config CONFIG).')
 
