@@ -1,4 +1,6 @@
 """Every registered component builds from a config; registration is lazy."""
+import importlib
+import importlib.util
 import subprocess
 import sys
 
@@ -35,6 +37,7 @@ def _build_args(tmp_path):
             'ImageRestorer': dict(arch=tiny_restormer, pixel_loss=dict(type='L1Loss')),
             'RestorationDataPreprocessor': {},
             'Restormer': {k: v for k, v in tiny_restormer.items() if k != 'type'},
+            'DRSformer': dict(dim=8, num_blocks=[1, 1, 1, 1], heads=[1, 1, 2, 2], use_mefc=False),
             'IDT': dict(img_size=32, embed_dim=4, depths=[1] * 9, num_heads=[1, 1, 2, 2, 4, 4, 2, 1, 1],
                         win_size=2, spatial_win_size=2, spatial_k_bounds=(4, 4, 2, 2, 2, 2, 4, 4)),
             'Uformer': dict(embed_dim=8, depths=[1] * 9, num_heads=[1] * 9, win_size=4),
@@ -71,6 +74,9 @@ def _build_args(tmp_path):
 
 @pytest.mark.parametrize('name', BUILD_REGISTRIES)
 def test_every_registered_component_builds(name, tmp_path):
+    # The plugins' components too (a plugin registers when imported).
+    if importlib.util.find_spec('projects.drsformer') is not None:
+        importlib.import_module('projects.drsformer.drsformer')
     init_default_scope('restorelab')
     reg = getattr(registry, name)
     reg.import_from_location()
