@@ -113,6 +113,8 @@ def probe_memory(size, case_index, impl):
 
 def measure_memory(args, case_index, impl):
     cmd = [sys.executable, __file__, '--threads', str(args.threads), '--probe-memory', str(case_index), impl]
+    if args.train_batch is not None:
+        cmd += ['--train-batch', str(args.train_batch)]
     if args.small:
         cmd.append('--small')
     result = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -138,12 +140,20 @@ def main():
                              'their time waiting for a descheduled thread, and their times swing tenfold)')
     parser.add_argument('--cases', default=None, help='comma-separated case numbers to run (default all), e.g. 0,2')
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
+    parser.add_argument('--train-batch', type=int, default=None,
+                        help='batch of the training case (default 4, 2 with --small); the full-size reference '
+                             'needs tens of GB at 4')
     parser.add_argument('--probe-memory', nargs=2, metavar=('CASE', 'IMPL'), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.runs < 1 or args.warmup < 0:
         parser.error(f'--runs must be >= 1 and --warmup >= 0 (got {args.runs}, {args.warmup})')
     torch.set_num_threads(args.threads)
     size = 'small' if args.small else 'full'
+    if args.train_batch is not None:
+        if args.train_batch < 1:
+            parser.error(f'--train-batch must be >= 1 (got {args.train_batch})')
+        name, kind, (_, h, w) = CONFIGS[size]['cases'][-1]
+        CONFIGS[size]['cases'][-1] = (f'train step {args.train_batch}x{h}x{w}', kind, (args.train_batch, h, w))
     if args.probe_memory:
         probe_memory(size, int(args.probe_memory[0]), args.probe_memory[1])
         return
