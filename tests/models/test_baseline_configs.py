@@ -1,0 +1,67 @@
+"""Every baseline config under configs/{restormer,uformer,idt,prenet} loads with
+mmengine's Config.fromfile and is wired to the dataset and protocol its file name says."""
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+METHODS = {'restormer': 'Restormer', 'uformer': 'Uformer', 'idt': 'IDT', 'prenet': 'PReNet'}
+# file-name suffix -> (dataset folder under data/, evaluation protocol)
+DATASETS = {
+    'rain100l': ('Rain100L', 'restormer'),
+    'rain100h': ('Rain100H', 'restormer'),
+    'rain200l': ('Rain200L', 'restormer'),
+    'rain200h': ('Rain200H', 'restormer'),
+    'did_data': ('DID-Data', 'rcdnet'),
+    'ddn_data': ('DDN-Data', 'rcdnet'),
+    'spa_data': ('SPA-Data', 'restormer'),
+}
+REQUIRED = ('rain200l', 'rain200h', 'did_data', 'ddn_data', 'spa_data')
+
+CONFIGS = sorted(p for m in METHODS for p in (REPO / 'configs' / m).glob('*.py'))
+
+
+def _dataset_suffix(path):
+    matches = [s for s in DATASETS if path.stem.endswith('_' + s)]
+    assert len(matches) == 1, f'{path.name}: no known dataset suffix'
+    return matches[0]
+
+
+def _train_dataset(cfg):
+    ds = cfg.train_dataloader.dataset
+    while ds.get('type') == 'RepeatDataset':
+        ds = ds.dataset
+    return ds
+
+
+@pytest.mark.parametrize('method', sorted(METHODS))
+def test_every_baseline_has_every_benchmark_set(method):
+    for suffix in REQUIRED:
+        assert (REPO / 'configs' / method / f'{method}_{suffix}.py').is_file(), \
+            f'configs/{method}/{method}_{suffix}.py missing'
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: f'{p.parent.name}/{p.name}')
+def test_baseline_config(path):
+    cfg = Config.fromfile(str(path))
+    assert cfg.model.arch.type == METHODS[path.parent.name]
+
+    folder, protocol = DATASETS[_dataset_suffix(path)]
+    train_ds = _train_dataset(cfg)
+    for ds in (train_ds, cfg.val_dataloader.dataset, cfg.test_dataloader.dataset):
+        assert ds.type == 'PairedImageDataset'
+        assert ds.data_root == f'data/{folder}', (path.name, ds.data_root)
+    for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
+        assert {e.type for e in evaluator} == {'PSNR', 'SSIM'}
+        for e in evaluator:
+            assert e.protocol == protocol, (path.name, e.type, e.protocol)
+            assert e.prefix == folder
+
+    # The training set is read the way its dataset base config reads it.
+    val_ds = cfg.val_dataloader.dataset
+    assert bool(train_ds.get('side_by_side')) == bool(val_ds.get('side_by_side'))
+    assert bool(train_ds.get('ann_file')) == bool(val_ds.get('ann_file'))
+    assert train_ds.get('filename_tmpl') == val_ds.get('filename_tmpl')
+    assert train_ds.pipeline[-1].type == 'PackInputs'
+    assert any(t.type == 'PairedRandomCrop' for t in train_ds.pipeline)
