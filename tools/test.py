@@ -43,6 +43,7 @@ def main(argv=None):
         metrics = runner.test()
         if args.out:
             launch.dump_metrics(metrics, args.out, cfg, args.checkpoint)
+        launch.finish_distributed()
     except UserInputError as err:
         print(f'error: {launch.error_text(err)}', file=sys.stderr)
         return 2

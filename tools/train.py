@@ -70,6 +70,7 @@ def main(argv=None):
             cfg.optim_wrapper.type = amp_optim_wrapper_type()
         runner = launch.build_runner(cfg)
         runner.train()
+        launch.finish_distributed()
     except UserInputError as err:
         return _fail(err, 2)
     except RunAbortedError as err:

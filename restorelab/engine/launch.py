@@ -297,3 +297,15 @@ def dump_metrics(metrics, path, cfg, checkpoint):
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:
         json.dump(record, f, indent=2)
+
+
+def finish_distributed():
+    """Leave the process group cleanly at the end of a successful run.
+
+    All processes meet, then the group is destroyed: a process that exits
+    with a live gloo group while another still works can abort at
+    interpreter shutdown ('terminate called without an active exception').
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
