@@ -29,6 +29,30 @@ def is_image_file(path):
     return str(path).lower().endswith(IMG_EXTENSIONS)
 
 
+def _decode_file(path, flags):
+    """Read ``path`` and decode it with ``cv2.imdecode(..., flags)``.
+
+    Returns ``(img, data)``: the decoded 8/16-bit array and the file's bytes.
+    Raises :class:`ImageReadError` naming the file when it cannot be read, is
+    empty, cannot be decoded or has another pixel type.
+    """
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as err:
+        raise ImageReadError(f'cannot read image file {path!r}: {err}') from err
+    if data.size == 0:
+        raise ImageReadError(f'image file {path!r} is empty (0 bytes)')
+    img = cv2.imdecode(data, flags)
+    if img is None:
+        raise ImageReadError(
+            f'cannot decode image file {path!r} ({data.size} bytes): not a PNG/JPEG/BMP/TIFF/WebP '
+            'image or a truncated one')
+    if img.dtype not in (np.uint8, np.uint16):
+        raise ImageReadError(
+            f'image file {path!r} has pixel type {img.dtype}; expected 8- or 16-bit integers')
+    return img, data
+
+
 def imread_rgb(path):
     """Read ``path`` as an ``(H, W, 3)`` RGB array of dtype uint8 or uint16.
 
@@ -38,22 +62,9 @@ def imread_rgb(path):
             1, 3 or 4.
     """
     path = os.fspath(path)
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as err:
-        raise ImageReadError(f'cannot read image file {path!r}: {err}') from err
-    if data.size == 0:
-        raise ImageReadError(f'image file {path!r} is empty (0 bytes)')
     # ANYDEPTH keeps 16 bits, ANYCOLOR keeps gray as gray and drops alpha; unlike
     # IMREAD_UNCHANGED these flags apply the EXIF orientation.
-    img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
-    if img is None:
-        raise ImageReadError(
-            f'cannot decode image file {path!r} ({data.size} bytes): not a PNG/JPEG/BMP/TIFF/WebP '
-            'image or a truncated one')
-    if img.dtype not in (np.uint8, np.uint16):
-        raise ImageReadError(
-            f'image file {path!r} has pixel type {img.dtype}; expected 8- or 16-bit integers')
+    img, _ = _decode_file(path, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
     elif img.ndim == 3 and img.shape[2] == 3:
@@ -182,20 +193,7 @@ def imread_image(path, apply_exif=True):
         ImageReadError: naming the file, as :func:`imread_rgb`.
     """
     path = os.fspath(path)
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as err:
-        raise ImageReadError(f'cannot read image file {path!r}: {err}') from err
-    if data.size == 0:
-        raise ImageReadError(f'image file {path!r} is empty (0 bytes)')
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ImageReadError(
-            f'cannot decode image file {path!r} ({data.size} bytes): not a PNG/JPEG/BMP/TIFF/WebP '
-            'image or a truncated one')
-    if img.dtype not in (np.uint8, np.uint16):
-        raise ImageReadError(
-            f'image file {path!r} has pixel type {img.dtype}; expected 8- or 16-bit integers')
+    img, data = _decode_file(path, cv2.IMREAD_UNCHANGED)
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[..., 0]
     if img.ndim == 3 and img.shape[2] == 3:
