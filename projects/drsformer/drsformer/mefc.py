@@ -5,6 +5,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .depthwise import depthwise_conv2d
+
 
 class SepConv(nn.Module):
     """Separable conv expert: (depth-wise kxk, 1x1, ReLU) then (depth-wise kxk, 1x1), no biases."""
@@ -60,9 +62,10 @@ class ExpertStep(nn.Module):
 
     The forward uses linearity: ``fuse(cat_i(w_i * pw_i(d_i)))`` equals ``sum_i (w_i F_i pw_i) d_i``, with
     F_i the slice of the fuse conv that reads expert i and d_i the expert up to its last 1x1 conv.
-    The per-sample C x 8C matrix [w_i F_i pw_i] is formed from the weights (tiny) and applied to the
-    concatenated d_i in one batched product, which replaces seven 1x1 convs and eight scalings per
-    step. The 1x1 depth-wise convs of the 1x1 expert (per-channel scales) fold into its 1x1 convs.
+    The per-sample C x C matrices w_i F_i pw_i are formed from the weights (tiny) and applied to the
+    d_i in batched products accumulated into one output, which replaces seven 1x1 convs, eight scalings
+    and the concatenation per step. The 1x1 depth-wise convs of the 1x1 expert (per-channel scales)
+    fold into its 1x1 convs.
     """
 
     def __init__(self, channels):
@@ -81,20 +84,27 @@ class ExpertStep(nn.Module):
         last = [sep1.pw2.weight.reshape(c, c) * sep1.dw2.weight.reshape(1, c)]
         for name in ('sep3x3', 'sep5x5', 'sep7x7'):
             e = experts[name]
-            parts.append(e.dw2(F.relu_(e.pw1(e.dw1(x)))))
+            y = F.relu_(e.pw1(depthwise_conv2d(x, e.dw1.weight, padding=e.dw1.padding[0])))
+            parts.append(depthwise_conv2d(y, e.dw2.weight, padding=e.dw2.padding[0]))
             last.append(e.pw2.weight.reshape(c, c))
         for name in ('dil3x3', 'dil5x5', 'dil7x7'):
             e = experts[name]
-            parts.append(e.dw(x))
+            dw = e.dw
+            parts.append(depthwise_conv2d(x, dw.weight, padding=dw.padding[0], dilation=dw.dilation[0]))
             last.append(e.pw.weight.reshape(c, c))
         parts.append(experts['avg3x3'](x))
         last.append(torch.eye(c, dtype=x.dtype, device=x.device))
         # combined[o, i, :] = F_i[o, :] @ last_i; scaled per sample by the gate weight of expert i.
         fuse = self.fuse.weight.reshape(c, len(last), c)
-        combined = torch.einsum('oik,ikj->oij', fuse, torch.stack(last))
-        matrix = (combined.unsqueeze(0) * weights.reshape(n, 1, -1, 1)).reshape(n, c, -1)
-        stacked = torch.cat(parts, dim=1).permute(0, 2, 3, 1).reshape(n, h * w, -1)
-        out = F.relu(torch.bmm(stacked, matrix.transpose(1, 2))).reshape(n, h, w, c).permute(0, 3, 1, 2)
+        combined = torch.einsum('oik,ikj->ioj', fuse, torch.stack(last))
+        matrices = combined.unsqueeze(1) * weights.t().reshape(-1, n, 1, 1)  # (experts, n, c_out, c_in)
+        # One batched product per expert, accumulated: a channels-last part is a (n, H*W, c) view.
+        out = None
+        for part, matrix in zip(parts, matrices):
+            rows = part.permute(0, 2, 3, 1).reshape(n, h * w, c)
+            matrix = matrix.transpose(1, 2).to(rows.dtype)  # in-place products are not autocast
+            out = torch.bmm(rows, matrix) if out is None else out.baddbmm_(rows, matrix)
+        out = F.relu_(out).reshape(n, h, w, c).permute(0, 3, 1, 2)
         return F.relu_(out + x)
 
 

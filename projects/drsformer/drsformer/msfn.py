@@ -3,6 +3,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .depthwise import depthwise_conv2d
+
 
 def pair_plan(hidden):
     """How the release's grouped convs pair their inputs, in the fused form's channel order.
@@ -25,6 +27,42 @@ def pair_plan(hidden):
     return order, [p for p in pieces if p[1] > 0]
 
 
+class PairSumReLU(torch.autograd.Function):
+    """The grouped conv's pair sums, bias and ReLU: (terms0, terms1, bias) -> (N, hidden, H, W).
+
+    ``y[j0 + i] = relu(terms[ta][sa + i] + terms[tb][sb + i] + bias[j0 + i])`` for each ``pair_plan``
+    piece. Every channel of the two terms feeds exactly one output, so the backward is a scatter of the
+    masked output gradient into two fresh tensors: no zero-filled gradient per channel slice, and no
+    in-place writes into views (which autograd replays with copies of the whole base tensor).
+    """
+
+    @staticmethod
+    def forward(ctx, terms0, terms1, bias, pieces):
+        terms = (terms0, terms1)
+        y = torch.empty_like(terms0)
+        for j0, length, (ta, sa), (tb, sb) in pieces:
+            torch.add(terms[ta][:, sa:sa + length], terms[tb][:, sb:sb + length], out=y[:, j0:j0 + length])
+        if bias is not None:
+            y.add_(bias.view(1, -1, 1, 1))
+        y.relu_()
+        ctx.save_for_backward(y)
+        ctx.pieces = pieces
+        ctx.has_bias = bias is not None
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_y):
+        y, = ctx.saved_tensors
+        grad = torch.ops.aten.threshold_backward(grad_y, y, 0)  # ReLU's own backward (masked_fill is ~10x slower)
+        grads = (torch.empty_like(y), torch.empty_like(y))
+        for j0, length, (ta, sa), (tb, sb) in ctx.pieces:
+            grads[ta][:, sa:sa + length].copy_(grad[:, j0:j0 + length])
+            grads[tb][:, sb:sb + length].copy_(grad[:, j0:j0 + length])
+        grad_bias = grad.sum(dim=(0, 2, 3)) if ctx.has_bias else None
+        return grads[0], grads[1], grad_bias, None
+
+
 class MSFN(nn.Module):
     """Mixed-scale feed-forward network: (N, dim, H, W) -> (N, dim, H, W).
 
@@ -38,9 +76,10 @@ class MSFN(nn.Module):
     chunk/cat copies: each half of the expansion is its own product, with channels in ``pair_plan``'s
     order; each half goes through its 3x3 and 5x5 depth-wise convs and then, per-channel, through the
     grouped conv's kernel for that input (a depth-wise conv); the grouped conv's sums of two inputs become
-    additions of aligned channel ranges, and the 1x1 output conv is accumulated over those ranges. Same
-    multiply-adds as the release, no padding, no copies. The fused weights are gathered from the release's
-    parameters in every forward (gradients flow to them).
+    additions of aligned channel ranges (``PairSumReLU``, with bias and ReLU), and the 1x1 output conv is
+    accumulated over the two halves. Same multiply-adds as the release, no padding, no concatenation.
+    The fused weights are gathered from the release's parameters in every forward (gradients flow to
+    them). Depth-wise convs larger than 3x3 use ``depthwise_conv2d``'s faster weight gradient.
     """
 
     def __init__(self, dim, expansion=2.66, bias=False):
@@ -72,24 +111,23 @@ class MSFN(nn.Module):
                                 None if bias_in is None else bias_in.index_select(0, idx))
             terms = []
             for t, conv in enumerate((self.dwconv3x3, self.dwconv5x5)):
-                p = F.relu_(F.conv2d(expanded, conv.weight.index_select(0, idx),
-                                     None if conv.bias is None else conv.bias.index_select(0, idx),
-                                     padding=conv.padding, groups=hid))
+                p = F.relu_(depthwise_conv2d(expanded, conv.weight.index_select(0, idx),
+                                             None if conv.bias is None else conv.bias.index_select(0, idx),
+                                             padding=conv.padding[0]))
                 # The grouped conv's kernel for each of these inputs (input e of the grouped conv is
                 # p3[e] for e < h, else p5[e - h], within this half).
                 grouped = stage2[half]
                 k = grouped.weight.reshape(2 * hid, 1, *grouped.kernel_size).index_select(0, self._order + t * hid)
-                terms.append(F.conv2d(p, k, padding=grouped.padding, groups=hid))
-            for j0, length, (ta, sa), (tb, sb) in self._pieces:
-                s = terms[ta][:, sa:sa + length] + terms[tb][:, sb:sb + length]
-                if stage2[half].bias is not None:
-                    s = s + stage2[half].bias[j0:j0 + length].view(1, -1, 1, 1)
-                s = F.relu_(s).permute(0, 2, 3, 1).reshape(n * h * w, length)
-                weight = w_out[:, half * hid + j0:half * hid + j0 + length].t()
-                if out is None:  # the first range starts from the residual (never written in place)
-                    out = s @ weight if rows_res is None else torch.addmm(rows_res, s, weight)
-                else:
-                    out = out.addmm_(s, weight)
+                terms.append(depthwise_conv2d(p, k, padding=grouped.padding[0]))
+            y = PairSumReLU.apply(terms[0], terms[1], stage2[half].bias, self._pieces)
+            # A channels-last (N, hidden, H, W) tensor is a (pixels, hidden) matrix.
+            rows = y.permute(0, 2, 3, 1).reshape(n * h * w, hid)
+            weight = w_out[:, half * hid:(half + 1) * hid].t()
+            if out is None:  # the first half starts from the residual (never written in place)
+                out = rows @ weight if rows_res is None else torch.addmm(rows_res, rows, weight)
+            else:
+                # In-place products are not autocast: the weight follows the rows (bfloat16 under autocast).
+                out = out.addmm_(rows, weight.to(rows.dtype))
         if self.project_out.bias is not None:
             out = out + self.project_out.bias
         return out.reshape(n, h, w, dim).permute(0, 3, 1, 2)
