@@ -29,6 +29,10 @@ def parse_args(argv=None):
                         help='tile size for large images (bounded memory), e.g. 256')
     parser.add_argument('--tile-overlap', type=int, default=32, help='tile overlap in pixels')
     parser.add_argument('--self-ensemble', action='store_true', help='x8 flip/transpose ensemble')
+    parser.add_argument('--bf16', action='store_true',
+                        help='bfloat16 autocast (approximate; slower for DRSformer on CPUs without AMX)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the model (minutes of compilation per image size)')
     parser.add_argument('--device', default=None,
                         help='cpu, cuda or cuda:N (default: cuda when present, else cpu)')
     parser.add_argument('--no-progress', action='store_true')
@@ -55,6 +59,10 @@ def main(argv=None):
         model = init_model(args.config, args.checkpoint, device=device)
         test_cfg = dict(tile=args.tile, tile_overlap=args.tile_overlap,
                         self_ensemble=args.self_ensemble)
+        if args.bf16:
+            test_cfg['bf16'] = True
+        if args.compile:
+            test_cfg['compile'] = True
         try:
             check_test_cfg({**model.test_cfg, **test_cfg}, model.size_multiple)
         except ValueError as err:

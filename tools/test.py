@@ -1,7 +1,8 @@
 """Test a checkpoint on a config's test set(s).
 
     python tools/test.py CONFIG CHECKPOINT [--out metrics.json] [--save-images DIR]
-        [--work-dir DIR] [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+        [--bf16] [--compile] [--work-dir DIR] [--cfg-options key=value ...]
+        [--launcher none|pytorch|slurm]
 """
 import argparse
 import os
@@ -23,6 +24,12 @@ def parse_args(argv=None):
                         'tools/convert_checkpoint.py)')
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument('--save-images', metavar='DIR', help='write every restored image here')
+    parser.add_argument('--bf16', action='store_true',
+                        help='run the model under bfloat16 autocast (model.test_cfg.bf16; approximate, and '
+                        'slower for DRSformer on CPUs without AMX: see README, Performance)')
+    parser.add_argument('--compile', action='store_true',
+                        help='run a torch.compile\'d model (model.test_cfg.compile; minutes of compilation '
+                        'per input size)')
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -34,6 +41,7 @@ def main(argv=None):
     cfg = None
     try:
         cfg = launch.load_config(args.config, args.cfg_options)
+        launch.apply_inference_switches(cfg, bf16=args.bf16, compile=args.compile)
         launch.set_work_dir(cfg, args.config, args.work_dir)
         launch.setup_distributed(cfg, args.launcher)
         launch.prepare_test(cfg, args.checkpoint, save_images=args.save_images)

@@ -44,6 +44,9 @@ def parse_args(argv=None):
         'model). Unlike --resume, the iteration, optimizer and schedule start afresh')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (float16 on GPUs, bfloat16 on the CPU)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the training step (mmengine\'s cfg.compile; see README, '
+                        'Performance, for when it helps)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config entries, e.g. train_cfg.max_iters=20')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -68,6 +71,8 @@ def main(argv=None):
             launch.set_load_from(cfg, args.load_from, resume=args.resume)
         if args.amp:
             cfg.optim_wrapper.type = amp_optim_wrapper_type()
+        if args.compile:
+            cfg.compile = True
         runner = launch.build_runner(cfg)
         runner.train()
         launch.finish_distributed()

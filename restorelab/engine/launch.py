@@ -261,6 +261,19 @@ def build_runner(cfg):
     return Runner.from_cfg(cfg)
 
 
+def apply_inference_switches(cfg, bf16=False, compile=False):
+    """``--bf16`` / ``--compile`` of the test tools: set ``model.test_cfg.bf16`` / ``.compile``
+    (only when asked, so a config's own settings stay otherwise)."""
+    if not (bf16 or compile):
+        return
+    if cfg.model.get('test_cfg') is None:
+        cfg.model.test_cfg = dict()
+    if bf16:
+        cfg.model.test_cfg.bf16 = True
+    if compile:
+        cfg.model.test_cfg.compile = True
+
+
 def prepare_test(cfg, checkpoint, save_images=None):
     """Test ``checkpoint`` (loaded with weights_only) and optionally save the
     restored images to ``save_images``."""

@@ -299,3 +299,63 @@ def test_bad_configs_and_calls_give_clear_errors():
 
     with pytest.raises(ValueError, match=r'input\'s shape \(1, 3, 8, 8\), got \(1, 3, 7, 8\)'):
         ImageRestorer(Shrinks(), None).restore(torch.zeros(1, 3, 8, 8))
+
+
+class AutocastRecorder(nn.Module):
+    """A 1x1 conv that records whether it ran under CPU bfloat16 autocast."""
+    size_multiple = 8
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(torch.is_autocast_enabled('cpu'))
+        return torch.sigmoid(self.conv(x))
+
+
+def test_bf16_switch_runs_the_arch_under_autocast_and_returns_float32():
+    torch.manual_seed(0)
+    arch = AutocastRecorder()
+    x = torch.rand(1, 3, 16, 24)
+    plain = ImageRestorer(arch, None).restore(x)
+    model = ImageRestorer(arch, None, test_cfg=dict(bf16=True))
+    out = model.restore(x)
+    assert arch.seen == [False, True]
+    assert out.dtype == torch.float32 and out.shape == x.shape
+    assert 0 < (out - plain).abs().max() < 1e-2  # bfloat16 keeps 8 bits of mantissa
+
+
+def test_compile_switch_gives_the_same_output_and_no_new_state():
+    """test_cfg.compile runs torch.compile'd arch (the 'eager' backend here: no compiler needed) built
+    once, outside the module tree."""
+    torch.manual_seed(0)
+    model = ImageRestorer(TwoConv(), None, test_cfg=dict(compile=dict(backend='eager')))
+    keys = set(model.state_dict())
+    x = torch.rand(2, 3, 16, 16)
+    out = model.restore(x)
+    assert torch.equal(out, ImageRestorer(model.arch, None).restore(x))
+    assert model.compiled_arch(dict(backend='eager')) is model.compiled_arch(dict(backend='eager'))
+    assert set(model.state_dict()) == keys
+
+
+def test_bf16_and_compile_switches_are_checked():
+    with pytest.raises(ValueError, match=r"test_cfg.bf16='yes'; expected True \(bfloat16 autocast\) or False"):
+        ImageRestorer(Pointwise(), None, test_cfg=dict(bf16='yes'))
+    with pytest.raises(ValueError, match=r"test_cfg.compile='inductor'; expected True/False or a dict"):
+        ImageRestorer(Pointwise(), None, test_cfg=dict(compile='inductor'))
+
+
+def test_tool_switches_set_test_cfg_only_when_given():
+    from mmengine.config import Config
+
+    from restorelab.engine.launch import apply_inference_switches
+    cfg = Config(dict(model=dict(type='ImageRestorer', test_cfg=dict(tile=64))))
+    apply_inference_switches(cfg)
+    assert cfg.model.test_cfg == dict(tile=64)
+    apply_inference_switches(cfg, bf16=True, compile=True)
+    assert cfg.model.test_cfg == dict(tile=64, bf16=True, compile=True)
+    cfg = Config(dict(model=dict(type='ImageRestorer')))
+    apply_inference_switches(cfg, bf16=True)
+    assert cfg.model.test_cfg == dict(bf16=True)

@@ -133,6 +133,18 @@ def test_derain_tool_bad_arguments_exit_2(tmp_path, tiny_checkpoint, capsys):
     assert imread_image(str(tmp_path / 'o' / 'a.png')).shape == (16, 16, 3)
 
 
+def test_derain_tool_bf16_switch(tmp_path, tiny_checkpoint):
+    """--bf16 derains under bfloat16 autocast: the image differs from the float32 one by a few grey
+    levels at most."""
+    main = _derain_main()
+    imwrite_rgb(str(tmp_path / 'a.png'), _photo(24, 32))
+    for flag, out in (([], 'f32'), (['--bf16'], 'bf16')):
+        assert main([TINY_CONFIG, tiny_checkpoint, str(tmp_path / 'a.png'), '--out', str(tmp_path / out),
+                     '--no-progress', *flag]) == 0
+    f32, bf16 = (imread_image(str(tmp_path / d / 'a.png')).astype(int) for d in ('f32', 'bf16'))
+    assert 0 < np.abs(f32 - bf16).max() <= 8
+
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """One torch thread: these small convolutions run fastest so on a shared CPU."""

@@ -6,7 +6,7 @@ from mmengine.model import BaseModel
 from restorelab.registry import MODELS
 from restorelab.structures import DataSample
 from ..data_preprocessors import stack_gt
-from .inference_utils import check_size_multiple, check_test_cfg, restore_tensor
+from .inference_utils import RESTORER_ONLY_KEYS, check_size_multiple, check_test_cfg, restore_tensor
 
 
 def _build(cfg, what):
@@ -32,7 +32,12 @@ class ImageRestorer(BaseModel):
         test_cfg: ``pad_mode`` ('reflect'|'replicate'|'constant'), ``tile`` (None or
             an int, a multiple of ``size_multiple``), ``tile_overlap`` (int, default 32),
             ``tile_batch_size`` (int, default 1), ``self_ensemble`` (bool); see
-            :func:`restore_tensor`. Unknown keys are an error.
+            :func:`restore_tensor`. ``bf16`` (bool, default False): run the arch under
+            bfloat16 autocast. ``compile`` (False, True or a dict of ``torch.compile``
+            keyword arguments): run a compiled arch (compiled at the first call, and again
+            for new input sizes). Both are off by default: on the CPUs this project is
+            measured on they make DRSformer slower (README, Performance). Unknown keys are
+            an error.
     """
 
     def __init__(self, arch, pixel_loss, data_preprocessor=None, train_cfg=None, test_cfg=None,
@@ -81,11 +86,24 @@ class ImageRestorer(BaseModel):
         with torch.autocast(device_type=pred.device.type, enabled=False):
             return dict(loss_pix=self.pixel_loss(pred.float(), gt.float()))
 
+    def compiled_arch(self, options):
+        """``torch.compile(self.arch, **options)``, built once per set of options and kept outside the
+        module tree (the compiled wrapper shares the arch's parameters; it must not add state_dict keys)."""
+        key = repr(sorted(options.items()))
+        cache = self.__dict__.setdefault('_compiled_archs', {})
+        if key not in cache:
+            cache[key] = torch.compile(self.arch, **options)
+        return cache[key]
+
     @torch.no_grad()
     def restore(self, inputs):
         """Restore ``(N, 3, H, W)`` in [0, 1] with ``test_cfg``; returns the same shape clamped to [0, 1]."""
-        out = restore_tensor(self.arch, inputs, size_multiple=self.size_multiple, **self.test_cfg)
-        return out.clamp_(0.0, 1.0)
+        cfg = dict(self.test_cfg)
+        bf16, comp = (cfg.pop(k) for k in RESTORER_ONLY_KEYS)
+        fn = self.arch if comp is False else self.compiled_arch({} if comp is True else comp)
+        with torch.autocast(device_type=inputs.device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = restore_tensor(fn, inputs, size_multiple=self.size_multiple, **cfg)
+        return out.to(inputs.dtype).clamp_(0.0, 1.0)
 
     def predict(self, inputs, data_samples=None):
         preds = self.restore(inputs).float().cpu()

@@ -13,7 +13,10 @@ PAD_MODES = ('reflect', 'replicate', 'constant')
 
 # test_cfg keys of ImageRestorer / keyword arguments of restore_tensor, with defaults.
 TEST_CFG_DEFAULTS = dict(
-    pad_mode='reflect', tile=None, tile_overlap=32, tile_batch_size=1, self_ensemble=False)
+    pad_mode='reflect', tile=None, tile_overlap=32, tile_batch_size=1, self_ensemble=False,
+    bf16=False, compile=False)
+# Keys ImageRestorer handles itself (autocast, torch.compile); the rest are restore_tensor's arguments.
+RESTORER_ONLY_KEYS = ('bf16', 'compile')
 
 
 def _is_int(value):
@@ -48,6 +51,12 @@ def check_test_cfg(test_cfg, size_multiple=1):
         raise ValueError(f"test_cfg.tile_batch_size={cfg['tile_batch_size']!r}; expected an int >= 1")
     if not isinstance(cfg['self_ensemble'], bool):
         raise ValueError(f"test_cfg.self_ensemble={cfg['self_ensemble']!r}; expected True or False")
+    if not isinstance(cfg['bf16'], bool):
+        raise ValueError(f"test_cfg.bf16={cfg['bf16']!r}; expected True (bfloat16 autocast) or False")
+    comp = cfg['compile']
+    if not (isinstance(comp, bool) or (isinstance(comp, dict) and all(isinstance(k, str) for k in comp))):
+        raise ValueError(f'test_cfg.compile={comp!r}; expected True/False or a dict of torch.compile '
+                         "keyword arguments, e.g. dict(mode='max-autotune')")
     return cfg
 
 
