@@ -63,25 +63,58 @@ def make_input(kind, shape, multiple=8):
     return x, torch.rand(n, 3, h, w, generator=gen)
 
 
-def make_runner(model, kind, x, gt):
-    """A no-argument callable doing one inference (no_grad, eval) or one training step; returns the output."""
+def make_runner(model, kind, x, gt, bf16=False):
+    """A no-argument callable doing one inference (no_grad, eval) or one training step; returns the output.
+
+    ``bf16`` runs the forward under CPU bfloat16 autocast (what ``test_cfg.bf16`` and ``--amp`` do)."""
+    def forward():
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            return model(x).float()
+
     if kind == 'infer':
         model.eval()
 
         def run():
             with torch.no_grad():
-                return model(x)
+                return forward()
         return run
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.9, 0.999), weight_decay=1e-4)
 
     def run():
         optimizer.zero_grad(set_to_none=True)
-        out = model(x)
+        out = forward()
         (out - gt).abs().mean().backward()
         optimizer.step()
         return out.detach()
     return run
+
+
+def switch_runners(args, net, kind, x, gt):
+    """Runners of the optimised model with the optional switches asked for (``--bf16``, ``--compile``),
+    each on its own copy of the weights; compilation happens here, outside the timed runs."""
+    runners = {}
+    if args.bf16:
+        runners['optimised + bf16'] = make_runner(copy.deepcopy(net), kind, x, gt, bf16=True)
+    if args.compile and kind == 'infer':
+        compiled = torch.compile(copy.deepcopy(net).eval())
+        run = make_runner(compiled, kind, x, gt)
+        start = time.perf_counter()
+        run()
+        print(f'# torch.compile: first call (compilation) {time.perf_counter() - start:.1f} s', flush=True)
+        runners['optimised + compile'] = run
+    return runners
+
+
+def reuse_freed_memory():
+    """glibc: serve allocations below 1 GB from the heap and never trim it, so a freed activation's pages
+    are reused by the next one instead of being unmapped and faulted in (zeroed) again."""
+    import ctypes
+    libc = ctypes.CDLL('libc.so.6')
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    if not (libc.mallopt(m_mmap_threshold, ctypes.c_int(1 << 30))
+            and libc.mallopt(m_trim_threshold, ctypes.c_int(2 ** 31 - 1))):
+        raise RuntimeError('mallopt refused the thresholds')
 
 
 def psnr(a, b):
@@ -117,6 +150,8 @@ def measure_memory(args, case_index, impl):
         cmd += ['--train-batch', str(args.train_batch)]
     if args.small:
         cmd.append('--small')
+    if args.reuse_freed_memory:
+        cmd.append('--reuse-freed-memory')
     result = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])['peak_mb']
 
@@ -143,11 +178,21 @@ def main():
     parser.add_argument('--train-batch', type=int, default=None,
                         help='batch of the training case (default 4, 2 with --small); the full-size reference '
                              'needs tens of GB at 4')
+    parser.add_argument('--bf16', action='store_true',
+                        help='also time the optimised model under bfloat16 autocast (test_cfg.bf16 / --amp)')
+    parser.add_argument('--compile', action='store_true',
+                        help='also time a torch.compile\'d optimised model (inference cases; compilation '
+                        'takes minutes and is not timed)')
+    parser.add_argument('--reuse-freed-memory', action='store_true',
+                        help='raise glibc\'s mmap threshold first, so freed large blocks are reused instead '
+                        'of returned to the system and page-faulted in again (affects both formulations)')
     parser.add_argument('--probe-memory', nargs=2, metavar=('CASE', 'IMPL'), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.runs < 1 or args.warmup < 0:
         parser.error(f'--runs must be >= 1 and --warmup >= 0 (got {args.runs}, {args.warmup})')
     torch.set_num_threads(args.threads)
+    if args.reuse_freed_memory:
+        reuse_freed_memory()
     size = 'small' if args.small else 'full'
     if args.train_batch is not None:
         if args.train_batch < 1:
@@ -167,12 +212,14 @@ def main():
     diff64 = float64_check(cfg['model'], cfg['check_size'])
     print(f'# float64 max abs difference at {cfg["check_size"][0]}x{cfg["check_size"][1]}: {diff64:.2e}', flush=True)
 
-    rows = []
+    rows, switch_rows = [], []
     for index in indices:
         name, kind, shape = cfg['cases'][index]
         ref, net = build(cfg['model'])
         x, gt = make_input(kind, shape)
-        runners = {'reference': make_runner(ref, kind, x, gt), 'optimised': make_runner(net, kind, x, gt)}
+        extra = switch_runners(args, net, kind, x, gt)
+        runners = {'reference': make_runner(ref, kind, x, gt), 'optimised': make_runner(net, kind, x, gt),
+                   **extra}
         times = {k: [] for k in runners}
         outputs = {}
         for r in range(args.warmup + args.runs):
@@ -187,13 +234,16 @@ def main():
         t_ref, t_opt = statistics.median(times['reference']), statistics.median(times['optimised'])
         diff = (outputs['reference'] - outputs['optimised']).abs().max().item()
         db = psnr(outputs['reference'], outputs['optimised'])
-        del ref, net, runners, outputs
+        for impl in extra:
+            t = statistics.median(times[impl])
+            switch_rows.append((name, impl, t, t_ref / t, (outputs['reference'] - outputs[impl]).abs().max().item(),
+                                psnr(outputs['reference'], outputs[impl])))
+        del ref, net, runners, outputs, extra
         mem = (None, None) if args.no_memory else (measure_memory(args, index, 'reference'),
                                                    measure_memory(args, index, 'optimised'))
         rows.append((name, t_ref, t_opt, diff, db, *mem))
-        print(f'# {name}: reference {[round(t, 2) for t in times["reference"]]} s, '
-              f'optimised {[round(t, 2) for t in times["optimised"]]} s, '
-              f'load {os.getloadavg()[0]:.2f}', flush=True)
+        print(f'# {name}: ' + ', '.join(f'{impl} {[round(t, 2) for t in ts]} s' for impl, ts in times.items())
+              + f', load {os.getloadavg()[0]:.2f}', flush=True)
 
     print()
     print('| case | reference s | optimised s | ratio | max abs diff (fp32) | PSNR dB (fp32) '
@@ -202,6 +252,12 @@ def main():
     for name, t_ref, t_opt, diff, db, m_ref, m_opt in rows:
         mem = ' | '.join('-' if m is None else f'{m:.0f}' for m in (m_ref, m_opt))
         print(f'| {name} | {t_ref:.2f} | {t_opt:.2f} | {t_ref / t_opt:.2f}x | {diff:.1e} | {db:.1f} | {mem} |')
+    if switch_rows:
+        print('\nOptional switches (off by default), against the same reference run:\n')
+        print('| case | variant | time s | ratio to reference | max abs diff | PSNR dB vs reference |')
+        print('|---|---|---|---|---|---|')
+        for name, impl, t, ratio, diff, db in switch_rows:
+            print(f'| {name} | {impl} | {t:.2f} | {ratio:.2f}x | {diff:.1e} | {db:.1f} |')
     print(f'\nload average at end {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}')
 
 
