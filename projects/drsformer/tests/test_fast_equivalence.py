@@ -13,7 +13,7 @@ import torch
 from projects.drsformer.drsformer import MEFC, MSFN, TKSA, DRSformer, SparseTransformerBlock
 from projects.drsformer.drsformer.drsformer import ChannelLayerNorm
 from projects.drsformer.drsformer.depthwise import depthwise_conv2d
-from projects.drsformer.drsformer.msfn import PairSumReLU, pair_plan
+from projects.drsformer.drsformer.msfn import PairSumReLU, chunk_plans
 
 from . import reference
 
@@ -96,21 +96,41 @@ def test_msfn(layout, dim, expansion, bias):
         assert torch.allclose(ffn(x.float(), residual=res), ffn(x.float()) + res, atol=1e-5)
 
 
-@pytest.mark.parametrize('hidden', [1, 2, 5, 10, 127])
-def test_msfn_pair_plan_sums_exactly_the_grouped_conv_pairs(hidden):
-    """Group j of the release's grouped conv sums inputs 2j and 2j+1 of [p3 half, p5 half]; the plan's
-    ranges give every group exactly those two inputs (odd hidden: one group straddles p3 and p5)."""
-    order, pieces = pair_plan(hidden)
-    assert sorted(order.tolist()) == list(range(hidden))
+@pytest.mark.parametrize('hidden', [1, 2, 5, 10, 127, 255])
+@pytest.mark.parametrize('chunks', [1, 2, 3, 4])
+def test_msfn_chunk_plans_sum_exactly_the_grouped_conv_pairs(hidden, chunks):
+    """Output j of the release's grouped conv sums inputs 2j and 2j+1 of [p3 half, p5 half]; across the
+    chunks every output is produced exactly once from exactly those two inputs (odd hidden: one output
+    straddles p3 and p5), and only the entries no output reads are marked unused."""
     found = {}
-    for j0, length, (ta, sa), (tb, sb) in pieces:
-        for i in range(length):
-            assert j0 + i not in found
-            found[j0 + i] = sorted([(ta, order[sa + i].item()), (tb, order[sb + i].item())])
+    for plan in chunk_plans(hidden, chunks):
+        order, outputs = plan.order.tolist(), plan.outputs.tolist()
+        assert sorted(order) == sorted(set(order)) and len(outputs) == sum(p[1] for p in plan.pieces)
+        read = set()
+        for start, length, (ta, pa), (tb, pb) in plan.pieces:
+            for i in range(length):
+                j = outputs[start + i]
+                assert j not in found
+                found[j] = sorted([(ta, order[pa + i]), (tb, order[pb + i])])
+                read |= {(ta, pa + i), (tb, pb + i)}
+        assert len(read) == 2 * len(outputs)  # each input feeds one output
+        assert set(plan.unused) == {(t, i) for t in (0, 1) for i in range(len(order))} - read
 
     def source(e):  # (0 = p3 / 1 = p5, channel within the half)
         return (0, e) if e < hidden else (1, e - hidden)
     assert found == {j: sorted([source(2 * j), source(2 * j + 1)]) for j in range(hidden)}
+
+
+@pytest.mark.parametrize('chunk_bytes', [None, 1500, 700])
+def test_msfn_chunked_equals_reference(chunk_bytes):
+    """Forcing 1, 2-3 or more chunks (small chunk_bytes) keeps the function, outputs and gradients."""
+    ffn = randomise(MSFN(6, 2.66, bias=True)).double()  # hidden 15
+    if chunk_bytes is not None:
+        ffn.chunk_bytes = chunk_bytes
+    x = torch.randn(2, 6, 5, 4, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
+    assert len(ffn.plans(2 * 5 * 4, 8)) == (1 if chunk_bytes is None else -(-2 * 5 * 4 * 15 * 8 // chunk_bytes))
+    diff, grad_err, _ = compare(ffn, lambda t: reference.msfn(ffn, t), x, torch.float64)
+    assert diff < 1e-12 and grad_err < 1e-12
 
 
 @pytest.mark.parametrize('layout', LAYOUTS)
@@ -186,19 +206,21 @@ def test_depthwise_conv2d_gradients(layout, kernel, dilation, batch, with_bias):
 
 
 def test_pair_sum_relu_backward_scatters_the_masked_gradient():
-    """Every channel of the two terms receives the gradient of the one output it feeds (odd width: the
-    straddling pair included), masked where the ReLU clipped; checked against autograd of slices."""
-    hidden = 7
-    order, pieces = pair_plan(hidden)
+    """Every read channel of the two terms receives the gradient of the one output it feeds (odd width:
+    the straddling pair included), masked where the ReLU clipped, and unread channels get zero; checked
+    against autograd of slices, for a chunk with unread entries."""
+    plan = chunk_plans(7, 2)[0]  # outputs 0, 1, 4, 5 and the straddling 3
+    assert plan.unused
+    channels = len(plan.order)
     gen = torch.Generator().manual_seed(3)
-    t0, t1 = (torch.randn(2, hidden, 4, 5, generator=gen, dtype=torch.float64) for _ in range(2))
-    bias = torch.randn(hidden, generator=gen, dtype=torch.float64)
-    grad_y = torch.randn(2, hidden, 4, 5, generator=gen, dtype=torch.float64)
+    t0, t1 = (torch.randn(2, channels, 4, 5, generator=gen, dtype=torch.float64) for _ in range(2))
+    bias = torch.randn(len(plan.outputs), generator=gen, dtype=torch.float64)
+    grad_y = torch.randn(2, len(plan.outputs), 4, 5, generator=gen, dtype=torch.float64)
     a = [t.clone().requires_grad_(True) for t in (t0, t1, bias)]
-    y = PairSumReLU.apply(*a, pieces)
+    y = PairSumReLU.apply(*a, plan)
     b = [t.clone().requires_grad_(True) for t in (t0, t1, bias)]
     terms = b[:2]
-    parts = [terms[ta][:, sa:sa + n] + terms[tb][:, sb:sb + n] for _, n, (ta, sa), (tb, sb) in pieces]
+    parts = [terms[ta][:, sa:sa + n] + terms[tb][:, sb:sb + n] for _, n, (ta, sa), (tb, sb) in plan.pieces]
     y_ref = torch.relu(torch.cat(parts, dim=1) + b[2].view(1, -1, 1, 1))
     assert torch.equal(y, y_ref)
     for g, g_ref in zip(torch.autograd.grad((y * grad_y).sum(), a), torch.autograd.grad((y_ref * grad_y).sum(), b)):
