@@ -178,6 +178,8 @@ def main():
     parser.add_argument('--train-batch', type=int, default=None,
                         help='batch of the training case (default 4, 2 with --small); the full-size reference '
                              'needs tens of GB at 4')
+    parser.add_argument('--optimised-only', action='store_true',
+                        help='time only the optimised model (for sizes whose reference step does not fit in memory)')
     parser.add_argument('--bf16', action='store_true',
                         help='also time the optimised model under bfloat16 autocast (test_cfg.bf16 / --amp)')
     parser.add_argument('--compile', action='store_true',
@@ -220,6 +222,8 @@ def main():
         extra = switch_runners(args, net, kind, x, gt)
         runners = {'reference': make_runner(ref, kind, x, gt), 'optimised': make_runner(net, kind, x, gt),
                    **extra}
+        if args.optimised_only:
+            del runners['reference']
         times = {k: [] for k in runners}
         outputs = {}
         for r in range(args.warmup + args.runs):
@@ -231,16 +235,19 @@ def main():
                     outputs[impl] = out  # same weights at the first call (training updates them afterwards)
                 if r >= args.warmup:
                     times[impl].append(elapsed)
-        t_ref, t_opt = statistics.median(times['reference']), statistics.median(times['optimised'])
-        diff = (outputs['reference'] - outputs['optimised']).abs().max().item()
-        db = psnr(outputs['reference'], outputs['optimised'])
-        for impl in extra:
+        t_opt = statistics.median(times['optimised'])
+        t_ref = diff = db = None
+        if not args.optimised_only:
+            t_ref = statistics.median(times['reference'])
+            diff = (outputs['reference'] - outputs['optimised']).abs().max().item()
+            db = psnr(outputs['reference'], outputs['optimised'])
+        for impl in extra if t_ref is not None else ():
             t = statistics.median(times[impl])
             switch_rows.append((name, impl, t, t_ref / t, (outputs['reference'] - outputs[impl]).abs().max().item(),
                                 psnr(outputs['reference'], outputs[impl])))
         del ref, net, runners, outputs, extra
-        mem = (None, None) if args.no_memory else (measure_memory(args, index, 'reference'),
-                                                   measure_memory(args, index, 'optimised'))
+        mem = [None if args.no_memory or (impl == 'reference' and args.optimised_only)
+               else measure_memory(args, index, impl) for impl in ('reference', 'optimised')]
         rows.append((name, t_ref, t_opt, diff, db, *mem))
         print(f'# {name}: ' + ', '.join(f'{impl} {[round(t, 2) for t in ts]} s' for impl, ts in times.items())
               + f', load {os.getloadavg()[0]:.2f}', flush=True)
@@ -251,7 +258,10 @@ def main():
     print('|---|---|---|---|---|---|---|---|')
     for name, t_ref, t_opt, diff, db, m_ref, m_opt in rows:
         mem = ' | '.join('-' if m is None else f'{m:.0f}' for m in (m_ref, m_opt))
-        print(f'| {name} | {t_ref:.2f} | {t_opt:.2f} | {t_ref / t_opt:.2f}x | {diff:.1e} | {db:.1f} | {mem} |')
+        if t_ref is None:
+            print(f'| {name} | - | {t_opt:.2f} | - | - | - | {mem} |')
+        else:
+            print(f'| {name} | {t_ref:.2f} | {t_opt:.2f} | {t_ref / t_opt:.2f}x | {diff:.1e} | {db:.1f} | {mem} |')
     if switch_rows:
         print('\nOptional switches (off by default), against the same reference run:\n')
         print('| case | variant | time s | ratio to reference | max abs diff | PSNR dB vs reference |')
