@@ -76,6 +76,18 @@ def _empty_like_layout(t, shape):
     return torch.empty(shape, dtype=t.dtype, device=t.device, memory_format=layout)
 
 
+def pair_sum_relu(terms0, terms1, bias, plan):
+    """``PairSumReLU``'s forward without autograd (inference, tracing): (N, outputs, H, W)."""
+    terms = (terms0, terms1)
+    n, _, h, w = terms0.shape
+    y = _empty_like_layout(terms0, (n, len(plan.outputs), h, w))
+    for s, length, (ta, pa), (tb, pb) in plan.pieces:
+        torch.add(terms[ta][:, pa:pa + length], terms[tb][:, pb:pb + length], out=y[:, s:s + length])
+    if bias is not None:
+        y.add_(bias.view(1, -1, 1, 1))
+    return y.relu_()
+
+
 class PairSumReLU(torch.autograd.Function):
     """A chunk's grouped-conv pair sums, bias and ReLU: (terms0, terms1, bias) -> (N, outputs, H, W).
 
@@ -88,14 +100,7 @@ class PairSumReLU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, terms0, terms1, bias, plan):
-        terms = (terms0, terms1)
-        n, _, h, w = terms0.shape
-        y = _empty_like_layout(terms0, (n, len(plan.outputs), h, w))
-        for s, length, (ta, pa), (tb, pb) in plan.pieces:
-            torch.add(terms[ta][:, pa:pa + length], terms[tb][:, pb:pb + length], out=y[:, s:s + length])
-        if bias is not None:
-            y.add_(bias.view(1, -1, 1, 1))
-        y.relu_()
+        y = pair_sum_relu(terms0, terms1, bias, plan)
         ctx.save_for_backward(y)
         ctx.plan = plan
         ctx.has_bias = bias is not None
@@ -159,7 +164,8 @@ class MSFN(nn.Module):
 
     def plans(self, pixels, itemsize):
         """The chunk plans for ``pixels`` (N*H*W) values of ``itemsize`` bytes per hidden channel."""
-        chunks = -(-pixels * self.hidden_features * itemsize // self.chunk_bytes)
+        # int(): under tracing (FLOP counting) sizes are tensors; the plan is fixed per input size anyway.
+        chunks = -(-int(pixels) * self.hidden_features * itemsize // self.chunk_bytes)
         if chunks not in self._plans:
             self._plans[chunks] = chunk_plans(self.hidden_features, chunks)
         return self._plans[chunks]
@@ -192,7 +198,11 @@ class MSFN(nn.Module):
                     # channel c within this half).
                     terms.append(depthwise_conv2d(p, kernels.index_select(0, order + t * hid),
                                                   padding=grouped.padding[0]))
-                y = PairSumReLU.apply(terms[0], terms[1], pick(grouped.bias, outputs), plan)
+                bias = pick(grouped.bias, outputs)
+                if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (*terms, bias)):
+                    y = PairSumReLU.apply(terms[0], terms[1], bias, plan)
+                else:
+                    y = pair_sum_relu(terms[0], terms[1], bias, plan)
                 # A channels-last (N, C, H, W) tensor is a (pixels, C) matrix.
                 rows = y.permute(0, 2, 3, 1).reshape(n * h * w, len(outputs))
                 weight = w_out.index_select(1, outputs + half * hid).t()
