@@ -3,10 +3,11 @@
 Used by tools/benchmark.py, tools/analysis/get_flops.py and tools/analysis/speed.py,
 so the three report the same numbers.
 
-* FLOPs are mmengine's ``get_model_complexity_info`` count on the arch for one
-  ``(1, C, H, W)`` input: multiply-accumulates (conv, linear, matmul exact;
-  elementwise ops, softmax and top-k count 0), the convention of fvcore and of
-  the papers' "FLOPs" (DRSformer's 242.9 G at 256x256).
+* FLOPs are mmengine's ``FlopAnalyzer`` count (that of ``get_model_complexity_info``)
+  on the arch for one ``(1, C, H, W)`` input: multiply-accumulates (conv, linear,
+  matmul exact; elementwise ops, softmax and top-k count 0), the convention of
+  fvcore and of the papers' "FLOPs" (DRSformer's 242.9 G at 256x256); restorelab
+  adds the in-place and batched add-products mmengine leaves at 0.
 * Latency is the median wall time of ``runs`` calls of ``model.restore`` (the
   arch with the benchmark's padding/tiling/self-ensemble) after ``warmup``
   calls, on one image of the given shape.
@@ -53,8 +54,28 @@ def _example_input(shape, device, seed=0):
     return torch.rand(1, *shape, generator=gen).to(device)
 
 
+def _baddbmm_flop_jit(inputs, outputs):
+    """``baddbmm(input, batch1, batch2)``: the multiply-accumulates of ``batch1 @ batch2``."""
+    from mmengine.analysis.jit_handles import bmm_flop_jit
+    return bmm_flop_jit(inputs[1:3], outputs)
+
+
+def _addmm_flop_jit(inputs, outputs):
+    from mmengine.analysis.jit_handles import addmm_flop_jit
+    return addmm_flop_jit(inputs, outputs)
+
+
+# Products mmengine's counter leaves at 0: in-place addmm and (in-place) batched add-products, which
+# optimised archs (DRSformer) use to accumulate onto a residual or a partial sum.
+_EXTRA_HANDLES = {'aten::addmm_': _addmm_flop_jit, 'aten::baddbmm': _baddbmm_flop_jit,
+                  'aten::baddbmm_': _baddbmm_flop_jit}
+
+
 def count_flops(arch, shape=(3, 256, 256), seed=0, quiet=True):
     """FLOPs (multiply-accumulates, mmengine's count) of ``arch`` on one ``(1, *shape)`` input.
+
+    mmengine's ``FlopAnalyzer`` with handles added for ``addmm_``, ``baddbmm`` and ``baddbmm_`` (which
+    it would count as 0).
 
     ``arch`` is a plain ``nn.Module`` (an ImageRestorer's ``.arch``); H and W must
     be multiples of its ``size_multiple``. The number is the ``flops`` of
@@ -71,6 +92,7 @@ def count_flops(arch, shape=(3, 256, 256), seed=0, quiet=True):
     try:
         with torch.no_grad():
             analyzer = FlopAnalyzer(arch, (_example_input(shape, device, seed), ))
+            analyzer.set_op_handle(*[item for pair in _EXTRA_HANDLES.items() for item in pair])
             analyzer.unsupported_ops_warnings(not quiet).uncalled_modules_warnings(False)
             return int(analyzer.total())
     finally:

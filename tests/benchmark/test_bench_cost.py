@@ -33,6 +33,32 @@ def test_flops_are_hand_counted_macs():
     assert count_parameters(TwoConvs()) == 4 * 3 * 9 + 4 + 3 * 4 * 9 + 3 == 223
 
 
+class Accumulating(nn.Module):
+    """Products written as in-place or batched add-products (as DRSformer's optimised forward does)."""
+    size_multiple = 1
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(3, 5))
+        self.v = nn.Parameter(torch.randn(5, 3))
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        rows = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
+        hidden = rows @ self.w                                    # mm: n*h*w * 3 * 5
+        out = torch.addmm(rows, hidden, self.v)                   # addmm: n*h*w * 5 * 3
+        out = out.addmm_(rows, torch.eye(3))                      # addmm_: n*h*w * 3 * 3
+        batched = out.reshape(n, h * w, c)
+        batched = torch.baddbmm(batched, batched, torch.eye(3).expand(n, 3, 3))    # baddbmm: n*h*w * 9
+        batched = batched.baddbmm_(batched.clone(), torch.eye(3).expand(n, 3, 3))  # baddbmm_: n*h*w * 9
+        return batched.reshape(n, h, w, c).permute(0, 3, 1, 2)
+
+
+def test_flops_count_in_place_and_batched_add_products():
+    pixels = 4 * 6
+    assert count_flops(Accumulating(), (3, 4, 6)) == pixels * (15 + 15 + 9 + 9 + 9)
+
+
 def test_flops_need_a_shape_the_arch_accepts():
     with pytest.raises(ValueError, match=r"multiples of the arch's size_multiple 4.*"
                                          r"\(3, 16, 20\)"):
