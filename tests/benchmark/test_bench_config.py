@@ -17,7 +17,8 @@ def test_defaults_are_filled_in():
     assert cfg['models'] == [dict(MODEL, type='model', convert=None, convert_key=None)]
     assert cfg['datasets'] == [dict(PAIRED, crop_border=0)]
     assert cfg['inference'] == dict(pad_mode='reflect', tile=None, tile_overlap=32,
-                                    tile_batch_size=1, self_ensemble=False, seed=0)
+                                    tile_batch_size=1, self_ensemble=False, bf16=False, compile=False,
+                                    seed=0)
     assert cfg['cost'] == dict(shape=(3, 256, 256), runs=5, warmup=2)
     unpaired = check_bench_config(_cfg(datasets=[dict(name='Real', type='unpaired',
                                                       data_root='real')]))['datasets'][0]
