@@ -217,6 +217,10 @@ def main():
     rows, switch_rows = [], []
     for index in indices:
         name, kind, shape = cfg['cases'][index]
+        # Peak memory first, in child processes, while this process holds no activations: after the
+        # timed runs its heap keeps freed blocks, and with a child's training step both exceeded 24 GB.
+        mem = [None if args.no_memory or (impl == 'reference' and args.optimised_only)
+               else measure_memory(args, index, impl) for impl in ('reference', 'optimised')]
         ref, net = build(cfg['model'])
         x, gt = make_input(kind, shape)
         extra = switch_runners(args, net, kind, x, gt)
@@ -246,8 +250,6 @@ def main():
             switch_rows.append((name, impl, t, t_ref / t, (outputs['reference'] - outputs[impl]).abs().max().item(),
                                 psnr(outputs['reference'], outputs[impl])))
         del ref, net, runners, outputs, extra
-        mem = [None if args.no_memory or (impl == 'reference' and args.optimised_only)
-               else measure_memory(args, index, impl) for impl in ('reference', 'optimised')]
         rows.append((name, t_ref, t_opt, diff, db, *mem))
         print(f'# {name}: ' + ', '.join(f'{impl} {[round(t, 2) for t in ts]} s' for impl, ts in times.items())
               + f', load {os.getloadavg()[0]:.2f}', flush=True)
