@@ -210,7 +210,7 @@ def main():
     print(f'# torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs, '
           f'load average at start {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}')
     print(f'# model: DRSformer({cfg["model"] or "release defaults"}), runs {args.runs} after {args.warmup} warm-up, '
-          'reference and optimised interleaved')
+          + ('optimised only' if args.optimised_only else 'reference and optimised interleaved'))
     diff64 = float64_check(cfg['model'], cfg['check_size'])
     print(f'# float64 max abs difference at {cfg["check_size"][0]}x{cfg["check_size"][1]}: {diff64:.2e}', flush=True)
 
