@@ -1,70 +1,14 @@
-# IDT trained on DID-Data with the recipe of idt_rain200h.py (jiexiaou/IDT, train_derain.py).
+# IDT trained on DID-Data with the recipe of _base_/idt.py (jiexiaou/IDT, train_derain.py).
 # That recipe, unchanged: negative SSIM loss, Adam lr 1e-4, MultiStepLR [100, 250, 350]
 # gamma 0.1 per epoch, 400 epochs, batch 4 of 128x128 random crops (one per image per
 # epoch), up-down / left-right flips with probability 1/4 each; tiled testing (128, overlap
-# 20). See idt_rain200h.py for the differences from the release.
+# 20). See _base_/idt.py for the differences from the release.
 # Only the dataset (and with it the evaluation protocol) comes from _base_/datasets/did_data.py.
 # Note: 400 epochs of DID-Data's 12000 pairs are 1.2M iterations at batch 4.
 # Train: python tools/train.py configs/idt/idt_did_data.py
 _base_ = [
-    '../_base_/default_runtime.py',
+    './_base_/idt.py',
     '../_base_/datasets/did_data.py',
 ]
 
-img_size = 128  # the release's crop_size and IDT's img_size
-model = dict(
-    type='ImageRestorer',
-    arch=dict(
-        type='IDT',
-        img_size=img_size,
-        in_chans=3,
-        embed_dim=32,
-        depths=[3, 3, 2, 2, 1, 1, 2, 2, 3],
-        num_heads=[1, 2, 4, 8, 16, 16, 8, 4, 2],
-        win_size=8,
-        mlp_ratio=4.0,
-        qkv_bias=True,
-        drop_path_rate=0.1),
-    pixel_loss=dict(type='SSIMLoss', loss_weight=1.0),
-    data_preprocessor=dict(type='RestorationDataPreprocessor'),
-    test_cfg=dict(tile=img_size, tile_overlap=20))
-
-train_patch_size = img_size
-total_batch_size = 4
-max_epochs = 400
-val_interval = 10  # epochs; the release saves a checkpoint every 10 epochs
-
-# random.randint(0, 3): 1 -> flip up-down, 2 -> flip left-right, 0 and 3 -> unchanged.
-flip_pipeline = [
-    dict(type='RandomChoice',
-         transforms=[[],
-                     [dict(type='PairedRandomFlip', prob=1.0, direction='vertical')],
-                     [dict(type='PairedRandomFlip', prob=1.0, direction='horizontal')]],
-         prob=[0.5, 0.25, 0.25]),
-]
-train_pipeline = [
-    *_base_.load_pair_pipeline,
-    dict(type='PairedRandomCrop', patch_size=train_patch_size),
-    *flip_pipeline,
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(
-    batch_size=total_batch_size,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(pipeline=train_pipeline))
-
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999)))
-# The release calls scheduler.step() after each epoch: lr = 1e-4 * 0.1 ** (number of
-# milestones <= epoch), epochs counted from 0.
-param_scheduler = [
-    dict(type='MultiStepLR', milestones=[100, 250, 350], gamma=0.1, by_epoch=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=val_interval)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-# The runtime is iteration-based: switch logging and checkpoints to epochs.
-default_hooks = dict(
-    checkpoint=dict(interval=val_interval, by_epoch=True),
-    logger=dict(log_metric_by_epoch=True))
-log_processor = dict(by_epoch=True)
+train_dataloader = _base_.idt_train_loader
