@@ -32,5 +32,3 @@ model = dict(
 # tools/train.py splits total_batch_size evenly over the processes.
 total_batch_size = 64
 train_dataloader = dict(batch_size=total_batch_size)
-
-optim_wrapper = dict(clip_grad=dict(max_norm=0.01, norm_type=2))

@@ -35,6 +35,3 @@ model = dict(
 # batch_size is the single-process value.
 total_batch_size = 64
 train_dataloader = dict(batch_size=total_batch_size)
-
-# use_grad_clip: true in the release = clip_grad_norm_(params, 0.01) at every iteration.
-optim_wrapper = dict(clip_grad=dict(max_norm=0.01, norm_type=2))
