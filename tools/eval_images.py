@@ -34,6 +34,10 @@ def parse_args(argv=None):
                         help="ground-truth stem pattern for --pair-by template, e.g. '{}_GT'")
     parser.add_argument('--crop-border', type=int, default=0,
                         help='pixels removed from each edge (basicsr protocol only)')
+    parser.add_argument('--quantize', choices=('round', 'truncate'),
+                        help='score 16-bit result files at 8 bits, rounded or truncated '
+                        '(np.uint8(255 * out), as the PReNet/BRN/AIDNet test scripts save); '
+                        'without it 16-bit results are refused')
     parser.add_argument('--out', help='write per-image values and the mean to a .json or .csv file')
     parser.add_argument('--skip-bad', action='store_true',
                         help='skip (and list) pairs with a missing partner, an unreadable file or '
@@ -72,7 +76,8 @@ def main(argv=None):
                                            crop_border=args.crop_border, skip_bad=args.skip_bad,
                                            progress=not args.no_progress,
                                            brisque_params=args.brisque_params,
-                                           brisque_range=args.brisque_range)
+                                           brisque_range=args.brisque_range,
+                                           quantize=args.quantize)
             metrics = tuple(report['mean'])
         else:
             metrics = ('psnr', 'ssim')
@@ -80,7 +85,7 @@ def main(argv=None):
                 args.results_dir, args.gt_dir, args.protocol, pair_by=args.pair_by,
                 result_template=args.result_template, gt_template=args.gt_template,
                 crop_border=args.crop_border, skip_bad=args.skip_bad,
-                progress=not args.no_progress)
+                progress=not args.no_progress, quantize=args.quantize)
         if args.out:
             write_report(report, args.out, metrics)
     except (FileNotFoundError, ValueError) as err:  # FolderEvalError is a ValueError

@@ -1,7 +1,7 @@
 """Test a checkpoint on a config's test set(s).
 
     python tools/test.py CONFIG CHECKPOINT [--out metrics.json] [--save-images DIR]
-        [--bf16] [--compile] [--work-dir DIR] [--cfg-options key=value ...]
+        [--quantize round|truncate] [--bf16] [--compile] [--work-dir DIR] [--cfg-options key=value ...]
         [--launcher none|pytorch|slurm]
 """
 import argparse
@@ -24,6 +24,10 @@ def parse_args(argv=None):
                         'tools/convert_checkpoint.py)')
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument('--save-images', metavar='DIR', help='write every restored image here')
+    parser.add_argument('--quantize', choices=('round', 'truncate'),
+                        help='how restored images become 8 bits before scoring and saving: round '
+                        '(the default of the metrics) or truncate (np.uint8(255 * out), as the '
+                        'PReNet/BRN/AIDNet test scripts save, to reproduce their numbers)')
     parser.add_argument('--bf16', action='store_true',
                         help='run the model under bfloat16 autocast (model.test_cfg.bf16; approximate, and '
                         'slower for DRSformer on CPUs without AMX: see README, Performance)')
@@ -44,7 +48,9 @@ def main(argv=None):
         launch.apply_inference_switches(cfg, bf16=args.bf16, compile=args.compile)
         launch.set_work_dir(cfg, args.config, args.work_dir)
         launch.setup_distributed(cfg, args.launcher)
-        launch.prepare_test(cfg, args.checkpoint, save_images=args.save_images)
+        quantize = launch.apply_quantize(cfg, args.quantize)
+        launch.prepare_test(cfg, args.checkpoint, save_images=args.save_images,
+                            quantize=quantize)
         # The checkpoint must fit the model: listed missing/unexpected keys, no partial load.
         launch.apply_reliability(cfg, training=False)
         runner = launch.build_runner(cfg)

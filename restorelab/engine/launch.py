@@ -274,9 +274,45 @@ def apply_inference_switches(cfg, bf16=False, compile=False):
         cfg.model.test_cfg.compile = True
 
 
-def prepare_test(cfg, checkpoint, save_images=None):
+QUANTIZED_METRICS = ('PSNR', 'SSIM', 'NIQE', 'BRISQUE')
+
+
+def _evaluator_metrics(evaluator):
+    """The metric dicts of a ``test_evaluator`` (a dict, a list of dicts, or an Evaluator
+    dict holding ``metrics``; a list of those for several test sets)."""
+    if isinstance(evaluator, (list, tuple)):
+        return [m for item in evaluator for m in _evaluator_metrics(item)]
+    if isinstance(evaluator, dict) and 'metrics' in evaluator and 'type' not in evaluator:
+        return _evaluator_metrics(evaluator['metrics'])
+    return [evaluator] if isinstance(evaluator, dict) else []
+
+
+def apply_quantize(cfg, quantize):
+    """``--quantize round|truncate`` of tools/test.py: how predictions become 8 bits before
+    scoring, set on every PSNR/SSIM/NIQE/BRISQUE metric of ``test_evaluator``; returns the
+    mode (``None`` when not given: the config's own settings stay)."""
+    from restorelab.evaluation.functional import check_quantize
+
+    if quantize is None:
+        return None
+    try:
+        check_quantize(quantize)
+    except ValueError as err:
+        raise LaunchError(f'--quantize: {err}') from None
+    metrics = [m for m in _evaluator_metrics(cfg.get('test_evaluator'))
+               if str(m.get('type', '')).split('.')[-1] in QUANTIZED_METRICS]
+    if not metrics:
+        raise LaunchError(f'--quantize {quantize}: the config\'s test_evaluator has no '
+                          f'{"/".join(QUANTIZED_METRICS)} metric to apply it to')
+    for metric in metrics:
+        metric['quantize'] = quantize
+    return quantize
+
+
+def prepare_test(cfg, checkpoint, save_images=None, quantize=None):
     """Test ``checkpoint`` (loaded with weights_only) and optionally save the
-    restored images to ``save_images``."""
+    restored images to ``save_images``, quantised as ``quantize`` says (default
+    'round'; see :func:`apply_quantize`)."""
     if not osp.isfile(checkpoint):
         raise LaunchError(f'checkpoint {checkpoint!r} does not exist')
     cfg.load_from = checkpoint
@@ -285,8 +321,14 @@ def prepare_test(cfg, checkpoint, save_images=None):
     for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler'):
         cfg.pop(key, None)
     if save_images:
+        if quantize is None:  # save as the config's metrics quantise
+            modes = {m.get('quantize', 'round') for m in _evaluator_metrics(
+                cfg.get('test_evaluator')) if str(m.get('type', '')).split('.')[-1]
+                in QUANTIZED_METRICS}
+            quantize = modes.pop() if len(modes) == 1 else 'round'
         hooks = list(cfg.get('custom_hooks') or [])
-        hooks.append(dict(type='SaveResultsHook', out_dir=save_images))
+        hooks.append(dict(type='SaveResultsHook', out_dir=save_images,
+                          quantize=quantize))
         cfg.custom_hooks = hooks
     return cfg
 

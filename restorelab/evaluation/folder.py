@@ -19,7 +19,8 @@ from mmengine.utils import ProgressBar
 from restorelab.utils.errors import UserInputError
 from restorelab.utils.image_io import ImageReadError, imread_rgb, is_image_file
 
-from .functional import METRIC_NAMES, check_image_pair, check_protocol, compute_metrics
+from .functional import (METRIC_NAMES, check_image_pair, check_protocol, check_quantize,
+                         compute_metrics, quantize_image)
 from .functional.brisque import brisque, load_brisque_params
 from .functional.niqe import NIQE_BLOCK, load_niqe_params, niqe
 
@@ -170,21 +171,27 @@ def _pair_by_position(results_dir, gt_dir, result_names, gt_names):
     return pairs, problems, sorted(ignored)
 
 
-def _read_8bit(path):
+def _read_8bit(path, quantize=None):
+    """An 8-bit RGB image; a 16-bit one is quantised to 8 bits when ``quantize`` says how
+    ('round' or 'truncate'; results only: ground truths must be 8-bit files)."""
     img = imread_rgb(path)
+    if img.dtype == np.uint16 and quantize is not None:
+        return quantize_image(img.astype(np.float64) / 65535, 8, quantize)
     if img.dtype != np.uint8:
+        hint = (' (or pass --quantize round|truncate to score 16-bit results at 8 bits)'
+                if quantize is None and img.dtype == np.uint16 else '')
         raise ImageReadError(
             f'{path!r} is a {img.dtype.itemsize * 8}-bit image; the protocols score 8-bit images '
-            'as the MATLAB scripts read them: save 8-bit results and ground truths')
+            f'as the MATLAB scripts read them: save 8-bit results and ground truths{hint}')
     return img
 
 
-def _read_pair(pair, protocol, crop_border):
+def _read_pair(pair, protocol, crop_border, quantize=None):
     """Read and check one pair; errors carry the path of the file at fault."""
     images = []
-    for path in (pair.result, pair.gt):
+    for path, mode in ((pair.result, quantize), (pair.gt, None)):
         try:
-            images.append(_read_8bit(path))
+            images.append(_read_8bit(path, mode))
         except ImageReadError as err:
             raise _PairError(path, str(err)) from err
     try:
@@ -214,13 +221,13 @@ def _finish(bar):
         bar.file.flush()
 
 
-def check_pairs(pairs, protocol, crop_border=0, progress=False):
+def check_pairs(pairs, protocol, crop_border=0, progress=False, quantize=None):
     """Read every pair and check it can be scored; returns ``(good_pairs, problems)``."""
     good, problems = [], []
     items, bar = _progress(pairs, progress, f'checking {len(pairs)} image pairs')
     for pair in items:
         try:
-            _read_pair(pair, protocol, crop_border)
+            _read_pair(pair, protocol, crop_border, quantize)
         except _PairError as err:
             problems.append(err.problem)
         else:
@@ -231,12 +238,13 @@ def check_pairs(pairs, protocol, crop_border=0, progress=False):
     return good, problems
 
 
-def score_pairs(pairs, protocol, crop_border=0, metrics=METRIC_NAMES, progress=False):
+def score_pairs(pairs, protocol, crop_border=0, metrics=METRIC_NAMES, progress=False,
+                quantize=None):
     """Score checked pairs; returns one dict per pair: key, result, gt and the metrics."""
     records = []
     items, bar = _progress(pairs, progress, f'scoring {len(pairs)} images ({protocol} protocol)')
     for pair in items:
-        pred, gt = _read_pair(pair, protocol, crop_border)
+        pred, gt = _read_pair(pair, protocol, crop_border, quantize)
         values = compute_metrics(pred, gt, protocol, crop_border, metrics,
                                  names=(pair.result, pair.gt))
         records.append({**asdict(pair), **values})
@@ -248,8 +256,11 @@ def score_pairs(pairs, protocol, crop_border=0, metrics=METRIC_NAMES, progress=F
 
 def evaluate_folders(results_dir, gt_dir, protocol, pair_by='name', result_template='{}',
                      gt_template='{}', crop_border=0, skip_bad=False, metrics=METRIC_NAMES,
-                     progress=False):
+                     progress=False, quantize=None):
     """Pair, check and score two folders; returns the report dict.
+
+    8-bit files are scored as they are. 16-bit result files are an error unless
+    ``quantize`` ('round' or 'truncate') says how to bring them to 8 bits.
 
     The report holds ``protocol``, ``crop_border``, the folders, ``pair_by``,
     ``images`` (per-image records), ``mean`` (per metric, over the scored
@@ -260,11 +271,13 @@ def evaluate_folders(results_dir, gt_dir, protocol, pair_by='name', result_templ
             size mismatch, before anything is scored, unless ``skip_bad``.
     """
     check_protocol(protocol, crop_border)
+    if quantize is not None:
+        check_quantize(quantize)
     pairs, problems, ignored = pair_folders(results_dir, gt_dir, pair_by, result_template,
                                             gt_template)
     bad_files = {p.path for p in problems}
     pairs = [p for p in pairs if p.result not in bad_files and p.gt not in bad_files]
-    pairs, read_problems = check_pairs(pairs, protocol, crop_border, progress)
+    pairs, read_problems = check_pairs(pairs, protocol, crop_border, progress, quantize)
     problems += read_problems
     if problems and not skip_bad:
         lines = '\n'.join(f'  {p.path}: {p.reason}' for p in problems)
@@ -274,9 +287,10 @@ def evaluate_folders(results_dir, gt_dir, protocol, pair_by='name', result_templ
             'list these as skipped.')
     if not pairs:
         raise FolderEvalError(f'no scorable image pairs left in {results_dir!r} / {gt_dir!r}')
-    records = score_pairs(pairs, protocol, crop_border, metrics, progress)
+    records = score_pairs(pairs, protocol, crop_border, metrics, progress, quantize)
     mean = {m: float(np.mean([r[m] for r in records])) for m in metrics}
-    return dict(protocol=protocol, crop_border=crop_border, results_dir=results_dir,
+    return dict(protocol=protocol, crop_border=crop_border, quantize=quantize,
+                results_dir=results_dir,
                 gt_dir=gt_dir, pair_by=pair_by, num_images=len(records), mean=mean,
                 images=records, skipped=[asdict(p) for p in problems], ignored=ignored)
 
@@ -289,7 +303,10 @@ def format_report(report, metrics=METRIC_NAMES):
     """The per-image table and the mean, as text for the terminal."""
     width = max([len('image'), len('mean')] + [len(r['key']) for r in report['images']])
     header = f'{"image":<{width}}  ' + '  '.join(f'{m.upper():>8}' for m in metrics)
-    lines = [f'protocol: {report["protocol"]}', header, '-' * len(header)]
+    protocol = report['protocol']
+    if report.get('quantize'):
+        protocol += f' (16-bit results brought to 8 bits by {report["quantize"]})'
+    lines = [f'protocol: {protocol}', header, '-' * len(header)]
     for r in report['images']:
         lines.append(f'{r["key"]:<{width}}  ' + '  '.join(f'{_fmt(r[m]):>8}' for m in metrics))
     lines.append('-' * len(header))
@@ -341,7 +358,7 @@ def write_report(report, out, metrics=METRIC_NAMES):
 
 def evaluate_no_reference(results_dir, niqe_params=None, convert_to='y', crop_border=0,
                           skip_bad=False, progress=False, brisque_params=None,
-                          brisque_range=None, brisque_convert_to='gray'):
+                          brisque_range=None, brisque_convert_to='gray', quantize=None):
     """NIQE and/or BRISQUE of every image in ``results_dir`` (real rain, no ground truth).
 
     Args:
@@ -362,6 +379,8 @@ def evaluate_no_reference(results_dir, niqe_params=None, convert_to='y', crop_bo
     if niqe_params is None and brisque_params is None:
         raise FolderEvalError('no-reference scoring needs NIQE parameters, BRISQUE parameters '
                               'or both (--niqe-params / --brisque-params)')
+    if quantize is not None:
+        check_quantize(quantize)
     mu_cov = load_niqe_params(niqe_params) if niqe_params is not None else None
     brisque_model = (load_brisque_params(brisque_params, brisque_range)
                      if brisque_params is not None else None)
@@ -371,7 +390,7 @@ def evaluate_no_reference(results_dir, niqe_params=None, convert_to='y', crop_bo
     items, bar = _progress(paths, progress, f'checking {len(paths)} images')
     for path in items:
         try:
-            h, w = _read_8bit(path).shape[:2]
+            h, w = _read_8bit(path, quantize).shape[:2]
             if mu_cov is not None and min(h, w) - 2 * crop_border < NIQE_BLOCK:
                 raise ValueError(f'{path!r} is {h}x{w}; NIQE needs at least {NIQE_BLOCK}x'
                                  f'{NIQE_BLOCK} pixels after crop_border={crop_border}')
@@ -392,7 +411,7 @@ def evaluate_no_reference(results_dir, niqe_params=None, convert_to='y', crop_bo
     records = []
     items, bar = _progress(good, progress, f'scoring {len(good)} images ({", ".join(metrics)})')
     for path in items:
-        img = _read_8bit(path)
+        img = _read_8bit(path, quantize)
         record = dict(key=os.path.splitext(os.path.basename(path))[0], result=path)
         if mu_cov is not None:
             record['niqe'] = niqe(img, *mu_cov, convert_to, crop_border)
@@ -413,7 +432,7 @@ def evaluate_no_reference(results_dir, niqe_params=None, convert_to='y', crop_bo
     if brisque_model is not None:
         used.append(f'BRISQUE, {os.path.basename(os.path.normpath(brisque_params))}')
     return dict(protocol=f'no-reference ({"; ".join(used)})',
-                crop_border=crop_border, results_dir=results_dir, num_images=len(records),
+                crop_border=crop_border, quantize=quantize, results_dir=results_dir, num_images=len(records),
                 mean={m: float(np.mean([r[m] for r in records])) for m in metrics},
                 images=records, skipped=[asdict(p) for p in problems], ignored=[])
 

@@ -263,6 +263,18 @@ def test_brisque_metric_through_the_evaluator(fitted):
     expected = np.mean([brisque(float_to_uint8(im.numpy().transpose(1, 2, 0)), params)
                         for im in imgs])
     assert evaluator.evaluate(2) == {'RealRain/BRISQUE': pytest.approx(expected, abs=1e-12)}
+    # quantize='truncate' scores np.uint8(255 * pred), as the PReNet-era scripts save.
+    shifted = [(im + 0.7 / 255).clamp(0, 1) for im in imgs]
+    values = {}
+    for mode in ('round', 'truncate'):
+        evaluator = Evaluator(dict(type='BRISQUE', params_file=str(folder), quantize=mode))
+        evaluator.process([DataSample(pred_img=im, metainfo=dict(key=f's{i}'))
+                           for i, im in enumerate(shifted)])
+        values[mode] = evaluator.evaluate(2)['BRISQUE']
+    truncated = [np.uint8(255 * im.numpy().transpose(1, 2, 0)) for im in shifted]
+    assert values['truncate'] == pytest.approx(np.mean([brisque(t, params) for t in truncated]),
+                                               abs=1e-12)
+    assert values['truncate'] != values['round']
     flat = DataSample(pred_img=torch.full((3, 32, 32), 0.5), metainfo=dict(key='flat_one'))
     with pytest.raises(ValueError, match="BRISQUE: sample 'flat_one': BRISQUE features"):
         evaluator.process([flat])

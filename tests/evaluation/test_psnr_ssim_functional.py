@@ -7,9 +7,10 @@ import pytest
 from skimage.color import rgb2ycbcr
 from skimage.metrics import structural_similarity
 
-from restorelab.evaluation.functional import (PROTOCOLS, ImageSizeError, compute_metrics,
-                                              compute_metrics_from_float, float_to_uint8,
-                                              gaussian_window, matlab_round, psnr, rgb_to_y, ssim,
+from restorelab.evaluation.functional import (PROTOCOLS, QUANTIZE_MODES, ImageSizeError,
+                                              compute_metrics, compute_metrics_from_float,
+                                              float_to_uint8, gaussian_window, matlab_round, psnr,
+                                              quantize_image, rgb_to_y, ssim,
                                               ssim_2009_downsample, ssim_map)
 from restorelab.evaluation.functional.psnr_ssim import _rcdnet_psnr
 from restorelab.utils.image_io import imread_rgb
@@ -235,3 +236,38 @@ def test_float_entry_point_rounds_to_8_bits_half_to_even():
     for protocol in PROTOCOLS:
         assert compute_metrics_from_float(pred, gt, protocol) == compute_metrics(
             float_to_uint8(pred), float_to_uint8(gt), protocol)
+
+
+def test_truncate_cuts_towards_zero_in_the_input_float_dtype():
+    x = np.array([[[-0.1, 0.0, 1.2], [0.5, 1 / 255, 0.9999]]], dtype=np.float32)
+    # np.uint8(255 * clamp(out, 0, 1)) of the PReNet/BRN/AIDNet test scripts.
+    expected = np.uint8(255 * np.clip(x, 0, 1))
+    assert quantize_image(x, 8, 'truncate').tolist() == expected.tolist() \
+        == [[[0, 0, 255], [127, 1, 254]]]
+    # Every 8-bit level survives the float32 round trip k / 255 * 255 in both modes.
+    levels = np.arange(256, dtype=np.float32)[None, None] / np.float32(255)
+    for mode in QUANTIZE_MODES:
+        assert quantize_image(levels, 8, mode).ravel().tolist() == list(range(256))
+    assert quantize_image(np.array([[[0.5, 1.0, 0.25]]]), 16, 'truncate').tolist() == \
+        [[[32767, 65535, 16383]]]
+    assert quantize_image(np.array([[[0.5, 1.0, 0.25]]]), 16, 'round').tolist() == \
+        [[[32768, 65535, 16384]]]
+
+
+def test_quantize_option_applies_to_the_prediction_only():
+    rng = np.random.default_rng(3)
+    pred = rng.random((24, 24, 3), np.float32)
+    gt = float_to_uint8(rng.random((24, 24, 3), np.float32))
+    gt_float = gt.astype(np.float32) / 255
+    for protocol in PROTOCOLS:
+        got = compute_metrics_from_float(pred, gt_float, protocol, quantize='truncate')
+        assert got == compute_metrics(np.uint8(255 * pred), gt, protocol)
+        assert got != compute_metrics_from_float(pred, gt_float, protocol)
+
+
+@pytest.mark.parametrize('bad', ['floor', None, 'ROUND'])
+def test_unknown_quantize_mode_is_refused_with_the_choices(bad):
+    with pytest.raises(ValueError, match=r"expected one of \('round', 'truncate'\)"):
+        quantize_image(np.zeros((2, 2, 3), np.float32), 8, bad)
+    with pytest.raises(ValueError, match='bit_depth must be 8 or 16'):
+        quantize_image(np.zeros((2, 2, 3), np.float32), 12, 'round')

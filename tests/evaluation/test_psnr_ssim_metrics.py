@@ -88,6 +88,21 @@ def test_prediction_is_rounded_to_8_bits_before_scoring():
     assert metric.evaluate(1) == {'PSNR': math.inf}
 
 
+def test_quantize_truncate_scores_the_truncated_prediction():
+    gt = torch.full((3, 16, 16), 100 / 255)
+    # 0.6 of a level above the gt: rounds up to 101, truncates back to 100.
+    sample = DataSample(gt_img=gt, pred_img=gt + 0.6 / 255, metainfo=dict(key='near'))
+    values = {}
+    for mode in ('round', 'truncate'):
+        metric = PSNR(quantize=mode)
+        metric.process(None, [sample.to_dict()])
+        values[mode] = metric.evaluate(1)['PSNR']
+    assert values['truncate'] == math.inf
+    assert values['round'] == pytest.approx(20 * math.log10(255), abs=1e-9)  # off by 1 level
+    with pytest.raises(ValueError, match="unknown output quantisation 'floor'"):
+        SSIM(quantize='floor')
+
+
 def test_sample_without_gt_is_refused_naming_it():
     sample = DataSample(pred_img=torch.rand(3, 16, 16), metainfo=dict(key='real_rain_07'))
     with pytest.raises(ValueError, match="sample 'real_rain_07' has no gt_img"):

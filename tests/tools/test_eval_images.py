@@ -174,3 +174,28 @@ def test_position_pairing_follows_matlab_dir_order(tmp_path):
     imwrite_rgb(gt / 'g5.png', _img(8))
     _, problems, _ = folder_module.pair_folders(str(res), str(gt), pair_by='position')
     assert [p.path for p in problems] == [str(gt / 'g5.png')]
+
+
+def test_16_bit_results_are_refused_or_quantised_as_asked(eval_images, tmp_path, capsys):
+    res, gt = tmp_path / 'res', tmp_path / 'gt'
+    rng = np.random.default_rng(7)
+    clean = _img(11)
+    result16 = rng.integers(0, 65536, clean.shape, dtype=np.uint16)
+    imwrite_rgb(res / 'x.png', result16)
+    imwrite_rgb(gt / 'x.png', clean)
+    args = [str(res), str(gt), '--protocol', 'rcdnet', '--no-progress']
+    assert eval_images.main(args) == 1
+    err = capsys.readouterr().err
+    assert 'is a 16-bit image' in err and 'pass --quantize round|truncate' in err
+    scale = result16.astype(np.float64) / 65535 * 255
+    expected = {'round': np.round(scale).astype(np.uint8),
+                'truncate': np.trunc(scale).astype(np.uint8)}
+    for mode in ('round', 'truncate'):
+        out = tmp_path / f'{mode}.json'
+        assert eval_images.main(args + ['--quantize', mode, '--out', str(out)]) == 0
+        report = json.loads(out.read_text())
+        assert report['quantize'] == mode
+        want = compute_metrics(expected[mode], clean, 'rcdnet')
+        assert report['images'][0]['psnr'] == pytest.approx(want['psnr'], abs=1e-12)
+        assert f'brought to 8 bits by {mode}' in capsys.readouterr().out
+    assert (expected['round'] != expected['truncate']).any()

@@ -85,27 +85,54 @@ def test_missing_dataset_folder_is_one_paragraph(tmp_path):
     assert len(err.splitlines()) <= 3
 
 
-def test_test_tool_metrics_equal_scores_of_saved_images(trained, rain_root, tmp_path):
-    work, _ = trained
-    out_json = str(tmp_path / 'metrics.json')
-    saved = str(tmp_path / 'results')
+def _test_and_score_saved(work, rain_root, tmp_path, name, *extra):
+    """tools/test.py with --save-images; returns (metrics record, saved images, the
+    scores of the saved files)."""
+    out_json = str(tmp_path / f'{name}.json')
+    saved = str(tmp_path / name)
     res = run_tool(['tools/test.py', TINY_CONFIG, osp.join(work, 'iter_20.pth'), '--out', out_json,
-                    '--save-images', saved, '--work-dir', str(tmp_path / 'tw'),
+                    '--save-images', saved, '--work-dir', str(tmp_path / 'tw'), *extra,
                     '--cfg-options', *data_root_options(rain_root)])
     assert res.returncode == 0, res.stderr[-3000:]
-    record = read_json(out_json)
-    assert set(record['metrics']) == {'Rain200H/PSNR', 'Rain200H/SSIM'}
     assert sorted(os.listdir(saved)) == ['1.png', '2.png']
-    psnrs, ssims = [], []
+    images, psnrs, ssims = [], [], []
     for name in ('1.png', '2.png'):
-        pred = imread_rgb(osp.join(saved, name))
+        images.append(imread_rgb(osp.join(saved, name)))
         gt = imread_rgb(osp.join(rain_root, 'test', 'target', name))
-        m = compute_metrics(pred, gt, 'restormer')
+        m = compute_metrics(images[-1], gt, 'restormer')
         psnrs.append(m['psnr'])
         ssims.append(m['ssim'])
+    return read_json(out_json), images, (np.mean(psnrs), np.mean(ssims))
+
+
+def test_test_tool_metrics_equal_scores_of_saved_images(trained, rain_root, tmp_path):
+    record, _, (psnr, ssim) = _test_and_score_saved(trained[0], rain_root, tmp_path, 'round')
+    assert set(record['metrics']) == {'Rain200H/PSNR', 'Rain200H/SSIM'}
     # In-loop numbers equal the numbers of the saved 8-bit files.
-    assert record['metrics']['Rain200H/PSNR'] == pytest.approx(np.mean(psnrs), abs=1e-9)
-    assert record['metrics']['Rain200H/SSIM'] == pytest.approx(np.mean(ssims), abs=1e-12)
+    assert record['metrics']['Rain200H/PSNR'] == pytest.approx(psnr, abs=1e-9)
+    assert record['metrics']['Rain200H/SSIM'] == pytest.approx(ssim, abs=1e-12)
+
+
+def test_test_tool_quantize_truncate_scores_and_saves_truncated_images(trained, rain_root,
+                                                                       tmp_path):
+    work = trained[0]
+    rounded, round_images, _ = _test_and_score_saved(work, rain_root, tmp_path, 'round')
+    record, images, (psnr, ssim) = _test_and_score_saved(work, rain_root, tmp_path, 'truncate',
+                                                         '--quantize', 'truncate')
+    assert record['metrics']['Rain200H/PSNR'] == pytest.approx(psnr, abs=1e-9)
+    assert record['metrics']['Rain200H/SSIM'] == pytest.approx(ssim, abs=1e-12)
+    # Truncation is rounding minus 0 or 1 level, and the lost levels cost PSNR.
+    for t, r in zip(images, round_images):
+        diff = r.astype(int) - t.astype(int)
+        assert diff.min() == 0 and diff.max() == 1 and diff.mean() > 0.2
+    assert record['metrics']['Rain200H/PSNR'] != rounded['metrics']['Rain200H/PSNR']
+
+
+def test_test_tool_refuses_quantize_without_a_metric_to_apply_it_to(trained, tmp_path):
+    res = run_tool(['tools/test.py', TINY_CONFIG, osp.join(trained[0], 'iter_20.pth'),
+                    '--quantize', 'truncate', '--cfg-options', 'test_evaluator=[]'])
+    assert res.returncode == 2 and 'Traceback' not in res.stderr
+    assert 'no PSNR/SSIM/NIQE/BRISQUE metric' in res.stderr.strip().splitlines()[-1]
 
 
 def test_test_tool_refuses_missing_checkpoint(tmp_path):

@@ -27,7 +27,8 @@ Protocols (all score the luma channel Y of 8-bit RGB images):
 
 Images are ``(H, W, 3)`` RGB uint8 arrays, i.e. the 8-bit images as saved and
 scored. Float images in [0, 1] go through :func:`float_to_uint8` first (see
-:func:`compute_metrics_from_float`).
+:func:`compute_metrics_from_float`): rounded by default, or truncated
+(``quantize='truncate'``) as the PReNet/BRN/AIDNet test scripts save their results.
 """
 import math
 
@@ -62,20 +63,48 @@ def check_protocol(protocol, crop_border=0):
     return protocol
 
 
-def float_to_uint8(img):
-    """Round a float image in [0, 1] to 8 bits: ``np.round(np.clip(img, 0, 1) * 255)``.
+QUANTIZE_MODES = ('round', 'truncate')
 
-    The product is computed in the input's float dtype (float32 stays float32)
-    and ties round half to even, which is what ``skimage.img_as_ubyte`` does
-    when the official test scripts save their results, so scores of in-memory
-    predictions equal scores of the saved PNG files.
+
+def check_quantize(mode):
+    """Validate an output quantisation mode; returns it."""
+    if mode not in QUANTIZE_MODES:
+        raise ValueError(f'unknown output quantisation {mode!r}; expected one of {QUANTIZE_MODES} '
+                         "('round': nearest level, as restorelab, Restormer and DRSformer save; "
+                         "'truncate': np.uint8(255 * out), as the PReNet/BRN/AIDNet test scripts "
+                         'save)')
+    return mode
+
+
+def quantize_image(img, bit_depth=8, mode='round'):
+    """A float image in [0, 1] -> ``uint8`` (``bit_depth=8``) or ``uint16`` (16).
+
+    ``mode='round'``: ``np.round(np.clip(img, 0, 1) * peak)``, ties to even, which is
+    what ``skimage.img_as_ubyte`` does when the Restormer/DRSformer test scripts save
+    their results. ``mode='truncate'``: ``np.clip(img, 0, 1) * peak`` cut towards zero,
+    which is what ``np.uint8(255 * out)`` does in the PReNet/BRN/AIDNet test scripts
+    (their outputs are clamped to [0, 1] first). The product is computed in the input's
+    float dtype (float32 stays float32), as those scripts compute it, so scores of
+    in-memory predictions equal scores of the files the scripts save.
     """
+    check_quantize(mode)
+    if bit_depth not in (8, 16):
+        raise ValueError(f'bit_depth must be 8 or 16, got {bit_depth!r}')
     img = np.asarray(img)
     if not np.issubdtype(img.dtype, np.floating):
-        raise TypeError(f'float_to_uint8 expects a float image in [0, 1], got dtype {img.dtype}')
+        raise TypeError(f'quantize_image expects a float image in [0, 1], got dtype {img.dtype}')
     if np.isnan(img).any():
-        raise ValueError('float_to_uint8: the image contains NaN values')
-    return np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
+        raise ValueError('quantize_image: the image contains NaN values')
+    peak = img.dtype.type(255 if bit_depth == 8 else 65535)
+    scaled = np.clip(img, 0, 1) * peak
+    scaled = np.round(scaled) if mode == 'round' else np.trunc(scaled)
+    return scaled.astype(np.uint8 if bit_depth == 8 else np.uint16)
+
+
+def float_to_uint8(img, quantize='round'):
+    """Quantise a float image in [0, 1] to 8 bits (:func:`quantize_image`); by default
+    ``np.round(np.clip(img, 0, 1) * 255)`` with ties to even."""
+    return quantize_image(img, 8, quantize)
 
 
 def check_image_pair(pred, gt, protocol, crop_border=0, names=None):
@@ -281,13 +310,16 @@ def compute_metrics(pred, gt, protocol, crop_border=0, metrics=METRIC_NAMES, nam
     return out
 
 
-def compute_metrics_from_float(pred, gt, protocol, crop_border=0, metrics=METRIC_NAMES, names=None):
+def compute_metrics_from_float(pred, gt, protocol, crop_border=0, metrics=METRIC_NAMES, names=None,
+                               quantize='round'):
     """:func:`compute_metrics` for ``(H, W, 3)`` float RGB images in [0, 1].
 
-    Both images are first rounded to 8 bits with :func:`float_to_uint8`.
+    The prediction is quantised to 8 bits with ``quantize`` ('round' or 'truncate', see
+    :func:`quantize_image`); the ground truth, which comes from an 8-bit file, is always
+    rounded, which gives that file's values back.
     """
-    return compute_metrics(float_to_uint8(pred), float_to_uint8(gt), protocol, crop_border,
-                           metrics, names)
+    return compute_metrics(float_to_uint8(pred, quantize), float_to_uint8(gt), protocol,
+                           crop_border, metrics, names)
 
 
 def psnr(pred, gt, protocol, crop_border=0):

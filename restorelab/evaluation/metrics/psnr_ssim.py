@@ -8,7 +8,7 @@ from mmengine.structures import BaseDataElement
 
 from restorelab.registry import METRICS
 
-from ..functional import check_protocol, compute_metrics_from_float
+from ..functional import check_protocol, check_quantize, compute_metrics_from_float
 
 
 def _to_hwc_numpy(img, field, key):
@@ -34,7 +34,8 @@ class _ProtocolMetric(BaseMetric):
     """Mean over images of a per-image metric under an evaluation protocol.
 
     Reads ``pred_img`` and ``gt_img`` (``(3, H, W)`` float in [0, 1]) of each
-    data sample, rounds both to 8 bits and scores them with
+    data sample, quantises both to 8 bits (the prediction as ``quantize`` says, the
+    ground truth rounded back to its file's values) and scores them with
     :func:`restorelab.evaluation.functional.compute_metrics`. The per-image
     values are appended to ``self.results`` as ``{'key': ..., '<name>': value}``
     and, after ``evaluate``, kept (gathered from all ranks) in
@@ -44,17 +45,22 @@ class _ProtocolMetric(BaseMetric):
     Args:
         protocol: 'restormer', 'rcdnet' or 'basicsr'.
         crop_border: pixels removed from each edge (``basicsr`` only).
+        quantize: how the prediction becomes 8 bits: 'round' (restorelab, Restormer,
+            DRSformer) or 'truncate' (``np.uint8(255 * out)`` of the PReNet/BRN/AIDNet
+            test scripts).
         prefix: the name of the test set, prepended to the result key.
         collect_device: where results are gathered in distributed runs.
     """
 
     metric = None  # 'psnr' or 'ssim', set by subclasses
 
-    def __init__(self, protocol='restormer', crop_border=0, prefix=None, collect_device='cpu'):
+    def __init__(self, protocol='restormer', crop_border=0, quantize='round', prefix=None,
+                 collect_device='cpu'):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.per_image = []
         self.protocol = check_protocol(protocol, crop_border)
         self.crop_border = crop_border
+        self.quantize = check_quantize(quantize)
 
     def process(self, data_batch, data_samples):
         """Score each sample of a batch (dicts from the Evaluator, or DataSamples)."""
@@ -75,7 +81,7 @@ class _ProtocolMetric(BaseMetric):
             names = (sample.get('img_path') or key, sample.get('gt_path') or f'gt of {key}')
             value = compute_metrics_from_float(
                 pred, gt, self.protocol, self.crop_border, metrics=(self.metric,),
-                names=names)[self.metric]
+                names=names, quantize=self.quantize)[self.metric]
             self.results.append({'key': key, self.metric: value})
 
     def compute_metrics(self, results):
