@@ -38,8 +38,8 @@ train_dataloader = dict(
         dataset=dict(
             type=_base_.dataset_type,
             data_root=_base_.data_root,
-            data_prefix=dict(img='train/rain', gt='train/norain'),
-            filename_tmpl=_base_.filename_tmpl,
+            layouts=_base_.train_layouts,
+            layout='jorder',
             pipeline=train_pipeline)))
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))

@@ -28,6 +28,13 @@ def format_examples(names, limit=MAX_EXAMPLES):
     return shown
 
 
+def natural_key(key):
+    """Sort key that orders numbers by value: ``'2'`` before ``'10'``, ``'rain-9'`` before
+    ``'rain-10'`` (test sets named ``1.png ... 100.png`` are listed 1, 2, 3, ...)."""
+    return [(0, int(part), '') if part.isdigit() else (1, 0, part)
+            for part in re.split(r'(\d+)', key) if part]
+
+
 def split_key(rel_path):
     """``'sub/901_1.jpg'`` -> ``('sub/901_1', '.jpg')``: the key is the relative stem."""
     stem, ext = os.path.splitext(rel_path)

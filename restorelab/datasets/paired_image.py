@@ -10,10 +10,53 @@ from mmengine.registry import DefaultScope
 from restorelab.registry import DATASETS, SCOPE
 from restorelab.utils.image_io import ImageReadError
 from .layout import (DatasetLayoutError, FilenameTemplate, check_folder, format_examples,
-                     index_by_key, split_key)
+                     index_by_key, natural_key, split_key)
 
 SIDE_BY_SIDE_MODES = ('rain_left', 'rain_right')
 ON_UNREADABLE = ('stop', 'skip')
+
+
+LAYOUT_KEYS = ('data_prefix', 'filename_tmpl', 'ann_file', 'side_by_side')
+
+
+def select_layout(layout, layouts, explicit, owner='PairedImageDataset'):
+    """The layout arguments named ``layout`` in ``layouts`` (see PairedImageDataset).
+
+    ``explicit`` holds the layout arguments given directly; any that is set is an error
+    beside ``layouts``. An unknown name is an error listing the names and what each reads.
+    """
+    if not isinstance(layouts, dict) or not layouts:
+        raise DatasetLayoutError(
+            f"{owner}: layout={layout!r} needs layouts=dict(<name>=dict(data_prefix=..., "
+            f"filename_tmpl=...), ...) listing the copies of the set; got layouts={layouts!r}")
+    given = sorted(k for k, v in explicit.items() if v not in (None, '', {}))
+    if given:
+        raise DatasetLayoutError(
+            f'{owner}: {", ".join(given)} given beside layouts={sorted(layouts)}; pick a '
+            f'listed copy with layout=<name>, or drop layouts and give the folders directly')
+    name = next(iter(layouts)) if layout is None else layout
+    if name not in layouts:
+        listed = '; '.join(f'{k}: {_describe_layout(v)}' for k, v in layouts.items())
+        raise DatasetLayoutError(f'{owner}: unknown layout {name!r}; this set lists {listed}')
+    chosen = layouts[name]
+    unknown = sorted(set(chosen) - set(LAYOUT_KEYS)) if isinstance(chosen, dict) else None
+    if unknown is None or unknown:
+        raise DatasetLayoutError(f'{owner}: layouts[{name!r}] must be a dict of '
+                                 f'{LAYOUT_KEYS}; got {chosen!r}')
+    return dict(chosen)
+
+
+def _describe_layout(spec):
+    if not isinstance(spec, dict):
+        return repr(spec)
+    prefix = spec.get('data_prefix') or {}
+    text = ', '.join(f'{k}={v!r}' for k, v in prefix.items())
+    tmpl = spec.get('filename_tmpl')
+    if tmpl:
+        text += f" named {tmpl.get('img', '{}')!r} -> {tmpl.get('gt', '{}')!r}"
+    if spec.get('ann_file'):
+        text += f" from {spec['ann_file']!r}"
+    return text or 'defaults'
 
 
 @DATASETS.register_module()
@@ -54,8 +97,18 @@ class PairedImageDataset(BaseDataset):
     refetch), so no loader worker dies. Testing (``test_mode``) always stops: every test
     image must be scored.
 
+    **Named layouts**: a set that is shared in several copies (Rain100L/H: JORDER's
+    ``rain/rain-001.png`` names, and copies with ``input/1.png`` / ``target/1.png``) lists
+    them as ``layouts=dict(<name>=dict(data_prefix=..., filename_tmpl=...), ...)`` and picks
+    one with ``layout='<name>'`` (default: the first listed), so a user switches copies with
+    one option (``--cfg-options test_dataloader.dataset.layout=numbered``) instead of a
+    second config. A layout takes the keys ``data_prefix``, ``filename_tmpl``, ``ann_file``
+    and ``side_by_side``; giving them beside ``layouts`` as well is an error (which would win
+    is not obvious).
+
     Each data info holds ``img_path``, ``gt_path`` and ``key`` (the rainy file's path relative
-    to its folder, without extension: unique, used to name saved results).
+    to its folder, without extension: unique, used to name saved results). Pairs are listed
+    in natural order of their keys (``2`` before ``10``).
 
     Raises:
         DatasetLayoutError: at construction, when a folder or the annotation file is missing,
@@ -72,9 +125,19 @@ class PairedImageDataset(BaseDataset):
                  side_by_side=None,
                  allow_unused_gt=False,
                  on_unreadable='stop',
+                 layout=None,
+                 layouts=None,
                  pipeline=(),
                  test_mode=False,
                  **kwargs):
+        if layouts is not None or layout is not None:
+            explicit = dict(data_prefix=data_prefix, ann_file=ann_file,
+                            filename_tmpl=filename_tmpl, side_by_side=side_by_side)
+            chosen = select_layout(layout, layouts, explicit, type(self).__name__)
+            data_prefix = chosen.get('data_prefix')
+            ann_file = chosen.get('ann_file', '')
+            filename_tmpl = chosen.get('filename_tmpl')
+            side_by_side = chosen.get('side_by_side')
         if data_prefix is None:
             if ann_file:
                 data_prefix = dict(img='', gt='')
@@ -187,7 +250,7 @@ class PairedImageDataset(BaseDataset):
         gt_index = index_by_key(gt_files, gt_dir, 'ground-truth folder', owner)
 
         data_list, unmatched, used_gt = [], [], set()
-        for key in sorted(rain_index):
+        for key in sorted(rain_index, key=natural_key):
             rel = rain_index[key]
             sub, stem = posixpath.split(key)
             core = self.img_tmpl.match(stem)
@@ -232,7 +295,7 @@ class PairedImageDataset(BaseDataset):
             dict(img_path=os.path.join(img_dir, index[key]),
                  gt_path=os.path.join(img_dir, index[key]), key=key,
                  side_by_side=self.side_by_side)
-            for key in sorted(index)
+            for key in sorted(index, key=natural_key)
         ]
 
     def _load_annotation_pairs(self):

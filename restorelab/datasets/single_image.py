@@ -5,7 +5,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DefaultScope
 
 from restorelab.registry import DATASETS, SCOPE
-from .layout import check_folder, index_by_key
+from .layout import check_folder, index_by_key, natural_key
 
 
 @DATASETS.register_module()
@@ -35,4 +35,4 @@ class SingleImageDataset(BaseDataset):
             folder, 'image folder', owner, layout,
             f"Check data_root ({self.data_root!r}) and data_prefix['img'] in the dataset config.")
         index = index_by_key(files, folder, 'image folder', owner)
-        return [dict(img_path=os.path.join(folder, index[key]), key=key) for key in sorted(index)]
+        return [dict(img_path=os.path.join(folder, index[key]), key=key) for key in sorted(index, key=natural_key)]

@@ -169,3 +169,50 @@ def test_did_config_override_for_split_folders(tmp_path):
     init_default_scope('restorelab')
     ds = DATASETS.build(ds_cfg)
     assert len(ds) == 2 and ds.get_data_info(0)['gt_path'].endswith('test/target/1.png')
+
+
+def tree_numbered(root):
+    for split, n in (('train', 3), ('test', 12)):
+        for i in range(1, n + 1):
+            img(root / split / 'input' / f'{i}.png')
+            img(root / split / 'target' / f'{i}.png')
+    return 3, 12
+
+
+@pytest.mark.parametrize('name', ['rain100l.py', 'rain100h.py'])
+def test_rain100_input_target_copies_by_one_option(name, tmp_path):
+    """layout='numbered' reads the input/target copies with 1.png names; 'jorder' (the
+    default) the original names; the keys come in natural order (1, 2, ..., 10, 11, 12)."""
+    jorder, numbered = tmp_path / 'jorder', tmp_path / 'numbered'
+    tree_rain100(jorder)
+    n_train, n_test = tree_numbered(numbered)
+    child = tmp_path / 'numbered_copy.py'
+    child.write_text(f"_base_ = [{str(CONFIG_DIR / name)!r}]\n"
+                     "test_dataloader = dict(dataset=dict(layout='numbered'))\n"
+                     "train_dataloader = dict(dataset=dict(layout='numbered'))\n")
+    init_default_scope('restorelab')
+    for path, root, sizes in ((CONFIG_DIR / name, jorder, (3, 2)),
+                              (child, numbered, (n_train, n_test))):
+        cfg = Config.fromfile(str(path))
+        built = []
+        for loader in (cfg.train_dataloader, cfg.test_dataloader):
+            ds_cfg = loader.dataset.to_dict()
+            ds_cfg['data_root'] = str(root)
+            built.append(DATASETS.build(ds_cfg))
+        assert tuple(len(ds) for ds in built) == sizes
+    keys = [built[1].get_data_info(i)['key'] for i in range(n_test)]
+    assert keys == [str(i) for i in range(1, 13)]
+    assert built[1].get_data_info(0)['gt_path'].endswith('test/target/1.png')
+    # A wrong copy name lists the copies and what each reads.
+    cfg = Config.fromfile(str(CONFIG_DIR / name))
+    ds_cfg = dict(cfg.test_dataloader.dataset.to_dict(), data_root=str(numbered), layout='input')
+    with pytest.raises(DatasetLayoutError, match=r"unknown layout 'input'; this set lists "
+                       r"jorder: img='test/rain', gt='test/norain' named 'rain-\{\}' -> "
+                       r"'norain-\{\}'; numbered: img='test/input', gt='test/target'"):
+        DATASETS.build(ds_cfg)
+    # Folders given beside the listed copies are ambiguous: refused, not silently ignored.
+    ds_cfg = dict(cfg.test_dataloader.dataset.to_dict(), data_root=str(numbered),
+                  data_prefix=dict(img='test/input', gt='test/target'))
+    with pytest.raises(DatasetLayoutError, match=r"data_prefix given beside layouts=\['jorder', "
+                       r"'numbered'\]"):
+        DATASETS.build(ds_cfg)

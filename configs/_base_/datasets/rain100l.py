@@ -1,13 +1,23 @@
 """Rain100L (JORDER's light-rain set: 200 training pairs, RainTrainL, and 100 test pairs)
-in folders ``rain/`` and ``norain/`` paired by the file-name template
-``rain-{}`` -> ``norain-{}``::
+in one of two copies, picked with ``layout`` (one option, no second config)::
 
-    data/Rain100L/train/rain/rain-1.png ...     data/Rain100L/train/norain/norain-1.png ...
-    data/Rain100L/test/rain/rain-001.png ...    data/Rain100L/test/norain/norain-001.png ...
+    layout='jorder' (the original release; the default):
+        data/Rain100L/train/rain/rain-1.png ...      data/Rain100L/train/norain/norain-1.png ...
+        data/Rain100L/test/rain/rain-001.png ...     data/Rain100L/test/norain/norain-001.png ...
+    layout='numbered' (the input/target copies with 1.png names that most repositories ship):
+        data/Rain100L/train/input/1.png ...          data/Rain100L/train/target/1.png ...
+        data/Rain100L/test/input/1.png ...           data/Rain100L/test/target/1.png ...
 
-PReNet's copy keeps both sides in one folder (``RainTrainL/rain-1.png``, ``norain-1.png``):
-set both data_prefix entries to that folder; the template separates the two sides.
-Scored with the 'restormer' protocol. See paired_pipelines.py to change the patch size.
+e.g. ``tools/test.py CONFIG CKPT --cfg-options test_dataloader.dataset.layout=numbered``
+(``train_dataloader.dataset.layout`` for the training set). PReNet's copy keeps both sides in
+one folder (``RainTrainL/rain-1.png``, ``norain-1.png``): point both data_prefix entries
+of the 'jorder' layout at that folder; the template separates the two sides.
+docs/datasets.md says where each copy comes from.
+
+Protocol: 'restormer' here, as Restormer and DRSformer score Rain100L/H. The PReNet, BRN and
+AIDNet papers scored Rain100L/H with their MATLAB statistic scripts ('rcdnet' protocol in
+restorelab); their configs (configs/prenet, configs/brn, configs/aidnet) set that protocol.
+See paired_pipelines.py to change the patch size.
 """
 _base_ = ['./paired_pipelines.py']
 
@@ -16,6 +26,12 @@ dataset_name = 'Rain100L'
 data_root = 'data/Rain100L'
 eval_protocol = 'restormer'
 filename_tmpl = dict(img='rain-{}', gt='norain-{}')
+train_layouts = dict(
+    jorder=dict(data_prefix=dict(img='train/rain', gt='train/norain'), filename_tmpl=filename_tmpl),
+    numbered=dict(data_prefix=dict(img='train/input', gt='train/target')))
+test_layouts = dict(
+    jorder=dict(data_prefix=dict(img='test/rain', gt='test/norain'), filename_tmpl=filename_tmpl),
+    numbered=dict(data_prefix=dict(img='test/input', gt='test/target')))
 
 train_dataloader = dict(
     batch_size=_base_.train_batch_size,
@@ -25,8 +41,8 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_prefix=dict(img='train/rain', gt='train/norain'),
-        filename_tmpl=filename_tmpl,
+        layouts=train_layouts,
+        layout='jorder',
         pipeline=_base_.train_pipeline))
 val_dataloader = dict(
     batch_size=1,
@@ -36,8 +52,8 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_prefix=dict(img='test/rain', gt='test/norain'),
-        filename_tmpl=filename_tmpl,
+        layouts=test_layouts,
+        layout='jorder',
         test_mode=True,
         pipeline=_base_.test_pipeline))
 test_dataloader = val_dataloader
