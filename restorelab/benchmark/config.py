@@ -14,10 +14,19 @@ entries (names starting with ``_`` are free helper variables)::
     datasets = [
         dict(name='Rain200H', type='paired', data_root='data/Rain200H',
              data_prefix=dict(img='test/input', gt='test/target'), protocol='restormer'),
-        dict(name='RealRain', type='unpaired', data_root='data/real', niqe_params='niqe.npz'),
+        dict(name='RealRain', type='unpaired', data_root='data/real', niqe_params='niqe.npz',
+             brisque_params='BRISQUE_release'),
     ]
-    inference = dict(pad_mode='reflect', tile=None, tile_overlap=32, self_ensemble=False, seed=0)
+    inference = dict(pad_mode='reflect', tile=None, tile_overlap=32, self_ensemble=False, seed=0,
+                     quantize='round')
     cost = dict(shape=(3, 256, 256), runs=5, warmup=2)
+
+``inference`` holds the restorer's test_cfg keys (padding, tiling, self-ensemble, bf16,
+compile) plus two scoring keys: ``seed`` and ``quantize`` ('round', or 'truncate' as the
+PReNet/BRN/AIDNet test scripts save their outputs). Unpaired sets are scored with NIQE
+and/or BRISQUE when their parameter files are given (``niqe_params``; ``brisque_params``
+with ``brisque_range`` when the range file is not beside the model); without either
+they are restored and saved but not scored.
 
 A model's ``config`` and ``checkpoint`` may also be dicts by dataset name, for
 models trained once per set as in the papers' tables, e.g.
@@ -36,7 +45,7 @@ import os
 
 from mmengine.config import Config
 
-from restorelab.evaluation.functional import PROTOCOLS, check_protocol
+from restorelab.evaluation.functional import PROTOCOLS, check_protocol, check_quantize
 from restorelab.models.restorers.inference_utils import TEST_CFG_DEFAULTS, check_test_cfg
 from restorelab.utils.errors import UserInputError
 
@@ -56,9 +65,13 @@ DATASET_KEYS = dict(
                           'allow_unused_gt', 'crop_border')),
     unpaired=dict(required=('name', 'data_root'),
                   optional=('type', 'data_prefix', 'niqe_params', 'niqe_convert_to',
+                            'brisque_params', 'brisque_range', 'brisque_convert_to',
                             'crop_border')),
 )
-INFERENCE_DEFAULTS = dict(TEST_CFG_DEFAULTS, seed=0)
+# Keys of ``inference`` that are about scoring, not the restorer's test_cfg.
+SCORING_DEFAULTS = dict(seed=0, quantize='round')
+INFERENCE_DEFAULTS = dict(TEST_CFG_DEFAULTS, **SCORING_DEFAULTS)
+NO_REFERENCE_METRICS = ('niqe', 'brisque')
 COST_DEFAULTS = dict(shape=(3, 256, 256), runs=5, warmup=2)
 
 
@@ -149,9 +162,16 @@ def _check_datasets(datasets):
         else:
             entry.setdefault('niqe_params', None)
             entry.setdefault('niqe_convert_to', 'y')
-            if entry['niqe_convert_to'] not in ('y', 'gray'):
-                raise BenchConfigError(f"{label}: niqe_convert_to must be 'y' or 'gray', got "
-                                       f'{entry["niqe_convert_to"]!r}')
+            entry.setdefault('brisque_params', None)
+            entry.setdefault('brisque_range', None)
+            entry.setdefault('brisque_convert_to', 'gray')
+            for key in ('niqe_convert_to', 'brisque_convert_to'):
+                if entry[key] not in ('y', 'gray'):
+                    raise BenchConfigError(f"{label}: {key} must be 'y' or 'gray', got "
+                                           f'{entry[key]!r}')
+            if entry['brisque_range'] and not entry['brisque_params']:
+                raise BenchConfigError(f'{label}: brisque_range goes with brisque_params (the '
+                                       'BRISQUE model it scales features for)')
             if not (_is_int(crop) and crop >= 0):
                 raise BenchConfigError(f'{label}: crop_border must be an int >= 0, got {crop!r}')
         out.append(entry)
@@ -167,10 +187,26 @@ def _check_inference(inference):
     if not _is_int(out['seed']):
         raise BenchConfigError(f"inference.seed must be an int, got {out['seed']!r}")
     try:
-        check_test_cfg({k: v for k, v in out.items() if k != 'seed'})
+        check_quantize(out['quantize'])
+    except ValueError as err:
+        raise BenchConfigError(f'inference.quantize: {err}') from None
+    try:
+        check_test_cfg(restorer_test_cfg(out))
     except ValueError as err:
         raise BenchConfigError(f'inference: {err}'.replace('test_cfg.', 'inference.')) from None
     return out
+
+
+def restorer_test_cfg(inference):
+    """The restorer's ``test_cfg`` part of a checked ``inference`` dict (without the
+    scoring keys ``seed`` and ``quantize``)."""
+    return {k: v for k, v in inference.items() if k not in SCORING_DEFAULTS}
+
+
+def no_reference_metrics(dataset):
+    """The no-reference metrics an unpaired set is scored with: those whose parameter
+    files it names, in the order NIQE, BRISQUE."""
+    return [m for m in NO_REFERENCE_METRICS if dataset.get(f'{m}_params')]
 
 
 def _check_cost(cost):
@@ -244,5 +280,6 @@ def select(entries, names, what):
     return [e for e in entries if e['name'] in names]
 
 
-__all__ = ['BenchConfigError', 'check_bench_config', 'select', 'PROTOCOLS', 'TOP_LEVEL_KEYS',
-           'INFERENCE_DEFAULTS', 'COST_DEFAULTS']
+__all__ = ['BenchConfigError', 'check_bench_config', 'select', 'restorer_test_cfg',
+           'no_reference_metrics', 'PROTOCOLS', 'TOP_LEVEL_KEYS', 'INFERENCE_DEFAULTS',
+           'COST_DEFAULTS']

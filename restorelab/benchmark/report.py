@@ -8,8 +8,9 @@ import os
 
 # (key, header, decimals, higher is better)
 METRIC_COLUMNS = dict(psnr=('PSNR ↑', 2, True), ssim=('SSIM ↑', 4, True),
-                      niqe=('NIQE ↓', 4, False))
+                      niqe=('NIQE ↓', 4, False), brisque=('BRISQUE ↓', 3, False))
 PAIRED_METRICS = ('psnr', 'ssim')
+ALL_METRICS = tuple(METRIC_COLUMNS)
 
 
 def _json_safe(value):
@@ -79,8 +80,8 @@ def write_csv(results, path):
     """One row per image and one ``mean`` row per cell; failed cells as one row with the reason."""
     with open(path, 'w', newline='') as f:
         writer = csv.writer(f)
-        writer.writerow(['model', 'dataset', 'protocol', 'image', 'psnr', 'ssim', 'niqe',
-                         'status', 'reason'])
+        writer.writerow(['model', 'dataset', 'protocol', 'image', *ALL_METRICS, 'status',
+                         'reason'])
         models, datasets = _grid(results)
         for model in models:
             for dataset in datasets:
@@ -89,18 +90,21 @@ def write_csv(results, path):
                     continue
                 base = [model, dataset['name'], cell.get('protocol') or '']
                 if cell['status'] == 'failed':
-                    writer.writerow(base + ['', '', '', '', 'failed', cell['reason']])
+                    writer.writerow(base + [''] * (1 + len(ALL_METRICS)) +
+                                    ['failed', cell['reason']])
                     continue
                 for row in cell['images'] + [dict(cell['mean'], key='mean')]:
                     writer.writerow(base + [row['key']] + [
-                        repr(row[m]) if m in row else '' for m in ('psnr', 'ssim', 'niqe')] +
+                        repr(row[m]) if m in row else '' for m in ALL_METRICS] +
                         [cell['status'], cell.get('reason') or ''])
 
 
 def _columns(datasets):
+    """``(set, metric)`` per column: PSNR and SSIM of paired sets, the no-reference metrics
+    of unpaired ones (NIQE when none is configured, shown as not scored)."""
     cols = []
     for d in datasets:
-        metrics = PAIRED_METRICS if d['type'] == 'paired' else ('niqe', )
+        metrics = PAIRED_METRICS if d['type'] == 'paired' else (d.get('metrics') or ['niqe'])
         cols += [(d['name'], m) for m in metrics]
     return cols
 
@@ -144,7 +148,8 @@ def _fmt_count(value, unit):
 
 def quality_table(results):
     """The paper's Table 1 layout: one row per model, one column pair (PSNR, SSIM) per paired
-    set and a NIQE column per unpaired set; best value in bold, second underlined."""
+    set and NIQE/BRISQUE columns per unpaired set (the Table 2 layout); best value in bold,
+    second underlined."""
     models, datasets = _grid(results)
     cols = _columns(datasets)
     ranks = {(d, m): _ranks(results, models, d, m) for d, m in cols}
@@ -216,16 +221,27 @@ def markdown_report(results):
     q_lines, q_notes = quality_table(results)
     c_lines, c_notes = cost_table(results)
     _, datasets = _grid(results)
-    protocols = ', '.join(f'{d["name"]}: {d["protocol"] or "NIQE"}' for d in datasets)
+    protocols = ', '.join(f'{d["name"]}: {d["protocol"] or "not scored"}' for d in datasets)
+    quantize = inf.get('quantize', 'round')
+    quantized = ('rounded to 8 bits' if quantize == 'round' else
+                 'truncated to 8 bits (np.uint8(255 * out), as the PReNet/BRN/AIDNet test '
+                 'scripts save)')
+    limit = results.get('limit')
+    subset = (f' Only the first {limit} images of each set were scored (--limit {limit}): '
+              'not the full-set numbers.' if limit else '')
     memory_methods = sorted({c.get('memory_method') for c in results['cost'].values()
                              if c.get('memory_method')})
     out = ['# Benchmark', '',
            f'Inference: pad_mode={inf["pad_mode"]}, tile={inf["tile"]}, '
            f'tile_overlap={inf["tile_overlap"]}, self_ensemble={inf["self_ensemble"]}, '
-           f'seed={inf["seed"]}; predictions rounded to 8 bits before scoring. '
+           f'seed={inf["seed"]}; predictions {quantized} before scoring. '
            f'Protocols: {protocols}. Best in **bold**, second <u>underlined</u> (the rainy '
-           'input is not ranked).', '', *q_lines, '']
+           f'input is not ranked).{subset}', '', *q_lines, '']
     out += [f'[^{i}]: {_md_escape(note)}' for i, note in enumerate(q_notes, 1)]
+    sheets = results.get('contact_sheets') or {}
+    if sheets:
+        out += ['', 'Contact sheets (rainy input, each model, ground truth): ' + ', '.join(
+            f'[{name}]({path})' for name, path in sheets.items()) + '.']
     out += ['', '## Cost', '',
             f'FLOPs: multiply-accumulates counted by mmengine.analysis on one '
             f'{"×".join(map(str, cost["shape"]))} input. Latency: median of {cost["runs"]} '

@@ -1,10 +1,12 @@
 """Run the models x datasets grid of a BENCH_CONFIG and collect every figure.
 
-Each (model, dataset) cell restores every image of the set with the
-benchmark's one inference protocol, rounds the result to 8 bits and scores it
-through ``restorelab.evaluation.functional`` -- the same data pipeline,
-restorer call and metric function as ``tools/test.py`` (whose PSNR/SSIM
-metrics also round to 8 bits before the protocol), so the numbers are equal.
+Each (model, dataset) cell restores every image of the set (or the first
+``limit``) with the benchmark's one inference protocol, quantises the result to
+8 bits (``inference.quantize``: rounded, or truncated as the PReNet-era test
+scripts save) and scores it through ``restorelab.evaluation.functional`` -- the
+same data pipeline, restorer call and metric function as ``tools/test.py``
+(whose metrics quantise the same way), so the numbers are equal. Unpaired sets
+are scored with NIQE and/or BRISQUE when their parameter files are given.
 A cell that raises (missing checkpoint, unreadable data, out of memory) is
 recorded as failed with its reason and the run goes on; ``results.json`` is
 rewritten after every cell, so an interrupted run can be resumed.
@@ -21,7 +23,7 @@ import numpy as np
 import torch
 
 from restorelab.utils.errors import UserInputError, user_error_message
-from .config import check_bench_config, select
+from .config import check_bench_config, no_reference_metrics, restorer_test_cfg, select
 from .cost import measure_cost
 from .report import load_results, write_outputs, write_results_json
 
@@ -144,8 +146,7 @@ def load_model(spec, inference, device='cpu', dataset_name=None):
         model.arch.load_state_dict(state_dict, strict=True)
     else:
         model = init_model(config, checkpoint, device='cpu')
-    model.test_cfg = check_test_cfg({k: v for k, v in inference.items() if k != 'seed'},
-                                    model.size_multiple)
+    model.test_cfg = check_test_cfg(restorer_test_cfg(inference), model.size_multiple)
     return model.to(device).eval()
 
 
@@ -156,23 +157,28 @@ def test_pipeline(paired):
     return pipeline + [dict(type='PackInputs')]
 
 
-def build_dataset(spec):
-    """A PairedImageDataset (paired) or SingleImageDataset (unpaired) with the test pipeline."""
+def build_dataset(spec, limit=None):
+    """A PairedImageDataset (paired) or SingleImageDataset (unpaired) with the test pipeline;
+    ``limit``: only the first ``limit`` images (in the dataset's natural key order)."""
     from restorelab.datasets import PairedImageDataset, SingleImageDataset
 
     if spec['type'] == 'paired':
         layout = {k: spec[k] for k in ('data_prefix', 'filename_tmpl', 'ann_file',
                                        'side_by_side', 'allow_unused_gt') if k in spec}
-        return PairedImageDataset(data_root=spec['data_root'], pipeline=test_pipeline(True),
-                                  test_mode=True, **layout)
-    prefix = spec.get('data_prefix') or dict(img='')
-    return SingleImageDataset(data_root=spec['data_root'], data_prefix=prefix,
-                              pipeline=test_pipeline(False))
+        dataset = PairedImageDataset(data_root=spec['data_root'], pipeline=test_pipeline(True),
+                                     test_mode=True, **layout)
+    else:
+        prefix = spec.get('data_prefix') or dict(img='')
+        dataset = SingleImageDataset(data_root=spec['data_root'], data_prefix=prefix,
+                                     pipeline=test_pipeline(False))
+    if limit is not None and limit < len(dataset):
+        dataset = dataset.get_subset(limit)
+    return dataset
 
 
-def _to_uint8(img):
+def _to_uint8(img, quantize='round'):
     from restorelab.evaluation.functional import float_to_uint8
-    return float_to_uint8(img.detach().cpu().numpy().transpose(1, 2, 0))
+    return float_to_uint8(img.detach().cpu().numpy().transpose(1, 2, 0), quantize)
 
 
 def restore_sample(model, data):
@@ -208,10 +214,33 @@ class _Progress:
         sys.stderr.flush()
 
 
-def score_cell(model, dataset, spec, progress=None, label='', save_dir=None, niqe_model=None):
-    """Restore and score every image of ``dataset``; returns the cell's ``images`` and ``mean``."""
+def load_no_reference_models(spec):
+    """``{metric: scorer}`` for an unpaired set: each scorer maps an ``(H, W, 3)`` uint8 RGB
+    image to its NIQE / BRISQUE value with the set's parameter files and options."""
+    from restorelab.evaluation.functional.brisque import brisque, load_brisque_params
+    from restorelab.evaluation.functional.niqe import load_niqe_params, niqe
+
+    scorers = {}
+    if spec.get('niqe_params'):
+        mu, cov = load_niqe_params(spec['niqe_params'])
+        scorers['niqe'] = lambda img: niqe(img, mu, cov, spec['niqe_convert_to'],
+                                           spec['crop_border'])
+    if spec.get('brisque_params'):
+        params = load_brisque_params(spec['brisque_params'], spec.get('brisque_range'))
+        scorers['brisque'] = lambda img: brisque(img, params, spec['brisque_convert_to'],
+                                                 spec['crop_border'])
+    return scorers
+
+
+def score_cell(model, dataset, spec, progress=None, label='', save_dir=None, scorers=None,
+               quantize='round'):
+    """Restore and score every image of ``dataset``; returns the cell's ``images`` and ``mean``.
+
+    Paired sets are scored with PSNR/SSIM under ``spec['protocol']``; unpaired ones with
+    ``scorers`` (see :func:`load_no_reference_models`). The prediction is quantised to 8
+    bits as ``quantize`` says before it is scored and saved.
+    """
     from restorelab.evaluation.functional import compute_metrics
-    from restorelab.evaluation.functional.niqe import niqe
     from restorelab.utils.image_io import imwrite_rgb
 
     paired = spec['type'] == 'paired'
@@ -219,7 +248,7 @@ def score_cell(model, dataset, spec, progress=None, label='', save_dir=None, niq
     for i in range(len(dataset)):
         data = dataset[i]
         pred, sample = restore_sample(model, data)
-        pred_u8 = _to_uint8(pred)
+        pred_u8 = _to_uint8(pred, quantize)
         key = sample.metainfo.get('key', str(i))
         record = dict(key=key)
         if paired:
@@ -227,26 +256,37 @@ def score_cell(model, dataset, spec, progress=None, label='', save_dir=None, niq
             names = (sample.metainfo.get('img_path'), sample.metainfo.get('gt_path'))
             record.update(compute_metrics(pred_u8, gt_u8, spec['protocol'], spec['crop_border'],
                                           names=names))
-        elif niqe_model is not None:
-            record['niqe'] = niqe(pred_u8, *niqe_model, convert_to=spec['niqe_convert_to'],
-                                  crop_border=spec['crop_border'])
+        else:
+            for metric, score in (scorers or {}).items():
+                try:
+                    record[metric] = score(pred_u8)
+                except ValueError as err:
+                    raise ValueError(f'{metric.upper()} of {key!r} '
+                                     f'({sample.metainfo.get("img_path")}): {err}') from err
         if save_dir:
             imwrite_rgb(os.path.join(save_dir, key + '.png'), pred_u8)
         records.append(record)
         if progress:
             progress.done += 1
             progress.show(label, i + 1, len(dataset))
-    metrics = [m for m in ('psnr', 'ssim', 'niqe') if records and m in records[0]]
+    metrics = [m for m in ('psnr', 'ssim', 'niqe', 'brisque') if records and m in records[0]]
     mean = {m: float(np.mean([r[m] for r in records])) for m in metrics}
     return records, mean
 
 
 # ---------------------------------------------------------------------- the grid
-def _cell_template(mspec, dspec, inference):
+def _set_protocol(dspec):
+    """The scoring of a set as one name: its PSNR/SSIM protocol, or its no-reference
+    metrics joined by '+' ('niqe+brisque'), or None when it is not scored."""
+    if dspec['type'] == 'paired':
+        return dspec.get('protocol')
+    return '+'.join(no_reference_metrics(dspec)) or None
+
+
+def _cell_template(mspec, dspec, inference, limit=None):
     return dict(model=mspec['name'], dataset=dspec['name'], dataset_type=dspec['type'],
-                protocol=dspec.get('protocol') if dspec['type'] == 'paired' else
-                ('niqe' if dspec.get('niqe_params') else None),
-                model_spec=mspec, dataset_spec=dspec, inference=inference)
+                protocol=_set_protocol(dspec), model_spec=mspec, dataset_spec=dspec,
+                inference=inference, limit=limit)
 
 
 def _reusable(old, new, keys):
@@ -261,7 +301,8 @@ def _jsonable(value):
 
 
 def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resume=False,
-                  save_images=False, progress=True, log=print, measure_costs=True):
+                  save_images=False, progress=True, log=print, measure_costs=True, limit=None,
+                  quantize=None, sheet_images=4):
     """Run the grid of ``bench`` (a BENCH_CONFIG path/Config/dict) and write every output
     to ``out_dir``; returns the results dict (as written to ``results.json``).
 
@@ -269,12 +310,28 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
         models, datasets: names to run (list or comma-separated string); None = all.
         resume: reuse the finished cells (and model costs) of ``out_dir/results.json``
             whose model, dataset and inference settings are unchanged.
-        save_images: write the 8-bit restored images to ``out_dir/images/<model>/<dataset>/``.
+        save_images: write the 8-bit restored images to ``out_dir/images/<model>/<dataset>/``
+            and one contact sheet per set to ``out_dir/contact_sheets/<dataset>.png``.
         measure_costs: measure parameters, FLOPs, latency and memory of every model run
             (``False``: quality only; costs already in results.json are kept).
+        limit: score only the first ``limit`` images of each set (a quick look; stated
+            in table.md); None = every image.
+        quantize: 'round' or 'truncate', overriding the config's ``inference.quantize``.
+        sheet_images: images (rows) per contact sheet.
     """
     cfg = check_bench_config(bench)
     device = check_device(device)
+    if limit is not None and not (isinstance(limit, int) and limit >= 1):
+        raise BenchmarkError(f'--limit must be a positive number of images, got {limit!r}')
+    if not (isinstance(sheet_images, int) and sheet_images >= 1):
+        raise BenchmarkError(f'--sheet-images must be a positive number of images, got '
+                             f'{sheet_images!r}')
+    if quantize is not None:
+        from restorelab.evaluation.functional import check_quantize
+        try:
+            cfg['inference']['quantize'] = check_quantize(quantize)
+        except ValueError as err:
+            raise BenchmarkError(f'--quantize: {err}') from None
     model_specs = _jsonable(select(cfg['models'], models, 'models'))
     dataset_specs = _jsonable(select(cfg['datasets'], datasets, 'datasets'))
     inference, cost_cfg = _jsonable(cfg['inference']), _jsonable(cfg['cost'])
@@ -295,23 +352,26 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
     costs = {k: c for k, c in previous.get('cost', {}).items() if k in all_models}
 
     results = dict(version=RESULTS_VERSION, environment=collect_environment(device),
-                   inference=inference, cost_settings=cost_cfg, models=all_models,
-                   datasets=[dict(name=d['name'], type=d['type'], protocol=d.get('protocol'))
+                   inference=inference, cost_settings=cost_cfg, models=all_models, limit=limit,
+                   datasets=[dict(name=d['name'], type=d['type'], protocol=_set_protocol(d),
+                                  metrics=(['psnr', 'ssim'] if d['type'] == 'paired' else
+                                           no_reference_metrics(d)))
                              for d in cfg['datasets']],
                    cells=cells, cost=costs)
 
     built = {}
     for dspec in dataset_specs:
         try:
-            built[dspec['name']] = build_dataset(dspec)
+            built[dspec['name']] = build_dataset(dspec, limit)
         except Exception as err:  # recorded per cell, the run goes on
             built[dspec['name']] = err
     todo = []
     for mspec in model_specs:
         for dspec in dataset_specs:
-            new = _cell_template(mspec, dspec, inference)
+            new = _cell_template(mspec, dspec, inference, limit)
             old = cells.get(cell_id(mspec['name'], dspec['name']))
-            if resume and _reusable(old, new, ('model_spec', 'dataset_spec', 'inference')):
+            if resume and _reusable(old, new, ('model_spec', 'dataset_spec', 'inference',
+                                               'limit')):
                 continue
             todo.append((mspec, dspec))
     total = sum(len(built[d['name']]) if not isinstance(built[d['name']], Exception) else 1
@@ -356,7 +416,7 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
                 log(f'cost of {name}: {cost["params"]:,} parameters, {cost["flops"] / 1e9:.3f} G '
                     f'FLOPs, {cost["latency_ms"]:.1f} ms/image at {cost["flops_shape"]}')
         for dspec in model_todo:
-            cell = _cell_template(mspec, dspec, inference)
+            cell = _cell_template(mspec, dspec, inference, limit)
             label = f'{name} | {dspec["name"]}'
             dataset = built[dspec['name']]
             units = 1 if isinstance(dataset, Exception) else len(dataset)
@@ -368,17 +428,16 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
                 model, model_error = get_model(dspec['name'])
                 if model_error:
                     raise _CellFailed(f'model did not load: {model_error}')
-                niqe_model = None
-                if dspec['type'] == 'unpaired' and dspec.get('niqe_params'):
-                    from restorelab.evaluation.functional.niqe import load_niqe_params
-                    niqe_model = load_niqe_params(dspec['niqe_params'])
+                scorers = (load_no_reference_models(dspec) if dspec['type'] == 'unpaired'
+                           else None)
                 save_dir = (os.path.join(out_dir, 'images', name, dspec['name'])
                             if save_images else None)
                 with deterministic(inference['seed'], device):
                     images, mean = score_cell(model, dataset, dspec, bar, label, save_dir,
-                                              niqe_model)
+                                              scorers, inference['quantize'])
                 cell.update(status='ok' if mean else 'unscored', reason=None if mean else
-                            'no NIQE parameters given (niqe_params) for this unpaired set',
+                            'no NIQE or BRISQUE parameters given (niqe_params, brisque_params) '
+                            'for this unpaired set',
                             num_images=len(images), mean=mean, images=images)
             except Exception as err:
                 if isinstance(err, torch.cuda.OutOfMemoryError):
@@ -397,8 +456,44 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
             elif not bar.enabled:
                 log(f'{label}: {status}')
         loaded.clear()
+    if save_images:
+        results['contact_sheets'] = _write_contact_sheets(
+            out_dir, cfg['models'], [m['name'] for m in model_specs], dataset_specs, built,
+            sheet_images, log)
     write_outputs(results, out_dir)
     return results
+
+
+def _write_contact_sheets(out_dir, model_specs, run_now, dataset_specs, built, count, log):
+    """One contact sheet per set (see contact_sheet.py): the first ``count`` images, the
+    rainy input, the models of the config run now (``run_now``: a failed one as a grey
+    tile) or with images saved by an earlier run, the ground truth; returns
+    ``{set name: path relative to out_dir}``."""
+    from .contact_sheet import write_contact_sheet
+
+    written = {}
+    for dspec in dataset_specs:
+        dataset = built[dspec['name']]
+        if isinstance(dataset, Exception):
+            continue
+        model_dirs = [(m['name'], os.path.join(out_dir, 'images', m['name'], dspec['name']))
+                      for m in model_specs if m['type'] != 'identity']
+        model_dirs = [(n, d) for n, d in model_dirs if n in run_now or os.path.isdir(d)]
+        samples = []
+        for i in range(min(count, len(dataset))):
+            data = dataset[i]
+            sample = data['data_samples']
+            gt = _to_uint8(sample.gt_img) if dspec['type'] == 'paired' else None
+            samples.append((sample.metainfo['key'], _to_uint8(data['inputs']), gt))
+        rel = os.path.join('contact_sheets', f'{dspec["name"]}.png')
+        try:
+            write_contact_sheet(os.path.join(out_dir, rel), samples, model_dirs)
+        except (OSError, ValueError) as err:
+            log(f'contact sheet of {dspec["name"]} not written: {failure_reason(err)}')
+            continue
+        written[dspec['name']] = rel
+        log(f'contact sheet of {dspec["name"]}: {os.path.join(out_dir, rel)}')
+    return written
 
 
 class _CellFailed(Exception):
@@ -423,8 +518,7 @@ def _measure_model_cost(mspec, record, device):
     try:
         with deterministic(inference['seed'], device):
             model = init_model(config, None, device=device)
-        model.test_cfg = check_test_cfg({k: v for k, v in inference.items() if k != 'seed'},
-                                        model.size_multiple)
+        model.test_cfg = check_test_cfg(restorer_test_cfg(inference), model.size_multiple)
         record.update(measure_cost(model, settings['shape'], settings['runs'],
                                    settings['warmup'], device, inference['seed']))
         record.update(status='ok', reason=None)

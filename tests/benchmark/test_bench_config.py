@@ -18,12 +18,13 @@ def test_defaults_are_filled_in():
     assert cfg['datasets'] == [dict(PAIRED, crop_border=0)]
     assert cfg['inference'] == dict(pad_mode='reflect', tile=None, tile_overlap=32,
                                     tile_batch_size=1, self_ensemble=False, bf16=False, compile=False,
-                                    seed=0)
+                                    seed=0, quantize='round')
     assert cfg['cost'] == dict(shape=(3, 256, 256), runs=5, warmup=2)
     unpaired = check_bench_config(_cfg(datasets=[dict(name='Real', type='unpaired',
                                                       data_root='real')]))['datasets'][0]
     assert unpaired == dict(name='Real', type='unpaired', data_root='real', niqe_params=None,
-                            niqe_convert_to='y', crop_border=0)
+                            niqe_convert_to='y', brisque_params=None, brisque_range=None,
+                            brisque_convert_to='gray', crop_border=0)
 
 
 def test_config_file_is_read(tmp_path):
@@ -61,6 +62,13 @@ def test_config_file_is_read(tmp_path):
      'inference: inference.tile_overlap=200 must be smaller than inference.tile=100'),
     (dict(inference=dict(ensemble=True)), r"inference: unknown key\(s\) \['ensemble'\]"),
     (dict(inference=dict(seed=None)), 'inference.seed must be an int'),
+    (dict(inference=dict(quantize='floor')),
+     r"inference.quantize: unknown output quantisation 'floor'; expected one of \('round', "
+     r"'truncate'\)"),
+    (dict(datasets=[dict(name='Real', type='unpaired', data_root='r', brisque_range='allrange')]),
+     r'datasets\[0\] \(Real\): brisque_range goes with brisque_params'),
+    (dict(datasets=[dict(name='Real', type='unpaired', data_root='r', brisque_convert_to='rgb')]),
+     r"datasets\[0\] \(Real\): brisque_convert_to must be 'y' or 'gray', got 'rgb'"),
     (dict(cost=dict(shape=(256, 256))), r'cost.shape must be \(C, H, W\)'),
     (dict(cost=dict(runs=0)), 'cost.runs must be an int >= 1'),
 ])

@@ -8,19 +8,19 @@ from restorelab.benchmark.report import cost_table, plot_psnr_vs_latency, qualit
 def _cell(model, dataset, mean, status='ok', reason=None, kind='model', dtype='paired'):
     return dict(model=model, dataset=dataset, dataset_type=dtype, status=status, reason=reason,
                 mean=mean, images=[], model_spec=dict(name=model, type=kind),
-                protocol='restormer' if dtype == 'paired' else 'niqe')
+                protocol='restormer' if dtype == 'paired' else 'niqe+brisque')
 
 
 def _results():
     cells = [
         _cell('input', 'A', dict(psnr=14.0, ssim=0.5), kind='identity'),
-        _cell('input', 'Real', dict(niqe=9.0), kind='identity', dtype='unpaired'),
+        _cell('input', 'Real', dict(niqe=9.0, brisque=60.0), kind='identity', dtype='unpaired'),
         _cell('m1', 'A', dict(psnr=30.004, ssim=0.9)),
-        _cell('m1', 'Real', dict(niqe=4.0), dtype='unpaired'),
+        _cell('m1', 'Real', dict(niqe=4.0, brisque=30.1234), dtype='unpaired'),
         _cell('m2', 'A', dict(psnr=29.996, ssim=0.8)),  # 30.00 as displayed: ties m1
         _cell('m2', 'Real', {}, status='unscored', reason='no NIQE parameters', dtype='unpaired'),
         _cell('m3', 'A', dict(psnr=28.0, ssim=0.95)),
-        _cell('m3', 'Real', dict(niqe=3.0), dtype='unpaired'),
+        _cell('m3', 'Real', dict(niqe=3.0, brisque=35.0), dtype='unpaired'),
         _cell('m4', 'A', {}, status='failed', reason='RuntimeError: out of memory'),
         _cell('m4', 'Real', {}, status='failed', reason='RuntimeError: out of memory',
               dtype='unpaired'),
@@ -33,7 +33,8 @@ def _results():
         cost_settings=dict(shape=[3, 256, 256], runs=5, warmup=2),
         models=['input', 'm1', 'm2', 'm3', 'm4', 'unused'],
         datasets=[dict(name='A', type='paired', protocol='restormer'),
-                  dict(name='Real', type='unpaired', protocol=None)],
+                  dict(name='Real', type='unpaired', protocol='niqe+brisque',
+                       metrics=['niqe', 'brisque'])],
         cells={f'{c["model"]}|{c["dataset"]}': c for c in cells},
         cost=dict(m1=dict(status='ok', params=26126644, flops=140_990_000_000, latency_ms=12.345,
                           peak_memory_mb=None),
@@ -43,13 +44,13 @@ def _results():
 def test_quality_table_marks_best_and_second_as_displayed():
     lines, notes = quality_table(_results())
     assert lines == [
-        '| Model | A PSNR ↑ | A SSIM ↑ | Real NIQE ↓ |',
-        '|:---|:---:|:---:|:---:|',
-        '| input (rainy input) | 14.00 | 0.5000 | 9.0000 |',
-        '| m1 | **30.00** | <u>0.9000</u> | <u>4.0000</u> |',
-        '| m2 | **30.00** | 0.8000 | –[^1] |',
-        '| m3 | <u>28.00</u> | **0.9500** | **3.0000** |',
-        '| m4 | failed[^2] | failed[^2] | failed[^2] |',
+        '| Model | A PSNR ↑ | A SSIM ↑ | Real NIQE ↓ | Real BRISQUE ↓ |',
+        '|:---|:---:|:---:|:---:|:---:|',
+        '| input (rainy input) | 14.00 | 0.5000 | 9.0000 | 60.000 |',
+        '| m1 | **30.00** | <u>0.9000</u> | <u>4.0000</u> | **30.123** |',
+        '| m2 | **30.00** | 0.8000 | –[^1] | –[^1] |',
+        '| m3 | <u>28.00</u> | **0.9500** | **3.0000** | <u>35.000</u> |',
+        '| m4 | failed[^2] | failed[^2] | failed[^2] | failed[^2] |',
     ]
     assert notes == ['m2 on Real: not scored: no NIQE parameters',
                      'm4 on A, m4 on Real: RuntimeError: out of memory']
@@ -62,8 +63,18 @@ def test_cost_table_and_report_text():
     assert notes == ['cost of m4: model did not load']
     text = markdown_report(_results())
     assert '[^1]: m2 on Real: not scored: no NIQE parameters' in text
-    assert 'Protocols: A: restormer, Real: NIQE.' in text
+    assert 'Protocols: A: restormer, Real: niqe+brisque.' in text
+    assert 'predictions rounded to 8 bits before scoring' in text
+    assert 'Only the first' not in text and 'Contact sheets' not in text
     assert text.rstrip().endswith('commit abc, device cpu.')
+    # A quick look with --limit and --quantize truncate, and contact sheets, are stated.
+    results = dict(_results(), limit=5, contact_sheets={'A': 'contact_sheets/A.png'})
+    results['inference'] = dict(results['inference'], quantize='truncate')
+    text = markdown_report(results)
+    assert 'predictions truncated to 8 bits (np.uint8(255 * out)' in text
+    assert 'Only the first 5 images of each set were scored (--limit 5)' in text
+    assert 'Contact sheets (rainy input, each model, ground truth): [A](contact_sheets/A.png).' \
+        in text
 
 
 def test_results_json_round_trips_infinity(tmp_path):

@@ -110,10 +110,10 @@ def test_writes_every_output_and_records_the_environment(bench):
     assert cost['Missing']['status'] == 'ok'
     assert cost['Missing']['flops'] == cost['Restormer-tiny']['flops'] > 0
     rows = open(os.path.join(out, 'results.csv')).read().splitlines()
-    assert rows[0] == 'model,dataset,protocol,image,psnr,ssim,niqe,status,reason'
+    assert rows[0] == 'model,dataset,protocol,image,psnr,ssim,niqe,brisque,status,reason'
     # 2 + 2 images and one mean row per scored cell, one row per failed cell.
     assert len(rows) == 1 + 3 * (2 + 1 + 2 + 1) + 2
-    assert rows[-1].startswith('Missing,SetB,rcdnet,,,,,failed,')
+    assert rows[-1].startswith('Missing,SetB,rcdnet,,,,,,failed,')
 
 
 def test_table_layout_marks_and_failed_cells(bench):

@@ -2,19 +2,18 @@
 import os.path as osp
 
 import numpy as np
-import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from restorelab.registry import HOOKS
 from restorelab.utils.image_io import imwrite_rgb
+from .save_results import tensor_to_image
 
 
 def tensor_to_uint8(img):
     """``(3, H, W)`` float tensor in [0, 1] -> ``(H, W, 3)`` uint8, rounded as
     the metrics and saved results are."""
-    arr = img.detach().float().cpu().clamp(0, 1).mul(255).round().to(torch.uint8)
-    return arr.permute(1, 2, 0).numpy()
+    return tensor_to_image(img, 8, 'round')
 
 
 def make_comparison(panels, border=4):
