@@ -4,8 +4,8 @@
 #
 #     python tools/benchmark.py configs/benchmarks/paper_table1.py --out work_dirs/table1
 #
-# Needs the test sets under data/ in the layouts of configs/_base_/datasets/ (README
-# "Dataset layouts") and the official weights under checkpoints/official/ (downloaded by
+# Needs the test sets under data/ in the layouts of configs/_base_/datasets/
+# (docs/datasets.md) and the official weights under checkpoints/official/ (downloaded by
 # hand from each release; nothing here downloads). A missing file makes its cells "failed"
 # with the reason; the other cells still run. Models trained once per set list their
 # config/checkpoint per dataset name. Run a subset with --models / --datasets.

@@ -212,7 +212,7 @@ class PairedImageDataset(BaseDataset):
 
     def _fix_hint(self):
         return (f'Check data_root ({self.data_root!r}) and data_prefix in the dataset config '
-                '(README "Dataset layouts" lists the folder tree of each set).')
+                '(docs/datasets.md lists the folder tree of each set).')
 
     def _folder_layout_text(self, img_dir, gt_dir):
         if self.img_tmpl.is_identity and self.gt_tmpl.is_identity:
