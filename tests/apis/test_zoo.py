@@ -20,6 +20,7 @@ from tests.fixtures.zoo_server import (FIXTURE_NAME, ZooServer, fixture_bytes,
                                        fixture_release, fixture_state_dict, url_path)
 
 REPO = Path(__file__).resolve().parents[2]
+DOC = REPO / 'docs' / 'model_zoo.md'
 # Issue 13: the twelve releases that are plain files in public git repositories.
 EXPECTED_DOWNLOADABLE = {f'{m}_{s}' for m in ('prenet', 'prenet_r', 'prn', 'prn_r', 'brn', 'aidnet')
                          for s in ('rain100h', 'rain100l')}
@@ -309,6 +310,11 @@ def test_manifest_entry_is_well_formed(name, converters):
         assert r.links or 'no deraining weights' in r.note
         for _, url in r.links:
             assert re.fullmatch(r'https://(drive\.google\.com|pan\.baidu\.com|github\.com)/\S+', url)
+
+
+def test_docs_show_the_manifest():
+    """docs/model_zoo.md's tables are `python tools/zoo.py list --markdown`, kept in sync."""
+    assert zoo.markdown_tables() in DOC.read_text()
 
 
 def test_release_file_names_in_the_cache_carry_the_hash(release):
