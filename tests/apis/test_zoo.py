@@ -191,17 +191,17 @@ def test_a_damaged_cached_file_is_reported_not_used(server, release, data, tmp_p
     assert [state for r, _, state in zoo.verify_cache(cache) if r.name == FIXTURE_NAME] == ['ok']
 
 
-@pytest.mark.parametrize('layout', ['raw', 'clone'])
+@pytest.mark.parametrize('layout', ['raw', 'clone', 'file-url'])
 def test_mirror_folder_of_clones(release, data, tmp_path, layout):
     root = tmp_path / 'mirror'
-    if layout == 'raw':  # <owner>/<repo>/<commit>/<path>, as below raw.githubusercontent.com
-        target = root / release.source.repo / release.source.commit / release.path
-    else:  # a clone: <owner>/<repo>/<path>
+    if layout == 'clone':  # a clone: <owner>/<repo>/<path>
         target = root / release.source.repo / release.path
+    else:  # <owner>/<repo>/<commit>/<path>, as below raw.githubusercontent.com
+        target = root / release.source.repo / release.source.commit / release.path
     target.parent.mkdir(parents=True)
     target.write_bytes(data)
-    got = zoo.get_released(FIXTURE_NAME, cache_dir=tmp_path / 'cache', mirror=str(root),
-                           log=_quiet)
+    mirror = root.as_uri() if layout == 'file-url' else str(root)
+    got = zoo.get_released(FIXTURE_NAME, cache_dir=tmp_path / 'cache', mirror=mirror, log=_quiet)
     assert Path(got.checkpoint).read_bytes() == data
     assert Path(got.checkpoint).parent == tmp_path / 'cache'
 
