@@ -1,7 +1,9 @@
-"""Derain your own images with a trained (or converted official) checkpoint.
+"""Derain your own images with a trained (or converted official) checkpoint, or with a
+released model by name (downloaded once into the cache and verified; see docs/model_zoo.md).
 
     python tools/derain.py CONFIG CHECKPOINT INPUT [--out DIR] [--tile 256 --tile-overlap 32]
         [--self-ensemble] [--device cpu|cuda]
+    python tools/derain.py NAME INPUT [options]      e.g. NAME = prenet_rain100h
 
 INPUT is an image file or a folder (searched recursively; sub-folders are kept under
 --out). 8- and 16-bit files keep their depth, gray stays gray, RGBA keeps its alpha, EXIF
@@ -18,11 +20,16 @@ from restorelab.utils.errors import UserInputError, user_error_message  # noqa: 
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Derain image files with a restorelab model')
-    parser.add_argument('config', help='the model\'s config file')
-    parser.add_argument('checkpoint', help='checkpoint (restorelab\'s, or an official release '
-                        'converted with tools/convert_checkpoint.py)')
-    parser.add_argument('input', help='an image file or a folder of images')
+    parser = argparse.ArgumentParser(
+        description='Derain image files with a restorelab model',
+        usage='%(prog)s (CONFIG CHECKPOINT | NAME) INPUT [options]')
+    parser.add_argument('config', metavar='CONFIG|NAME',
+                        help='the model\'s config file, or the name of a released model '
+                             '(python tools/zoo.py list), which replaces CONFIG and CHECKPOINT')
+    parser.add_argument('paths', nargs='+', metavar='[CHECKPOINT] INPUT',
+                        help='checkpoint (restorelab\'s, or an official release converted with '
+                             'tools/convert_checkpoint.py; none after a NAME), then an image file '
+                             'or a folder of images')
     parser.add_argument('--out', default='work_dirs/derained', help='output folder '
                         '(default: work_dirs/derained)')
     parser.add_argument('--tile', type=int, default=None,
@@ -36,7 +43,16 @@ def parse_args(argv=None):
     parser.add_argument('--device', default=None,
                         help='cpu, cuda or cuda:N (default: cuda when present, else cpu)')
     parser.add_argument('--no-progress', action='store_true')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if len(args.paths) > 2:
+        parser.error(f'too many arguments: {" ".join(args.paths)}; expected CONFIG CHECKPOINT '
+                     'INPUT or NAME INPUT')
+    args.checkpoint = args.paths[0] if len(args.paths) == 2 else None
+    args.input = args.paths[-1]
+    if args.checkpoint is None and os.path.isfile(args.config):
+        parser.error(f'{args.config} is a config file: give CONFIG CHECKPOINT INPUT (or a '
+                     'released model name instead of CONFIG CHECKPOINT)')
+    return args
 
 
 def main(argv=None):

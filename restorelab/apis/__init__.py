@@ -8,3 +8,4 @@ __all__ = [
     'restore_tensor', 'tiled_forward'
 ]
 from .derain import derain  # noqa: E402,F401  (restorelab.apis.derain(model, image_or_path))
+from .zoo import get_released, list_released  # noqa: E402,F401  (released weights by name)

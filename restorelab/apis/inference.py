@@ -76,14 +76,36 @@ def init_model(config, checkpoint=None, device='cpu'):
     """Build ``config``'s model (a path, Config or dict with a ``model`` entry) in
     restorelab's default scope, load ``checkpoint`` if given (see
     :func:`load_weights`), move it to ``device`` and put it in eval mode.
-    The config is kept as ``model.cfg``."""
+    The config is kept as ``model.cfg``.
+
+    ``config`` may instead be the name of a released model (``'prenet_rain100h'``; see
+    ``restorelab.apis.zoo.list_released``), with no ``checkpoint``: its official file is
+    downloaded once into the cache (``$RESTORELAB_ZOO_CACHE``, default
+    ``~/.cache/restorelab/zoo``), its sha256 verified, and it is converted and loaded with
+    ``torch.load(weights_only=True)``. The entry is kept as ``model.released``.
+    """
+    released = None
+    if isinstance(config, (str, os.PathLike)) and not os.path.isfile(config):
+        from .zoo import find_release, get_released
+        find_release(config)  # neither a file nor a name: the error lists the names
+        if checkpoint is not None:
+            raise UserInputError(
+                f'{os.fspath(config)!r} is a released model name: it brings its own weights. '
+                f'Call init_model({os.fspath(config)!r}) without a checkpoint, or pass a config '
+                'file with your checkpoint.')
+        released = get_released(config)
+        config = released.config
     cfg = _load_config(config)
     if 'model' not in cfg:
         raise UserInputError('the config has no `model` entry; expected '
                              "model=dict(type='ImageRestorer', arch=dict(type=...), ...)")
     init_default_scope(cfg.get('default_scope', 'restorelab'))
     model = MODELS.build(cfg.model)
-    if checkpoint is not None:
+    if released is not None:
+        from .zoo import load_released_weights
+        load_released_weights(model, released)
+        model.released = released
+    elif checkpoint is not None:
         load_weights(model, checkpoint)
     model.cfg = cfg
     return model.to(device).eval()

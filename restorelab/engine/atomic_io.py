@@ -9,6 +9,7 @@ or the complete new one, never a truncated ``iter_N.pth``/``last_checkpoint``.
 ``put_text``; :class:`~restorelab.engine.hooks.AtomicCheckpointHook` selects
 it for local output folders.
 """
+import contextlib
 import os
 import os.path as osp
 import tempfile
@@ -45,6 +46,36 @@ def _fsync_dir(folder):
         os.close(fd)
 
 
+@contextlib.contextmanager
+def atomic_output(path):
+    """Write ``path`` atomically through the binary file this context yields.
+
+    The file is a temporary one in ``path``'s folder; when the block ends normally it is
+    flushed, fsynced and renamed over ``path``. When the block raises, the temporary file
+    is removed and ``path`` is left as it was. Two writers of the same path each write
+    their own temporary file, so neither sees the other's half-written bytes.
+    """
+    path = os.fspath(path)
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + osp.basename(path) + '.', dir=folder)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            os.fchmod(fd, _FILE_MODE)
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(folder)
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
 def atomic_write_bytes(path, data):
     """Write ``data`` (bytes) to ``path`` atomically (see module doc).
 
@@ -53,31 +84,14 @@ def atomic_write_bytes(path, data):
             file too large); the temporary file is removed and ``path`` is
             left as it was.
     """
-    path = os.fspath(path)
-    folder = osp.dirname(osp.abspath(path))
-    tmp = None
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + osp.basename(path) + '.', dir=folder)
-        with os.fdopen(fd, 'wb') as f:
-            os.fchmod(fd, _FILE_MODE)
+        with atomic_output(path) as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(folder)
     except OSError as err:
         detail = f'[Errno {err.errno}] {err.strerror}' if err.errno else str(err)
         raise CheckpointSaveError(
             f'could not write {path!r} ({len(data) / 2**20:.1f} MiB): {detail}. The file as it was '
             'before is untouched.') from err
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 @register_backend(ATOMIC_BACKEND, force=True)

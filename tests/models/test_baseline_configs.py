@@ -1,5 +1,5 @@
 """Every baseline config under configs/{restormer,uformer,idt,prenet} loads with
-mmengine's Config.fromfile and is wired to the dataset and protocol its file name says."""
+mmengine's Config.fromfile and is wired to the arch, dataset and protocol its file name says."""
 from pathlib import Path
 
 import pytest
@@ -7,6 +7,8 @@ from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 METHODS = {'restormer': 'Restormer', 'uformer': 'Uformer', 'idt': 'IDT', 'prenet': 'PReNet'}
+# configs/prenet/ also holds the released PReNet variants: file-name prefix -> arch.
+PRENET_VARIANTS = {'prenet_r': 'PReNet_r', 'prn_r': 'PRN_r', 'prn': 'PRN', 'prenet': 'PReNet'}
 # file-name suffix -> (dataset folder under data/, evaluation protocol)
 DATASETS = {
     'rain100l': ('Rain100L', 'restormer'),
@@ -28,6 +30,13 @@ def _dataset_suffix(path):
     return matches[0]
 
 
+def _expected_arch(path):
+    if path.parent.name != 'prenet':
+        return METHODS[path.parent.name]
+    prefix = max((p for p in PRENET_VARIANTS if path.stem.startswith(p + '_')), key=len)
+    return PRENET_VARIANTS[prefix]
+
+
 def _train_dataset(cfg):
     ds = cfg.train_dataloader.dataset
     while ds.get('type') == 'RepeatDataset':
@@ -45,7 +54,7 @@ def test_every_baseline_has_every_benchmark_set(method):
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: f'{p.parent.name}/{p.name}')
 def test_baseline_config(path):
     cfg = Config.fromfile(str(path))
-    assert cfg.model.arch.type == METHODS[path.parent.name]
+    assert cfg.model.arch.type == _expected_arch(path)
 
     folder, protocol = DATASETS[_dataset_suffix(path)]
     train_ds = _train_dataset(cfg)
@@ -65,3 +74,21 @@ def test_baseline_config(path):
     assert train_ds.get('filename_tmpl') == val_ds.get('filename_tmpl')
     assert train_ds.pipeline[-1].type == 'PackInputs'
     assert any(t.type == 'PairedRandomCrop' for t in train_ds.pipeline)
+
+
+@pytest.mark.parametrize('variant', ['prn', 'prenet_r', 'prn_r'])
+@pytest.mark.parametrize('dataset', ['rain100h', 'rain100l'])
+def test_prenet_variants_train_with_the_prenet_recipe(variant, dataset):
+    """The release's train_PRN.py, train_PReNet_r.py and train_PRN_r.py differ from
+    train_PReNet.py only in the model class: so do the configs."""
+    prenet = Config.fromfile(str(REPO / 'configs' / 'prenet' / f'prenet_{dataset}.py')).to_dict()
+    cfg = Config.fromfile(str(REPO / 'configs' / 'prenet' / f'{variant}_{dataset}.py')).to_dict()
+    assert cfg['model']['arch'] == dict(type=PRENET_VARIANTS[variant], recurrent_iter=6)
+    for c in (prenet, cfg):
+        del c['model']['arch']
+    assert cfg == prenet
+
+    from restorelab.apis import init_model
+    model = init_model(str(REPO / 'configs' / 'prenet' / f'{variant}_{dataset}.py'))
+    assert type(model.arch).__name__ == {'prn': 'PRN', 'prenet_r': 'PReNetRecursive',
+                                         'prn_r': 'PRNRecursive'}[variant]
