@@ -10,6 +10,7 @@ entries (names starting with ``_`` are free helper variables)::
         dict(name='DRSformer', config='configs/drsformer_rain200h.py',
              checkpoint='official/DRSformer_rain200H.pth', convert='drsformer'),  # official
         dict(name='identity', type='identity'),                       # the rainy input itself
+        dict(name='PReNet', zoo=dict(Rain100H='prenet_rain100h')),   # released, by name
     ]
     datasets = [
         dict(name='Rain200H', type='paired', data_root='data/Rain200H',
@@ -33,7 +34,10 @@ models trained once per set as in the papers' tables, e.g.
 ``checkpoint=dict(Rain200H='h.pth', Rain200L='l.pth')``; a set missing from the
 dict makes that cell fail with the reason. Official checkpoints take
 ``convert='<converter name>'`` (``convert_key`` picks the wrapper key) and are
-converted in memory. Relative paths are read from the current directory, as
+converted in memory. A released model known by name (``python tools/zoo.py list``)
+is ``zoo='<name>'`` or ``zoo=dict(<set>='<name>', ...)`` instead of config and
+checkpoint: its file is fetched into the cache once, verified by sha256 and
+converted on the fly (``restorelab.apis.zoo``). Relative paths are read from the current directory, as
 every tool does.
 Every entry is checked here, before anything runs: an unknown key, a missing
 required key or a bad value raises :class:`BenchConfigError` naming the entry,
@@ -50,12 +54,13 @@ from restorelab.models.restorers.inference_utils import TEST_CFG_DEFAULTS, check
 from restorelab.utils.errors import UserInputError
 
 TOP_LEVEL_KEYS = ('models', 'datasets', 'inference', 'cost')
-MODEL_TYPES = ('model', 'identity')
+MODEL_TYPES = ('model', 'released', 'identity')
 DATASET_TYPES = ('paired', 'unpaired')
 
 MODEL_KEYS = dict(
     model=dict(required=('name', 'config', 'checkpoint'), optional=('type', 'convert',
                                                                   'convert_key')),
+    released=dict(required=('name', 'zoo'), optional=('type',)),
     identity=dict(required=('name',), optional=('type',)),
 )
 # Paired sets take PairedImageDataset's layout arguments; unpaired ones SingleImageDataset's.
@@ -112,10 +117,12 @@ def _check_models(models):
     out, seen, per_dataset = [], set(), []
     for i, entry in enumerate(models):
         where = f'models[{i}]'
-        kind = entry.get('type', 'model') if isinstance(entry, dict) else None
+        default = 'released' if isinstance(entry, dict) and 'zoo' in entry else 'model'
+        kind = entry.get('type', default) if isinstance(entry, dict) else None
         if kind not in MODEL_TYPES:
             raise BenchConfigError(f'{where}: type={kind!r}; expected one of {MODEL_TYPES} '
-                                   "('model' is the default: a config and a checkpoint)")
+                                   "('model' is the default: a config and a checkpoint; "
+                                   "'released' with zoo=<name>)")
         _check_keys(entry, where, **MODEL_KEYS[kind])
         _check_name(entry, where, seen)
         entry = dict(entry, type=kind)
@@ -135,8 +142,29 @@ def _check_models(models):
                 raise BenchConfigError(f'{where} ({entry["name"]}): convert must be the name of '
                                        f"a checkpoint converter (e.g. 'drsformer') or None, got "
                                        f'{entry["convert"]!r}')
+        elif kind == 'released':
+            _check_released_names(entry, where)
+            per_dataset.append((where, entry['name'], 'zoo', entry['zoo']))
         out.append(entry)
     return out, per_dataset
+
+
+def _check_released_names(entry, where):
+    """``zoo`` is a released model's name, or a dict of names by dataset; each must be a
+    downloadable entry of the manifest."""
+    from restorelab.apis.zoo import list_released
+
+    value = entry['zoo']
+    names = list(value.values()) if isinstance(value, dict) and value else [value]
+    known = [r.name for r in list_released(downloadable=True)]
+    for name in names:
+        if not isinstance(name, str) or name not in known:
+            link_only = [r.name for r in list_released(downloadable=False)]
+            hint = (' is listed with download links only (download it, convert it and give '
+                    'config/checkpoint)' if name in link_only else ' is not a released model')
+            raise BenchConfigError(
+                f'{where} ({entry["name"]}): zoo={name!r}{hint}; zoo takes a name, or a dict of '
+                f'names by dataset, of: {", ".join(known)}')
 
 
 def _check_datasets(datasets):

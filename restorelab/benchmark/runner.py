@@ -110,21 +110,29 @@ def deterministic(seed, device):
 
 
 # ---------------------------------------------------------------------- models and data
+def _for_dataset(spec, key, dataset_name):
+    """``spec[key]``, or its entry for ``dataset_name`` when it is a dict by dataset
+    (``dataset_name=None`` takes the first listed)."""
+    value = spec[key]
+    if isinstance(value, dict):
+        name = dataset_name if dataset_name is not None else next(iter(value))
+        if name not in value:
+            raise BenchmarkError(f'model {spec["name"]!r} lists no {key} for dataset '
+                                 f'{name!r} (its {key} dict names {sorted(value)})')
+        value = value[name]
+    return value
+
+
 def model_files(spec, dataset_name=None):
     """``(config, checkpoint)`` of model ``spec`` for a dataset: each entry is a path, or a
     dict of paths by dataset name (models trained once per set, as in the papers' tables);
-    ``dataset_name=None`` takes the first dataset listed."""
-    files = []
-    for key in ('config', 'checkpoint'):
-        value = spec[key]
-        if isinstance(value, dict):
-            name = dataset_name if dataset_name is not None else next(iter(value))
-            if name not in value:
-                raise BenchmarkError(f'model {spec["name"]!r} lists no {key} for dataset '
-                                     f'{name!r} (its {key} dict names {sorted(value)})')
-            value = value[name]
-        files.append(value)
-    return tuple(files)
+    ``dataset_name=None`` takes the first dataset listed. A released model (``zoo``) gives
+    the released name as its checkpoint (fetched when the model is loaded)."""
+    if spec['type'] == 'released':
+        from restorelab.apis.zoo import find_release, resolve_config
+        name = _for_dataset(spec, 'zoo', dataset_name)
+        return resolve_config(find_release(name)), name
+    return tuple(_for_dataset(spec, key, dataset_name) for key in ('config', 'checkpoint'))
 
 
 def load_model(spec, inference, device='cpu', dataset_name=None):
@@ -135,6 +143,13 @@ def load_model(spec, inference, device='cpu', dataset_name=None):
     from restorelab.models.restorers.inference_utils import check_test_cfg
 
     config, checkpoint = model_files(spec, dataset_name)
+    if spec['type'] == 'released':
+        from restorelab.apis.zoo import get_released, load_released_weights
+        released = get_released(checkpoint)
+        model = init_model(released.config, None, device='cpu')
+        load_released_weights(model, released)
+        model.test_cfg = check_test_cfg(restorer_test_cfg(inference), model.size_multiple)
+        return model.to(device).eval()
     if not os.path.isfile(checkpoint):
         raise BenchmarkError(f'checkpoint file {checkpoint!r} does not exist (model '
                              f'{spec["name"]!r}); check the path in the benchmark config')
@@ -511,11 +526,9 @@ def _measure_model_cost(mspec, record, device):
         record.update(status='ok', reason=None, params=0, flops=0, latency_ms=None,
                       peak_memory_mb=None)
         return record
-    config = mspec['config']
-    config = next(iter(config.values())) if isinstance(config, dict) else config
     settings, inference = record['settings'], record['inference']
-    record['config'] = config
     try:
+        config = record['config'] = model_files(mspec)[0]
         with deterministic(inference['seed'], device):
             model = init_model(config, None, device=device)
         model.test_cfg = check_test_cfg(restorer_test_cfg(inference), model.size_multiple)

@@ -1,9 +1,13 @@
 """BENCH_CONFIG validation: defaults, and a clear error for every bad entry."""
+import glob
+import os
+
 import pytest
 
 from restorelab.benchmark import BenchConfigError, check_bench_config, select
 
 MODEL = dict(name='m', config='m.py', checkpoint='m.pth')
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAIRED = dict(name='Rain200H', type='paired', data_root='data/Rain200H',
               data_prefix=dict(img='test/input', gt='test/target'), protocol='restormer')
 
@@ -49,7 +53,7 @@ def test_config_file_is_read(tmp_path):
      r"models\[0\]: missing key\(s\) \['checkpoint'\]"),
     (dict(models=[MODEL, MODEL]), r"models\[1\]: the name 'm' is used twice"),
     (dict(models=[dict(MODEL, type='baseline')]),
-     r"models\[0\]: type='baseline'; expected one of \('model', 'identity'\)"),
+     r"models\[0\]: type='baseline'; expected one of \('model', 'released', 'identity'\)"),
     (dict(models=[]), '`models` must be a non-empty list'),
     (dict(datasets=[dict(PAIRED, protocol='matlab')]),
      r"datasets\[0\] \(Rain200H\): unknown evaluation protocol 'matlab'"),
@@ -103,15 +107,38 @@ def test_per_dataset_files_must_name_listed_datasets():
         check_bench_config(_cfg(models=[dict(MODEL, checkpoint=dict(Rain200H=None))]))
 
 
-def test_example_benchmark_configs_are_valid():
-    import glob
-    import os
-    repo = os.path.join(os.path.dirname(__file__), '..', '..')
-    paths = sorted(glob.glob(os.path.join(repo, 'configs', 'benchmarks', '*.py')))
-    assert paths
-    for path in paths:
-        cfg = check_bench_config(path)
-        for model in cfg['models']:
-            configs = model.get('config', {})
-            for config in (configs.values() if isinstance(configs, dict) else [configs]):
-                assert os.path.isfile(os.path.join(repo, config)), (path, config)
+@pytest.mark.parametrize('path', sorted(glob.glob(os.path.join(REPO, 'configs', 'benchmarks',
+                                                                  '*.py'))),
+                         ids=os.path.basename)
+def test_example_benchmark_configs_are_valid_and_their_models_build(path):
+    """Every shipped BENCH_CONFIG parses; each model's config builds its model, and the
+    converter it names (convert=, or the released model's) fits that config's arch."""
+    from mmengine import Config
+
+    from restorelab.apis import init_model
+    from restorelab.benchmark.runner import model_files
+    from restorelab.registry import MODELS
+    from restorelab.utils.converters import get_converter
+
+    cfg = check_bench_config(path)
+    configs = {}  # config path -> arch type
+    for model in cfg['models']:
+        if model['type'] == 'identity':
+            continue
+        key = 'zoo' if model['type'] == 'released' else 'config'
+        sets = list(model[key]) if isinstance(model[key], dict) else [None]
+        for dataset in sets:
+            config, checkpoint = model_files(model, dataset)
+            config = config if os.path.isabs(config) else os.path.join(REPO, config)
+            assert os.path.isfile(config), (model['name'], config)
+            arch_type = configs[config] = Config.fromfile(config).model.arch.type
+            if model['type'] == 'released':
+                from restorelab.apis.zoo import find_release
+                converter = find_release(checkpoint).converter
+            else:
+                converter = model.get('convert')
+            if converter:
+                assert get_converter(converter).arch_type == arch_type, (model['name'], dataset)
+    for config, arch_type in configs.items():
+        built = init_model(config)
+        assert isinstance(built.arch, MODELS.get(arch_type)), config
