@@ -242,13 +242,16 @@ def markdown_report(results):
     if sheets:
         out += ['', 'Contact sheets (rainy input, each model, ground truth): ' + ', '.join(
             f'[{name}]({path})' for name, path in sheets.items()) + '.']
-    out += ['', '## Cost', '',
-            f'FLOPs: multiply-accumulates counted by mmengine.analysis on one '
-            f'{"×".join(map(str, cost["shape"]))} input. Latency: median of {cost["runs"]} '
-            f'runs after {cost["warmup"]} warm-up runs of the restorer (with the inference '
-            f'settings above) on {env["device"]}. Peak memory: '
-            + ('; '.join(memory_methods) or 'not measured') + '.', '', *c_lines, '']
-    out += [f'[^c{i}]: {_md_escape(note)}' for i, note in enumerate(c_notes, 1)]
+    if len(c_lines) > 2:  # a row per model whose cost was measured (none with --no-cost)
+        out += ['', '## Cost', '',
+                f'FLOPs: multiply-accumulates counted by mmengine.analysis on one '
+                f'{"×".join(map(str, cost["shape"]))} input. Latency: median of {cost["runs"]} '
+                f'runs after {cost["warmup"]} warm-up runs of the restorer (with the inference '
+                f'settings above) on {env["device"]}. Peak memory: '
+                + ('; '.join(memory_methods) or 'not measured') + '.', '', *c_lines, '']
+        out += [f'[^c{i}]: {_md_escape(note)}' for i, note in enumerate(c_notes, 1)]
+    else:
+        out += ['', 'Cost not measured (--no-cost).']
     commit = env.get('git_commit') or 'unknown'
     if env.get('git_dirty'):
         commit += ' (with uncommitted changes)'

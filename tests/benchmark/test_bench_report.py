@@ -77,6 +77,13 @@ def test_cost_table_and_report_text():
         in text
 
 
+def test_no_cost_table_without_measured_costs():
+    results = dict(_results(), cost={})
+    text = markdown_report(results)
+    assert '## Cost' not in text and '| Model | Params' not in text
+    assert 'Cost not measured (--no-cost).' in text
+
+
 def test_results_json_round_trips_infinity(tmp_path):
     results = _results()
     results['cells']['m1|A']['mean']['psnr'] = math.inf
