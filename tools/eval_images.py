@@ -89,8 +89,9 @@ def main(argv=None):
         if args.out:
             write_report(report, args.out, metrics)
     except (FileNotFoundError, ValueError) as err:  # FolderEvalError is a ValueError
+        # Missing folders, bad files, bad parameter files: the user's input (exit 2).
         print(f'eval_images: error: {err}', file=sys.stderr)
-        return 1
+        return 2
     print(format_report(report, metrics))
     if args.out:
         print(f'wrote {args.out}')

@@ -306,14 +306,14 @@ def test_eval_images_no_reference_brisque(repo_root, fitted, tmp_path, capsys):
     # A flat image stops the run (naming it) unless --skip-bad.
     imwrite_rgb(real / '2_flat.png', np.full((64, 64, 3), 128, np.uint8))
     assert tool.main([str(real), '--no-reference', '--brisque-params', str(folder),
-                      '--no-progress']) == 1
+                      '--no-progress']) == 2
     err = capsys.readouterr().err
     assert '2_flat.png' in err and 'flat' in err and '--skip-bad' in err
     assert tool.main([str(real), '--no-reference', '--brisque-params', str(folder),
                       '--skip-bad', '--no-progress']) == 0
     assert 'skipped' in capsys.readouterr().out
     assert tool.main([str(real), '--no-reference', '--brisque-params',
-                      str(tmp_path / 'nowhere'), '--no-progress']) == 1
+                      str(tmp_path / 'nowhere'), '--no-progress']) == 2
     assert 'BRISQUE_release.zip' in capsys.readouterr().err
     with pytest.raises(SystemExit):
         tool.main([str(real), '--no-reference', '--brisque-range', str(folder / 'allrange')])

@@ -83,7 +83,7 @@ def test_csv_output_and_inf_for_identical_images(eval_images, tmp_path):
 
 def _assert_refused(eval_images, res, gt, out, capsys, scoring_calls, *needles):
     assert eval_images.main([str(res), str(gt), '--protocol', 'restormer', '--out', str(out),
-                             '--no-progress']) == 1
+                             '--no-progress']) == 2
     err = capsys.readouterr().err
     for needle in needles:
         assert needle in err
@@ -156,7 +156,7 @@ def test_template_pairing_in_one_folder(eval_images, tmp_path):
 def test_templates_need_template_pairing(eval_images, folders, capsys):
     res, gt = folders
     assert eval_images.main([str(res), str(gt), '--protocol', 'restormer',
-                             '--gt-template', '{}_GT']) == 1
+                             '--gt-template', '{}_GT']) == 2
     assert 'pair_by="template"' in capsys.readouterr().err
 
 
@@ -184,7 +184,7 @@ def test_16_bit_results_are_refused_or_quantised_as_asked(eval_images, tmp_path,
     imwrite_rgb(res / 'x.png', result16)
     imwrite_rgb(gt / 'x.png', clean)
     args = [str(res), str(gt), '--protocol', 'rcdnet', '--no-progress']
-    assert eval_images.main(args) == 1
+    assert eval_images.main(args) == 2
     err = capsys.readouterr().err
     assert 'is a 16-bit image' in err and 'pass --quantize round|truncate' in err
     scale = result16.astype(np.float64) / 65535 * 255
