@@ -26,7 +26,8 @@ matches neither):
 The release's ``networks/generator_aid135.py`` builds ``self.aid_module = AID(32)``
 (CBAM with reduction 2) but its forward calls ``self.cbam_module``: it cannot run or
 load either released file as published. Its ``trainH_aid135.py``/``trainL_aid135.py``
-pass a ``beta`` (1.0 / 0.5) that this class never receives either.
+construct that class with a ``beta`` (1.0 / 0.5) it does not accept; ``test_AID.py`` passes
+none, and nothing here corresponds to it.
 
 Parameter names follow the release (``cbam_module.ChannelGate.mlp.1.weight``,
 ``cbam_module.SpatialGate.spatial.bn.running_var``, ``seblock.fc.0.weight``); like BRN,
