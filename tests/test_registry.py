@@ -43,6 +43,7 @@ def _build_args(tmp_path):
             'Uformer': dict(embed_dim=8, depths=[1] * 9, num_heads=[1] * 9, win_size=4),
             'PReNet': dict(recurrent_iter=2), 'PReNet_r': dict(recurrent_iter=2),
             'PRN': dict(recurrent_iter=2), 'PRN_r': dict(recurrent_iter=2),
+            'BRN': dict(recurrent_iter=1), 'AIDNet': dict(recurrent_iter=1, attention='se', reduction=2),
             'L1Loss': {}, 'MSELoss': {}, 'CharbonnierLoss': {}, 'PSNRLoss': {}, 'SSIMLoss': {},
         },
         'DATASETS': {

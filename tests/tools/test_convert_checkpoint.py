@@ -104,6 +104,64 @@ def test_flat_prenet_state_dict_fits_default_arch(tmp_path):
     assert len(load_official_checkpoint(src, 'prenet_r')) == 16
 
 
+def release_like_brn_file(path, arch_cfg, seed):
+    """A generated file laid out like RecDerain's / AIDNet's net_latest.pth: DataParallel
+    prefixes and the two rain-branch blocks the release builds but never calls."""
+    state = random_state(MODELS.build(dict(arch_cfg)), seed)
+    gen = torch.Generator().manual_seed(seed + 100)
+    unused = OrderedDict((f'res_conv{i}_r.{j}.{p}', torch.randn(shape, generator=gen))
+                         for i in (4, 5) for j in (0, 2)
+                         for p, shape in (('weight', (32, 32, 3, 3)), ('bias', (32,))))
+    torch.save(OrderedDict((f'module.{k}', v) for k, v in {**state, **unused}.items()), path)
+    return state
+
+
+@pytest.mark.parametrize('model_name, config, params', [
+    ('brn', 'brn/brn_rain100h.py', 375_526),
+    ('aidnet', 'aidnet/aidnet_rain100h.py', 375_791),  # 375,788 parameters + 3 BN buffers
+    ('aidnet', 'aidnet/aidnet_rain100l.py', 376_598),
+])
+def test_brn_family_round_trip_into_image_restorer(tool, tmp_path, model_name, config, params):
+    cfg = Config.fromfile(REPO / 'configs' / config)
+    src, dst = tmp_path / 'net_latest.pth', tmp_path / 'converted.pth'
+    state = release_like_brn_file(src, cfg.model.arch.to_dict(), 0)
+    assert tool.main([model_name, str(src), str(dst), '--check-config',
+                      str(REPO / 'configs' / config)]) == 0
+    saved = torch.load(dst, map_location='cpu', weights_only=True)
+    assert saved['meta']['num_params'] == params  # values saved
+    assert list(saved['state_dict']) == [f'arch.{k}' for k in state]  # unused blocks dropped
+    restorer = MODELS.build(cfg.model.to_dict()).eval()
+    load_checkpoint(restorer, str(dst), map_location='cpu', strict=True)
+    reference = MODELS.build(cfg.model.arch.to_dict()).eval()
+    reference.load_state_dict(state)
+    x = torch.rand(1, 3, 9, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(restorer(x, mode='tensor'), reference(x), rtol=0, atol=0)
+
+
+def test_brn_family_default_archs_and_wrong_files(tool, tmp_path, capsys):
+    src, dst = tmp_path / 'net_latest.pth', tmp_path / 'out.pth'
+    # The default BRN and AIDNet fit the released files without --check-config ...
+    release_like_brn_file(src, dict(type='BRN'), 0)
+    assert tool.main(['brn', str(src), str(dst)]) == 0
+    release_like_brn_file(src, dict(type='AIDNet'), 0)
+    assert tool.main(['aidnet', str(src), str(dst)]) == 0
+    dst.unlink()
+    # ... but the Rain100L AIDNet (SE attention) needs its config, and says so.
+    release_like_brn_file(src, dict(type='AIDNet', attention='se', reduction=2), 0)
+    assert tool.main(['aidnet', str(src), str(dst)]) == 1
+    err = capsys.readouterr().err
+    assert 'does not fit AIDNet: 10 missing keys (first: cbam_module.ChannelGate.mlp.1.weight' in err
+    assert '4 unexpected keys (first: seblock.fc.0.weight' in err and '--check-config CONFIG' in err
+    # A PReNet file is not a BRN file.
+    torch.save(random_state(MODELS.build(dict(type='PReNet')), 0), src)
+    assert tool.main(['brn', str(src), str(dst)]) == 1
+    err = capsys.readouterr().err
+    assert 'does not fit BRN: 24 missing keys (first: conv0_r.0.weight' in err
+    assert 'conv0.0.weight: checkpoint (32, 6, 3, 3) vs model (32, 9, 3, 3)' in err
+    assert not dst.exists()
+
+
 def test_uformer_release_wrapper_state_dict_and_module_prefix(tmp_path):
     # The Uformer release saves {'epoch', 'state_dict', 'optimizer'} from a DataParallel model.
     arch = dict(type='Uformer', img_size=32, embed_dim=4, depths=[1] * 9,
@@ -120,7 +178,7 @@ def test_unknown_model_lists_known_names(tool, tmp_path, capsys):
     assert tool.main(['restormr', str(tmp_path / 'a.pth'), str(tmp_path / 'b.pth')]) == 1
     err = capsys.readouterr().err
     assert "unknown model 'restormr'" in err
-    for name in ('prenet', 'prenet_r', 'prn', 'prn_r', 'restormer', 'uformer'):
+    for name in ('aidnet', 'brn', 'prenet', 'prenet_r', 'prn', 'prn_r', 'restormer', 'uformer'):
         assert name in err
     if (REPO / 'projects' / 'drsformer' / 'drsformer' / '__init__.py').is_file():
         assert 'drsformer' in err  # plugin converters are found without editing restorelab

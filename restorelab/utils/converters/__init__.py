@@ -1,7 +1,7 @@
 """Converters of official-release checkpoints, registered by model name in
 ``restorelab.registry.CHECKPOINT_CONVERTERS``, and the loading/checking logic
 behind ``tools/convert_checkpoint.py``."""
-from . import prenet, restormer, uformer  # noqa: F401  (registers the converters)
+from . import aidnet, brn, prenet, restormer, uformer  # noqa: F401  (registers the converters)
 from . import idt  # noqa: F401,E402
 from .official import (ARCH_PREFIX, CheckpointConversionError, build_arch,
                        check_state_dict_fits, convert_official_checkpoint, default_arch_cfg,

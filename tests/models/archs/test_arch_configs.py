@@ -1,11 +1,16 @@
-"""The Restormer and PReNet configs build their models with the release's recipe."""
+"""The Restormer, PReNet, BRN and AIDNet configs build their models with the release's
+recipe; BRN's and AIDNet's train a few steps at tiny size."""
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
+from mmengine.runner import Runner
 
 from restorelab.models.archs.common import count_parameters
 from restorelab.registry import MODELS
+from restorelab.utils.image_io import imwrite_rgb
 
 CONFIGS = Path(__file__).resolve().parents[3] / 'configs'
 
@@ -47,3 +52,80 @@ def test_prenet_recipe():
     assert [t.type for t in loader.dataset.dataset.pipeline] == [
         'LoadImageFromFile', 'LoadImageFromFile', 'PairedRandomCrop', 'PackInputs']
     assert loader.dataset.dataset.pipeline[2].patch_size == 100
+
+
+BRN_FAMILY = {  # config -> (arch, parameters, iterations per epoch, left-right flips)
+    'brn/brn_rain100h.py': ('BRN', 375_526, 1254, False),
+    'brn/brn_rain100l.py': ('BRN', 375_526, 400, True),
+    'aidnet/aidnet_rain100h.py': ('AIDNet', 375_788, 1254, False),
+    'aidnet/aidnet_rain100l.py': ('AIDNet', 376_598, 400, True),
+}
+# The releases' 100 epochs and lr steps after epochs 30, 50, 80, in iterations.
+SCHEDULES = {1254: (125_400, [37_620, 62_700, 100_320]), 400: (40_000, [12_000, 20_000, 32_000])}
+
+
+@pytest.mark.parametrize('name', sorted(BRN_FAMILY))
+def test_brn_family_recipe(name):
+    arch_type, params, iters_per_epoch, flips = BRN_FAMILY[name]
+    cfg = Config.fromfile(CONFIGS / name)
+    model = MODELS.build(cfg.model)
+    assert type(model.arch).__name__ == arch_type and model.arch.recurrent_iter == 8
+    assert count_parameters(model.arch) == params
+    assert type(model.pixel_loss).__name__ == 'SSIMLoss'
+    assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=1e-3)
+    max_iters, milestones = SCHEDULES[iters_per_epoch]
+    assert cfg.param_scheduler == [dict(type='MultiStepLR', gamma=0.2, by_epoch=False,
+                                        milestones=milestones)]
+    assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=max_iters,
+                                 val_interval=iters_per_epoch)
+    assert cfg.default_hooks.checkpoint.interval == iters_per_epoch
+    assert cfg.total_batch_size == 12 and cfg.train_dataloader.batch_size == 12
+    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    expected = ['LoadImageFromFile', 'LoadImageFromFile', 'PairedRandomCrop',
+                *(['PairedRandomFlip'] if flips else []), 'PackInputs']
+    assert [t.type for t in pipeline] == expected
+    assert pipeline[2].patch_size == 100
+    if flips:
+        assert pipeline[3].prob == 0.5 and pipeline[3].direction == 'horizontal'
+    if arch_type == 'AIDNet':
+        expected_attention = ('se', 2) if name.endswith('rain100l.py') else ('cbam', 16)
+        assert (cfg.model.arch.attention, cfg.model.arch.reduction) == expected_attention
+
+
+def make_rain100_folder(root, n_train=3, size=(20, 24)):
+    """Rain100 layout (train|test / rain|norain, rain-N.png <-> norain-N.png)."""
+    rng = np.random.default_rng(0)
+    for split, n in (('train', n_train), ('test', 1)):
+        for i in range(1, n + 1):
+            clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
+            rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
+            imwrite_rgb(str(root / split / 'norain' / f'norain-{i}.png'), clean)
+            imwrite_rgb(str(root / split / 'rain' / f'rain-{i}.png'), rain.astype(np.uint8))
+    return root
+
+
+@pytest.mark.parametrize('name', sorted(BRN_FAMILY))
+def test_brn_family_config_trains_at_tiny_size(name, tmp_path):
+    """Two iterations of the config's own pipeline, loss, optimizer and lr steps with two
+    stages (with one, the forget gates act on a zero cell and get no gradient), batch 2 and
+    16x16 crops; every parameter moves, the lr drops by 0.2 after the (moved) milestone."""
+    root = make_rain100_folder(tmp_path / 'data')
+    cfg = Config.fromfile(CONFIGS / name)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.model.arch.recurrent_iter = 2
+    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+        loader.dataset.data_root = str(root)
+        loader.num_workers, loader.persistent_workers = 0, False
+    cfg.train_dataloader.batch_size = 2
+    next(t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'PairedRandomCrop').patch_size = 16
+    cfg.train_cfg.max_iters, cfg.train_cfg.val_interval = 2, 2
+    cfg.param_scheduler[0].milestones = [1]
+    cfg.default_hooks.checkpoint.interval = 2
+    runner = Runner.from_cfg(cfg)
+    before = {k: v.clone() for k, v in runner.model.arch.named_parameters()}
+    runner.train()
+    unchanged = [k for k, v in runner.model.arch.named_parameters() if torch.equal(before[k], v)]
+    assert not unchanged
+    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(1e-3 * 0.2)]
+    assert (tmp_path / 'work' / 'iter_2.pth').is_file()
