@@ -20,7 +20,7 @@ _sets = ['Rain100H', 'Rain100L']
 # Rain100L (the names of `python tools/zoo.py list`).
 _families = dict(PRN='prn', PReNet='prenet', PRN_r='prn_r', PReNet_r='prenet_r', BRN='brn',
                  AIDNet='aidnet')
-models = [dict(name='Rainy input', type='identity')] + [
+models = [dict(name='Input', type='identity')] + [
     dict(name=name, zoo={s: f'{prefix}_{s.lower()}' for s in _sets})
     for name, prefix in _families.items()
 ]

@@ -14,7 +14,7 @@
 _iqa = 'checkpoints/iqa'
 
 models = [
-    dict(name='Rainy input', type='identity'),
+    dict(name='Input', type='identity'),
     dict(name='PRN', zoo='prn_rain100h'),
     dict(name='PReNet', zoo='prenet_rain100h'),
     dict(name='PRN_r', zoo='prn_r_rain100h'),
