@@ -13,3 +13,6 @@ train_dataloader = _base_.rain100l_train_loader
 param_scheduler = _base_.rain100l_param_scheduler
 train_cfg = _base_.rain100l_train_cfg
 default_hooks = dict(checkpoint=dict(interval=_base_.rain100l_iters_per_epoch))
+# Scored as the paper scored Rain100L: its MATLAB statistic script, the 'rcdnet' protocol.
+val_evaluator = _base_.rcdnet_evaluator
+test_evaluator = _base_.rcdnet_evaluator

@@ -57,3 +57,6 @@ default_hooks = dict(
     checkpoint=dict(interval=1, by_epoch=True),
     logger=dict(log_metric_by_epoch=True))
 log_processor = dict(by_epoch=True)
+# Scored as the paper scored Rain100H: its MATLAB statistic script, the 'rcdnet' protocol.
+val_evaluator = _base_.rcdnet_evaluator
+test_evaluator = _base_.rcdnet_evaluator

@@ -21,6 +21,8 @@ DATASETS = {
     'spa_data': ('SPA-Data', 'restormer'),
 }
 REQUIRED = ('rain200l', 'rain200h', 'did_data', 'ddn_data', 'spa_data')
+# The PReNet, BRN and AIDNet papers scored Rain100L/H with their MATLAB statistic scripts.
+STATISTIC_SCRIPT_FAMILIES = ('prenet', 'brn', 'aidnet')
 # BRN and AIDNet: the sets their releases trained (and published weights for).
 REQUIRED_BY_METHOD = {'brn': ('rain100h', 'rain100l'), 'aidnet': ('rain100h', 'rain100l')}
 
@@ -59,7 +61,10 @@ def test_baseline_config(path):
     cfg = Config.fromfile(str(path))
     assert cfg.model.arch.type == _expected_arch(path)
 
-    folder, protocol = DATASETS[_dataset_suffix(path)]
+    suffix = _dataset_suffix(path)
+    folder, protocol = DATASETS[suffix]
+    expected_protocol = ('rcdnet' if suffix.startswith('rain100')
+                         and path.parent.name in STATISTIC_SCRIPT_FAMILIES else protocol)
     train_ds = _train_dataset(cfg)
     for ds in (train_ds, cfg.val_dataloader.dataset, cfg.test_dataloader.dataset):
         assert ds.type == 'PairedImageDataset'
@@ -67,7 +72,7 @@ def test_baseline_config(path):
     for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
         assert {e.type for e in evaluator} == {'PSNR', 'SSIM'}
         for e in evaluator:
-            assert e.protocol == protocol, (path.name, e.type, e.protocol)
+            assert e.protocol == expected_protocol, (path.name, e.type, e.protocol)
             assert e.prefix == folder
 
     # The training set is read the way its dataset base config reads it.
@@ -75,6 +80,8 @@ def test_baseline_config(path):
     assert bool(train_ds.get('side_by_side')) == bool(val_ds.get('side_by_side'))
     assert bool(train_ds.get('ann_file')) == bool(val_ds.get('ann_file'))
     assert train_ds.get('filename_tmpl') == val_ds.get('filename_tmpl')
+    # Both read the same copies of the set (Rain100: layout='jorder' or 'numbered').
+    assert set(train_ds.get('layouts') or {}) == set(val_ds.get('layouts') or {})
     assert train_ds.pipeline[-1].type == 'PackInputs'
     assert any(t.type == 'PairedRandomCrop' for t in train_ds.pipeline)
 

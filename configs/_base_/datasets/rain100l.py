@@ -62,3 +62,9 @@ val_evaluator = [
     dict(type='SSIM', protocol=eval_protocol, prefix=dataset_name),
 ]
 test_evaluator = val_evaluator
+# How the PReNet, BRN and AIDNet papers scored this set (their statistic_rain100*.m): their
+# configs take it as val_evaluator and test_evaluator.
+rcdnet_evaluator = [
+    dict(type='PSNR', protocol='rcdnet', prefix=dataset_name),
+    dict(type='SSIM', protocol='rcdnet', prefix=dataset_name),
+]
