@@ -190,3 +190,22 @@ def test_tiling_bounds_what_the_arch_sees_as_images_grow(tiny_checkpoint):
             restore_image(model, _photo(side, side), dict(tile=32, tile_overlap=8))
         assert set(seen) == {(1, 3, 32, 32)}
         assert len(seen) >= (side // 32) ** 2
+
+
+def test_derain_tool_tile_auto_tiles_large_images_only(tmp_path, tiny_checkpoint, capsys):
+    main = _derain_main()
+    model = init_model(TINY_CONFIG, tiny_checkpoint)
+    small, large = _photo(64, 80), _photo(500, 600)  # 600x500 pixels > 512x512: 512-pixel tiles
+    imwrite_rgb(str(tmp_path / 'in' / 'small.png'), small)
+    imwrite_rgb(str(tmp_path / 'in' / 'large.png'), large)
+    assert main([TINY_CONFIG, tiny_checkpoint, str(tmp_path / 'in'), '--out', str(tmp_path / 'o'),
+                 '--tile', 'auto', '--no-progress']) == 0
+    with torch.no_grad():
+        np.testing.assert_array_equal(imread_image(str(tmp_path / 'o' / 'large.png')),
+                                      restore_image(model, large, dict(tile=512, tile_overlap=32)))
+        np.testing.assert_array_equal(imread_image(str(tmp_path / 'o' / 'small.png')),
+                                      restore_image(model, small))
+    with pytest.raises(SystemExit) as info:
+        main([TINY_CONFIG, tiny_checkpoint, str(tmp_path / 'in'), '--tile', 'big'])
+    assert info.value.code == 2
+    assert "'big' is neither a tile size in pixels nor 'auto'" in capsys.readouterr().err
