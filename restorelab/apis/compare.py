@@ -131,7 +131,8 @@ def derain_each(images, models, load, test_cfg=None, ground_truths=None, protoco
                     progress((cell + done / max(total, 1)) / cells,
                              f'{label} on {name}: step {done}/{total}')
             try:
-                report(0, 1)
+                if progress is not None:
+                    progress(cell / cells, f'{choice.label} on {name}: loading the model')
                 model = load(choice)
                 start = time.perf_counter()
                 if model is None:
