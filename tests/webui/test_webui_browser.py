@@ -142,6 +142,10 @@ def test_upload_derain_compare_and_download_16_bit(server, browser, tmp_path, ti
     # Before/after slider and the gallery show images; the pick list names every output.
     _wait(browser, lambda d: len(d.find_elements(*_by('#compare img'))) == 2, what='the slider')
     assert len(browser.find_elements(*_by('#gallery img'))) >= 2
+    # The page loaded nothing from outside this server (no web fonts, no CDN).
+    loaded = browser.execute_script("return performance.getEntriesByType('resource')"
+                                    '.map(e => e.name)')
+    assert loaded and all(u.startswith((server.url, 'data:', 'blob:')) for u in loaded), loaded
     browser.save_screenshot(str(tmp_path / 'webui.png'))
     assert os.path.getsize(tmp_path / 'webui.png') > 10000
 
