@@ -16,7 +16,7 @@ from restorelab.apis.model_list import (ModelCache, ModelChoice, ModelListError,
 from restorelab.evaluation.functional import compute_metrics
 from restorelab.models.restorers.inference_utils import (auto_tile, check_test_cfg,
                                                          count_arch_calls, restore_tensor,
-                                                         tiled_forward)
+                                                         tile_starts, tiled_forward)
 from restorelab.utils.image_io import imread_image, imwrite_image
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
@@ -62,10 +62,19 @@ def _photo(h, w, seed=0, dtype=np.uint8):
 def test_auto_tile_keeps_small_images_whole_and_tiles_large_ones():
     assert auto_tile(512, 512) is None
     assert auto_tile(321, 481) is None
-    assert auto_tile(513, 512) == 512
-    assert auto_tile(3000, 4000) == 512
-    assert auto_tile(3000, 4000, size_multiple=48) == 480  # rounded down to the multiple
-    assert auto_tile(20, 20, max_pixels=100) == 10
+    assert auto_tile(513, 512) == 512  # two tiles either way: the largest
+    assert auto_tile(600, 800) == 416  # four tiles, as with 512, but 1.44x the pixels, not 2.2x
+    assert auto_tile(3000, 4000, size_multiple=8) == 480
+    assert auto_tile(3000, 4000, size_multiple=48) == 480
+    assert auto_tile(20, 20, tile_overlap=2, max_pixels=100) == 8
+    for h, w, m in ((600, 800, 1), (1200, 1600, 8), (3000, 4000, 8), (300, 2000, 16), (513, 2049, 4)):
+        tile = auto_tile(h, w, m)
+        assert tile % m == 0 and tile <= 512
+
+        def tiles(size):
+            return len(tile_starts(h, min(size, h), 32)) * len(tile_starts(w, min(size, w), 32))
+        assert tiles(tile) == tiles(512 // m * m)  # no more tiles than the largest size needs
+        assert tiles(tile - m) > tiles(tile)  # and the smallest tile that count allows
     with pytest.raises(ValueError, match='smaller than the tiles'):
         check_test_cfg(dict(tile='auto', tile_overlap=512))
     with pytest.raises(ValueError, match="'auto'"):
@@ -76,9 +85,11 @@ def test_restore_tensor_auto_tile_equals_the_explicit_choice():
     arch = CountingArch()
     small = torch.rand(1, 3, 64, 80)
     torch.testing.assert_close(restore_tensor(arch, small, tile='auto'), arch(small), rtol=0, atol=0)
-    large = torch.rand(1, 3, 520, 600)  # above 512x512: 512-pixel tiles
+    large = torch.rand(1, 3, 520, 600)  # above 512x512: tiled
     got = restore_tensor(arch, large, tile='auto', tile_overlap=16)
-    torch.testing.assert_close(got, tiled_forward(arch, large, 512, 16), rtol=0, atol=0)
+    tile = auto_tile(520, 600, tile_overlap=16)
+    assert tile < 512
+    torch.testing.assert_close(got, tiled_forward(arch, large, tile, 16), rtol=0, atol=0)
     assert not torch.allclose(got, arch(large))
     # tiles of a size multiple of 8: padded first, then tiled
     got = restore_tensor(arch, large[..., :517, :599], size_multiple=8, tile='auto', tile_overlap=16)

@@ -18,8 +18,8 @@ TEST_CFG_DEFAULTS = dict(
     bf16=False, compile=False)
 # Keys ImageRestorer handles itself (autocast, torch.compile); the rest are restore_tensor's arguments.
 RESTORER_ONLY_KEYS = ('bf16', 'compile')
-# tile='auto': images above AUTO_TILE_MAX_PIXELS run in tiles of side sqrt(AUTO_TILE_MAX_PIXELS)
-# (rounded down to the arch's size multiple), so memory is bounded by the tile, whatever the photo.
+# tile='auto': images above AUTO_TILE_MAX_PIXELS run in tiles of at most that many pixels (see
+# auto_tile), so memory is bounded by the tile, whatever the photo.
 AUTO_TILE_MAX_PIXELS = 512 * 512
 
 
@@ -184,26 +184,40 @@ def tiled_forward(fn, x, tile, tile_overlap=32, tile_batch_size=1):
     return (out / norm).to(x.dtype)
 
 
-def auto_tile(height, width, size_multiple=1, max_pixels=AUTO_TILE_MAX_PIXELS):
-    """The tile size ``tile='auto'`` uses for an ``height x width`` input: None (the whole
-    image at once) up to ``max_pixels`` pixels, otherwise the largest multiple of
-    ``size_multiple`` whose square has at most ``max_pixels`` pixels (512 by default)."""
+def auto_tile(height, width, size_multiple=1, tile_overlap=32, max_pixels=AUTO_TILE_MAX_PIXELS):
+    """The tile size ``tile='auto'`` uses for an ``height x width`` input.
+
+    None (the whole image at once) up to ``max_pixels`` pixels. Above, the tiles are as few
+    as tiles of :func:`auto_tile_side` (512 by default) need, and then as small as that count
+    allows (in steps of ``size_multiple``): an 800x600 photo runs in four 416-pixel tiles
+    rather than four 512-pixel ones, which would compute 2.2 times its pixels.
+    """
     if height * width <= max_pixels:
         return None
-    return auto_tile_side(size_multiple, max_pixels)
+    tile = auto_tile_side(size_multiple, max_pixels)
+
+    def count(length, size):
+        return len(tile_starts(length, min(size, length), tile_overlap))
+
+    fewest = count(height, tile) * count(width, tile)
+    while (tile - size_multiple > tile_overlap
+           and count(height, tile - size_multiple) * count(width, tile - size_multiple) <= fewest):
+        tile -= size_multiple
+    return tile
 
 
 def auto_tile_side(size_multiple=1, max_pixels=AUTO_TILE_MAX_PIXELS):
-    """The side of the tiles ``tile='auto'`` uses for large inputs (see :func:`auto_tile`)."""
+    """The largest tile ``tile='auto'`` uses: the largest multiple of ``size_multiple`` whose
+    square has at most ``max_pixels`` pixels (see :func:`auto_tile`)."""
     size_multiple = check_size_multiple(size_multiple, 'auto_tile')
     side = int(max_pixels ** 0.5)
     return max(size_multiple, side // size_multiple * size_multiple)
 
 
-def resolve_tile(tile, height, width, size_multiple=1):
+def resolve_tile(tile, height, width, size_multiple=1, tile_overlap=32):
     """``tile`` as tiled inference uses it for an ``height x width`` input: 'auto' becomes
     :func:`auto_tile`'s choice, None and ints stay."""
-    return auto_tile(height, width, size_multiple) if tile == 'auto' else tile
+    return auto_tile(height, width, size_multiple, tile_overlap) if tile == 'auto' else tile
 
 
 def count_arch_calls(height, width, size_multiple=1, tile=None, tile_overlap=32, tile_batch_size=1,
@@ -211,7 +225,7 @@ def count_arch_calls(height, width, size_multiple=1, tile=None, tile_overlap=32,
     """How many times :func:`restore_tensor` calls the arch for ``batch`` images of
     ``height x width`` (the total its ``progress`` callback counts to)."""
     ph, pw = height + (-height) % size_multiple, width + (-width) % size_multiple
-    tile = resolve_tile(tile, ph, pw, size_multiple)
+    tile = resolve_tile(tile, ph, pw, size_multiple, tile_overlap)
     if tile is None:
         windows = 1
     else:
@@ -279,7 +293,7 @@ def restore_tensor(fn, x, size_multiple=1, pad_mode='reflect', tile=None, tile_o
 
     def once(img):
         padded, (h, w) = pad_to_multiple(img, size_multiple, pad_mode)
-        tile_now = resolve_tile(tile, *padded.shape[-2:], size_multiple)
+        tile_now = resolve_tile(tile, *padded.shape[-2:], size_multiple, tile_overlap)
         if tile_now is None:
             out = _run(fn, padded)
         else:
