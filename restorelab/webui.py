@@ -18,10 +18,22 @@ TILING_CHOICES = ('auto', 'off', 'fixed')
 RESULT_HEADERS = ['image', 'model', 'output', 'seconds', 'PSNR (dB)', 'SSIM', 'note']
 
 
-def test_cfg_from_options(tiling, tile, overlap, self_ensemble):
+def options_to_test_cfg(tiling, tile, overlap, self_ensemble):
     """The page's inference options as ``test_cfg`` keys (checked per model by ``derain_each``)."""
-    tile = {'auto': 'auto', 'off': None}.get(tiling, None if tile is None else int(tile))
+    if tiling not in TILING_CHOICES:
+        raise ValueError(f'tiling {tiling!r}; expected one of {TILING_CHOICES}')
+    tile = {'auto': 'auto', 'off': None}.get(tiling) if tiling != 'fixed' else int(tile)
     return dict(tile=tile, tile_overlap=int(overlap), self_ensemble=bool(self_ensemble))
+
+
+def unique_names(paths):
+    """Base names of ``paths``, a repeated one numbered (``a.png``, ``a.png (2)``)."""
+    names, seen = [], {}
+    for path in paths:
+        name = os.path.basename(path)
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f'{name} ({seen[name]})')
+    return names
 
 
 def _safe(text):
@@ -75,16 +87,16 @@ def build_app(choices, cache, out_root, intro='', log=print):
             yield ('**error:** pick at least one model.', *empty)
             return
         try:
-            test_cfg = test_cfg_from_options(tiling, tile, overlap, self_ensemble)
+            test_cfg = options_to_test_cfg(tiling, tile, overlap, self_ensemble)
         except (TypeError, ValueError):
-            yield (f'**error:** tile size {tile!r} and overlap {overlap!r} must be whole numbers.',
-                   *empty)
+            yield (f'**error:** tile size {tile!r} and overlap {overlap!r} must be whole numbers '
+                   '(fixed tiling needs a tile size).', *empty)
             return
         out_dir = os.path.join(out_root, session)
         shutil.rmtree(out_dir, ignore_errors=True)  # the previous run's files of this session
         os.makedirs(out_dir)
         pairs, unmatched = pair_by_name(files, gt_files)
-        names = [os.path.basename(f) for f in files]
+        names = unique_names(files)
         models = [by_label[label] for label in labels]
         log(f'run: {len(files)} image(s) x {len(models)} model(s) ({", ".join(labels)}), '
             f'test_cfg {test_cfg}, session {session[:8]}')

@@ -290,3 +290,4 @@ def test_derain_each_cancel_stops_between_tiles(tmp_path):
         list(derain_each([str(tmp_path / 'a.png')] * 2, [choice], lambda c: model,
                          dict(tile=16, tile_overlap=4, self_ensemble=True), progress=stop_soon))
     assert arch.calls == 4 < count_arch_calls(96, 96, tile=16, tile_overlap=4, self_ensemble=True)
+
