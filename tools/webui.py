@@ -92,6 +92,7 @@ def main(argv=None):
     os.environ['GRADIO_TEMP_DIR'] = os.path.join(work, 'uploads')
     os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    app = None
     try:
         from restorelab.webui import build_app
         app = build_app(choices, ModelCache(inference, device), os.path.join(work, 'outputs'),
@@ -114,6 +115,10 @@ def main(argv=None):
             print(f'error: cannot serve on {args.host}:{args.port}: {err} (is the port in use? '
                   'choose another with --port)', file=sys.stderr)
             return 2
+    except KeyboardInterrupt:  # Ctrl+C or SIGTERM before Gradio's own loop took over
+        if app is not None:
+            app.close()
+        print('stopped', flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -53,15 +53,18 @@ def tiny_checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def server(browser_stack, tiny_checkpoint, tmp_path_factory):
-    """The app serving ``Tiny`` from --models and a benchmark config's ``TinyBench`` and
-    ``identity``."""
+    """The app serving ``Tiny`` and ``Broken`` (a checkpoint that does not fit its config) from
+    --models, and a benchmark config's ``TinyBench`` and ``identity``."""
     folder = tmp_path_factory.mktemp('server')
+    broken = folder / 'broken.pth'
+    torch.save({'state_dict': {'arch.not_a_layer.weight': torch.zeros(3)}}, broken)
     bench = folder / 'bench.py'
     bench.write_text(
         f'models = [dict(name="TinyBench", config={TINY_CONFIG!r}, checkpoint={tiny_checkpoint!r}),\n'
         '          dict(name="identity", type="identity")]\n'
         'datasets = [dict(name="Mine", type="paired", data_root="unused", protocol="restormer")]\n')
-    srv = Server(['--models', f'Tiny={TINY_CONFIG}:{tiny_checkpoint}', '--bench', str(bench)],
+    srv = Server(['--models', f'Tiny={TINY_CONFIG}:{tiny_checkpoint}',
+                  f'Broken={TINY_CONFIG}:{broken}', '--bench', str(bench)],
                  str(folder / 'server.log'))
     yield srv
     srv.stop()

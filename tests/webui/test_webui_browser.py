@@ -2,13 +2,15 @@
 stops a long run, and two sessions share the one worker (see conftest.py for what it needs)."""
 import os
 import re
+import subprocess
+import sys
 import time
 
 import cv2
 import numpy as np
 import pytest
 import torch
-from webui_helpers import TINY_CONFIG, Server, new_browser
+from webui_helpers import REPO, TINY_CONFIG, Server, new_browser
 
 from restorelab.apis import derain, init_model
 from restorelab.apis.compare import score
@@ -180,6 +182,14 @@ def test_a_corrupt_upload_shows_its_error_and_the_page_keeps_working(server, bro
     assert 'error' not in _status(browser)
     (row, ) = _rows(browser)
     assert row[:3] == ['gray.jpg', 'Tiny', '48x40 gray 8-bit']
+
+    # A checkpoint that does not fit its config fails that model only, in the page.
+    _set_models(browser, {'Broken', 'Tiny'})
+    _run(browser)
+    status = _status(browser)
+    assert 'error' in status and 'Broken on gray.jpg' in status and 'does not fit' in status
+    rows = {r[1]: r for r in _rows(browser)}
+    assert rows['Tiny'][2] == '48x40 gray 8-bit' and rows['Broken'][2] == ''
     assert server.proc.poll() is None
 
 
@@ -251,6 +261,12 @@ def test_the_server_listens_locally_and_removes_its_temporary_folder(browser_sta
     try:
         assert f'Running on local URL:  http://127.0.0.1:{srv.port}' in srv.log()
         assert os.path.isdir(srv.work_dir)
+        # a second server on the same port says so and exits 2
+        busy = subprocess.run([sys.executable, 'tools/webui.py', '--models',
+                               f'{TINY_CONFIG}:{tiny_checkpoint}', '--port', str(srv.port)],
+                              cwd=REPO, capture_output=True, text=True, timeout=180)
+        assert busy.returncode == 2, busy.stderr[-2000:]
+        assert f'error: cannot serve on 127.0.0.1:{srv.port}' in busy.stderr
     finally:
         code = srv.stop()
     assert code == 0, srv.log()[-2000:]
