@@ -63,7 +63,9 @@ def pair_by_name(image_paths, gt_paths):
     image_paths, gt_paths = list(image_paths), list(gt_paths or [])
     if len(image_paths) == 1 and len(gt_paths) == 1:
         return {image_paths[0]: gt_paths[0]}, []
-    stem = (lambda p: os.path.splitext(os.path.basename(p))[0])
+    def stem(path):
+        return os.path.splitext(os.path.basename(path))[0]
+
     by_stem = {}
     for gt in gt_paths:
         by_stem.setdefault(stem(gt), []).append(gt)

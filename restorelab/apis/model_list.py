@@ -39,7 +39,9 @@ class ModelChoice:
         spec = self.spec
         if spec['type'] == 'identity':
             return 'the input itself (the score of doing nothing)'
-        pick = (lambda v: v[self.dataset] if isinstance(v, dict) else v)
+        def pick(value):  # the file of this choice's dataset, for entries with files per set
+            return value[self.dataset] if isinstance(value, dict) else value
+
         if spec['type'] == 'released':
             return f'released model {pick(spec["zoo"])} (fetched into the cache when first used)'
         text = f'{pick(spec["config"])} + {pick(spec["checkpoint"])}'
