@@ -7,11 +7,21 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.restorelab-installed
+WEBUI_STAMP := $(VENV)/.restorelab-webui-installed
+BROWSER_STAMP := $(VENV)/.restorelab-browser-test-installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow clean
+.PHONY: install install-webui install-browser-test demo webui test test-slow clean
 
 install: $(STAMP)
+
+# The web app (tools/webui.py): gradio.
+install-webui: $(WEBUI_STAMP)
+
+# What the web app's browser tests (tests/webui) drive: selenium, and Debian's chromium and
+# chromium-driver, installed with apt-get when running as root (as CI does); otherwise those
+# tests skip, naming what is missing.
+install-browser-test: $(BROWSER_STAMP)
 
 $(PY):
 	python3 -m venv --system-site-packages $(VENV)
@@ -24,13 +34,33 @@ $(STAMP): $(PY) setup.py
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
+$(WEBUI_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[test,webui]'
+	@touch $(WEBUI_STAMP)
+
+$(BROWSER_STAMP): $(WEBUI_STAMP)
+	$(PY) -m pip install -q -e '.[test,webui,browser-test]'
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		echo "keeping installed $$(chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver >/dev/null; \
+	else \
+		echo "note: Debian's chromium and chromium-driver are not installed and this is not root:" \
+			"the browser tests (tests/webui) will skip; sudo apt-get install chromium chromium-driver"; \
+	fi
+	@touch $(BROWSER_STAMP)
+
 demo: install
 	$(PY) tools/demo.py
 
-test: install
+webui: install-webui
+	$(PY) tools/webui.py
+
+test: install install-browser-test
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test-slow: install
+test-slow: install install-browser-test
 	$(PY) -m pytest -q --runslow $(PYTEST_ARGS)
 
 clean:

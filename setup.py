@@ -40,5 +40,9 @@ setup(
     ],
     extras_require={
         'test': ['pytest>=7', 'pytest-timeout'],
+        # tools/webui.py: the local web app (Gradio, one major version).
+        'webui': ['gradio>=6,<7'],
+        # tests/webui: drive the app in Debian's chromium (apt-get install chromium chromium-driver).
+        'browser-test': ['selenium>=4.20,<5'],
     },
 )

@@ -1,7 +1,7 @@
 """Derain your own images with a trained (or converted official) checkpoint, or with a
 released model by name (downloaded once into the cache and verified; see docs/model_zoo.md).
 
-    python tools/derain.py CONFIG CHECKPOINT INPUT [--out DIR] [--tile 256 --tile-overlap 32]
+    python tools/derain.py CONFIG CHECKPOINT INPUT [--out DIR] [--tile 256|auto --tile-overlap 32]
         [--self-ensemble] [--device cpu|cuda]
     python tools/derain.py NAME INPUT [options]      e.g. NAME = prenet_rain100h
 
@@ -19,6 +19,16 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')
 from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
 
 
+def tile_size(text):
+    """``--tile``: a tile side in pixels, or 'auto' (tiles only for images above 512x512 pixels)."""
+    if text == 'auto':
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a tile size in pixels nor 'auto'") from None
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Derain image files with a restorelab model',
@@ -32,8 +42,9 @@ def parse_args(argv=None):
                              'or a folder of images')
     parser.add_argument('--out', default='work_dirs/derained', help='output folder '
                         '(default: work_dirs/derained)')
-    parser.add_argument('--tile', type=int, default=None,
-                        help='tile size for large images (bounded memory), e.g. 256')
+    parser.add_argument('--tile', type=tile_size, default=None,
+                        help="tile size for large images (bounded memory), e.g. 256; 'auto': "
+                             '512-pixel tiles for images above 512x512 pixels, whole otherwise')
     parser.add_argument('--tile-overlap', type=int, default=32, help='tile overlap in pixels')
     parser.add_argument('--self-ensemble', action='store_true', help='x8 flip/transpose ensemble')
     parser.add_argument('--bf16', action='store_true',

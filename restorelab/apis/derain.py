@@ -7,14 +7,16 @@ from restorelab.utils.image_io import imread_image, imwrite_image, is_image_file
 from .inference import restore_image
 
 
-def derain(model, image_or_path, test_cfg=None):
+def derain(model, image_or_path, test_cfg=None, progress=None):
     """Derain one image with ``model`` (an ImageRestorer, see :func:`init_model`).
 
     ``image_or_path`` is a file path (read upright by its EXIF orientation) or an array
     ``(H, W)`` gray, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA of uint8 or uint16. Returns an
     array of the same shape and dtype: gray stays gray (channel mean of the derained RGB),
     RGBA keeps its alpha untouched. Padding, tiling and self-ensemble follow
-    ``model.test_cfg`` updated by ``test_cfg`` (e.g. ``dict(tile=256, tile_overlap=32)``).
+    ``model.test_cfg`` updated by ``test_cfg`` (e.g. ``dict(tile=256, tile_overlap=32)``, or
+    ``dict(tile='auto')`` to tile large images only). ``progress(done, total)`` is called
+    around every arch call; an exception it raises stops the work (cancelling).
     """
     if isinstance(image_or_path, (str, os.PathLike)):
         img = imread_image(image_or_path, apply_exif=True)
@@ -33,7 +35,7 @@ def derain(model, image_or_path, test_cfg=None):
         rgb = np.repeat(img[..., None], 3, axis=2)
     else:
         rgb = img[..., :3]
-    out = restore_image(model, np.ascontiguousarray(rgb), test_cfg=test_cfg)
+    out = restore_image(model, np.ascontiguousarray(rgb), test_cfg=test_cfg, progress=progress)
     if img.ndim == 2:
         return np.round(out.astype(np.float64).mean(axis=2)).astype(img.dtype)
     if img.shape[2] == 4:

@@ -18,6 +18,18 @@ class CheckpointMismatchError(UserInputError, ValueError):
     """A checkpoint's weights do not fit the model built from the config."""
 
 
+class InferenceMemoryError(UserInputError, RuntimeError):
+    """Restoring an image ran out of memory (the message says how large it was and how to tile)."""
+
+
+def _is_out_of_memory(err):
+    if isinstance(err, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    text = str(err)
+    return isinstance(err, RuntimeError) and ("can't allocate memory" in text
+                                              or 'out of memory' in text.lower())
+
+
 def _load_config(config):
     if isinstance(config, (str, os.PathLike)):
         path = os.fspath(config)
@@ -111,12 +123,18 @@ def init_model(config, checkpoint=None, device='cpu'):
     return model.to(device).eval()
 
 
-def restore_image(model, img, test_cfg=None):
+def restore_image(model, img, test_cfg=None, progress=None):
     """Restore one ``(H, W, 3)`` RGB uint8/uint16 image; returns the same shape and dtype.
 
     Runs ``model.restore`` (padding, tiling, self-ensemble and clamping from
     ``model.test_cfg``, with the keys of ``test_cfg`` overriding it for this call)
     on the model's device; the result is rounded to the input's bit depth.
+    ``progress(done, total)`` is called around every arch call (tiles, ensemble
+    passes); an exception it raises stops the work (see ``restore_tensor``).
+
+    Raises:
+        InferenceMemoryError: when the device runs out of memory, naming the image
+            size and the tiling in use and suggesting a tile size.
     """
     from restorelab.models.restorers.inference_utils import check_test_cfg
 
@@ -134,9 +152,26 @@ def restore_image(model, img, test_cfg=None):
     saved = model.test_cfg
     if test_cfg:
         model.test_cfg = check_test_cfg({**saved, **test_cfg}, model.size_multiple)
+    tile, out_of_memory = model.test_cfg['tile'], None
     try:
-        out = model.restore(x)[0]
+        out = model.restore(x, progress=progress)[0]
+    except Exception as err:  # noqa: BLE001  only memory errors are translated
+        if not _is_out_of_memory(err):
+            raise
+        out_of_memory = f'{type(err).__name__}: {str(err).splitlines()[0][:300]}'
     finally:
         model.test_cfg = saved
+    if out_of_memory:  # raised outside the except block: the old traceback and its tensors are freed
+        raise InferenceMemoryError(_memory_advice(img.shape, tile, device, out_of_memory))
     out = (out * max_value).round().clamp_(0, max_value).cpu().numpy().transpose(1, 2, 0)
     return np.ascontiguousarray(out.astype(img.dtype))
+
+
+def _memory_advice(shape, tile, device, message):
+    h, w = shape[:2]
+    smaller = 256 if tile in (None, 'auto') or tile > 256 else max(32, tile // 2)
+    tiling = ('without tiling' if tile is None else
+              "with tile='auto'" if tile == 'auto' else f'in {tile}x{tile} tiles')
+    return (f'out of memory restoring a {w}x{h} image {tiling} on {device} ({message}). '
+            f'Restore it in smaller tiles, e.g. tile={smaller} (tools/derain.py --tile {smaller}; '
+            'the web app\'s tile size), or on a device with more memory.')

@@ -10,6 +10,7 @@ import torch
 from tool_helpers import REPO, TINY_CONFIG, run_tool
 
 from restorelab.apis import derain, init_model, restore_image
+from restorelab.models.restorers.inference_utils import auto_tile
 from restorelab.utils.image_io import (exif_orientation, imread_image, imread_rgb,
                                        imwrite_image, imwrite_rgb)
 
@@ -190,3 +191,24 @@ def test_tiling_bounds_what_the_arch_sees_as_images_grow(tiny_checkpoint):
             restore_image(model, _photo(side, side), dict(tile=32, tile_overlap=8))
         assert set(seen) == {(1, 3, 32, 32)}
         assert len(seen) >= (side // 32) ** 2
+
+
+def test_derain_tool_tile_auto_tiles_large_images_only(tmp_path, tiny_checkpoint, capsys):
+    main = _derain_main()
+    model = init_model(TINY_CONFIG, tiny_checkpoint)
+    small, large = _photo(64, 80), _photo(500, 600)  # 600x500 pixels > 512x512: tiled
+    imwrite_rgb(str(tmp_path / 'in' / 'small.png'), small)
+    imwrite_rgb(str(tmp_path / 'in' / 'large.png'), large)
+    assert main([TINY_CONFIG, tiny_checkpoint, str(tmp_path / 'in'), '--out', str(tmp_path / 'o'),
+                 '--tile', 'auto', '--no-progress']) == 0
+    tile = auto_tile(504, 600, size_multiple=8)  # the padded size
+    assert tile is not None
+    with torch.no_grad():
+        np.testing.assert_array_equal(imread_image(str(tmp_path / 'o' / 'large.png')),
+                                      restore_image(model, large, dict(tile=tile, tile_overlap=32)))
+        np.testing.assert_array_equal(imread_image(str(tmp_path / 'o' / 'small.png')),
+                                      restore_image(model, small))
+    with pytest.raises(SystemExit) as info:
+        main([TINY_CONFIG, tiny_checkpoint, str(tmp_path / 'in'), '--tile', 'big'])
+    assert info.value.code == 2
+    assert "'big' is neither a tile size in pixels nor 'auto'" in capsys.readouterr().err

@@ -29,8 +29,9 @@ class ImageRestorer(BaseModel):
             module, called as ``loss(pred, gt)``; None for an inference-only model.
         data_preprocessor: config or module; None means ``RestorationDataPreprocessor``.
         train_cfg: no options yet; must be None or empty.
-        test_cfg: ``pad_mode`` ('reflect'|'replicate'|'constant'), ``tile`` (None or
-            an int, a multiple of ``size_multiple``), ``tile_overlap`` (int, default 32),
+        test_cfg: ``pad_mode`` ('reflect'|'replicate'|'constant'), ``tile`` (None, an
+            int, a multiple of ``size_multiple``, or 'auto': tiles for large inputs only,
+            see :func:`auto_tile`), ``tile_overlap`` (int, default 32),
             ``tile_batch_size`` (int, default 1), ``self_ensemble`` (bool); see
             :func:`restore_tensor`. ``bf16`` (bool, default False): run the arch under
             bfloat16 autocast. ``compile`` (False, True or a dict of ``torch.compile``
@@ -96,13 +97,15 @@ class ImageRestorer(BaseModel):
         return cache[key]
 
     @torch.no_grad()
-    def restore(self, inputs):
-        """Restore ``(N, 3, H, W)`` in [0, 1] with ``test_cfg``; returns the same shape clamped to [0, 1]."""
+    def restore(self, inputs, progress=None):
+        """Restore ``(N, 3, H, W)`` in [0, 1] with ``test_cfg``; returns the same shape clamped to
+        [0, 1]. ``progress(done, total)`` is called around every arch call (see :func:`restore_tensor`)."""
         cfg = dict(self.test_cfg)
         bf16, comp = (cfg.pop(k) for k in RESTORER_ONLY_KEYS)
         fn = self.arch if comp is False else self.compiled_arch({} if comp is True else comp)
         with torch.autocast(device_type=inputs.device.type, dtype=torch.bfloat16, enabled=bf16):
-            out = restore_tensor(fn, inputs, size_multiple=self.size_multiple, **cfg)
+            out = restore_tensor(fn, inputs, size_multiple=self.size_multiple, progress=progress,
+                                 **cfg)
         return out.to(inputs.dtype).clamp_(0.0, 1.0)
 
     def predict(self, inputs, data_samples=None):

@@ -1,5 +1,6 @@
 """Test-time helpers shared by ImageRestorer and the tools: padding to an arch's
-size multiple, tiled inference with blended overlaps, and x8 self-ensemble.
+size multiple, tiled inference with blended overlaps (a fixed tile, or one chosen
+by the image's size), and x8 self-ensemble, with progress reported per arch call.
 
 All take and return ``(N, C, H, W)`` tensors; ``fn`` is any callable mapping an
 ``(n, C, h, w)`` tensor to the same shape (an arch).
@@ -17,6 +18,9 @@ TEST_CFG_DEFAULTS = dict(
     bf16=False, compile=False)
 # Keys ImageRestorer handles itself (autocast, torch.compile); the rest are restore_tensor's arguments.
 RESTORER_ONLY_KEYS = ('bf16', 'compile')
+# tile='auto': images above AUTO_TILE_MAX_PIXELS run in tiles of at most that many pixels (see
+# auto_tile), so memory is bounded by the tile, whatever the photo.
+AUTO_TILE_MAX_PIXELS = 512 * 512
 
 
 def _is_int(value):
@@ -34,9 +38,10 @@ def check_test_cfg(test_cfg, size_multiple=1):
     if cfg['pad_mode'] not in PAD_MODES:
         raise ValueError(f"test_cfg.pad_mode={cfg['pad_mode']!r}; expected one of {PAD_MODES}")
     tile = cfg['tile']
-    if tile is not None:
+    if tile is not None and tile != 'auto':
         if not (_is_int(tile) and tile > 0):
-            raise ValueError(f'test_cfg.tile={tile!r}; expected None (no tiling) or an int > 0')
+            raise ValueError(f"test_cfg.tile={tile!r}; expected None (no tiling), 'auto' (tiles "
+                             'for large images only) or an int > 0')
         if tile % size_multiple:
             lower = max(size_multiple, tile // size_multiple * size_multiple)
             raise ValueError(
@@ -45,8 +50,11 @@ def check_test_cfg(test_cfg, size_multiple=1):
     overlap = cfg['tile_overlap']
     if not (_is_int(overlap) and overlap >= 0):
         raise ValueError(f'test_cfg.tile_overlap={overlap!r}; expected an int >= 0')
-    if tile is not None and overlap >= tile:
+    if _is_int(tile) and overlap >= tile:
         raise ValueError(f'test_cfg.tile_overlap={overlap} must be smaller than test_cfg.tile={tile}')
+    if tile == 'auto' and overlap >= auto_tile_side(size_multiple):
+        raise ValueError(f"test_cfg.tile_overlap={overlap} must be smaller than the tiles tile='auto' "
+                         f'uses ({auto_tile_side(size_multiple)})')
     if not (_is_int(cfg['tile_batch_size']) and cfg['tile_batch_size'] >= 1):
         raise ValueError(f"test_cfg.tile_batch_size={cfg['tile_batch_size']!r}; expected an int >= 1")
     if not isinstance(cfg['self_ensemble'], bool):
@@ -176,6 +184,57 @@ def tiled_forward(fn, x, tile, tile_overlap=32, tile_batch_size=1):
     return (out / norm).to(x.dtype)
 
 
+def auto_tile(height, width, size_multiple=1, tile_overlap=32, max_pixels=AUTO_TILE_MAX_PIXELS):
+    """The tile size ``tile='auto'`` uses for an ``height x width`` input.
+
+    None (the whole image at once) up to ``max_pixels`` pixels. Above, the tiles are as few
+    as tiles of :func:`auto_tile_side` (512 by default) need, and then as small as that count
+    allows (in steps of ``size_multiple``): an 800x600 photo runs in four 416-pixel tiles
+    rather than four 512-pixel ones, which would compute 2.2 times its pixels.
+    """
+    if height * width <= max_pixels:
+        return None
+    tile = auto_tile_side(size_multiple, max_pixels)
+
+    def count(length, size):
+        return len(tile_starts(length, min(size, length), tile_overlap))
+
+    fewest = count(height, tile) * count(width, tile)
+    while (tile - size_multiple > tile_overlap
+           and count(height, tile - size_multiple) * count(width, tile - size_multiple) <= fewest):
+        tile -= size_multiple
+    return tile
+
+
+def auto_tile_side(size_multiple=1, max_pixels=AUTO_TILE_MAX_PIXELS):
+    """The largest tile ``tile='auto'`` uses: the largest multiple of ``size_multiple`` whose
+    square has at most ``max_pixels`` pixels (see :func:`auto_tile`)."""
+    size_multiple = check_size_multiple(size_multiple, 'auto_tile')
+    side = int(max_pixels ** 0.5)
+    return max(size_multiple, side // size_multiple * size_multiple)
+
+
+def resolve_tile(tile, height, width, size_multiple=1, tile_overlap=32):
+    """``tile`` as tiled inference uses it for an ``height x width`` input: 'auto' becomes
+    :func:`auto_tile`'s choice, None and ints stay."""
+    return auto_tile(height, width, size_multiple, tile_overlap) if tile == 'auto' else tile
+
+
+def count_arch_calls(height, width, size_multiple=1, tile=None, tile_overlap=32, tile_batch_size=1,
+                     self_ensemble=False, batch=1):
+    """How many times :func:`restore_tensor` calls the arch for ``batch`` images of
+    ``height x width`` (the total its ``progress`` callback counts to)."""
+    ph, pw = height + (-height) % size_multiple, width + (-width) % size_multiple
+    tile = resolve_tile(tile, ph, pw, size_multiple, tile_overlap)
+    if tile is None:
+        windows = 1
+    else:
+        windows = len(tile_starts(ph, min(tile, ph), tile_overlap)) * \
+            len(tile_starts(pw, min(tile, pw), tile_overlap))
+        windows = batch * -(-windows // tile_batch_size) if windows > 1 else 1
+    return windows * (8 if self_ensemble else 1)
+
+
 def _d4(x, k):
     """The k-th of the 8 flips/transposes of ``(N, C, H, W)`` (k in 0..7)."""
     if k & 1:
@@ -198,26 +257,47 @@ def _d4_inverse(x, k):
 
 
 def restore_tensor(fn, x, size_multiple=1, pad_mode='reflect', tile=None, tile_overlap=32,
-                   tile_batch_size=1, self_ensemble=False):
+                   tile_batch_size=1, self_ensemble=False, progress=None):
     """Full test-time pipeline for ``x`` ``(N, C, H, W)`` -> ``(N, C, H, W)`` (not clamped).
 
     For each of the 8 flips/transposes (only the identity unless
-    ``self_ensemble``): pad to ``size_multiple``, run ``fn`` whole or tiled, crop
-    back, undo the flip/transpose; the 8 results are averaged in float64.
-    The keyword arguments are ImageRestorer's ``test_cfg`` keys.
+    ``self_ensemble``): pad to ``size_multiple``, run ``fn`` whole or tiled
+    (``tile='auto'``: tiled only when the padded image is large, see
+    :func:`auto_tile`), crop back, undo the flip/transpose; the 8 results are
+    averaged in float64. The other keyword arguments are ImageRestorer's
+    ``test_cfg`` keys.
+
+    ``progress(done, total)``, when given, is called with ``done=0`` before the
+    first arch call and after each one (``total`` from :func:`count_arch_calls`).
+    An exception it raises stops the work there and propagates: this is how a
+    caller cancels a long restoration between tiles.
     """
     size_multiple = check_size_multiple(size_multiple)
     check_test_cfg(dict(pad_mode=pad_mode, tile=tile, tile_overlap=tile_overlap,
                         tile_batch_size=tile_batch_size, self_ensemble=self_ensemble), size_multiple)
     if x.dim() != 4:
         raise ValueError(f'expected an (N, C, H, W) tensor, got shape {tuple(x.shape)}')
+    if progress is not None:
+        total = count_arch_calls(*x.shape[-2:], size_multiple, tile, tile_overlap,
+                                 tile_batch_size, self_ensemble, batch=x.shape[0])
+        done, arch = 0, fn
+
+        def fn(batch):
+            nonlocal done
+            out = arch(batch)
+            done += 1
+            progress(done, total)
+            return out
+
+        progress(0, total)
 
     def once(img):
         padded, (h, w) = pad_to_multiple(img, size_multiple, pad_mode)
-        if tile is None:
+        tile_now = resolve_tile(tile, *padded.shape[-2:], size_multiple, tile_overlap)
+        if tile_now is None:
             out = _run(fn, padded)
         else:
-            out = tiled_forward(fn, padded, tile, tile_overlap, tile_batch_size)
+            out = tiled_forward(fn, padded, tile_now, tile_overlap, tile_batch_size)
         return out[..., :h, :w]
 
     if not self_ensemble:

@@ -1,0 +1,161 @@
+"""Derain several images with several models, timed, and scored against ground truths.
+
+:func:`derain_each` is what a side-by-side comparison needs (the web app, a notebook):
+every image read once the way ``tools/derain.py`` reads it, every model run through
+:func:`restorelab.apis.derain` (the one inference path), one :class:`CellResult` per
+image and model, errors kept per cell, progress reported between tiles and a way to stop.
+"""
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from restorelab.utils.errors import UserInputError, user_error_message
+from restorelab.utils.image_io import imread_image
+from .derain import derain
+
+
+class Cancelled(Exception):
+    """Raised by a progress callback to stop a restoration between two arch calls."""
+
+
+@dataclass
+class CellResult:
+    """One image restored by one model. ``input`` is the image as read (shared by its cells);
+    ``output`` is None when ``error`` says why;
+    ``metrics`` (PSNR/SSIM) is None without a ground truth; ``seconds`` times the restoration
+    alone (not loading the model or reading the file)."""
+    image: str
+    model: str
+    input: np.ndarray = None
+    output: np.ndarray = None
+    seconds: float = None
+    metrics: dict = None
+    error: str = None
+    notes: list = field(default_factory=list)
+
+
+def to_rgb8(img):
+    """An image as ``imread_image``/``derain`` give it (gray, RGB or RGBA; 8 or 16 bits) as
+    ``(H, W, 3)`` uint8 RGB: gray repeated, alpha dropped, 16 bits rounded to 8 (for display
+    and for the 8-bit scoring protocols)."""
+    from restorelab.evaluation.functional import quantize_image
+    if img.ndim == 2:
+        img = img[..., None]
+    img = img[..., :3] if img.shape[2] >= 3 else np.repeat(img[..., :1], 3, axis=2)
+    if img.dtype == np.uint16:
+        img = quantize_image(img.astype(np.float64) / 65535, 8, 'round')
+    return np.ascontiguousarray(img)
+
+
+def score(output, gt, protocol, names=None):
+    """PSNR/SSIM of ``output`` against ``gt`` under ``protocol``, both brought to 8-bit RGB
+    by :func:`to_rgb8` (the protocols score 8-bit images)."""
+    from restorelab.evaluation.functional import compute_metrics
+    return compute_metrics(to_rgb8(output), to_rgb8(gt), protocol, names=names)
+
+
+def pair_by_name(image_paths, gt_paths):
+    """Match ground truths to images by file name without extension (``rain/12.jpg`` with
+    ``gt/12.png``); a single image and a single ground truth are a pair whatever their
+    names. Returns ``({image path: gt path}, [unmatched gt paths])``."""
+    image_paths, gt_paths = list(image_paths), list(gt_paths or [])
+    if len(image_paths) == 1 and len(gt_paths) == 1:
+        return {image_paths[0]: gt_paths[0]}, []
+    def stem(path):
+        return os.path.splitext(os.path.basename(path))[0]
+
+    by_stem = {}
+    for gt in gt_paths:
+        by_stem.setdefault(stem(gt), []).append(gt)
+    pairs, used = {}, set()
+    for img in image_paths:
+        found = by_stem.get(stem(img), [])
+        if len(found) == 1:
+            pairs[img] = found[0]
+            used.add(found[0])
+    return pairs, [g for g in gt_paths if g not in used]
+
+
+def describe_error(err):
+    """One line for a failed cell: a user's mistake as its message, anything else with its type."""
+    if isinstance(err, UserInputError):
+        return user_error_message(err)
+    return f'{type(err).__name__}: {err}'
+
+
+def derain_each(images, models, load, test_cfg=None, ground_truths=None, protocol='restormer',
+                progress=None, names=None):
+    """Derain every image with every model; yields one :class:`CellResult` per pair, image by image.
+
+    Args:
+        images: image file paths (read with EXIF orientation, 8/16-bit, gray/RGB/RGBA kept).
+        models: model choices (anything with a ``label``), run in this order.
+        load: ``load(choice)`` -> an ImageRestorer, or None for the identity (the input as
+            output); a load that raises fails that model's cells with the message.
+        test_cfg: test_cfg keys for every model (``tile``, ``tile_overlap``, ``self_ensemble``, ...),
+            checked per model (a tile must be a multiple of its arch's size multiple).
+        ground_truths: ``{image path: gt path}`` (see :func:`pair_by_name`); paired cells get
+            PSNR/SSIM under ``protocol``.
+        progress: ``progress(fraction, text)`` between arch calls, ``fraction`` of the whole
+            job in [0, 1]; raise :class:`Cancelled` from it to stop (it propagates).
+        names: display names of ``images`` (default: their base names).
+    """
+    from restorelab.models.restorers.inference_utils import check_test_cfg
+
+    images, models = list(images), list(models)
+    names = list(names) if names is not None else [os.path.basename(p) for p in images]
+    ground_truths = ground_truths or {}
+    test_cfg = dict(test_cfg or {})
+    cells = max(1, len(images) * len(models))
+    for i, (path, name) in enumerate(zip(images, names)):
+        try:
+            img = imread_image(path)
+        except Exception as err:  # noqa: BLE001  a bad file fails its own cells only
+            for model in models:
+                yield CellResult(name, model.label, error=describe_error(err))
+            continue
+        gt, gt_error = None, None
+        if path in ground_truths:
+            try:
+                gt = imread_image(ground_truths[path])
+            except Exception as err:  # noqa: BLE001
+                gt_error = f'ground truth not scored: {describe_error(err)}'
+        for j, choice in enumerate(models):
+            cell = i * len(models) + j
+            result = CellResult(name, choice.label, input=img)
+            if gt_error:
+                result.notes.append(gt_error)
+
+            def report(done, total, cell=cell, label=choice.label, name=name):
+                if progress is not None:
+                    progress((cell + done / max(total, 1)) / cells,
+                             f'{label} on {name}: step {done}/{total}')
+            try:
+                if progress is not None:
+                    progress(cell / cells, f'{choice.label} on {name}: loading the model')
+                model = load(choice)
+                start = time.perf_counter()
+                if model is None:
+                    out = img.copy()
+                else:
+                    try:
+                        check_test_cfg({**model.test_cfg, **test_cfg}, model.size_multiple)
+                    except ValueError as err:
+                        raise UserInputError(f'{err} (inference options for {choice.label})') from None
+                    out = derain(model, img, test_cfg=test_cfg, progress=report)
+                result.seconds = time.perf_counter() - start
+                result.output = out
+            except Cancelled:
+                raise
+            except Exception as err:  # noqa: BLE001  one model's failure must not stop the others
+                result.error = describe_error(err)
+                yield result
+                continue
+            if gt is not None:
+                try:
+                    result.metrics = score(out, gt, protocol, names=(name, ground_truths[path]))
+                except Exception as err:  # noqa: BLE001
+                    result.notes.append(f'not scored: {describe_error(err)}')
+            yield result
