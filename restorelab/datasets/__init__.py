@@ -2,10 +2,11 @@
 from . import transforms  # noqa: F401  (registers the transforms)
 from .layout import DatasetLayoutError
 from .paired_image import PairedImageDataset
+from .samplers import InfiniteSampler
 from .single_image import SingleImageDataset
 from .synthetic_rain import AddSyntheticRain, SyntheticRainDataset
 
 __all__ = [
-    'AddSyntheticRain', 'DatasetLayoutError', 'PairedImageDataset', 'SingleImageDataset',
-    'SyntheticRainDataset'
+    'AddSyntheticRain', 'DatasetLayoutError', 'InfiniteSampler', 'PairedImageDataset',
+    'SingleImageDataset', 'SyntheticRainDataset'
 ]

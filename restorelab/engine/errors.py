@@ -7,7 +7,14 @@ tools print the message as one paragraph and exit with status 1.
 
 
 class RunAbortedError(RuntimeError):
-    """The run stopped; the message says why, what was kept and how to go on."""
+    """The run stopped; the message says why, what was kept and how to go on.
+
+    ``every_rank`` is true for errors that every process of a distributed run
+    raises at the same iteration with the same message: the tools print those
+    once (rank 0) instead of once per process.
+    """
+
+    every_rank = False
 
 
 class CheckpointSaveError(RunAbortedError, OSError):
@@ -17,6 +24,12 @@ class CheckpointSaveError(RunAbortedError, OSError):
 class NonFiniteLossError(RunAbortedError, FloatingPointError):
     """Too many consecutive training steps had a non-finite loss or gradient."""
 
+    every_rank = True
+
 
 class DistributedFailureError(RunAbortedError):
     """Another process of a distributed run died or stopped answering."""
+
+
+class DataLoaderWorkerError(RunAbortedError):
+    """A DataLoader worker process died (a crash in native code, the OOM killer)."""

@@ -1,10 +1,7 @@
 """Progressive patch and batch sizes (Restormer's "progressive learning")."""
 import bisect
-import copy
 
 from mmengine.hooks import Hook
-from mmengine.runner.loops import _InfiniteDataloaderIterator
-from torch.utils.data import DataLoader
 
 from restorelab.registry import HOOKS
 
@@ -24,8 +21,11 @@ class ProgressiveLearningHook(Hook):
     24k) iterations on patches (128, 160, 192, 256, 320, 384) with batches
     (8, 5, 4, 2, 1, 1) per GPU. Its release loads the largest batch at the
     largest patch and throws images away; here the stage is derived from the
-    iteration and the training loader is rebuilt at each stage boundary
-    (and on resume) to load exactly the patch and batch size of the stage.
+    iteration and the training loop restarts its loader at each stage
+    boundary (and on resume) to load exactly the patch and batch size of the
+    stage. The sample stream goes on across boundaries (a stage starts with the
+    sample after the previous stage's last), so a resumed run gets the batches
+    an uninterrupted one does.
 
     Args:
         stage_iters (list[int]): Iterations of each stage; the last stage
@@ -59,13 +59,16 @@ class ProgressiveLearningHook(Hook):
         return min(bisect.bisect_right(self._ends, iteration), len(self._ends) - 1)
 
     def before_train(self, runner):
+        loop = runner.train_loop
+        if not getattr(loop, 'resumable', False):
+            raise ValueError(
+                'ProgressiveLearningHook needs restorelab\'s IterBasedTrainLoop reading '
+                'restorelab\'s InfiniteSampler (train_cfg.type=\'IterBasedTrainLoop\' and '
+                'train_dataloader.sampler.type=\'InfiniteSampler\' in the restorelab scope); '
+                f'got {type(loop).__name__} with '
+                f'{type(getattr(loop.dataloader, "sampler", None)).__name__}')
         self._stage = None
-        stage = self.stage_at(runner.iter)
-        # On resume mmengine skips `runner.iter` batches by loading them; the
-        # stage's loader has only delivered `iter - stage start` of them, so
-        # the skips before the stage start are answered without loading.
-        stage_start = self._ends[stage - 1] if stage else 0
-        self._apply(runner, stage, runner.iter, free_skips=min(runner.iter, stage_start))
+        self._apply(runner, self.stage_at(runner.iter), runner.iter)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         # The loop fetches the next batch before calling any hook of the next
@@ -74,10 +77,9 @@ class ProgressiveLearningHook(Hook):
         if stage != self._stage:
             self._apply(runner, stage, runner.iter + 1)
 
-    def _apply(self, runner, stage, next_iter, free_skips=0):
+    def _apply(self, runner, stage, next_iter):
         loop = runner.train_loop
-        loader = loop.dataloader
-        crops = _crop_transforms(loader.dataset)
+        crops = _crop_transforms(loop.dataloader.dataset)
         if not crops:
             raise ValueError(
                 'ProgressiveLearningHook found no transform with a patch_size in the training '
@@ -85,65 +87,9 @@ class ProgressiveLearningHook(Hook):
         patch, batch = self.patch_sizes[stage], self.batch_sizes[stage]
         for t in crops:
             t.patch_size = (patch, patch)
-        # Always rebuild: the loop's iterator has already started workers
-        # holding a copy of the dataset with the previous crop size.
-        _shutdown_workers(loop.dataloader_iterator)
-        loader = self._rebuild(loader, batch, stage)
-        loop.dataloader = loader
-        loop.dataloader_iterator = _SkippingIterator(_InfiniteDataloaderIterator(loader), free_skips)
+        # The loop's stream goes on from the next sample, with new workers (the
+        # current ones hold a copy of the dataset with the previous crop size).
+        loop.restart_data(batch_size=batch)
         self._stage = stage
         runner.logger.info(f'progressive learning: stage {stage + 1}/{len(self._ends)} from '
                            f'iteration {next_iter}: patch {patch}, batch {batch} per process')
-
-    @staticmethod
-    def _rebuild(loader, batch_size, stage):
-        """A loader like ``loader`` (same dataset, workers) with a new batch
-        size; new workers see the dataset's updated crop size.
-
-        The sampler is a fresh copy: an InfiniteSampler's index generator
-        dies with the iterator that used it. Its seed is offset by the stage
-        so that each stage starts a new permutation (the same on every rank).
-        """
-        sampler = copy.copy(loader.sampler)
-        if hasattr(sampler, '_indices_of_rank') and hasattr(sampler, 'seed'):
-            sampler.seed = getattr(loader.sampler, '_base_seed', loader.sampler.seed) + stage
-            sampler._base_seed = getattr(loader.sampler, '_base_seed', loader.sampler.seed)
-            sampler.indices = sampler._indices_of_rank()
-        return DataLoader(
-            loader.dataset,
-            batch_size=batch_size,
-            sampler=sampler,
-            num_workers=loader.num_workers,
-            collate_fn=loader.collate_fn,
-            pin_memory=loader.pin_memory,
-            drop_last=loader.drop_last,
-            worker_init_fn=loader.worker_init_fn,
-            persistent_workers=loader.persistent_workers,
-            generator=loader.generator,
-        )
-
-
-def _shutdown_workers(iterator):
-    """Stop the worker processes behind a loop's iterator now rather than when
-    it is garbage collected (which waits on their status checks)."""
-    inner = getattr(iterator, '_iterator', None)  # _SkippingIterator
-    inner = getattr(inner, '_iterator', inner)  # _InfiniteDataloaderIterator
-    if hasattr(inner, '_shutdown_workers'):
-        inner._shutdown_workers()
-
-
-class _SkippingIterator:
-    """Answers the first ``free`` ``next()`` calls with None, then delegates."""
-
-    def __init__(self, iterator, free):
-        self._iterator = iterator
-        self._free = free
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        if self._free > 0:
-            self._free -= 1
-            return None
-        return next(self._iterator)
