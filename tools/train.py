@@ -22,9 +22,15 @@ from restorelab.utils.errors import UserInputError  # noqa: E402
 
 
 def _fail(err, code):
-    """Print ``err`` as one paragraph (naming the rank in distributed runs)."""
+    """Print ``err`` as one paragraph (naming the rank in distributed runs; only rank 0
+    prints an error that every process raised alike)."""
     rank = os.environ.get('RANK')
-    where = f' (rank {rank})' if rank is not None and os.environ.get('WORLD_SIZE', '1') != '1' else ''
+    distributed = rank is not None and os.environ.get('WORLD_SIZE', '1') != '1'
+    if distributed and getattr(err, 'every_rank', False):
+        if rank == '0':
+            print(f'error: {launch.error_text(err)}', file=sys.stderr, flush=True)
+        return code
+    where = f' (rank {rank})' if distributed else ''
     print(f'error{where}: {launch.error_text(err)}', file=sys.stderr, flush=True)
     return code
 

@@ -30,6 +30,26 @@ def _all_ranks_max(value):
     return int(t.item())
 
 
+def _all_ranks_values(value):
+    """``value`` (an int) of every process, in rank order: one all_gather."""
+    if not _distributed():
+        return [int(value)]
+    device = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
+    mine = torch.tensor([int(value)], dtype=torch.int64, device=device)
+    values = [torch.zeros_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(values, mine)
+    return [int(v.item()) for v in values]
+
+
+def _all_ranks_objects(obj):
+    """``obj`` (picklable) of every process, in rank order."""
+    if not _distributed():
+        return [obj]
+    out = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
 def _checkpoint_hook(runner):
     for hook in runner.hooks:
         if isinstance(hook, CheckpointHook):
@@ -125,12 +145,14 @@ class NonFiniteGuardHook(Hook):
     The runner's optim wrapper gets a guarded ``update_params``: the backward
     pass runs as usual (every DDP rank must take part in it), then, when the
     loss or any gradient is NaN/inf on any rank, the gradients are dropped
-    instead of applied (all ranks decide alike). With a loss scaler (fp16 AMP
-    on GPUs) only the loss is checked: the scaler already skips steps whose
+    instead of applied on every rank (one all_gather of a flag per step), so
+    the processes keep identical weights. With a loss scaler (fp16 AMP on
+    GPUs) only the loss is checked: the scaler already skips steps whose
     scaled gradients overflow. After ``max_consecutive`` such steps in a row
-    the run stops with :class:`NonFiniteLossError` naming the iteration, the
-    batch's files (``img_path``) and the last checkpoint; no non-finite step
-    was ever applied, so every checkpoint on disk holds finite weights.
+    every process stops at the same iteration with :class:`NonFiniteLossError`
+    (printed once by the tools) naming the iteration, the ranks and batch files
+    (``img_path``) where it happened and the last checkpoint; no non-finite
+    step was ever applied, so every checkpoint on disk holds finite weights.
 
     Args:
         max_consecutive (int): consecutive skipped steps that stop the run.
@@ -145,9 +167,9 @@ class NonFiniteGuardHook(Hook):
         self.max_consecutive = max_consecutive
         self.consecutive = 0
         self.skipped = 0
-        self.last_bad = None
-        self.last_loss = None
         self.bad_this_iter = False
+        self.last_bad = None  # {rank: (what, loss, files)} of the last skipped step
+        self._pending_bad = False
         self._files = []
 
     def before_train(self, runner):
@@ -165,9 +187,9 @@ class NonFiniteGuardHook(Hook):
             bad_loss = not bool(torch.isfinite(loss.detach()).all())
             wrapper.backward(wrapper.scale_loss(loss))
             if not wrapper.should_update():
-                hook._pending_bad = getattr(hook, '_pending_bad', False) or bad_loss
+                hook._pending_bad = hook._pending_bad or bad_loss
                 return
-            bad_loss = bad_loss or getattr(hook, '_pending_bad', False)
+            bad_loss = bad_loss or hook._pending_bad
             hook._pending_bad = False
             bad_grad = False
             if getattr(wrapper, 'loss_scaler', None) is None:
@@ -175,12 +197,14 @@ class NonFiniteGuardHook(Hook):
                          for p in group['params'] if p.grad is not None]
                 if grads:
                     bad_grad = not bool(torch.stack([torch.isfinite(g).all() for g in grads]).all())
-            flags = _all_ranks_max(int(bad_loss) | (int(bad_grad) << 1))
-            hook.bad_this_iter = bool(flags)
-            if flags:
-                hook.last_bad = ('loss' if flags & 1 else '') + (
-                    ' and gradient' if flags == 3 else 'gradient' if flags == 2 else '')
-                hook.last_loss = float(loss.detach().float().sum())
+            flags = _all_ranks_values(int(bad_loss) | (int(bad_grad) << 1))
+            hook.bad_this_iter = any(flags)
+            if hook.bad_this_iter:
+                # Rare: what each bad rank saw, for the message (every rank takes part).
+                mine = (_what(flags[dist.get_rank() if _distributed() else 0]),
+                        float(loss.detach().float().sum()), hook._files)
+                hook.last_bad = {rank: info for rank, info in
+                                 enumerate(_all_ranks_objects(mine)) if flags[rank]}
                 wrapper.zero_grad(**(zero_kwargs or {}))
                 hook.consecutive += 1
                 hook.skipped += 1
@@ -195,29 +219,42 @@ class NonFiniteGuardHook(Hook):
         samples = data_batch.get('data_samples') or [] if isinstance(data_batch, dict) else []
         self._files = [s.metainfo.get('img_path', '?') for s in samples if hasattr(s, 'metainfo')]
 
+    def _where(self):
+        """What was non-finite, where: per bad rank (ranks named in distributed runs)."""
+        parts = []
+        for rank, (what, loss, files) in sorted(self.last_bad.items()):
+            on = f' on rank {rank}' if _distributed() else ''
+            parts.append(f'{what}{on} (loss {loss}; batch: '
+                         f'{", ".join(files) or "no img_path in the batch"})')
+        return '; '.join(parts)
+
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         step = runner.iter + 1
         if not self.bad_this_iter:
             return
         self.bad_this_iter = False
-        files = ', '.join(self._files) or '(no img_path in the batch)'
         runner.message_hub.update_scalar('train/skipped_steps', self.skipped)
         runner.logger.warning(
-            f'iteration {step}: non-finite {self.last_bad} (loss {self.last_loss}); the step was '
-            f'not applied ({self.consecutive} in a row, stop at {self.max_consecutive}). '
-            f'Batch: {files}')
+            f'iteration {step}: non-finite {self._where()}; the step was not applied '
+            f'({self.consecutive} in a row, stop at {self.max_consecutive})')
         if self.consecutive >= self.max_consecutive:
             ckpt = _checkpoint_hook(runner)
             last = getattr(ckpt, 'last_ckpt', None)
             kept = (f'The last checkpoint, {last!r}, holds finite weights (no non-finite step was '
                     'applied).' if last else 'No checkpoint was saved before.')
+            procs = ' on every process' if _distributed() else ''
             raise NonFiniteLossError(
-                f'training stopped at iteration {step}: {self.consecutive} consecutive steps had a '
-                f'non-finite {self.last_bad} (NaN/inf), none of them applied. Files of the last '
-                f'batch: {files}. {kept} Check these images, lower the learning rate or enable '
-                'gradient clipping (optim_wrapper.clip_grad), then resume with '
+                f'training stopped{procs} at iteration {step}: {self.consecutive} consecutive '
+                f'steps had a non-finite loss or gradient (NaN/inf), none of them applied; the '
+                f'last: {self._where()}. {kept} Check these images, lower the learning rate or '
+                'enable gradient clipping (optim_wrapper.clip_grad), then resume with '
                 '`tools/train.py CONFIG --resume`; raise '
                 'default_hooks.nonfinite.max_consecutive to tolerate longer streaks.')
+
+
+def _what(flags):
+    """'loss', 'gradient' or 'loss and gradient' for a rank's flag bits (1 loss, 2 grad)."""
+    return {0: 'nothing', 1: 'loss', 2: 'gradient', 3: 'loss and gradient'}[flags]
 
 
 def _strip_module(key):
