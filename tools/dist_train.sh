@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Train on several processes of this machine with torchrun (nccl on GPUs, gloo
-# on the CPU, chosen by tools/train.py).
+# Train on several processes with torchrun (nccl on GPUs, gloo on the CPU, chosen by
+# tools/train.py).
 #   tools/dist_train.sh [CONFIG] NUM_PROCS [train.py ARGS...]
 # A bare `tools/dist_train.sh 4` trains configs/drsformer_rain200h.py.
-# Environment: NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT for several machines
-# (on one machine torchrun picks a free port itself).
+# Environment:
+#   MAX_RESTARTS=N   when a process dies, torchrun stops the others and starts the group
+#                    again, up to N times; the restarted run resumes from the newest
+#                    complete checkpoint of its work dir (default 0: the job ends).
+#   NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT
+#                    several machines, ranks fixed by NODE_RANK (run the same command
+#                    on each with its NODE_RANK). On one machine torchrun picks a free
+#                    port itself.
+#   RDZV_ENDPOINT=HOST:PORT [RDZV_ID=NAME]
+#                    several machines meeting at HOST:PORT (torchrun's c10d rendezvous):
+#                    with MAX_RESTARTS, the machines restart together.
+# See docs/reliability.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [[ $# -ge 1 && "$1" =~ ^[0-9]+$ ]]; then
@@ -19,14 +29,21 @@ NPROCS=$1; shift
 if ! [[ "$NPROCS" =~ ^[1-9][0-9]*$ ]]; then
     echo "error: NUM_PROCS must be a positive integer, got '$NPROCS'" >&2; exit 2
 fi
+MAX_RESTARTS=${MAX_RESTARTS:-0}
+if ! [[ "$MAX_RESTARTS" =~ ^[0-9]+$ ]]; then
+    echo "error: MAX_RESTARTS must be a non-negative integer, got '$MAX_RESTARTS'" >&2; exit 2
+fi
 PYTHON=${PYTHON:-$(command -v python || command -v python3)}
 NNODES=${NNODES:-1}
 rdzv=()
-if [[ "$NNODES" -gt 1 || -n "${MASTER_PORT:-}" ]]; then
+if [[ -n "${RDZV_ENDPOINT:-}" ]]; then
+    rdzv=(--nnodes="$NNODES" --rdzv-backend=c10d --rdzv-endpoint="$RDZV_ENDPOINT"
+          --rdzv-id="${RDZV_ID:-restorelab}")
+elif [[ "$NNODES" -gt 1 || -n "${MASTER_PORT:-}" ]]; then
     rdzv=(--nnodes="$NNODES" --node_rank="${NODE_RANK:-0}" --master_addr="${MASTER_ADDR:-127.0.0.1}"
           --master_port="${MASTER_PORT:-29500}")
 else
     rdzv=(--standalone)
 fi
 exec "$PYTHON" -m torch.distributed.run "${rdzv[@]}" --nproc_per_node="$NPROCS" \
-    "$here/train.py" "$CONFIG" --launcher pytorch "$@"
+    --max-restarts="$MAX_RESTARTS" "$here/train.py" "$CONFIG" --launcher pytorch "$@"

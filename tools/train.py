@@ -4,7 +4,9 @@
         [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
 
 Several processes: tools/dist_train.sh [CONFIG] NUM_PROCS [ARGS] (torchrun;
-nccl on GPUs, gloo on the CPU).
+nccl on GPUs, gloo on the CPU). When torchrun restarts the processes
+(MAX_RESTARTS) or Slurm requeues the job, the run resumes by itself from the
+newest complete checkpoint of its work dir (see docs/reliability.md).
 """
 import argparse
 import os
@@ -72,9 +74,10 @@ def main(argv=None):
         launch.apply_total_batch_size(cfg, launch.world_size())
         launch.apply_ema(cfg)
         launch.apply_reliability(cfg, training=True)
-        launch.resolve_resume(cfg, args.resume)
-        if args.load_from is not None:
-            launch.set_load_from(cfg, args.load_from, resume=args.resume)
+        resume = launch.resume_after_restart(cfg, args.resume)
+        launch.resolve_resume(cfg, resume)
+        if args.load_from is not None and not (resume and args.resume is None):
+            launch.set_load_from(cfg, args.load_from, resume=resume)
         if args.amp:
             cfg.optim_wrapper.type = amp_optim_wrapper_type()
         if args.compile:

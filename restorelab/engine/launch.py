@@ -220,6 +220,36 @@ def resolve_resume(cfg, resume):
     return cfg
 
 
+def restart_count():
+    """How often this run's processes were started again by torchrun's elastic agent
+    (``TORCHELASTIC_RESTART_COUNT``, ``tools/dist_train.sh`` with ``MAX_RESTARTS``) or
+    by a Slurm requeue (``SLURM_RESTART_COUNT``); 0 for a first start."""
+    counts = []
+    for var in ('TORCHELASTIC_RESTART_COUNT', 'SLURM_RESTART_COUNT'):
+        value = os.environ.get(var, '')
+        counts.append(int(value) if value.isdigit() else 0)
+    return max(counts)
+
+
+def resume_after_restart(cfg, resume):
+    """The ``--resume`` value to use: ``resume`` as given, except that a restarted run
+    (:func:`restart_count` > 0) given no ``--resume`` resumes from the newest complete
+    checkpoint of its work dir ('auto'), or starts from the beginning again when the
+    first start wrote none."""
+    restarts = restart_count()
+    if resume is not None or restarts == 0:
+        return resume
+    latest, _ = find_resume_checkpoint(cfg.work_dir)
+    if latest is None:
+        print_log(f'restart {restarts} of this run: no complete checkpoint in {cfg.work_dir!r} '
+                  'yet, training starts from the beginning again', logger='current',
+                  level=logging.WARNING)
+        return None
+    print_log(f'restart {restarts} of this run: resuming from the newest complete checkpoint',
+              logger='current', level=logging.WARNING)
+    return 'auto'
+
+
 def set_load_from(cfg, checkpoint, resume=None):
     """``--load-from CKPT``: initialise a new run with these weights."""
     if resume is not None:

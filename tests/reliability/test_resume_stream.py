@@ -1,6 +1,7 @@
 """Resume without reading the data again: the training stream, entered at a recorded
 position, feeds a resumed run exactly the batches (order, crops, flips) of an
-uninterrupted one; a dead DataLoader worker is named with its files."""
+uninterrupted one; a dead DataLoader worker is named with its files; restarted runs
+resume by themselves."""
 import importlib
 import os.path as osp
 import re
@@ -15,6 +16,7 @@ from helpers import (AtIteration, assert_same_weights, build_runner, captured_lo
                      make_rain200_folder, tiny_cfg, weights)
 from restorelab.datasets import PairedImageDataset
 from restorelab.datasets.samplers import InfiniteSampler, PositionedStream
+from restorelab.engine import launch
 from restorelab.engine.checkpoint import safe_torch_load
 from restorelab.engine.errors import DataLoaderWorkerError
 from restorelab.engine.loops import IterBasedTrainLoop
@@ -159,6 +161,26 @@ def test_dead_worker_is_named_with_its_files_and_the_checkpoint(root, tmp_path):
     newest = osp.join(str(tmp_path / 'w'), 'iter_3.pth')
     assert f'The newest complete checkpoint is {newest!r}' in msg
     assert 'tools/train.py CONFIG --resume' in msg
+
+
+def test_restarted_run_resumes_by_itself(tmp_path, monkeypatch):
+    from mmengine.config import Config
+    cfg = Config(dict(work_dir=str(tmp_path)))
+    for var in ('TORCHELASTIC_RESTART_COUNT', 'SLURM_RESTART_COUNT'):
+        monkeypatch.delenv(var, raising=False)
+    assert launch.restart_count() == 0
+    assert launch.resume_after_restart(cfg, None) is None
+    monkeypatch.setenv('TORCHELASTIC_RESTART_COUNT', '1')
+    with captured_log() as log:  # restarted before the first checkpoint: from the start
+        assert launch.resume_after_restart(cfg, None) is None
+    assert any('no complete checkpoint' in line for line in log)
+    torch.save({'state_dict': {}}, tmp_path / 'iter_4.pth')
+    assert launch.resume_after_restart(cfg, None) == 'auto'
+    assert launch.resume_after_restart(cfg, 'x.pth') == 'x.pth'  # an explicit choice stays
+    monkeypatch.setenv('TORCHELASTIC_RESTART_COUNT', '0')
+    monkeypatch.setenv('SLURM_RESTART_COUNT', '2')  # a requeued Slurm job
+    assert launch.restart_count() == 2
+    assert launch.resume_after_restart(cfg, None) == 'auto'
 
 
 def test_progressive_learning_needs_the_stream_loop():
