@@ -28,11 +28,18 @@ class FaultHook(Hook):
     ``work_dir/keys_rank<R>.jsonl``, writes ``pid_rank<R>`` at start and
     ``end_rank<R>.json`` at the end. With ``hang_rank``/``hang_at`` that rank sleeps
     for an hour before iteration ``hang_at`` (1-based); with ``nan_rank``/``nan_at``
-    (a list of 1-based iterations) that rank's arch outputs NaN in those iterations."""
+    (a list of 1-based iterations) that rank's arch outputs NaN in those iterations;
+    with ``term_rank``/``term_at`` that rank sends itself SIGTERM during iteration
+    ``term_at`` (as a preemption would)."""
 
-    def __init__(self, hang_rank=None, hang_at=None, nan_rank=None, nan_at=()):
+    priority = 'HIGH'  # records an iteration before NonFiniteGuardHook may stop the run
+
+    def __init__(self, hang_rank=None, hang_at=None, nan_rank=None, nan_at=(), term_rank=None,
+                 term_at=None):
         self.hang_rank = hang_rank
         self.hang_at = hang_at
+        self.term_rank = term_rank
+        self.term_at = term_at
         self.nan_rank = nan_rank
         self.nan_at = set(nan_at)
         self._handle = None
@@ -48,6 +55,8 @@ class FaultHook(Hook):
         step = runner.iter + 1
         if get_rank() == self.hang_rank and step == self.hang_at:
             time.sleep(3600)
+        if get_rank() == self.term_rank and step == self.term_at:
+            os.kill(os.getpid(), signal.SIGTERM)
         if get_rank() == self.nan_rank and step in self.nan_at:
             model = runner.model.module if hasattr(runner.model, 'module') else runner.model
             self._handle = model.arch.register_forward_hook(

@@ -116,3 +116,61 @@ def run_tools(commands, timeout=300):
         out, err = p.communicate(timeout=timeout)
         results.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
     return results
+
+
+FAULT_CONFIG = osp.join(REPO, 'tests', 'reliability', 'configs', 'tiny_faults.py')
+
+
+def train_args(root, work, *options):
+    """tools/train.py arguments: the FaultHook config on ``root``, work dir ``work``,
+    ``options`` appended to ``--cfg-options`` (further flags may follow them)."""
+    return [FAULT_CONFIG, '--work-dir', work, '--cfg-options', *data_root_options(root),
+            *options]
+
+
+def popen_train(args, procs=None, env=None, new_session=False):
+    """Start ``tools/train.py ARGS`` (or ``tools/dist_train.sh`` on ``procs`` processes,
+    the config being ``args[0]``) with pipes; ``env`` adds variables."""
+    if procs:
+        cmd = ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), *args[:1], str(procs), *args[1:]]
+    else:
+        cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), *args]
+    full = dict(os.environ, **ENV, PYTHON=sys.executable, **(env or {}))
+    return subprocess.Popen(cmd, cwd=REPO, env=full, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=new_session)
+
+
+def wait_for(condition, proc, what, timeout=240):
+    """Poll ``condition()`` until true; fail when ``proc`` ends first or time runs out."""
+    import time
+    start = time.time()
+    while not condition():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f'run ended before {what}:\n{err[-3000:]}')
+        if time.time() - start > timeout:
+            proc.kill()
+            raise AssertionError(f'{what} did not happen within {timeout} s')
+        time.sleep(0.05)
+
+
+def wait_for_file(path, proc, timeout=240):
+    wait_for(lambda: osp.exists(path), proc, f'{path} appeared', timeout)
+
+
+def trained_keys(work, rank=0):
+    """{iteration: sample keys} as trained by ``rank`` (FaultHook's record; a resumed
+    run overrides repeated iterations)."""
+    import json
+    keys = {}
+    with open(osp.join(work, f'keys_rank{rank}.jsonl')) as f:
+        for line in f:
+            rec = json.loads(line)
+            keys[rec['iter']] = rec['keys']
+    return keys
+
+
+def end_reports(work, n=2):
+    """FaultHook's end-of-training reports of ranks 0 .. n-1."""
+    import json
+    return [json.load(open(osp.join(work, f'end_rank{r}.json'))) for r in range(n)]

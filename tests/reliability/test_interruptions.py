@@ -8,21 +8,17 @@ import os
 import os.path as osp
 import random
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 import torch
 
-from helpers import ENV, REPO, data_root_options, make_rain200_folder, run_tool
+from helpers import (FAULT_CONFIG, REPO, data_root_options, end_reports, make_rain200_folder,
+                     popen_train, run_tool, train_args, trained_keys, wait_for_file)
 from restorelab.engine.checkpoint import safe_torch_load
 from restorelab.utils.image_io import imread_rgb, imwrite_rgb
 
 pytestmark = pytest.mark.slow
-
-FAULT_CONFIG = osp.join(REPO, 'tests', 'reliability', 'configs', 'tiny_faults.py')
-
 
 @pytest.fixture(scope='module')
 def root(tmp_path_factory):
@@ -32,33 +28,6 @@ def root(tmp_path_factory):
         imwrite_rgb(osp.join(root, 'test', side, '3.png'),
                     imread_rgb(osp.join(root, 'test', side, '1.png'))[::-1].copy())
     return root
-
-
-def _train_args(root, work, *options):
-    return [FAULT_CONFIG, '--work-dir', work, '--cfg-options', *data_root_options(root),
-            *options]
-
-
-def _popen(args, dist=None, new_session=False):
-    if dist:
-        cmd = ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), *args[:1], str(dist), *args[1:]]
-    else:
-        cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), *args]
-    env = dict(os.environ, **ENV, PYTHON=sys.executable)
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=new_session)
-
-
-def _wait_for(path, proc, timeout=240):
-    start = time.time()
-    while not osp.exists(path):
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            raise AssertionError(f'run ended before {path} appeared:\n{err[-3000:]}')
-        if time.time() - start > timeout:
-            proc.kill()
-            raise AssertionError(f'{path} did not appear within {timeout} s')
-        time.sleep(0.05)
 
 
 def _train_scalars(work):
@@ -73,27 +42,17 @@ def _train_scalars(work):
     return losses
 
 
-def _keys(work, rank=0):
-    """{iteration: sample keys} as trained (a resumed run overrides repeated ones)."""
-    keys = {}
-    with open(osp.join(work, f'keys_rank{rank}.jsonl')) as f:
-        for line in f:
-            rec = json.loads(line)
-            keys[rec['iter']] = rec['keys']
-    return keys
-
-
 OPTS = ['train_cfg.max_iters=40', 'train_cfg.val_interval=20', 'default_hooks.checkpoint.interval=4',
         'default_hooks.checkpoint.max_keep_ckpts=2', 'use_ema=True']
 
 
 def test_sigkill_at_random_moment_then_resume_equals_uninterrupted(root, tmp_path):
     straight, killed = str(tmp_path / 'straight'), str(tmp_path / 'killed')
-    res = run_tool(['tools/train.py', *_train_args(root, straight, *OPTS)])
+    res = run_tool(['tools/train.py', *train_args(root, straight, *OPTS)])
     assert res.returncode == 0, res.stderr[-3000:]
 
-    proc = _popen(_train_args(root, killed, *OPTS))
-    _wait_for(osp.join(killed, 'iter_8.pth'), proc)
+    proc = popen_train(train_args(root, killed, *OPTS))
+    wait_for_file(osp.join(killed, 'iter_8.pth'), proc)
     # A random moment after the second checkpoint: often during a later save.
     time.sleep(random.Random().uniform(0, 0.4))
     proc.send_signal(signal.SIGKILL)
@@ -101,7 +60,7 @@ def test_sigkill_at_random_moment_then_resume_equals_uninterrupted(root, tmp_pat
     assert proc.returncode == -signal.SIGKILL
     assert not osp.exists(osp.join(killed, 'iter_40.pth')), 'the run ended before the kill'
 
-    res = run_tool(['tools/train.py', *_train_args(root, killed, *OPTS), '--resume'])
+    res = run_tool(['tools/train.py', *train_args(root, killed, *OPTS), '--resume'])
     assert res.returncode == 0, res.stderr[-3000:]
     log = res.stdout + res.stderr
     assert 'the newest complete checkpoint' in log
@@ -113,7 +72,7 @@ def test_sigkill_at_random_moment_then_resume_equals_uninterrupted(root, tmp_pat
     assert sorted(a) == sorted(b) == list(range(1, 41))
     for it in a:
         assert b[it] == pytest.approx(a[it], rel=1e-5, abs=1e-7), it
-    assert _keys(straight) == _keys(killed)
+    assert trained_keys(straight) == trained_keys(killed)
     # ... ending with the same weights (EMA and raw), optimizer, scheduler and best record.
     fa = safe_torch_load(osp.join(straight, 'iter_40.pth'))
     fb = safe_torch_load(osp.join(killed, 'iter_40.pth'))
@@ -135,8 +94,8 @@ def test_sigterm_saves_checkpoint_and_exits_then_resumes(root, tmp_path):
     opts = ['train_cfg.max_iters=100000', 'train_cfg.val_interval=100000',
             'default_hooks.checkpoint.interval=3', 'train_dataloader.num_workers=2',
             'train_dataloader.persistent_workers=True']
-    proc = _popen(_train_args(root, work, *opts), new_session=True)
-    _wait_for(osp.join(work, 'iter_3.pth'), proc)
+    proc = popen_train(train_args(root, work, *opts), new_session=True)
+    wait_for_file(osp.join(work, 'iter_3.pth'), proc)
     # As a scheduler does: the whole process group, DataLoader workers included.
     os.killpg(proc.pid, signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
@@ -147,28 +106,24 @@ def test_sigterm_saves_checkpoint_and_exits_then_resumes(root, tmp_path):
     assert f'training stopped by SIGTERM at iteration {step}' in err
     assert safe_torch_load(osp.join(work, f'iter_{step}.pth'))['meta']['iter'] == step
     assert open(osp.join(work, 'last_checkpoint')).read() == osp.join(work, f'iter_{step}.pth')
-    res = run_tool(['tools/train.py', *_train_args(root, work, *opts[1:]), '--resume',
+    res = run_tool(['tools/train.py', *train_args(root, work, *opts[1:]), '--resume',
                     '--cfg-options', f'train_cfg.max_iters={step + 2}'])
     assert res.returncode == 0, res.stderr[-3000:]
     assert f'resumed epoch: 0, iter: {step}' in res.stdout + res.stderr
     assert json.load(open(osp.join(work, 'end_rank0.json')))['iter'] == step + 2
 
 
-def _ends(work, n=2):
-    return [json.load(open(osp.join(work, f'end_rank{r}.json'))) for r in range(n)]
-
-
 def test_dist_sigterm_validation_and_resume(root, tmp_path):
     work = str(tmp_path / 'dist')
     opts = ['train_cfg.max_iters=100000', 'train_cfg.val_interval=4',
             'default_hooks.checkpoint.interval=4']
-    proc = _popen(_train_args(root, work, *opts), dist=2)
-    _wait_for(osp.join(work, 'iter_8.pth'), proc)
+    proc = popen_train(train_args(root, work, *opts), procs=2)
+    wait_for_file(osp.join(work, 'iter_8.pth'), proc)
     # torchrun forwards SIGTERM to both workers; only it is signalled here.
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=180)
     assert proc.returncode != 0  # torchrun reports the signal
-    r0, r1 = _ends(work)
+    r0, r1 = end_reports(work)
     # Both ranks stopped at the same iteration, with the same weights.
     assert r0['stop_signal'] == r1['stop_signal'] == 'SIGTERM'
     assert r0['iter'] == r1['iter'] >= 8
@@ -196,11 +151,11 @@ def test_dist_sigterm_validation_and_resume(root, tmp_path):
         assert vals[4][k] == pytest.approx(single[k], abs=1e-4), k  # logged with 4 decimals
 
     # Resume on 2 processes.
-    proc = _popen(_train_args(root, work, 'train_cfg.val_interval=100000',
-                              f'train_cfg.max_iters={step + 3}', '--resume'), dist=2)
+    proc = popen_train(train_args(root, work, 'train_cfg.val_interval=100000',
+                              f'train_cfg.max_iters={step + 3}', '--resume'), procs=2)
     out, err = proc.communicate(timeout=240)
     assert proc.returncode == 0, err[-3000:]
-    r0, r1 = _ends(work)
+    r0, r1 = end_reports(work)
     assert r0['iter'] == r1['iter'] == step + 3 and r0['stop_signal'] is None
     assert r0['param_sum'] == r1['param_sum']
 
@@ -208,8 +163,8 @@ def test_dist_sigterm_validation_and_resume(root, tmp_path):
 def test_dist_hung_rank_ends_run_with_clear_error(root, tmp_path):
     work = str(tmp_path / 'hang')
     start = time.time()
-    proc = _popen(_train_args(root, work, 'train_cfg.max_iters=20', 'env_cfg.dist_cfg.timeout=5',
-                              'custom_hooks.0.hang_rank=1', 'custom_hooks.0.hang_at=3'), dist=2)
+    proc = popen_train(train_args(root, work, 'train_cfg.max_iters=20', 'env_cfg.dist_cfg.timeout=5',
+                              'custom_hooks.0.hang_rank=1', 'custom_hooks.0.hang_at=3'), procs=2)
     out, err = proc.communicate(timeout=180)
     elapsed = time.time() - start
     assert proc.returncode != 0
@@ -221,9 +176,9 @@ def test_dist_hung_rank_ends_run_with_clear_error(root, tmp_path):
 def test_dist_dead_rank_ends_run(root, tmp_path):
     work = str(tmp_path / 'dead')
     start = time.time()
-    proc = _popen(_train_args(root, work, 'train_cfg.max_iters=100000',
-                              'train_cfg.val_interval=100000'), dist=2)
-    _wait_for(osp.join(work, 'keys_rank1.jsonl'), proc)
+    proc = popen_train(train_args(root, work, 'train_cfg.max_iters=100000',
+                              'train_cfg.val_interval=100000'), procs=2)
+    wait_for_file(osp.join(work, 'keys_rank1.jsonl'), proc)
     os.kill(int(open(osp.join(work, 'pid_rank1')).read()), signal.SIGKILL)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode != 0
