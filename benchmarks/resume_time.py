@@ -1,0 +1,147 @@
+#!/usr/bin/env python
+"""Resume time at an early and a late iteration (issue 18): restorelab's training loop, which
+enters the sample stream at the checkpoint's position, against mmengine's, which loads every
+batch already trained again. A benchmark, not a test.
+
+Writes a generated Rain200-layout set (``--per-image`` rainy versions of each of scikit-image's 7
+photographs, longer side ``--max-side``) to the scratch folder, trains the tiny Restormer of
+``tests/data/configs/tiny_rain200h.py`` (2 DataLoader workers) for ``--early`` iterations and, in a
+second run, for ``--late`` iterations, then resumes each checkpoint for one more iteration, each
+time in a fresh process, and prints the seconds from ``runner.train()`` to the start of that
+iteration (checkpoint load, loader start and, with mmengine's loop, the replay), median of
+``--repeats``.
+
+    nice -n 10 python benchmarks/resume_time.py --scratch /tmp/resume  # ~1 h on 2 busy cores
+    python benchmarks/resume_time.py --late 200 --mmengine-repeats 1     # a quick look
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_CONFIG = ROOT / 'tests' / 'data' / 'configs' / 'tiny_rain200h.py'
+ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
+
+
+def options(data, work, max_iters, checkpoint_interval):
+    return [f'{loader}.dataset.data_root={data}' for loader in
+            ('train_dataloader', 'val_dataloader', 'test_dataloader')] + [
+        f'work_dir={work}', f'train_cfg.max_iters={max_iters}', 'train_cfg.val_interval=10000000',
+        f'default_hooks.checkpoint.interval={checkpoint_interval}',
+        'default_hooks.logger.interval=1000',
+        'train_dataloader.num_workers=2', 'train_dataloader.persistent_workers=True']
+
+
+def make_data(scratch, per_image, max_side):
+    data = scratch / 'data'
+    if not (data / 'train' / 'input').is_dir():
+        subprocess.run([sys.executable, str(ROOT / 'tools' / 'make_synthetic_rain.py'), 'skimage',
+                        str(data / 'train'), '--max-side', str(max_side), '--n-per-image',
+                        str(per_image), '--seed', '0'], check=True, env=ENV,
+                       stdout=subprocess.DEVNULL)
+    if not (data / 'test' / 'input').is_dir():  # validation is built, never run
+        subprocess.run([sys.executable, str(ROOT / 'tools' / 'make_synthetic_rain.py'),
+                        'skimage:chelsea', str(data / 'test'), '--max-side', str(max_side),
+                        '--seed', '1'], check=True, env=ENV, stdout=subprocess.DEVNULL)
+    return data, len(os.listdir(data / 'train' / 'input'))
+
+
+def train(data, work, iters):
+    """Train ``iters`` iterations into ``work`` (a checkpoint at the end); its path."""
+    ckpt = work / f'iter_{iters}.pth'
+    if not ckpt.is_file():
+        start = time.perf_counter()
+        res = subprocess.run([sys.executable, str(ROOT / 'tools' / 'train.py'), str(TINY_CONFIG),
+                              '--cfg-options', *options(data, work, iters, iters)], env=ENV,
+                             capture_output=True, text=True)
+        if res.returncode:
+            sys.exit(f'training failed:\n{res.stderr[-3000:]}')
+        print(f'trained {iters} iterations in {time.perf_counter() - start:.0f} s', flush=True)
+    return ckpt
+
+
+def measure(ckpt, data, work, loop):
+    """Run ``--child`` in a fresh process; its report."""
+    res = subprocess.run([sys.executable, __file__, '--child', str(ckpt), str(data), str(work),
+                          loop], env=ENV, capture_output=True, text=True)
+    if res.returncode:
+        sys.exit(f'resume failed:\n{res.stderr[-3000:]}')
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def child(ckpt, data, work, loop):
+    """Resume ``ckpt`` for one iteration with ``loop``; print the seconds to its start."""
+    sys.path.insert(0, str(ROOT))
+    from mmengine.config import DictAction
+    from mmengine.hooks import Hook
+
+    from restorelab.engine import launch
+
+    iteration = int(Path(ckpt).stem.split('_')[1])  # iter_N.pth
+    cfg = launch.load_config(str(TINY_CONFIG))
+    opts = dict(item.split('=', 1) for item in options(data, work, iteration + 1, 10 ** 9))
+    cfg.merge_from_dict({k: DictAction._parse_iterable(v) for k, v in opts.items()})
+    if loop == 'mmengine':
+        cfg.train_cfg.type = 'mmengine.IterBasedTrainLoop'
+    launch.apply_reliability(cfg, training=True)
+    launch.resolve_resume(cfg, str(ckpt))
+    runner = launch.build_runner(cfg)
+    marks = {}
+
+    class FirstIteration(Hook):
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            marks.setdefault('first', time.perf_counter())
+
+    runner.register_hook(FirstIteration(), 'VERY_HIGH')
+    start = time.perf_counter()
+    runner.train()
+    print(json.dumps(dict(iteration=iteration, loop=loop, seconds=marks['first'] - start,
+                          resumed_at=runner.iter - 1)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--scratch', default='work_dirs/resume_time')
+    parser.add_argument('--per-image', type=int, default=30, help='rainy versions per photograph')
+    parser.add_argument('--max-side', type=int, default=256)
+    parser.add_argument('--early', type=int, default=10)
+    parser.add_argument('--late', type=int, default=20000)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--mmengine-repeats', type=int, default=1,
+                        help='runs with mmengine\'s loop (0: none)')
+    parser.add_argument('--child', nargs=4, metavar=('CKPT', 'DATA', 'WORK', 'LOOP'),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(*args.child)
+    scratch = Path(args.scratch).resolve()
+    data, n = make_data(scratch, args.per_image, args.max_side)
+    print(f'{n} training pairs in {data}', flush=True)
+    ckpts = {it: train(data, scratch / f'train_{it}', it) for it in (args.early, args.late)}
+    rows = []
+    for loop, repeats in (('restorelab', args.repeats), ('mmengine', args.mmengine_repeats)):
+        times = {it: [] for it in ckpts}
+        for _ in range(repeats):
+            for it, ckpt in ckpts.items():  # early and late interleaved
+                report = measure(ckpt, data, scratch / f'resume_{loop}_{it}', loop)
+                assert report['resumed_at'] == it, report
+                times[it].append(report['seconds'])
+                print(f'{loop} loop, resume at iteration {it}: {report["seconds"]:.2f} s',
+                      flush=True)
+        if repeats:
+            rows.append((loop, {it: statistics.median(t) for it, t in times.items()}, repeats))
+    print(f'\nseconds from runner.train() to the first resumed iteration (median of runs; '
+          f'{n} training pairs, batch 2, 2 workers, torch threads 1)')
+    print(f'| loop | iteration {args.early} | iteration {args.late} | runs |')
+    print('|---|---|---|---|')
+    for loop, med, repeats in rows:
+        print(f'| {loop} | {med[args.early]:.2f} | {med[args.late]:.2f} | {repeats} |')
+
+
+if __name__ == '__main__':
+    main()
