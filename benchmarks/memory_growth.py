@@ -1,0 +1,118 @@
+#!/usr/bin/env python
+"""Peak memory of a long benchmark and a long validation after few and many images (issue 18).
+A benchmark, not a test.
+
+Writes a generated Rain200-layout test set (``--per-image`` rainy versions of each of
+scikit-image's 7 photographs, longer side ``--max-side``) and random-weight checkpoints of the
+five quickstart models (configs/quickstart/*_demo.py; memory does not depend on the weights),
+then runs, each in a fresh process, and reports that process's peak resident set (``wait4``'s
+``ru_maxrss``):
+
+* ``tools/benchmark.py`` over the five models and the identity (``--no-cost``) on the first
+  ``N`` images (``--limit N``), for each ``N`` of ``--counts``;
+* ``tools/test.py`` of the quickstart Restormer on the first ``N`` images.
+
+    nice -n 10 python benchmarks/memory_growth.py --scratch /tmp/memory   # 50 and 500 images
+"""
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
+MODELS = ('drsformer', 'restormer', 'prenet', 'uformer', 'idt')
+
+
+def peak_rss_mb(cmd):
+    """Run ``cmd``; the peak resident set of its process in MiB (fails loudly)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        sys.exit(f'{" ".join(map(str, cmd))} failed:\n{err[-3000:]}')
+    return usage.ru_maxrss / 1024
+
+
+def make_data(scratch, per_image, max_side):
+    data = scratch / 'data'
+    if not (data / 'test' / 'input').is_dir():
+        subprocess.run([sys.executable, str(ROOT / 'tools' / 'make_synthetic_rain.py'), 'skimage',
+                        str(data / 'test'), '--max-side', str(max_side), '--n-per-image',
+                        str(per_image), '--seed', '0'], check=True, env=ENV,
+                       stdout=subprocess.DEVNULL)
+    return data, len(os.listdir(data / 'test' / 'input'))
+
+
+def make_checkpoints(scratch):
+    """``{model: (config, checkpoint)}`` with seed-0 random weights."""
+    sys.path.insert(0, str(ROOT))
+    import torch
+
+    from restorelab.apis import init_model
+    out = {}
+    for name in MODELS:
+        config = ROOT / 'configs' / 'quickstart' / f'{name}_demo.py'
+        ckpt = scratch / 'checkpoints' / f'{name}.pth'
+        if not ckpt.is_file():
+            torch.manual_seed(0)
+            model = init_model(str(config), None, device='cpu')
+            ckpt.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({'state_dict': model.state_dict()}, ckpt)
+        out[name] = (config, ckpt)
+    return out
+
+
+def write_benchmark_config(path, models, data):
+    lines = ['models = [']
+    lines += [f'    dict(name={name!r}, config={str(cfg)!r}, checkpoint={str(ckpt)!r}),'
+              for name, (cfg, ckpt) in models.items()]
+    lines += ["    dict(name='identity', type='identity'),", ']', 'datasets = [',
+              f"    dict(name='SynRain', type='paired', data_root={str(data)!r},",
+              "         data_prefix=dict(img='test/input', gt='test/target'),",
+              "         protocol='restormer'),", ']', '']
+    path.write_text('\n'.join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--scratch', default='work_dirs/memory_growth')
+    parser.add_argument('--per-image', type=int, default=72, help='rainy versions per photograph')
+    parser.add_argument('--max-side', type=int, default=128)
+    parser.add_argument('--counts', default='50,500')
+    args = parser.parse_args()
+    scratch = Path(args.scratch).resolve()
+    data, n = make_data(scratch, args.per_image, args.max_side)
+    counts = [int(c) for c in args.counts.split(',')]
+    if max(counts) > n:
+        sys.exit(f'only {n} images generated; raise --per-image')
+    models = make_checkpoints(scratch)
+    bench_cfg = scratch / 'benchmark.py'
+    write_benchmark_config(bench_cfg, models, data)
+    rows = {}
+    for count in counts:
+        rows.setdefault(f'tools/benchmark.py, {len(MODELS)} models + identity', {})[count] = \
+            peak_rss_mb([sys.executable, 'tools/benchmark.py', str(bench_cfg), '--out',
+                         str(scratch / f'bench_{count}'), '--no-cost', '--no-progress',
+                         '--limit', str(count)])
+        print(f'benchmark, {count} images: done', flush=True)
+        config, ckpt = models['restormer']
+        rows.setdefault('tools/test.py, quickstart Restormer', {})[count] = peak_rss_mb([
+            sys.executable, 'tools/test.py', str(config), str(ckpt), '--work-dir',
+            str(scratch / f'test_{count}'), '--cfg-options',
+            f'test_dataloader.dataset.data_root={data}',
+            f'test_dataloader.dataset.indices={count}'])
+        print(f'test, {count} images: done', flush=True)
+    print(f'\npeak resident set (MiB) of each run, a fresh process each; {n} generated images, '
+          f'longer side {args.max_side}, torch threads 1')
+    print('| run | ' + ' | '.join(f'{c} images' for c in counts) + ' |')
+    print('|---|' + '---|' * len(counts))
+    for name, by_count in rows.items():
+        print(f'| {name} | ' + ' | '.join(f'{by_count[c]:.0f}' for c in counts) + ' |')
+
+
+if __name__ == '__main__':
+    main()
