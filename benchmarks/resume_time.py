@@ -11,8 +11,14 @@ time in a fresh process, and prints the seconds from ``runner.train()`` to the s
 iteration (checkpoint load, loader start and, with mmengine's loop, the replay), median of
 ``--repeats``.
 
+With ``--late-from-early`` the late checkpoint is not trained: it is a copy of the early one
+whose iteration counters (checkpoint meta, message hub, scheduler steps) and training-stream
+position say ``--late``. What a resume costs depends on those counters (where the stream is
+entered; how many batches mmengine's loop reads again), not on the weights.
+
     nice -n 10 python benchmarks/resume_time.py --scratch /tmp/resume  # ~1 h on 2 busy cores
-    python benchmarks/resume_time.py --late 200 --mmengine-repeats 1     # a quick look
+    python benchmarks/resume_time.py --late-from-early                  # minutes
+    python benchmarks/resume_time.py --late 200 --mmengine-repeats 1    # a quick look
 """
 import argparse
 import json
@@ -65,6 +71,36 @@ def train(data, work, iters):
     return ckpt
 
 
+def relabel(early_ckpt, work, iters):
+    """A copy of ``early_ckpt`` at ``work/iter_{iters}.pth`` whose iteration counters and stream
+    position say ``iters`` (the weights, optimizer moments and other state stay the early ones)."""
+    sys.path.insert(0, str(ROOT))
+    import torch
+
+    from restorelab.engine.checkpoint import safe_torch_load
+    from restorelab.engine.loops import STREAM_STATE
+    ckpt = work / f'iter_{iters}.pth'
+    if ckpt.is_file():
+        return ckpt
+    state = safe_torch_load(str(early_ckpt))
+    early = state['meta']['iter']
+    info = state['message_hub']['runtime_info']
+    stream = info[STREAM_STATE]
+    samples_per_iter, rest = divmod(stream['position'], early)
+    assert rest == 0, stream
+    state['meta']['iter'] = iters
+    info['iter'] = iters - 1  # as the runner records it after iteration ``iters``
+    info[STREAM_STATE] = dict(stream, position=iters * samples_per_iter)
+    for scheduler in state['param_schedulers']:
+        scheduler['last_step'] += iters - early
+        scheduler['_global_step'] += iters - early
+    work.mkdir(parents=True, exist_ok=True)
+    torch.save(state, ckpt)
+    print(f'{ckpt}: a copy of {early_ckpt} relabelled as iteration {iters} (stream position '
+          f'{iters * samples_per_iter})', flush=True)
+    return ckpt
+
+
 def measure(ckpt, data, work, loop):
     """Run ``--child`` in a fresh process; its report."""
     res = subprocess.run([sys.executable, __file__, '--child', str(ckpt), str(data), str(work),
@@ -111,6 +147,9 @@ def main():
     parser.add_argument('--max-side', type=int, default=256)
     parser.add_argument('--early', type=int, default=10)
     parser.add_argument('--late', type=int, default=20000)
+    parser.add_argument('--late-from-early', action='store_true',
+                        help='relabel a copy of the early checkpoint as the late one, '
+                        'instead of training --late iterations')
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--mmengine-repeats', type=int, default=1,
                         help='runs with mmengine\'s loop (0: none)')
@@ -122,7 +161,12 @@ def main():
     scratch = Path(args.scratch).resolve()
     data, n = make_data(scratch, args.per_image, args.max_side)
     print(f'{n} training pairs in {data}', flush=True)
-    ckpts = {it: train(data, scratch / f'train_{it}', it) for it in (args.early, args.late)}
+    ckpts = {args.early: train(data, scratch / f'train_{args.early}', args.early)}
+    if args.late_from_early:
+        ckpts[args.late] = relabel(ckpts[args.early], scratch / f'relabelled_{args.late}',
+                                   args.late)
+    else:
+        ckpts[args.late] = train(data, scratch / f'train_{args.late}', args.late)
     rows = []
     for loop, repeats in (('restorelab', args.repeats), ('mmengine', args.mmengine_repeats)):
         times = {it: [] for it in ckpts}
