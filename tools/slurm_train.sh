@@ -3,6 +3,10 @@
 #   tools/slurm_train.sh PARTITION JOB_NAME CONFIG [train.py ARGS...]
 # Environment: GPUS (total tasks, default 8), GPUS_PER_NODE (default 8),
 # CPUS_PER_TASK (default 5), SRUN_ARGS (extra srun arguments).
+# Inside a batch job submitted with `sbatch --requeue` a requeued job starts this
+# again and tools/train.py resumes by itself from the newest complete checkpoint
+# (SLURM_RESTART_COUNT > 0); a preemption's SIGTERM saves a checkpoint first.
+# See docs/reliability.md for the batch script.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [[ $# -lt 3 ]]; then
