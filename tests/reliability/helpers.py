@@ -174,3 +174,18 @@ def end_reports(work, n=2):
     """FaultHook's end-of-training reports of ranks 0 .. n-1."""
     import json
     return [json.load(open(osp.join(work, f'end_rank{r}.json'))) for r in range(n)]
+
+
+def logged_val_metrics(work):
+    """{iteration: record} of the validations logged in ``work``'s scalars.json files
+    (metrics with 4 decimals)."""
+    import glob
+    import json
+    out = {}
+    for path in glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')):
+        with open(path) as f:
+            for line in f:
+                rec = json.loads(line)
+                if 'Rain200H/PSNR' in rec:
+                    out[rec['step']] = rec
+    return out

@@ -13,8 +13,9 @@ import time
 import pytest
 import torch
 
-from helpers import (FAULT_CONFIG, REPO, data_root_options, end_reports, make_rain200_folder,
-                     popen_train, run_tool, train_args, trained_keys, wait_for_file)
+from helpers import (FAULT_CONFIG, REPO, data_root_options, end_reports, logged_val_metrics,
+                     make_rain200_folder, popen_train, run_tool, train_args, trained_keys,
+                     wait_for_file)
 from restorelab.engine.checkpoint import safe_torch_load
 from restorelab.utils.image_io import imread_rgb, imwrite_rgb
 
@@ -136,12 +137,7 @@ def test_dist_sigterm_validation_and_resume(root, tmp_path):
 
     # Validation on 2 ranks scored each of the 3 test images once: its metrics at
     # iteration 4 equal a single-process test of iter_4.pth.
-    vals = {}
-    for path in glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')):
-        for line in open(path):
-            rec = json.loads(line)
-            if 'Rain200H/PSNR' in rec:
-                vals[rec['step']] = rec
+    vals = logged_val_metrics(work)
     metrics = str(tmp_path / 'single.json')
     res = run_tool(['tools/test.py', FAULT_CONFIG, osp.join(work, 'iter_4.pth'), '--out', metrics,
                     '--work-dir', str(tmp_path / 't'), '--cfg-options', *data_root_options(root)])

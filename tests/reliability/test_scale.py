@@ -4,7 +4,6 @@ the same total batch, write one set of checkpoints and resume on 4 processes; tw
 4-process result; torchrun's restarts (MAX_RESTARTS) survive a SIGKILLed rank and end
 with the uninterrupted weights; a non-finite step on one rank is skipped on every rank
 and a streak of them stops every rank with one message."""
-import glob
 import json
 import os
 import os.path as osp
@@ -14,8 +13,9 @@ import socket
 import pytest
 import torch
 
-from helpers import (FAULT_CONFIG, data_root_options, end_reports, make_rain200_folder,
-                     popen_train, run_tool, train_args, trained_keys, wait_for, wait_for_file)
+from helpers import (FAULT_CONFIG, data_root_options, end_reports, logged_val_metrics,
+                     make_rain200_folder, popen_train, run_tool, train_args, trained_keys,
+                     wait_for, wait_for_file)
 from restorelab.engine.checkpoint import safe_torch_load
 from restorelab.utils.image_io import imread_rgb, imwrite_rgb
 
@@ -53,17 +53,6 @@ def _assert_close(a, b, atol):
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=atol, msg=k)
 
 
-def _val_metrics(work):
-    """{iteration: {metric: value}} logged by validation (4 decimals)."""
-    out = {}
-    for path in glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')):
-        for line in open(path):
-            rec = json.loads(line)
-            if 'Rain200H/PSNR' in rec:
-                out[rec['step']] = rec
-    return out
-
-
 @pytest.fixture(scope='module')
 def four(root, tmp_path_factory):
     """An uninterrupted 6-iteration run on 4 processes, 1 sample each."""
@@ -95,7 +84,7 @@ def test_four_processes_equal_one_and_resume_on_four(root, four, tmp_path):
     assert len(best) == 1 and not [f for f in files if f.startswith('.tmp')]
     # Validation on 4 processes scored each of the 5 test images once: it equals a
     # single-process test of the same checkpoint.
-    logged = _val_metrics(four)
+    logged = logged_val_metrics(four)
     for it in (3, 6):
         out = str(tmp_path / f'test{it}.json')
         res = run_tool(['tools/test.py', FAULT_CONFIG, osp.join(four, f'iter_{it}.pth'),
