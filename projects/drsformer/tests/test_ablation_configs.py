@@ -106,3 +106,18 @@ def test_builds_full_size_and_trains_tiny(name, tiny_rain200h, tmp_path):
     metrics = runner.message_hub.get_scalar('val/Rain200H/PSNR').current()
     assert math.isfinite(metrics)
     assert all(torch.isfinite(p).all() for p in arch.parameters())
+
+
+def test_benchmark_config_lists_every_ablation_at_its_training_output():
+    """configs/benchmarks/drsformer_ablations.py passes restorelab's check and points each model at the final
+    checkpoint that ``tools/train.py CONFIG`` writes (work_dirs/<config name>/iter_<max_iters>.pth)."""
+    from restorelab.benchmark.config import check_bench_config
+    bench = check_bench_config(str(ROOT / 'projects' / 'drsformer' / 'configs' / 'benchmarks' / 'drsformer_ablations.py'))
+    assert [d['name'] for d in bench['datasets']] == ['Rain200H'] and bench['cost']['shape'] == (3, 256, 256)
+    listed = {}
+    for model in bench['models']:
+        config = Path(model['config'])
+        cfg = launch.set_work_dir(Config.fromfile(ROOT / config), str(config))
+        assert model['checkpoint'] == f'{cfg.work_dir}/iter_{cfg.train_cfg.max_iters}.pth'
+        listed[config.name[:-len('_rain200h.py')]] = model['name']
+    assert sorted(listed) == sorted(EXPECTED)
