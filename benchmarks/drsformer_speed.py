@@ -2,11 +2,11 @@
 """DRSformer speed: the plugin's fast path against the release's straightforward formulation (issue 8).
 
 Builds the plugin's DRSformer twice with the same weights: ``fast=False`` ("reference": the release's
-maths and NCHW layout, module by module: four masked softmaxes and products, grouped convs with chunk/cat,
-layer norms over the channels, concatenated MEFC experts) and ``fast=True`` ("optimised"), checks that
-they agree (float64 max abs difference, float32 PSNR between outputs), then times inference at 256x256 and at Rain200H size
-(321x481, reflect-padded to 328x488 as ImageRestorer does) and one training step (batch 4 at 128x128:
-forward, L1 loss, backward, AdamW step). Times are medians over ``--runs`` runs after ``--warmup``,
+maths and NCHW layout, module by module: four masked softmaxes and products, grouped convs with
+chunk/cat, layer norms over the channels, concatenated MEFC experts) and ``fast=True`` ("optimised"),
+checks that they agree (float64 max abs difference, float32 PSNR between outputs), then times
+inference at 256x256 and at Rain200H size (321x481, reflect-padded to 328x488 as ImageRestorer does)
+and one training step (batch 4 at 128x128: forward, L1 loss, backward, AdamW step). Times are medians over ``--runs`` runs after ``--warmup``,
 reference and optimised interleaved in one process; peak memory is the growth of the resident set
 during one run, each measured in a fresh subprocess. A benchmark, not a test.
 

@@ -29,7 +29,8 @@ def check_experts(experts):
     elif isinstance(experts, (list, tuple)) and experts and all(isinstance(e, str) for e in experts) \
             and set(experts) <= set(EXPERT_NAMES) and len(set(experts)) == len(experts):
         return tuple(e for e in EXPERT_NAMES if e in experts)
-    raise ValueError(f'MEFC: experts={experts!r}; expected one of the counts {sorted(EXPERT_SUBSETS)} '
+    raise ValueError(f'MEFC: experts={experts!r} (DRSformer\'s mefc_experts); expected one of the counts '
+                     f'{sorted(EXPERT_SUBSETS)} '
                      f'(subsets {EXPERT_SUBSETS[4]} for 4, {EXPERT_SUBSETS[1]} for 1) or a list of distinct '
                      f'names from {EXPERT_NAMES}')
 

@@ -112,7 +112,7 @@ def test_benchmark_config_lists_every_ablation_at_its_training_output():
     """configs/benchmarks/drsformer_ablations.py passes restorelab's check and points each model at the final
     checkpoint that ``tools/train.py CONFIG`` writes (work_dirs/<config name>/iter_<max_iters>.pth)."""
     from restorelab.benchmark.config import check_bench_config
-    bench = check_bench_config(str(ROOT / 'projects' / 'drsformer' / 'configs' / 'benchmarks' / 'drsformer_ablations.py'))
+    bench = check_bench_config(str(ROOT / 'projects/drsformer/configs/benchmarks/drsformer_ablations.py'))
     assert [d['name'] for d in bench['datasets']] == ['Rain200H'] and bench['cost']['shape'] == (3, 256, 256)
     listed = {}
     for model in bench['models']:

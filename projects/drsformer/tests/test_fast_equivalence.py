@@ -146,7 +146,8 @@ MODEL_VARIANTS = [
 ]
 
 
-@pytest.mark.parametrize('kwargs', MODEL_VARIANTS, ids=lambda kw: ','.join(f'{k}={v}' for k, v in kw.items()) or 'release')
+@pytest.mark.parametrize('kwargs', MODEL_VARIANTS,
+                         ids=lambda kw: ','.join(f'{k}={v}' for k, v in kw.items()) or 'release')
 def test_whole_model_float64_and_float32(kwargs):
     """The model's fast forward against its plain forward: float64 within 1e-8 (outputs and the
     gradients of the input and every parameter), float32 at >= 60 dB PSNR between the outputs."""

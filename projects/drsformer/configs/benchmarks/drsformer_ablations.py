@@ -31,7 +31,8 @@ _rows = [
 ]
 
 models = [
-    dict(name=name, config=f'{_configs}/{config}_rain200h.py', checkpoint=f'work_dirs/{config}_rain200h/iter_300000.pth')
+    dict(name=name, config=f'{_configs}/{config}_rain200h.py',
+         checkpoint=f'work_dirs/{config}_rain200h/iter_300000.pth')
     for name, config in _rows
 ]
 
