@@ -1,12 +1,12 @@
 #!/usr/bin/env python
-"""DRSformer speed: the optimised plugin against the release's straightforward formulation (issue 8).
+"""DRSformer speed: the plugin's fast path against the release's straightforward formulation (issue 8).
 
-Builds ``projects/drsformer/tests/reference.py``'s formulation (the release's maths and NCHW layout: four
-masked softmaxes and products, grouped convs with chunk/cat, rearranged layer norms, concatenated MEFC
-experts) and the plugin's DRSformer with the same weights, checks that they agree (float64 max abs
-difference, float32 PSNR between outputs), then times inference at 256x256 and at Rain200H size
-(321x481, reflect-padded to 328x488 as ImageRestorer does) and one training step (batch 4 at 128x128:
-forward, L1 loss, backward, AdamW step). Times are medians over ``--runs`` runs after ``--warmup``,
+Builds the plugin's DRSformer twice with the same weights: ``fast=False`` ("reference": the release's
+maths and NCHW layout, module by module: four masked softmaxes and products, grouped convs with
+chunk/cat, layer norms over the channels, concatenated MEFC experts) and ``fast=True`` ("optimised"),
+checks that they agree (float64 max abs difference, float32 PSNR between outputs), then times
+inference at 256x256 and at Rain200H size (321x481, reflect-padded to 328x488 as ImageRestorer does)
+and one training step (batch 4 at 128x128: forward, L1 loss, backward, AdamW step). Times are medians over ``--runs`` runs after ``--warmup``,
 reference and optimised interleaved in one process; peak memory is the growth of the resident set
 during one run, each measured in a fresh subprocess. A benchmark, not a test.
 
@@ -30,7 +30,6 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from projects.drsformer.drsformer import DRSformer  # noqa: E402
-from projects.drsformer.tests.reference import ReferenceDRSformer  # noqa: E402
 
 CONFIGS = {
     'full': dict(model=dict(), check_size=(64, 64),
@@ -45,11 +44,13 @@ CONFIGS = {
 
 
 def build(model_cfg):
-    """(reference, optimised): the plugin's DRSformer with the release's initialisation (seed 0) and a
-    deep copy run through the reference formulation."""
+    """(reference, optimised): the plugin's DRSformer with the release's initialisation (seed 0), and the
+    same model built with ``fast=False`` holding a copy of its weights."""
     torch.manual_seed(0)
     net = DRSformer(**model_cfg)
-    return ReferenceDRSformer(copy.deepcopy(net)), net
+    reference = DRSformer(**model_cfg, fast=False)
+    reference.load_state_dict(net.state_dict())
+    return reference, net
 
 
 def make_input(kind, shape, multiple=8):

@@ -2,19 +2,18 @@
 
 Registered in ``restorelab.registry.CHECKPOINT_CONVERTERS`` as 'drsformer'; tools/convert_checkpoint.py
 unwraps the BasicSR container (``params``) and calls it. Values are passed through unchanged: only
-keys are renamed. The mapping (official -> ours), applied in this order:
+keys are renamed. Every key keeps its name except inside the two MEFCs, whose modules here are named
+after what they are (the release's are positions in nested lists: ``layers.1._ops.2._ops.5.op.1``);
+named experts also keep the subsets of the ablations (4 or 1 experts) unambiguous. The mapping
+(official -> ours):
 
-    patch_embed.proj.W                                   -> patch_embed.W
-    {down,up}X_Y.body.0.W                                -> {down,up}X_Y.0.W
-    *.norm{1,2}.body.W                                   -> *.norm{1,2}.W
     M.layers.0.ca_fc.{0,2}.W                             -> M.gate.fc{1,2}.W
     M.layers.1.preprocess.op.0.W                         -> M.preprocess.W
     M.layers.1._ops.S._ops.E.op.{0,1,3,4}.W  (E = 0..3)  -> M.steps.S.experts.<sep1x1..sep7x7>.{dw1,pw1,dw2,pw2}.W
     M.layers.1._ops.S._ops.E.op.{0,1}.W      (E = 4..6)  -> M.steps.S.experts.<dil3x3..dil7x7>.{dw,pw}.W
     M.layers.1._ops.S._out.0.W                           -> M.steps.S.fuse.W
 
-with M in {encoder_level0, refinement} (the two MEFCs). Every other key (the sparse Transformer blocks,
-skip reductions, output conv) keeps its name.
+with M in {encoder_level0, refinement} (the two MEFCs).
 """
 import re
 
@@ -23,16 +22,13 @@ import torch
 from restorelab.registry import CHECKPOINT_CONVERTERS
 
 from .drsformer import DRSformer
+from .mefc import EXPERT_NAMES
 
-EXPERT_NAMES = ('sep1x1', 'sep3x3', 'sep5x5', 'sep7x7', 'dil3x3', 'dil5x5', 'dil7x7', 'avg3x3')
 SEP_CONV_LAYERS = {'0': 'dw1', '1': 'pw1', '3': 'dw2', '4': 'pw2'}
 DIL_CONV_LAYERS = {'0': 'dw', '1': 'pw'}
 
 _MEFC = r'(?P<m>encoder_level0|refinement)\.layers\.'
 _RULES = [
-    (re.compile(r'^patch_embed\.proj\.(?P<p>\w+)$'), lambda g: f"patch_embed.{g['p']}"),
-    (re.compile(r'^(?P<m>(down|up)\d_\d)\.body\.0\.(?P<p>\w+)$'), lambda g: f"{g['m']}.0.{g['p']}"),
-    (re.compile(r'^(?P<pre>.+\.norm[12])\.body\.(?P<p>\w+)$'), lambda g: f"{g['pre']}.{g['p']}"),
     (re.compile(_MEFC + r'0\.ca_fc\.(?P<i>[02])\.(?P<p>\w+)$'),
      lambda g: f"{g['m']}.gate.fc{1 if g['i'] == '0' else 2}.{g['p']}"),
     (re.compile(_MEFC + r'1\.preprocess\.op\.0\.(?P<p>\w+)$'), lambda g: f"{g['m']}.preprocess.{g['p']}"),
@@ -51,7 +47,7 @@ def _expert_key(g):
 
 
 def map_official_key(key):
-    """Our name for one official key; keys outside the MEFC/norm/resampling renames map to themselves.
+    """Our name for one official key; keys outside the MEFCs map to themselves.
 
     Returns None for a key inside an MEFC that matches no rule (it has no counterpart).
     """

@@ -1,136 +1,152 @@
-"""DRSformer backbone (Chen et al., CVPR 2023) as released in cschenxiang/DRSformer."""
+"""DRSformer backbone (Chen et al., CVPR 2023) as released in cschenxiang/DRSformer, with the variants of
+the paper's ablations (Sec. 4.3) as constructor options."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from restorelab.models.archs.common import ChannelLayerNorm, PixelShuffleUpsample, PixelUnshuffleDownsample
+from restorelab.models.archs.restormer import OverlapPatchEmbed
 from restorelab.registry import MODELS
 
+from .feedforward import build_ffn
 from .mefc import MEFC
 from .msfn import MSFN
-from .tksa import TKSA
+from .tksa import RELEASE_TOPK_FRACTIONS, TKSA
+
+MEFC_POSITIONS = ('early', 'final')
 
 
-class ChannelLayerNorm(nn.Module):
-    """LayerNorm over the channels of each pixel: (N, C, H, W) -> (N, C, H, W), eps 1e-5.
+class LayerNorm(ChannelLayerNorm):
+    """Layer norm over the channels of each pixel: (N, C, H, W) -> (N, C, H, W), eps 1e-5.
 
-    ``with_bias=False`` is the release's 'BiasFree' variant, which also skips the mean
-    subtraction: x / sqrt(var + eps) * weight. The release rearranges to (N, H*W, C) and back;
-    on a channels-last tensor the (N, H, W, C) permutation is a free view, normalised in one pass.
+    restorelab's Restormer layer norm (parameters under ``body``, as released); 'BiasFree' also skips
+    the mean subtraction. ``fast=True`` normalises the (N, H, W, C) permutation of a channels-last
+    tensor (a free view) in one pass instead (the same numbers).
     """
 
-    def __init__(self, channels, with_bias=True):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(channels))
-        self.bias = nn.Parameter(torch.zeros(channels)) if with_bias else None
+    def __init__(self, channels, layer_norm_type='WithBias', fast=True):
+        super().__init__(channels, layer_norm_type)
+        self.fast = fast
 
     def forward(self, x):
+        if not self.fast:
+            return self.body(x)
         pixels = x.permute(0, 2, 3, 1)
-        if self.bias is not None:
-            out = F.layer_norm(pixels, pixels.shape[-1:], self.weight, self.bias, eps=1e-5)
+        weight, bias = self.body.weight, getattr(self.body, 'bias', None)
+        if bias is not None:
+            out = F.layer_norm(pixels, pixels.shape[-1:], weight, bias, eps=self.body.eps)
         else:
             var = pixels.var(dim=-1, keepdim=True, unbiased=False)
-            out = pixels * torch.rsqrt(var + 1e-5) * self.weight
+            out = pixels * torch.rsqrt(var + self.body.eps) * weight
         return out.permute(0, 3, 1, 2)
 
 
 class SparseTransformerBlock(nn.Module):
-    """STB: x + TKSA(LN(x)), then x + MSFN(LN(x)); (N, dim, H, W) -> same shape.
+    """STB (Eqs. 2-3): x + TKSA(LN(x)), then x + FFN(LN(x)); (N, dim, H, W) -> same shape."""
 
-    The residual additions happen inside the last matrix product of TKSA and MSFN.
-    """
-
-    def __init__(self, dim, num_heads, ffn_expansion_factor, bias, norm_with_bias):
+    def __init__(self, dim, num_heads, ffn_expansion_factor=2.66, bias=False, layer_norm_type='WithBias',
+                 topk_fractions=RELEASE_TOPK_FRACTIONS, ffn_type='msfn', fast=True):
         super().__init__()
-        self.norm1 = ChannelLayerNorm(dim, norm_with_bias)
-        self.attn = TKSA(dim, num_heads, bias)
-        self.norm2 = ChannelLayerNorm(dim, norm_with_bias)
-        self.ffn = MSFN(dim, ffn_expansion_factor, bias)
+        self.fast = fast
+        self.norm1 = LayerNorm(dim, layer_norm_type, fast=fast)
+        self.attn = TKSA(dim, num_heads, bias, topk_fractions, fast=fast)
+        self.norm2 = LayerNorm(dim, layer_norm_type, fast=fast)
+        self.ffn = build_ffn(ffn_type, dim, ffn_expansion_factor, bias, fast=fast)
 
     def forward(self, x):
-        x = self.attn(self.norm1(x), residual=x)
-        return self.ffn(self.norm2(x), residual=x)
-
-
-class Downsample(nn.Sequential):
-    """3x3 conv to C/2 channels then pixel-unshuffle: (N, C, H, W) -> (N, 2C, H/2, W/2)."""
-
-    def __init__(self, channels):
-        super().__init__(nn.Conv2d(channels, channels // 2, 3, padding=1, bias=False), nn.PixelUnshuffle(2))
-
-
-class Upsample(nn.Sequential):
-    """3x3 conv to 2C channels then pixel-shuffle: (N, C, H, W) -> (N, C/2, 2H, 2W)."""
-
-    def __init__(self, channels):
-        super().__init__(nn.Conv2d(channels, channels * 2, 3, padding=1, bias=False), nn.PixelShuffle(2))
+        if not self.fast:
+            x = x + self.attn(self.norm1(x))
+            return x + self.ffn(self.norm2(x))
+        # The same, with the residual additions inside TKSA's and MSFN's last matrix products.
+        x = self.attn.forward_fast(self.norm1(x), residual=x)
+        if isinstance(self.ffn, MSFN):
+            return self.ffn.forward_fast(self.norm2(x), residual=x)
+        return x + self.ffn(self.norm2(x))
 
 
 @MODELS.register_module()
 class DRSformer(nn.Module):
     """DRSformer deraining network: (N, 3, H, W) rainy image in [0, 1] -> (N, 3, H, W) derained image.
 
-    A 4-level encoder-decoder of sparse Transformer blocks (TKSA + MSFN) with
-    pixel-(un)shuffle resampling, optionally wrapped by two MEFCs (after the
-    patch embedding at dim channels, and before the output conv at 2*dim). H and
-    W must be multiples of 8 (``size_multiple``; the restorer pads). The defaults
-    build the released full-size model (33,655,424 parameters with MEFC,
-    32,610,304 without). Module names follow the release except for the patch
-    embedding, resampling convs, layer norms and MEFC internals;
-    ``projects.drsformer.drsformer.converter`` maps the keys.
+    A 4-level encoder-decoder of sparse Transformer blocks (TKSA + MSFN) with pixel-(un)shuffle
+    resampling, optionally with two MEFCs (after the patch embedding at dim channels, and before the
+    output conv at 2*dim). H and W must be multiples of 8 (``size_multiple``; the restorer pads). The
+    defaults build the released full-size model (33,655,424 parameters with MEFC, 32,610,304 without).
+    Module names follow the release except inside the MEFCs; ``converter.py`` maps those keys.
 
     Args:
         in_channels / out_channels: image channels.
         dim: channels at level 1 (levels 2-4 use 2, 4, 8 times as many).
         num_blocks: STBs per level (levels 1-3 repeated in the decoder).
         heads: attention heads per level.
-        ffn_expansion_factor: MSFN hidden width per channel.
-        bias: biases in the TKSA/MSFN convs and the skip reductions.
+        ffn_expansion_factor: hidden width per channel of the feed-forward networks.
+        bias: biases in the TKSA/FFN convs and the skip reductions.
         layer_norm_type: 'WithBias' or 'BiasFree', as in the release.
-        use_mefc: build the two MEFCs (the release drops them for Rain200L and SPA-Data).
+        topk_fractions: TKSA's top-k fractions, pairs (a, b) for k = int(C * a / b) (Fig. 7): the
+            release's [[1, 2], [2, 3], [3, 4], [4, 5]] mixed by learnable weights; one pair for a
+            single fixed k; None for dense attention (w/o top-k, Fig. 6).
+        ffn_type: 'msfn' (the release), 'gdfn', 'dfn' or 'fn' (Table 3; see ``feedforward.py``).
+        use_mefc: build the MEFCs (the release drops them for Rain200L and SPA-Data).
+        mefc_positions: where the MEFCs go when ``use_mefc``: 'early' (MEFC-1, after the patch
+            embedding) and/or 'final' (MEFC-2, before the output conv) (Table 4).
+        mefc_experts: experts per MEFC: 8 (the release), 4 or 1 (Table 4; subsets in ``mefc.py``), or a
+            list of expert names.
         mefc_steps: expert steps per MEFC.
+        fast: the fast formulation of every module (channels-last, fused products; the same function).
+            ``fast=False`` runs the release's formulation, module by module, in NCHW.
     """
 
     size_multiple = 8
 
     def __init__(self, in_channels=3, out_channels=3, dim=48, num_blocks=(4, 6, 6, 8), heads=(1, 2, 4, 8),
-                 ffn_expansion_factor=2.66, bias=False, layer_norm_type='WithBias', use_mefc=True, mefc_steps=4):
+                 ffn_expansion_factor=2.66, bias=False, layer_norm_type='WithBias',
+                 topk_fractions=RELEASE_TOPK_FRACTIONS, ffn_type='msfn', use_mefc=True,
+                 mefc_positions=MEFC_POSITIONS, mefc_experts=8, mefc_steps=4, fast=True):
         super().__init__()
         if layer_norm_type not in ('WithBias', 'BiasFree'):
             raise ValueError(f"DRSformer: layer_norm_type={layer_norm_type!r}; expected 'WithBias' or 'BiasFree'")
         if len(num_blocks) != 4 or len(heads) != 4:
             raise ValueError(f'DRSformer: num_blocks={num_blocks} and heads={heads} need 4 entries each '
                              '(one per level)')
+        if isinstance(mefc_positions, str) or not mefc_positions or len(set(mefc_positions)) != len(mefc_positions) \
+                or not set(mefc_positions) <= set(MEFC_POSITIONS):
+            raise ValueError(f'DRSformer: mefc_positions={mefc_positions!r}; expected a non-empty list of distinct '
+                             f"entries of {MEFC_POSITIONS}, e.g. ['early'] (MEFC-1 only); use_mefc=False removes "
+                             'both')
         self.use_mefc = use_mefc
+        self.fast = fast
+        block_args = dict(ffn_expansion_factor=ffn_expansion_factor, bias=bias, layer_norm_type=layer_norm_type,
+                          topk_fractions=topk_fractions, ffn_type=ffn_type, fast=fast)
 
-        def stage(level, count):
-            channels = dim * 2 ** level
-            return nn.Sequential(*[
-                SparseTransformerBlock(channels, heads[min(level, 3)], ffn_expansion_factor, bias,
-                                       layer_norm_type == 'WithBias') for _ in range(count)])
+        def stage(channels, num_heads, count):
+            return nn.Sequential(*[SparseTransformerBlock(channels, num_heads, **block_args) for _ in range(count)])
 
-        self.patch_embed = nn.Conv2d(in_channels, dim, 3, padding=1, bias=False)
-        self.encoder_level0 = MEFC(dim, mefc_steps) if use_mefc else None
-        self.encoder_level1 = stage(0, num_blocks[0])
-        self.down1_2 = Downsample(dim)
-        self.encoder_level2 = stage(1, num_blocks[1])
-        self.down2_3 = Downsample(dim * 2)
-        self.encoder_level3 = stage(2, num_blocks[2])
-        self.down3_4 = Downsample(dim * 4)
-        self.latent = stage(3, num_blocks[3])
+        def mefc(position, channels):
+            if not use_mefc or position not in mefc_positions:
+                return None
+            return MEFC(channels, mefc_steps, mefc_experts, fast=fast)
 
-        self.up4_3 = Upsample(dim * 8)
+        self.patch_embed = OverlapPatchEmbed(in_channels, dim)
+        self.encoder_level0 = mefc('early', dim)
+        self.encoder_level1 = stage(dim, heads[0], num_blocks[0])
+        self.down1_2 = PixelUnshuffleDownsample(dim)
+        self.encoder_level2 = stage(dim * 2, heads[1], num_blocks[1])
+        self.down2_3 = PixelUnshuffleDownsample(dim * 2)
+        self.encoder_level3 = stage(dim * 4, heads[2], num_blocks[2])
+        self.down3_4 = PixelUnshuffleDownsample(dim * 4)
+        self.latent = stage(dim * 8, heads[3], num_blocks[3])
+
+        self.up4_3 = PixelShuffleUpsample(dim * 8)
         self.reduce_chan_level3 = nn.Conv2d(dim * 8, dim * 4, 1, bias=bias)
-        self.decoder_level3 = stage(2, num_blocks[2])
-        self.up3_2 = Upsample(dim * 4)
+        self.decoder_level3 = stage(dim * 4, heads[2], num_blocks[2])
+        self.up3_2 = PixelShuffleUpsample(dim * 4)
         self.reduce_chan_level2 = nn.Conv2d(dim * 4, dim * 2, 1, bias=bias)
-        self.decoder_level2 = stage(1, num_blocks[1])
+        self.decoder_level2 = stage(dim * 2, heads[1], num_blocks[1])
         # Level 1 of the decoder keeps the 2*dim channels of the concatenation (no reduction)
         # but uses level 1's head count.
-        self.up2_1 = Upsample(dim * 2)
-        self.decoder_level1 = nn.Sequential(*[
-            SparseTransformerBlock(dim * 2, heads[0], ffn_expansion_factor, bias, layer_norm_type == 'WithBias')
-            for _ in range(num_blocks[0])])
-        self.refinement = MEFC(dim * 2, mefc_steps) if use_mefc else None
+        self.up2_1 = PixelShuffleUpsample(dim * 2)
+        self.decoder_level1 = stage(dim * 2, heads[0], num_blocks[0])
+        self.refinement = mefc('final', dim * 2)
         self.output = nn.Conv2d(dim * 2, out_channels, 3, padding=1, bias=bias)
 
     def forward(self, x):
@@ -138,9 +154,10 @@ class DRSformer(nn.Module):
         if h % self.size_multiple or w % self.size_multiple:
             raise ValueError(f'DRSformer: input size {h}x{w} must be a multiple of {self.size_multiple}; '
                              'pad it (ImageRestorer does this) or crop it')
-        # Channels-last end to end: the depth-wise and 1x1 convs take their fast paths, and the
-        # per-pixel channel vectors (layer norms, products over channels) are contiguous rows.
-        x = x.contiguous(memory_format=torch.channels_last)
+        if self.fast:
+            # Channels-last end to end: the depth-wise and 1x1 convs take their fast paths, and the
+            # per-pixel channel vectors (layer norms, products over channels) are contiguous rows.
+            x = x.contiguous(memory_format=torch.channels_last)
         feat = self.patch_embed(x)
         if self.encoder_level0 is not None:
             feat = self.encoder_level0(feat)

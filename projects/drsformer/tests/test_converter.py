@@ -50,11 +50,17 @@ def test_converted_weights_load_strictly_and_keep_their_values(use_mefc):
         assert torch.equal(state[map_official_key(old)], value)
 
 
+def test_only_mefc_keys_are_renamed():
+    ours = set(DRSformer(**TINY).state_dict())
+    outside = [k for k in OFFICIAL['keys'] if not k.startswith(MEFC_PREFIXES)]
+    assert outside and all(map_official_key(k) == k and k in ours for k in outside)
+    assert all(map_official_key(k) != k for k in OFFICIAL['keys'] if k.startswith(MEFC_PREFIXES))
+
+
 def test_some_renames_spelled_out():
-    assert map_official_key('patch_embed.proj.weight') == 'patch_embed.weight'
-    assert map_official_key('down1_2.body.0.weight') == 'down1_2.0.weight'
-    assert map_official_key('latent.3.norm2.body.bias') == 'latent.3.norm2.bias'
-    assert map_official_key('latent.3.attn.attn4') == 'latent.3.attn.attn4'
+    for key in ('patch_embed.proj.weight', 'down1_2.body.0.weight', 'latent.3.norm2.body.bias',
+                'latent.3.attn.attn4'):
+        assert map_official_key(key) == key
     assert map_official_key('refinement.layers.0.ca_fc.2.bias') == 'refinement.gate.fc2.bias'
     assert map_official_key('encoder_level0.layers.1._ops.2._ops.3.op.3.weight') == \
         'encoder_level0.steps.2.experts.sep7x7.dw2.weight'

@@ -1,21 +1,22 @@
-"""The optimised plugin against the release's straightforward formulation (tests/reference.py).
+"""Each module's fast path (``fast=True``) against its plain path (``fast=False``, the release's formulation).
 
-Every rewrite (one sort for the four masks, mixing before the product with v and folding the output
-projection, fused MSFN depth-wise convs instead of grouped convs and cats, MEFC experts folded into the
-fuse product, layer norm without rearranges, channels-last) is compared on random parameters and inputs,
-outputs and gradients, in float64 (tight) and float32.
+Every rewrite (one sort for the top-k masks, mixing before the product with v and folding the output
+projection, MSFN depth-wise convs instead of grouped convs and cats, MEFC experts folded into the fuse
+product, layer norm without rearranges, channels-last) is compared on random parameters and inputs,
+outputs and gradients (input and every parameter), in float64 (within 1e-8) and float32, for every
+variant of the ablations where a fast path applies.
 """
 import copy
 
 import pytest
 import torch
 
-from projects.drsformer.drsformer import MEFC, MSFN, TKSA, DRSformer, SparseTransformerBlock
-from projects.drsformer.drsformer.drsformer import ChannelLayerNorm
-from projects.drsformer.drsformer.depthwise import depthwise_conv2d
-from projects.drsformer.drsformer.msfn import PairSumReLU, chunk_plans
+from projects.drsformer.drsformer import MEFC, MSFN, TKSA, DRSformer, LayerNorm, SparseTransformerBlock
 
-from . import reference
+LAYOUTS = [torch.contiguous_format, torch.channels_last]
+# TKSA's variants: the release's four fractions, one k, a smaller and a larger interval, dense attention.
+TOPK_VARIANTS = [((1, 2), (2, 3), (3, 4), (4, 5)), ((1, 2),), ((1, 4), (1, 3), (1, 2)),
+                 ((1, 2), (2, 3), (3, 4), (4, 5), (5, 6)), None]
 
 
 def randomise(module, scale=0.5, seed=0):
@@ -28,6 +29,15 @@ def randomise(module, scale=0.5, seed=0):
     return module
 
 
+def twins(factory, scale=0.5):
+    """(fast, plain): ``factory(fast=True)`` with random float64 parameters, and the same module built with
+    ``fast=False`` holding the same parameters (the flag changes no parameter name)."""
+    fast = randomise(factory(fast=True), scale).double()
+    plain = factory(fast=False).double()
+    plain.load_state_dict(fast.state_dict(), strict=True)
+    return fast, plain
+
+
 def psnr(a, b):
     """PSNR in dB between two outputs, peak taken as the reference's range."""
     peak = (b.max() - b.min()).item()
@@ -35,196 +45,142 @@ def psnr(a, b):
     return float('inf') if mse == 0 else 10 * torch.log10(torch.tensor(peak ** 2 / mse)).item()
 
 
-def compare(fast, slow, x, dtype, args=()):
-    """Outputs and gradients (input and every parameter) of ``fast(x)`` and ``slow(x)``.
+def compare(fast, plain, x):
+    """Outputs and gradients (input and every parameter) of ``fast(x)`` and ``plain(x)``.
 
-    Returns (max abs output diff, max gradient diff relative to the gradient's size, output PSNR).
+    Returns (max abs output difference, max abs gradient difference, max abs gradient, output PSNR).
     """
-    x = x.to(dtype).requires_grad_(True)
-    out_fast, out_slow = fast(x, *args), slow(x, *args)
-    weight = torch.randn(out_slow.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(dtype)
-    params = [p for p in fast.parameters()] if isinstance(fast, torch.nn.Module) else []
-    grads_fast = torch.autograd.grad((out_fast * weight).sum(), [x] + params)
-    grads_slow = torch.autograd.grad((out_slow * weight).sum(), [x] + params)
-    grad_err = max(((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item()
-                   for a, b in zip(grads_fast, grads_slow))
-    return (out_fast - out_slow).abs().max().item(), grad_err, psnr(out_fast.detach(), out_slow.detach())
+    x = x.requires_grad_(True)
+    out_fast, out_plain = fast(x), plain(x)
+    weight = torch.randn(out_plain.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    weight = weight.to(x.dtype)
+    grads_fast = torch.autograd.grad((out_fast * weight).sum(), [x] + list(fast.parameters()))
+    grads_plain = torch.autograd.grad((out_plain * weight).sum(), [x] + list(plain.parameters()))
+    grad_diff = max((a - b).abs().max().item() for a, b in zip(grads_fast, grads_plain))
+    grad_max = max(b.abs().max().item() for b in grads_plain)
+    return (out_fast - out_plain).abs().max().item(), grad_diff, grad_max, psnr(out_fast.detach(), out_plain.detach())
 
 
-LAYOUTS = [torch.contiguous_format, torch.channels_last]
+def assert_float64_equal(fast, plain, x):
+    diff, grad_diff, grad_max, _ = compare(fast, plain, x)
+    assert diff <= 1e-8 and grad_diff <= 1e-8 * max(1.0, grad_max), (diff, grad_diff, grad_max)
 
 
-@pytest.mark.parametrize('layout', LAYOUTS)
-@pytest.mark.parametrize('with_bias', [True, False])
-def test_layer_norm(layout, with_bias):
-    norm = randomise(ChannelLayerNorm(6, with_bias)).double()
-    x = torch.randn(2, 6, 5, 7, dtype=torch.float64).contiguous(memory_format=layout) * 3 + 1
-    diff, grad_err, _ = compare(norm, lambda t: reference.layer_norm(norm, t), x, torch.float64)
-    assert diff < 1e-13 and grad_err < 1e-12
-
-
-@pytest.mark.parametrize('layout', LAYOUTS)
-@pytest.mark.parametrize('dim,heads,bias', [(8, 1, False), (12, 3, True), (10, 2, False)])
-def test_tksa(layout, dim, heads, bias):
-    attn = randomise(TKSA(dim, heads, bias)).double()
-    x = torch.randn(2, dim, 6, 5, dtype=torch.float64).contiguous(memory_format=layout)
-    diff, grad_err, _ = compare(attn, lambda t: reference.tksa(attn, t), x, torch.float64)
-    assert diff < 1e-12 and grad_err < 1e-10
-    diff32, _, db = compare(attn.float(), lambda t: reference.tksa(attn, t), x, torch.float32)
-    assert db >= 60, (diff32, db)
-
-
-def test_tksa_residual_is_added():
-    attn = randomise(TKSA(8, 2)).double()
-    x, res = torch.randn(2, 2, 8, 4, 6, dtype=torch.float64)
+def assert_residual_is_added(module, x):
+    """``forward_fast(x, residual)`` (how the fast block calls TKSA and MSFN) is ``forward_fast(x) + residual``."""
+    res = torch.randn_like(x)
     with torch.no_grad():
-        assert torch.allclose(attn(x, residual=res), attn(x) + res, rtol=0, atol=1e-12)
+        assert torch.allclose(module.forward_fast(x, residual=res), module.forward_fast(x) + res, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+@pytest.mark.parametrize('norm_type', ['WithBias', 'BiasFree'])
+def test_layer_norm(layout, norm_type):
+    fast, plain = twins(lambda fast: LayerNorm(6, norm_type, fast=fast))
+    x = torch.randn(2, 6, 5, 7, dtype=torch.float64).contiguous(memory_format=layout) * 3 + 1
+    assert_float64_equal(fast, plain, x)
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+@pytest.mark.parametrize('fractions', TOPK_VARIANTS)
+@pytest.mark.parametrize('dim,heads,bias', [(12, 1, False), (24, 3, True), (20, 2, False)])
+def test_tksa(layout, fractions, dim, heads, bias):
+    fast, plain = twins(lambda fast: TKSA(dim, heads, bias, fractions, fast=fast))
+    x = torch.randn(2, dim, 6, 5, dtype=torch.float64).contiguous(memory_format=layout)
+    assert_float64_equal(fast, plain, x)
+    assert_residual_is_added(fast, x)
+    _, _, _, db = compare(fast.float(), plain.float(), x.detach().float())
+    assert db >= 60, db
 
 
 @pytest.mark.parametrize('layout', LAYOUTS)
 @pytest.mark.parametrize('dim,expansion,bias', [(4, 2.66, True), (6, 2.66, False), (5, 2.0, True), (8, 1.5, False)])
 def test_msfn(layout, dim, expansion, bias):
     """Odd hidden widths (10, 15, ...) give the group that straddles the 3x3/5x5 halves; even ones do not."""
-    ffn = randomise(MSFN(dim, expansion, bias)).double()
+    fast, plain = twins(lambda fast: MSFN(dim, expansion, bias, fast=fast))
     x = torch.randn(2, dim, 7, 6, dtype=torch.float64).contiguous(memory_format=layout)
-    diff, grad_err, _ = compare(ffn, lambda t: reference.msfn(ffn, t), x, torch.float64)
-    assert diff < 1e-12 and grad_err < 1e-12
-    diff32, grad32, _ = compare(ffn.float(), lambda t: reference.msfn(ffn, t), x, torch.float32)
-    assert diff32 < 1e-4 and grad32 < 1e-5
-    res = torch.randn(2, dim, 7, 6, dtype=torch.float32)
-    with torch.no_grad():
-        assert torch.allclose(ffn(x.float(), residual=res), ffn(x.float()) + res, atol=1e-5)
-
-
-@pytest.mark.parametrize('hidden', [1, 2, 5, 10, 127, 255])
-@pytest.mark.parametrize('chunks', [1, 2, 3, 4])
-def test_msfn_chunk_plans_sum_exactly_the_grouped_conv_pairs(hidden, chunks):
-    """Output j of the release's grouped conv sums inputs 2j and 2j+1 of [p3 half, p5 half]; across the
-    chunks every output is produced exactly once from exactly those two inputs (odd hidden: one output
-    straddles p3 and p5), and only the entries no output reads are marked unused."""
-    found = {}
-    for plan in chunk_plans(hidden, chunks):
-        order, outputs = plan.order.tolist(), plan.outputs.tolist()
-        assert sorted(order) == sorted(set(order)) and len(outputs) == sum(p[1] for p in plan.pieces)
-        read = set()
-        for start, length, (ta, pa), (tb, pb) in plan.pieces:
-            for i in range(length):
-                j = outputs[start + i]
-                assert j not in found
-                found[j] = sorted([(ta, order[pa + i]), (tb, order[pb + i])])
-                read |= {(ta, pa + i), (tb, pb + i)}
-        assert len(read) == 2 * len(outputs)  # each input feeds one output
-        assert set(plan.unused) == {(t, i) for t in (0, 1) for i in range(len(order))} - read
-
-    def source(e):  # (0 = p3 / 1 = p5, channel within the half)
-        return (0, e) if e < hidden else (1, e - hidden)
-    assert found == {j: sorted([source(2 * j), source(2 * j + 1)]) for j in range(hidden)}
+    assert_float64_equal(fast, plain, x)
+    assert_residual_is_added(fast, x)
+    diff32, grad32, grad_max32, _ = compare(fast.float(), plain.float(), x.detach().float())
+    assert diff32 < 1e-4 and grad32 < 1e-5 * max(1.0, grad_max32)
 
 
 @pytest.mark.parametrize('chunk_bytes', [None, 1500, 700])
-def test_msfn_chunked_equals_reference(chunk_bytes):
+def test_msfn_chunked_equals_plain(chunk_bytes):
     """Forcing 1, 2-3 or more chunks (small chunk_bytes) keeps the function, outputs and gradients."""
-    ffn = randomise(MSFN(6, 2.66, bias=True)).double()  # hidden 15
+    fast, plain = twins(lambda fast: MSFN(6, 2.66, bias=True, fast=fast))  # hidden 15
     if chunk_bytes is not None:
-        ffn.chunk_bytes = chunk_bytes
+        fast.chunk_bytes = chunk_bytes
     x = torch.randn(2, 6, 5, 4, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
-    assert len(ffn.plans(2 * 5 * 4, 8)) == (1 if chunk_bytes is None else -(-2 * 5 * 4 * 15 * 8 // chunk_bytes))
-    diff, grad_err, _ = compare(ffn, lambda t: reference.msfn(ffn, t), x, torch.float64)
-    assert diff < 1e-12 and grad_err < 1e-12
+    assert len(fast.plans(2 * 5 * 4, 8)) == (1 if chunk_bytes is None else -(-2 * 5 * 4 * 15 * 8 // chunk_bytes))
+    assert_float64_equal(fast, plain, x)
 
 
 @pytest.mark.parametrize('layout', LAYOUTS)
-def test_mefc(layout):
-    mefc = randomise(MEFC(6, steps=3), scale=0.3).double()
+@pytest.mark.parametrize('experts', [8, 4, 1, ['sep1x1', 'dil7x7'], ['avg3x3', 'sep5x5', 'dil3x3']])
+def test_mefc(layout, experts):
+    fast, plain = twins(lambda fast: MEFC(6, steps=3, experts=experts, fast=fast), scale=0.3)
     x = torch.randn(3, 6, 9, 8, dtype=torch.float64).contiguous(memory_format=layout)
-    diff, grad_err, _ = compare(mefc, lambda t: reference.mefc(mefc, t), x, torch.float64)
-    assert diff < 1e-12 and grad_err < 1e-12
-    diff32, grad32, _ = compare(mefc.float(), lambda t: reference.mefc(mefc, t), x, torch.float32)
-    assert diff32 < 1e-4 and grad32 < 1e-5
+    assert_float64_equal(fast, plain, x)
+    diff32, grad32, grad_max32, _ = compare(fast.float(), plain.float(), x.detach().float())
+    assert diff32 < 1e-4 and grad32 < 1e-5 * max(1.0, grad_max32)
 
 
-def test_block():
-    blk = randomise(SparseTransformerBlock(8, 2, 2.66, False, True), scale=0.3).double()
+@pytest.mark.parametrize('ffn_type', ['msfn', 'gdfn', 'dfn', 'fn'])
+@pytest.mark.parametrize('fractions', [TOPK_VARIANTS[0], None])
+def test_block(ffn_type, fractions):
+    fast, plain = twins(lambda fast: SparseTransformerBlock(
+        8, 2, topk_fractions=fractions, ffn_type=ffn_type, fast=fast), scale=0.3)
     x = torch.randn(2, 8, 6, 6, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
-    diff, grad_err, _ = compare(blk, lambda t: reference.block(blk, t), x, torch.float64)
-    assert diff < 1e-12 and grad_err < 1e-10
+    assert_float64_equal(fast, plain, x)
 
 
 TINY = dict(dim=8, num_blocks=(1, 2, 1, 2), heads=(1, 2, 2, 4))
+# The release and every ablation of the paper (Sec. 4.3) at tiny size, plus the release's other options.
+MODEL_VARIANTS = [
+    dict(), dict(use_mefc=False), dict(bias=True, layer_norm_type='BiasFree'),
+    dict(ffn_type='fn'), dict(ffn_type='dfn'), dict(ffn_type='gdfn'),
+    dict(mefc_positions=['early']), dict(mefc_positions=['final']), dict(mefc_experts=1), dict(mefc_experts=4),
+    dict(topk_fractions=None), dict(topk_fractions=[[1, 2]]), dict(topk_fractions=[[1, 4], [1, 3], [1, 2]]),
+    dict(topk_fractions=[[1, 2], [2, 3]]), dict(topk_fractions=[[1, 2], [2, 3], [3, 4], [4, 5], [5, 6]]),
+]
 
 
-@pytest.mark.parametrize('kwargs', [dict(), dict(use_mefc=False), dict(bias=True, layer_norm_type='BiasFree')])
+@pytest.mark.parametrize('kwargs', MODEL_VARIANTS,
+                         ids=lambda kw: ','.join(f'{k}={v}' for k, v in kw.items()) or 'release')
 def test_whole_model_float64_and_float32(kwargs):
-    """The model's forward against reference_forward: float64 within 1e-8 (max abs), gradients of every
-    parameter, float32 at >= 60 dB PSNR between the outputs."""
-    net = randomise(DRSformer(**TINY, **kwargs), scale=0.2).double()
+    """The model's fast forward against its plain forward: float64 within 1e-8 (outputs and the
+    gradients of the input and every parameter), float32 at >= 60 dB PSNR between the outputs."""
+    fast, plain = twins(lambda fast: DRSformer(**TINY, **kwargs, fast=fast), scale=0.2)
     x = torch.rand(2, 3, 16, 24, dtype=torch.float64)
-    diff, grad_err, _ = compare(net, lambda t: reference.reference_forward(net, t), x, torch.float64)
-    assert diff < 1e-8 and grad_err < 1e-8, (diff, grad_err)
-    net32 = copy.deepcopy(net).float()
-    _, _, db = compare(net32, lambda t: reference.reference_forward(net32, t), x, torch.float32)
+    assert_float64_equal(fast, plain, x)
+    fast32, plain32 = copy.deepcopy(fast).float(), copy.deepcopy(plain).float()
+    _, _, _, db = compare(fast32, plain32, x.detach().float())
     assert db >= 60, db
 
 
 def test_whole_model_with_release_initialisation_float32():
     """The default initialisation (mixing weights 0.2, unit temperatures and norms) in float32."""
     torch.manual_seed(0)
-    net = DRSformer(**TINY)
+    fast = DRSformer(**TINY)
+    plain = DRSformer(**TINY, fast=False)
+    plain.load_state_dict(fast.state_dict())
     x = torch.rand(1, 3, 24, 16)
     with torch.no_grad():
-        fast, slow = net(x), reference.reference_forward(net, x)
-    assert fast.shape == slow.shape and fast.is_contiguous()
-    assert psnr(fast, slow) >= 60 and (fast - slow).abs().max() < 1e-4
+        out_fast, out_plain = fast(x), plain(x)
+    assert out_fast.shape == out_plain.shape and out_fast.is_contiguous()
+    assert psnr(out_fast, out_plain) >= 60 and (out_fast - out_plain).abs().max() < 1e-4
 
 
-def test_buffers_do_not_enter_the_state_dict():
-    """The MSFN index plans are derived, not weights: the release's keys stay the only ones."""
-    net = DRSformer(**TINY)
-    assert not any('_source' in k or '_stage' in k for k in net.state_dict())
-
-
-@pytest.mark.parametrize('layout', LAYOUTS)
-@pytest.mark.parametrize('kernel,dilation,batch,with_bias', [
-    (5, 1, 1, False), (7, 1, 2, True), (3, 2, 2, False), (5, 2, 3, True), (3, 1, 2, True)])
-def test_depthwise_conv2d_gradients(layout, kernel, dilation, batch, with_bias):
-    """The depth-wise conv with its own weight gradient against PyTorch's grouped conv, float64."""
-    gen = torch.Generator().manual_seed(kernel * 10 + dilation)
-    c, pad = 5, dilation * (kernel // 2)
-    x = torch.randn(batch, c, 9, 7, generator=gen, dtype=torch.float64).contiguous(memory_format=layout)
-    weight = torch.randn(c, 1, kernel, kernel, generator=gen, dtype=torch.float64)
-    bias = torch.randn(c, generator=gen, dtype=torch.float64) if with_bias else None
-    grad_out = torch.randn(batch, c, 9, 7, generator=gen, dtype=torch.float64)
-    results = []
-    for fn in (lambda *a: depthwise_conv2d(*a, padding=pad, dilation=dilation),
-               lambda t, w, b: torch.nn.functional.conv2d(t, w, b, padding=pad, dilation=dilation, groups=c)):
-        inputs = [t.clone().requires_grad_(True) for t in (x, weight, bias) if t is not None]
-        out = fn(inputs[0], inputs[1], inputs[2] if with_bias else None)
-        results.append([out] + list(torch.autograd.grad((out * grad_out).sum(), inputs)))
-    for ours, torchs in zip(*results):
-        assert ours.shape == torchs.shape
-        assert (ours - torchs).abs().max() < 1e-12
-
-
-def test_pair_sum_relu_backward_scatters_the_masked_gradient():
-    """Every read channel of the two terms receives the gradient of the one output it feeds (odd width:
-    the straddling pair included), masked where the ReLU clipped, and unread channels get zero; checked
-    against autograd of slices, for a chunk with unread entries."""
-    plan = chunk_plans(7, 2)[0]  # outputs 0, 1, 4, 5 and the straddling 3
-    assert plan.unused
-    channels = len(plan.order)
-    gen = torch.Generator().manual_seed(3)
-    t0, t1 = (torch.randn(2, channels, 4, 5, generator=gen, dtype=torch.float64) for _ in range(2))
-    bias = torch.randn(len(plan.outputs), generator=gen, dtype=torch.float64)
-    grad_y = torch.randn(2, len(plan.outputs), 4, 5, generator=gen, dtype=torch.float64)
-    a = [t.clone().requires_grad_(True) for t in (t0, t1, bias)]
-    y = PairSumReLU.apply(*a, plan)
-    b = [t.clone().requires_grad_(True) for t in (t0, t1, bias)]
-    terms = b[:2]
-    parts = [terms[ta][:, sa:sa + n] + terms[tb][:, sb:sb + n] for _, n, (ta, sa), (tb, sb) in plan.pieces]
-    y_ref = torch.relu(torch.cat(parts, dim=1) + b[2].view(1, -1, 1, 1))
-    assert torch.equal(y, y_ref)
-    for g, g_ref in zip(torch.autograd.grad((y * grad_y).sum(), a), torch.autograd.grad((y_ref * grad_y).sum(), b)):
-        assert (g - g_ref).abs().max() < 1e-12
+def test_the_flag_reaches_every_module():
+    """``fast`` is passed to every module that has two paths, and changes no parameter name."""
+    for fast in (True, False):
+        net = DRSformer(**TINY, fast=fast)
+        flags = {type(m).__name__: m.fast for m in net.modules() if hasattr(m, 'fast')}
+        assert set(flags) == {'DRSformer', 'SparseTransformerBlock', 'LayerNorm', 'TKSA', 'MSFN',
+                              'ExpertGate', 'ExpertStep'}
+        assert set(flags.values()) == {fast}
+    assert list(DRSformer(**TINY).state_dict()) == list(DRSformer(**TINY, fast=False).state_dict())
 
 
 def test_training_step_under_cpu_bfloat16_autocast():

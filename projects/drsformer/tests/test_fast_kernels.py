@@ -1,0 +1,87 @@
+"""The fast path's kernels (fast_kernels.py) against PyTorch's own operations and the release's grouping."""
+import pytest
+import torch
+
+from projects.drsformer.drsformer.fast_kernels import PairSumReLU, chunk_plans, depthwise_conv2d, topk_rank
+
+LAYOUTS = [torch.contiguous_format, torch.channels_last]
+
+
+def test_topk_rank_keeps_exactly_each_rows_k_largest_entries():
+    scores = torch.randn(2, 3, 10, 10, dtype=torch.float64)
+    rank = topk_rank(scores, 8)
+    order = scores.argsort(dim=-1, descending=True)
+    for k in (1, 5, 6, 8):
+        kept = rank < k
+        assert (kept.sum(-1) == k).all()
+        direct = torch.zeros_like(kept).scatter_(-1, order[..., :k], True)
+        assert torch.equal(kept, direct)
+
+
+@pytest.mark.parametrize('hidden', [1, 2, 5, 10, 127, 255])
+@pytest.mark.parametrize('chunks', [1, 2, 3, 4])
+def test_msfn_chunk_plans_sum_exactly_the_grouped_conv_pairs(hidden, chunks):
+    """Output j of the release's grouped conv sums inputs 2j and 2j+1 of [p3 half, p5 half]; across the
+    chunks every output is produced exactly once from exactly those two inputs (odd hidden: one output
+    straddles p3 and p5), and only the entries no output reads are marked unused."""
+    found = {}
+    for plan in chunk_plans(hidden, chunks):
+        order, outputs = plan.order.tolist(), plan.outputs.tolist()
+        assert sorted(order) == sorted(set(order)) and len(outputs) == sum(p[1] for p in plan.pieces)
+        read = set()
+        for start, length, (ta, pa), (tb, pb) in plan.pieces:
+            for i in range(length):
+                j = outputs[start + i]
+                assert j not in found
+                found[j] = sorted([(ta, order[pa + i]), (tb, order[pb + i])])
+                read |= {(ta, pa + i), (tb, pb + i)}
+        assert len(read) == 2 * len(outputs)  # each input feeds one output
+        assert set(plan.unused) == {(t, i) for t in (0, 1) for i in range(len(order))} - read
+
+    def source(e):  # (0 = p3 / 1 = p5, channel within the half)
+        return (0, e) if e < hidden else (1, e - hidden)
+    assert found == {j: sorted([source(2 * j), source(2 * j + 1)]) for j in range(hidden)}
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+@pytest.mark.parametrize('kernel,dilation,batch,with_bias', [
+    (5, 1, 1, False), (7, 1, 2, True), (3, 2, 2, False), (5, 2, 3, True), (3, 1, 2, True)])
+def test_depthwise_conv2d_gradients(layout, kernel, dilation, batch, with_bias):
+    """The depth-wise conv with its own weight gradient against PyTorch's grouped conv, float64."""
+    gen = torch.Generator().manual_seed(kernel * 10 + dilation)
+    c, pad = 5, dilation * (kernel // 2)
+    x = torch.randn(batch, c, 9, 7, generator=gen, dtype=torch.float64).contiguous(memory_format=layout)
+    weight = torch.randn(c, 1, kernel, kernel, generator=gen, dtype=torch.float64)
+    bias = torch.randn(c, generator=gen, dtype=torch.float64) if with_bias else None
+    grad_out = torch.randn(batch, c, 9, 7, generator=gen, dtype=torch.float64)
+    results = []
+    for fn in (lambda *a: depthwise_conv2d(*a, padding=pad, dilation=dilation),
+               lambda t, w, b: torch.nn.functional.conv2d(t, w, b, padding=pad, dilation=dilation, groups=c)):
+        inputs = [t.clone().requires_grad_(True) for t in (x, weight, bias) if t is not None]
+        out = fn(inputs[0], inputs[1], inputs[2] if with_bias else None)
+        results.append([out] + list(torch.autograd.grad((out * grad_out).sum(), inputs)))
+    for ours, torchs in zip(*results):
+        assert ours.shape == torchs.shape
+        assert (ours - torchs).abs().max() < 1e-12
+
+
+def test_pair_sum_relu_backward_scatters_the_masked_gradient():
+    """Every read channel of the two terms receives the gradient of the one output it feeds (odd width:
+    the straddling pair included), masked where the ReLU clipped, and unread channels get zero; checked
+    against autograd of slices, for a chunk with unread entries."""
+    plan = chunk_plans(7, 2)[0]  # outputs 0, 1, 4, 5 and the straddling 3
+    assert plan.unused
+    channels = len(plan.order)
+    gen = torch.Generator().manual_seed(3)
+    t0, t1 = (torch.randn(2, channels, 4, 5, generator=gen, dtype=torch.float64) for _ in range(2))
+    bias = torch.randn(len(plan.outputs), generator=gen, dtype=torch.float64)
+    grad_y = torch.randn(2, len(plan.outputs), 4, 5, generator=gen, dtype=torch.float64)
+    a = [t.clone().requires_grad_(True) for t in (t0, t1, bias)]
+    y = PairSumReLU.apply(*a, plan)
+    b = [t.clone().requires_grad_(True) for t in (t0, t1, bias)]
+    terms = b[:2]
+    parts = [terms[ta][:, sa:sa + n] + terms[tb][:, sb:sb + n] for _, n, (ta, sa), (tb, sb) in plan.pieces]
+    y_ref = torch.relu(torch.cat(parts, dim=1) + b[2].view(1, -1, 1, 1))
+    assert torch.equal(y, y_ref)
+    for g, g_ref in zip(torch.autograd.grad((y * grad_y).sum(), a), torch.autograd.grad((y_ref * grad_y).sum(), b)):
+        assert (g - g_ref).abs().max() < 1e-12
