@@ -31,7 +31,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from restorelab.utils.converters import (CheckpointConversionError,
+    from restorelab.models.converters import (CheckpointConversionError,
                                              convert_official_checkpoint,
                                              import_project_plugins)
 

@@ -71,7 +71,7 @@ def main(argv=None):
     import torch
 
     from restorelab.apis import init_model
-    from restorelab.apis.derain import derain_files, list_images
+    from restorelab.apis.images import derain_files, list_images
     from restorelab.models.restorers.inference_utils import check_test_cfg
 
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')

@@ -11,8 +11,6 @@ from mmengine.utils import import_modules_from_strings
 from restorelab.registry import MODELS
 from restorelab.utils.errors import UserInputError
 
-ARCH_PREFIX = 'arch.'
-
 
 class CheckpointMismatchError(UserInputError, ValueError):
     """A checkpoint's weights do not fit the model built from the config."""
@@ -61,8 +59,9 @@ def load_weights(model, checkpoint):
         CheckpointMismatchError: listing missing and unexpected keys and shape
             mismatches, with how to convert an official release.
     """
-    from restorelab.engine.checkpoint import safe_torch_load, state_dict_mismatch
-    from restorelab.utils.converters import unwrap_state_dict
+    from restorelab.engine.checkpoint import safe_torch_load
+    from restorelab.models.converters.official import ARCH_PREFIX, unwrap_state_dict
+    from restorelab.utils.state_dicts import state_dict_mismatch
 
     raw = safe_torch_load(checkpoint, map_location='cpu')
     try:

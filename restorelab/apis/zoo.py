@@ -307,7 +307,7 @@ def verify_cache(cache_dir=None):
 def load_released_weights(model, released):
     """Convert ``released``'s official file with its converter (read with
     ``torch.load(weights_only=True)``) and load it strictly into ``model.arch``."""
-    from restorelab.utils.converters import load_official_checkpoint
+    from restorelab.models.converters import load_official_checkpoint
 
     state_dict = load_official_checkpoint(released.checkpoint, released.converter, arch=model.arch)
     model.arch.load_state_dict(state_dict, strict=True)

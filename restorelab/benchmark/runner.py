@@ -154,7 +154,7 @@ def load_model(spec, inference, device='cpu', dataset_name=None):
         raise BenchmarkError(f'checkpoint file {checkpoint!r} does not exist (model '
                              f'{spec["name"]!r}); check the path in the benchmark config')
     if spec.get('convert'):
-        from restorelab.utils.converters import load_official_checkpoint
+        from restorelab.models.converters import load_official_checkpoint
         model = init_model(config, None, device='cpu')
         state_dict = load_official_checkpoint(checkpoint, spec['convert'], arch=model.arch,
                                               key=spec.get('convert_key'))

@@ -33,6 +33,7 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from restorelab.utils.errors import UserInputError
+from restorelab.utils.state_dicts import state_dict_mismatch  # noqa: F401  (hooks.reliability)
 
 # HistoryBuffer's statistics methods, the only attributes a checkpoint may
 # look up with getattr.
@@ -118,25 +119,6 @@ CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safe, force
 
 class CheckpointMismatchError(UserInputError, ValueError):
     """A checkpoint's weights do not fit the model built from the config."""
-
-
-def state_dict_mismatch(expected, loaded, show=5):
-    """Describe how ``loaded`` (name -> tensor) differs from ``expected``
-    (a model's ``state_dict()``): missing and unexpected keys and shape
-    mismatches, each with its first ``show`` names; '' when it fits."""
-    missing = [k for k in expected if k not in loaded]
-    unexpected = [k for k in loaded if k not in expected]
-    shapes = [f'{k}: checkpoint {tuple(loaded[k].shape)} vs model {tuple(v.shape)}'
-              for k, v in expected.items()
-              if k in loaded and hasattr(loaded[k], 'shape') and tuple(loaded[k].shape) != tuple(v.shape)]
-    parts = []
-    if missing:
-        parts.append(f'{len(missing)} missing keys (first: {", ".join(missing[:show])})')
-    if unexpected:
-        parts.append(f'{len(unexpected)} unexpected keys (first: {", ".join(unexpected[:show])})')
-    if shapes:
-        parts.append(f'{len(shapes)} shape mismatches ({"; ".join(shapes[:show])})')
-    return '; '.join(parts)
 
 
 def checkpoint_problem(path):

@@ -1,4 +1,4 @@
-"""tools/convert_checkpoint.py and restorelab.utils.converters: wrappers, key checks,
+"""tools/convert_checkpoint.py and restorelab.models.converters: wrappers, key checks,
 refusal of unsafe pickles, and the round trip into ImageRestorer."""
 import importlib.util
 import subprocess
@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from restorelab.registry import MODELS
-from restorelab.utils.converters import (CheckpointConversionError, import_project_plugins,
+from restorelab.models.converters import (CheckpointConversionError, import_project_plugins,
                                          known_converters, load_official_checkpoint)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -246,7 +246,7 @@ def test_plugin_converters_are_imported_and_failures_reported(tmp_path):
     (bad / '__init__.py').write_text('import a_module_that_does_not_exist\n')
     # A fresh process: this repository's own `projects` package is already imported here.
     code = ('import sys\n'
-            'from restorelab.utils.converters import import_project_plugins, known_converters\n'
+            'from restorelab.models.converters import import_project_plugins, known_converters\n'
             'failures = import_project_plugins(sys.argv[1])\n'
             'print(known_converters())\n'
             'print(failures)\n')

@@ -1,4 +1,8 @@
-"""Derain anyone's images: any size, 8/16-bit, gray/RGB/RGBA, EXIF orientation, files or folders."""
+"""Derain anyone's images: any size, 8/16-bit, gray/RGB/RGBA, EXIF orientation, files or folders.
+
+Arrays are in RGB(A) channel order, as :func:`restorelab.utils.image_io.imread_image` reads them;
+:func:`save_image` writes them back (``cv2.imwrite`` would take them for BGR: red and blue swap).
+"""
 import os
 
 import numpy as np
@@ -12,8 +16,9 @@ def derain(model, image_or_path, test_cfg=None, progress=None):
 
     ``image_or_path`` is a file path (read upright by its EXIF orientation) or an array
     ``(H, W)`` gray, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA of uint8 or uint16. Returns an
-    array of the same shape and dtype: gray stays gray (channel mean of the derained RGB),
-    RGBA keeps its alpha untouched. Padding, tiling and self-ensemble follow
+    array of the same shape, dtype and channel order (RGB, not OpenCV's BGR: save it with
+    :func:`save_image`): gray stays gray (channel mean of the derained RGB), RGBA keeps its
+    alpha untouched. Padding, tiling and self-ensemble follow
     ``model.test_cfg`` updated by ``test_cfg`` (e.g. ``dict(tile=256, tile_overlap=32)``, or
     ``dict(tile='auto')`` to tile large images only). ``progress(done, total)`` is called
     around every arch call; an exception it raises stops the work (cancelling).
@@ -41,6 +46,14 @@ def derain(model, image_or_path, test_cfg=None, progress=None):
     if img.shape[2] == 4:
         return np.concatenate([out, img[..., 3:]], axis=2)
     return out
+
+
+def save_image(path, img, jpeg_quality=95):
+    """Write an image array as :func:`derain` returns it (``(H, W)`` gray, ``(H, W, 3)`` RGB or
+    ``(H, W, 4)`` RGBA, uint8 or uint16) to ``path``; the format follows the extension (PNG
+    keeps 16 bits; JPEG at ``jpeg_quality``). Parent folders are created; the file appears
+    complete or not at all."""
+    imwrite_image(path, img, jpeg_quality=jpeg_quality)
 
 
 def list_images(input_path):

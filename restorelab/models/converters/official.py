@@ -23,9 +23,11 @@ import torch
 
 from restorelab.registry import CHECKPOINT_CONVERTERS, MODELS
 from restorelab.utils.errors import UserInputError
+from restorelab.utils.state_dicts import state_dict_mismatch
 
 WRAPPER_KEYS = ('params', 'params_ema', 'state_dict')
-ARCH_PREFIX = 'arch.'  # ImageRestorer holds the arch as ``self.arch``
+# ImageRestorer holds the arch as ``self.arch``: its weights are ``arch.<name>`` in a checkpoint.
+ARCH_PREFIX = 'arch.'
 _SHOW = 5  # how many keys an error message lists
 
 
@@ -165,7 +167,6 @@ def check_state_dict_fits(state_dict, model, source='checkpoint'):
     """Raise a :class:`CheckpointConversionError` naming the first missing and
     unexpected keys and the shape mismatches when ``state_dict`` does not load
     strictly into ``model``."""
-    from restorelab.engine.checkpoint import state_dict_mismatch
     problems = state_dict_mismatch(model.state_dict(), state_dict, show=_SHOW)
     if not problems:
         return
