@@ -11,8 +11,8 @@ Example:
 import argparse
 import sys
 
-from restorelab.evaluation.folder import (PAIR_MODES, FolderEvalError, evaluate_folders,
-                                          evaluate_no_reference, format_report, write_report)
+from restorelab.evaluation.folder import PAIR_MODES, evaluate_folders, evaluate_no_reference
+from restorelab.evaluation.report import format_report, write_report
 from restorelab.evaluation.functional import PROTOCOLS
 
 

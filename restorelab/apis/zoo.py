@@ -241,7 +241,7 @@ def get_released(name, cache_dir=None, mirror=None, timeout=DEFAULT_TIMEOUT, for
         UnknownModelError, NotDownloadableError, DownloadError, ChecksumError: all
         :class:`UserInputError`; the message names the model, the URL or file and what to do.
     """
-    from restorelab.engine.atomic_io import atomic_output
+    from restorelab.utils.fileio import atomic_output
 
     release = find_release(name)
     if not release.downloadable:

@@ -7,7 +7,9 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
 from restorelab.registry import HOOKS
-from ..atomic_io import ATOMIC_BACKEND, TMP_PREFIX, atomic_write_bytes
+from restorelab.utils.fileio import TMP_PREFIX
+
+from ..atomic_io import ATOMIC_BACKEND, atomic_write_bytes
 from ..errors import CheckpointSaveError
 
 

@@ -13,7 +13,6 @@ that key); pass ``key='params_ema'`` to take BasicSR's EMA weights instead.
 """
 import hashlib
 import importlib
-import os
 import pickle
 import sys
 from collections import OrderedDict
@@ -23,6 +22,7 @@ import torch
 
 from restorelab.registry import CHECKPOINT_CONVERTERS, MODELS
 from restorelab.utils.errors import UserInputError
+from restorelab.utils.fileio import atomic_output
 from restorelab.utils.state_dicts import state_dict_mismatch
 
 WRAPPER_KEYS = ('params', 'params_ema', 'state_dict')
@@ -227,11 +227,8 @@ def convert_official_checkpoint(model_name, src, dst, arch=None, key=None):
         num_params=int(sum(v.numel() for v in converted.values())),
     )
     out = OrderedDict((ARCH_PREFIX + k, v.detach().cpu().contiguous()) for k, v in converted.items())
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + '.tmp')
-    torch.save({'state_dict': out, 'meta': meta}, tmp)
-    os.replace(tmp, dst)
+    with atomic_output(dst) as f:
+        torch.save({'state_dict': out, 'meta': meta}, f)
     return meta
 
 
