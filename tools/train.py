@@ -16,9 +16,8 @@ from mmengine.config import DictAction  # noqa: E402
 
 from restorelab.engine import launch  # noqa: E402
 from restorelab.engine.config_errors import explain_config_error  # noqa: E402
-from restorelab.engine.errors import RunAbortedError  # noqa: E402
 from restorelab.engine.optim_wrapper import amp_optim_wrapper_type  # noqa: E402
-from restorelab.utils.errors import UserInputError  # noqa: E402
+from restorelab.utils.errors import RunAbortedError, UserInputError  # noqa: E402
 
 
 def _fail(err, code):

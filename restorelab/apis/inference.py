@@ -9,15 +9,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
 from restorelab.registry import MODELS
-from restorelab.utils.errors import UserInputError
-
-
-class CheckpointMismatchError(UserInputError, ValueError):
-    """A checkpoint's weights do not fit the model built from the config."""
-
-
-class InferenceMemoryError(UserInputError, RuntimeError):
-    """Restoring an image ran out of memory (the message says how large it was and how to tile)."""
+from restorelab.utils.errors import CheckpointMismatchError, InferenceMemoryError, UserInputError
 
 
 def _is_out_of_memory(err):

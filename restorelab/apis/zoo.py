@@ -32,7 +32,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import (ChecksumError, DownloadError, NotDownloadableError,
+                                     UnknownModelError, ZooError)
 from .zoo_manifest import RAW_GITHUB, RELEASES, Release
 
 CACHE_ENV = 'RESTORELAB_ZOO_CACHE'
@@ -42,26 +43,6 @@ DEFAULT_TIMEOUT = 60.0  # seconds without data before a download is abandoned
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _CHUNK = 1 << 20
 _URL_SCHEME = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
-
-
-class ZooError(UserInputError):
-    """A released model cannot be found, fetched or verified."""
-
-
-class UnknownModelError(ZooError, ValueError):
-    """A name that is neither a released model nor (where one was possible) an existing file."""
-
-
-class NotDownloadableError(ZooError):
-    """A link-only release: it is downloaded by hand and converted."""
-
-
-class DownloadError(ZooError):
-    """The file could not be fetched (HTTP error, no connection, timeout, truncated body)."""
-
-
-class ChecksumError(ZooError):
-    """A fetched or cached file does not have the manifest's sha256."""
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,9 @@ import os
 import threading
 from dataclasses import dataclass
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import ModelListError, UserInputError
 
 CONFIG_SEPARATOR = '.py:'
-
-
-class ModelListError(UserInputError, ValueError):
-    """A model named on the command line cannot be used as given."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import json
 import math
 import os
 
+from restorelab.utils.errors import BenchmarkError
 from restorelab.utils.fileio import from_json_safe, write_json
 
 # (key, header, decimals, higher is better)
@@ -27,11 +28,9 @@ def load_results(path):
         with open(path) as f:
             data = json.load(f)
     except (OSError, ValueError) as err:
-        from .runner import BenchmarkError
         raise BenchmarkError(f'cannot read {path!r} ({err}); remove it or run without --resume') \
             from None
     if not isinstance(data, dict) or not isinstance(data.get('cells'), dict):
-        from .runner import BenchmarkError
         raise BenchmarkError(f'{path!r} is not a benchmark results.json (no "cells"); remove it '
                              'or run without --resume')
     return from_json_safe(data)

@@ -22,16 +22,12 @@ import time
 import numpy as np
 import torch
 
-from restorelab.utils.errors import UserInputError, user_error_message
+from restorelab.utils.errors import BenchmarkError, user_error_message
 from .config import check_bench_config, no_reference_metrics, restorer_test_cfg, select
 from .cost import measure_cost
 from .report import load_results, write_outputs, write_results_json
 
 RESULTS_VERSION = 1
-
-
-class BenchmarkError(UserInputError, ValueError):
-    """The benchmark cannot run as asked (device, resume file, selection)."""
 
 
 def cell_id(model_name, dataset_name):

@@ -8,15 +8,11 @@ instead of an empty epoch or a silent skip later.
 import os
 import re
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import DatasetLayoutError
 from restorelab.utils.image_io import IMG_EXTENSIONS, is_image_file
 
 #: How many example names an error message lists.
 MAX_EXAMPLES = 5
-
-
-class DatasetLayoutError(UserInputError, ValueError):
-    """A dataset's files are not laid out as its config says."""
 
 
 def format_examples(names, limit=MAX_EXAMPLES):

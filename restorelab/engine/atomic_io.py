@@ -10,7 +10,7 @@ it for local output folders.
 from mmengine.fileio import LocalBackend, register_backend
 
 from restorelab.utils.fileio import atomic_output
-from .errors import CheckpointSaveError
+from restorelab.utils.errors import CheckpointSaveError
 
 ATOMIC_BACKEND = 'restorelab_atomic_local'
 

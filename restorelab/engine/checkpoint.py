@@ -32,8 +32,7 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from restorelab.utils.errors import UserInputError
-from restorelab.utils.state_dicts import state_dict_mismatch  # noqa: F401  (hooks.reliability)
+from restorelab.utils.errors import CheckpointNotFoundError, UnsafeCheckpointError
 
 # HistoryBuffer's statistics methods, the only attributes a checkpoint may
 # look up with getattr.
@@ -73,14 +72,6 @@ def _build_safe_globals():
 RESUME_SAFE_GLOBALS = _build_safe_globals()
 
 
-class CheckpointNotFoundError(UserInputError, FileNotFoundError):
-    """A checkpoint path that is not a file."""
-
-
-class UnsafeCheckpointError(UserInputError, pickle.UnpicklingError):
-    """A checkpoint needs unpickling that restorelab does not allow."""
-
-
 def safe_torch_load(path, map_location='cpu'):
     """``torch.load(path, weights_only=True)`` with restorelab's allow-list.
 
@@ -115,10 +106,6 @@ def load_from_local_safe(filename, map_location=None):
 
 
 CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safe, force=True)
-
-
-class CheckpointMismatchError(UserInputError, ValueError):
-    """A checkpoint's weights do not fit the model built from the config."""
 
 
 def checkpoint_problem(path):

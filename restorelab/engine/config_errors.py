@@ -11,16 +11,12 @@ import difflib
 import inspect
 import re
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import ConfigError
 
 _UNEXPECTED = re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
 _MISSING = re.compile(r"(\w+)\.__init__\(\) missing \d+ required (?:positional |keyword-only )?"
                       r"arguments?: (.+)$")
 _NOT_REGISTERED = re.compile(r"(\S+) is not in the (\S+)::(\S+) registry")
-
-
-class ConfigError(UserInputError, ValueError):
-    """A config entry that names an unknown key or type."""
 
 
 def _walk(obj, path=''):

@@ -14,9 +14,8 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from restorelab.utils.errors import UserInputError, user_error_message
+from restorelab.utils.errors import DistributedFailureError, LaunchError, user_error_message
 from .checkpoint import checkpoint_problem, find_resume_checkpoint
-from .errors import DistributedFailureError
 
 # Seconds a process waits in a collective (gradient all-reduce, the stop-flag
 # all-reduce, result gathering) for the others before giving up: a rank that
@@ -32,10 +31,6 @@ def error_text(err):
     text = user_error_message(err)
     name = re.escape(type(err).__name__)
     return re.sub(rf'^(?:[\w.]+\.)?{name}: ', '', text)
-
-
-class LaunchError(UserInputError):
-    """A user-facing problem with the command line or the config."""
 
 
 def world_size():

@@ -14,7 +14,7 @@ import numpy as np
 from mmengine.utils import ProgressBar
 
 from restorelab.datasets.layout import FilenameTemplate, group_by_key, scan_images
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import FolderEvalError
 from restorelab.utils.image_io import ImageReadError, imread_rgb
 
 from .functional import (METRIC_NAMES, check_image_pair, check_protocol, check_quantize,
@@ -25,10 +25,6 @@ from .functional.niqe import NIQE_BLOCK, load_niqe_params, niqe
 PAIR_MODES = ('name', 'template', 'position')
 # MATLAB's evaluate_PSNR_SSIM.m lists [dir('*.jpg'); dir('*.png')].
 POSITION_EXTENSIONS = ('.jpg', '.png')
-
-
-class FolderEvalError(UserInputError, ValueError):
-    """Result and ground-truth folders cannot be scored as given."""
 
 
 @dataclass

@@ -11,7 +11,7 @@ import os
 import cv2
 import numpy as np
 
-from .errors import UserInputError
+from .errors import ImageReadError
 from .fileio import atomic_output
 
 # OpenCV's own warnings about damaged files ("PNG input buffer is incomplete")
@@ -20,10 +20,6 @@ if cv2.utils.logging.getLogLevel() > cv2.utils.logging.LOG_LEVEL_ERROR:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
-
-
-class ImageReadError(UserInputError, OSError):
-    """An image file is missing, unreadable or in an unsupported form."""
 
 
 def is_image_file(path):

@@ -15,7 +15,7 @@ from restorelab.engine import launch
 from restorelab.engine.atomic_io import atomic_write_bytes
 from restorelab.utils.fileio import TMP_PREFIX
 from restorelab.engine.checkpoint import checkpoint_problem, find_resume_checkpoint, safe_torch_load
-from restorelab.engine.errors import CheckpointSaveError
+from restorelab.utils.errors import CheckpointSaveError
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,7 @@ from restorelab.registry import HOOKS
 from restorelab.utils.fileio import TMP_PREFIX
 
 from ..atomic_io import ATOMIC_BACKEND, atomic_write_bytes
-from ..errors import CheckpointSaveError
+from restorelab.utils.errors import CheckpointSaveError
 
 
 class _DeferredRemovals:

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from restorelab.registry import CHECKPOINT_CONVERTERS, MODELS
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import CheckpointConversionError
 from restorelab.utils.fileio import atomic_output
 from restorelab.utils.state_dicts import state_dict_mismatch
 
@@ -29,10 +29,6 @@ WRAPPER_KEYS = ('params', 'params_ema', 'state_dict')
 # ImageRestorer holds the arch as ``self.arch``: its weights are ``arch.<name>`` in a checkpoint.
 ARCH_PREFIX = 'arch.'
 _SHOW = 5  # how many keys an error message lists
-
-
-class CheckpointConversionError(UserInputError, ValueError):
-    """An official checkpoint cannot be read, unwrapped or fitted to the arch."""
 
 
 def register_converter(name, arch_type):
