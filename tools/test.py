@@ -15,6 +15,7 @@ from mmengine.config import DictAction  # noqa: E402
 from restorelab.engine import launch  # noqa: E402
 from restorelab.engine.config_errors import explain_config_error  # noqa: E402
 from restorelab.utils.errors import UserInputError  # noqa: E402
+from restorelab.engine import setup_engine  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -42,6 +43,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    setup_engine()  # restorelab's checkpoint loader, atomic saves, DataLoader workers
     cfg = None
     try:
         cfg = launch.load_config(args.config, args.cfg_options)

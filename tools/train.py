@@ -18,6 +18,7 @@ from restorelab.engine import launch  # noqa: E402
 from restorelab.engine.config_errors import explain_config_error  # noqa: E402
 from restorelab.engine.optim_wrapper import amp_optim_wrapper_type  # noqa: E402
 from restorelab.utils.errors import RunAbortedError, UserInputError  # noqa: E402
+from restorelab.engine import setup_engine  # noqa: E402
 
 
 def _fail(err, code):
@@ -57,6 +58,7 @@ def main(argv=None):
     are kept), 2 bad input (config, data, checkpoint), 128 + N stopped by
     signal N after saving a checkpoint."""
     args = parse_args(argv)
+    setup_engine()  # restorelab's checkpoint loader, atomic saves, DataLoader workers
     cfg = None
     try:
         cfg = launch.load_config(args.config, args.cfg_options)

@@ -4,8 +4,9 @@ A checkpoint is written through :func:`restorelab.utils.fileio.atomic_output`
 (temporary file, fsync, rename): a process killed at any moment leaves either the
 old file or the complete new one, never a truncated ``iter_N.pth``/``last_checkpoint``.
 ``AtomicLocalBackend`` is mmengine's ``LocalBackend`` with atomic ``put`` and
-``put_text``; :class:`~restorelab.engine.hooks.AtomicCheckpointHook` selects
-it for local output folders.
+``put_text``; :func:`register_atomic_backend` (part of
+:func:`restorelab.engine.setup.setup_engine`) registers it, and
+:class:`~restorelab.engine.hooks.AtomicCheckpointHook` selects it for local output folders.
 """
 from mmengine.fileio import LocalBackend, register_backend
 
@@ -33,7 +34,6 @@ def atomic_write_bytes(path, data):
             'before is untouched.') from err
 
 
-@register_backend(ATOMIC_BACKEND, force=True)
 class AtomicLocalBackend(LocalBackend):
     """mmengine's local file backend whose writes are atomic."""
 
@@ -42,3 +42,9 @@ class AtomicLocalBackend(LocalBackend):
 
     def put_text(self, obj, filepath, encoding='utf-8'):
         atomic_write_bytes(filepath, obj.encode(encoding))
+
+
+def register_atomic_backend():
+    """Make :class:`AtomicLocalBackend` mmengine's file backend ``ATOMIC_BACKEND`` (called by
+    :func:`restorelab.engine.setup.setup_engine` and by the hook that writes through it)."""
+    register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)

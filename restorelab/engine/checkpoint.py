@@ -18,7 +18,7 @@ checkpoints need (``RESUME_SAFE_GLOBALS``). None of them can run code:
 ``torch.load(..., weights_only=False)`` is never used, and neither is
 ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` (it runs a malicious file's payload).
 
-Importing :mod:`restorelab.engine` installs :func:`load_from_local_safe` as
+:func:`restorelab.engine.setup.setup_engine` installs :func:`load_from_local_safe` as
 mmengine's loader for local paths, so ``Runner.resume``, ``load_from`` and
 ``mmengine.runner.load_checkpoint`` all go through it.
 """
@@ -30,7 +30,6 @@ import re
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
 
 from restorelab.utils.errors import CheckpointNotFoundError, UnsafeCheckpointError
 
@@ -104,8 +103,6 @@ def load_from_local_safe(filename, map_location=None):
     """mmengine ``CheckpointLoader`` scheme for local paths (see module doc)."""
     return safe_torch_load(filename, map_location=map_location)
 
-
-CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safe, force=True)
 
 
 def checkpoint_problem(path):

@@ -15,7 +15,9 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from restorelab.utils.errors import DistributedFailureError, LaunchError, user_error_message
+from restorelab.utils.plugins import import_custom_modules
 from .checkpoint import checkpoint_problem, find_resume_checkpoint
+from .setup import setup_engine
 
 # Seconds a process waits in a collective (gradient all-reduce, the stop-flag
 # all-reduce, result gathering) for the others before giving up: a rank that
@@ -240,16 +242,18 @@ def set_work_dir(cfg, config_path, work_dir=None):
 def load_config(path, cfg_options=None):
     if not osp.isfile(path):
         raise LaunchError(f'config file {path!r} does not exist')
-    cfg = Config.fromfile(path)
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    if cfg.get('custom_imports'):  # plugins, found from the config's folder
+        import_custom_modules(cfg['custom_imports'], path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
 
 
 def build_runner(cfg):
-    """Build the Runner (restorelab's safe checkpoint loader is installed by
-    importing restorelab.engine)."""
-    import restorelab.engine  # noqa: F401
+    """Build the Runner, with restorelab's changes to mmengine installed first
+    (:func:`~restorelab.engine.setup.setup_engine`)."""
+    setup_engine()
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
         return RUNNERS.build(cfg)
