@@ -48,7 +48,7 @@ def main(argv=None):
             msg += '\nplugins that failed to import: ' + '; '.join(
                 f'{m} ({e})' for m, e in failed_plugins.items())
         print(msg, file=sys.stderr)
-        return 1
+        return 2  # the user's input: the converter name, the file or --key
     print(f"wrote {args.dst}: {meta['num_params']:,} parameters from {meta['source']} "
           f"(converter {meta['converter']!r}, arch {meta['arch']})")
     return 0

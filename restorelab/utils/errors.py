@@ -10,6 +10,7 @@ how to fix it. :class:`RunAbortedError` is the base of the errors that stop a tr
 for a reason that is not the input (a full disk, diverging losses, a lost process); tools
 print its message as one paragraph and exit with status 1.
 """
+import difflib
 import pickle
 
 
@@ -30,6 +31,13 @@ def user_error_message(err):
         prefix = f'{type(err).__name__}: '
         return last[len(prefix):] if last.startswith(prefix) else last
     return text
+
+
+def closest_names(word, choices, n=3):
+    """Up to ``n`` of ``choices`` closest to ``word`` (case ignored), for "did you mean"."""
+    lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(lower), n=n, cutoff=0.6)
+    return [lower[c] for c in close]
 
 
 # ------------------------------------------------------ Files and images

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from restorelab.registry import CHECKPOINT_CONVERTERS, MODELS
-from restorelab.utils.errors import CheckpointConversionError
+from restorelab.utils.errors import CheckpointConversionError, closest_names
 from restorelab.utils.fileio import atomic_output
 from restorelab.utils.state_dicts import state_dict_mismatch
 
@@ -53,8 +53,11 @@ def get_converter(model_name):
     """The converter registered as ``model_name``; a clear error lists the known ones."""
     names = known_converters()
     if model_name not in CHECKPOINT_CONVERTERS.module_dict:
+        close = closest_names(str(model_name), names)
+        hint = f'did you mean {" or ".join(map(repr, close))}? ' if close else ''
         raise CheckpointConversionError(
-            f'unknown model {model_name!r} for checkpoint conversion; known: {", ".join(names)}. '
+            f'unknown model {model_name!r} for checkpoint conversion; {hint}known: '
+            f'{", ".join(names)}. '
             'A plugin registers its converter with '
             "@CHECKPOINT_CONVERTERS.register_module(name=...) in its package under projects/.")
     return CHECKPOINT_CONVERTERS.module_dict[model_name]
