@@ -28,5 +28,8 @@ if [[ "$NNODES" -gt 1 || -n "${MASTER_PORT:-}" ]]; then
 else
     rdzv=(--standalone)
 fi
+# What can be checked in one process is checked before the processes are launched, so a
+# missing data folder or checkpoint is one message, last on the screen, and exit status 2.
+"$PYTHON" "$here/train.py" "$CONFIG" --check "$@" || exit $?
 exec "$PYTHON" -m torch.distributed.run "${rdzv[@]}" --nproc_per_node="$NPROCS" \
     "$here/train.py" "$CONFIG" --launcher pytorch "$@"

@@ -31,12 +31,15 @@ def parse_args(argv=None):
                         'PReNet/BRN/AIDNet test scripts save, to reproduce their numbers)')
     parser.add_argument('--bf16', action='store_true',
                         help='run the model under bfloat16 autocast (model.test_cfg.bf16; approximate, and '
-                        'slower for DRSformer on CPUs without AMX: see README, Performance)')
+                        'slower for DRSformer on CPUs without AMX: see docs/performance.md)')
     parser.add_argument('--compile', action='store_true',
                         help='run a torch.compile\'d model (model.test_cfg.compile; minutes of compilation '
                         'per input size)')
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE')
+    parser.add_argument('--show-config', action='store_true',
+                        help='also print the config, environment and hook order on the terminal '
+                        '(they are always in the log file of the work dir)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     return parser.parse_args(argv)
 
@@ -55,7 +58,7 @@ def main(argv=None):
                             quantize=quantize)
         # The checkpoint must fit the model: listed missing/unexpected keys, no partial load.
         launch.apply_reliability(cfg, training=False)
-        runner = launch.build_runner(cfg)
+        runner = launch.build_runner(cfg, show_config=args.show_config)
         metrics = runner.test()
         if args.out:
             launch.dump_metrics(metrics, args.out, cfg, args.checkpoint)

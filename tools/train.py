@@ -45,10 +45,17 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (float16 on GPUs, bfloat16 on the CPU)')
     parser.add_argument('--compile', action='store_true',
-                        help='torch.compile the training step (mmengine\'s cfg.compile; see README, '
-                        'Performance, for when it helps)')
+                        help='torch.compile the training step (mmengine\'s cfg.compile; see '
+                        'docs/performance.md for when it helps)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config entries, e.g. train_cfg.max_iters=20')
+    parser.add_argument('--check', action='store_true',
+                        help='check the config, the data folders and the checkpoints to resume '
+                        'or load, then exit without training (tools/dist_train.sh runs this '
+                        'before it launches the processes)')
+    parser.add_argument('--show-config', action='store_true',
+                        help='also print the config, environment and hook order on the terminal '
+                        '(they are always in the log file of the work dir)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     return parser.parse_args(argv)
 
@@ -74,7 +81,10 @@ def main(argv=None):
             cfg.optim_wrapper.type = amp_optim_wrapper_type()
         if args.compile:
             cfg.compile = True
-        runner = launch.build_runner(cfg)
+        if args.check:
+            launch.check_data(cfg)
+            return 0
+        runner = launch.build_runner(cfg, show_config=args.show_config)
         runner.train()
         launch.finish_distributed()
     except UserInputError as err:

@@ -250,14 +250,59 @@ def load_config(path, cfg_options=None):
     return cfg
 
 
-def build_runner(cfg):
+# Runner messages that go to the log file but not to the terminal (unless asked): the
+# environment, the config and the hook order, hundreds of lines that would push a
+# user-facing error out of sight.
+_DUMPS_FOR_THE_LOG_FILE = ('Config:\n', 'Hooks will be executed in the following order')
+
+
+class _KeepDumpsOffTheConsole(logging.Filter):
+    def filter(self, record):
+        msg = record.getMessage()
+        return not (msg.startswith(_DUMPS_FOR_THE_LOG_FILE) or '\nSystem environment:' in msg)
+
+
+class LogFileRunner(Runner):
+    """mmengine's Runner whose environment, config and hook dumps go to the log file only
+    (``show_config=True`` in :func:`build_runner` prints them too)."""
+    show_config = False
+
+    def build_logger(self, *args, **kwargs):
+        logger = super().build_logger(*args, **kwargs)
+        if not self.show_config:
+            for handler in logger.handlers:
+                if not isinstance(handler, logging.FileHandler):  # the terminal
+                    handler.addFilter(_KeepDumpsOffTheConsole())
+        return logger
+
+
+def build_runner(cfg, show_config=False):
     """Build the Runner, with restorelab's changes to mmengine installed first
-    (:func:`~restorelab.engine.setup.setup_engine`)."""
+    (:func:`~restorelab.engine.setup.setup_engine`). The config, environment and hook
+    order are written to the log file, and to the terminal only with ``show_config``."""
     setup_engine()
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
         return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    runner_cls = type('LogFileRunner', (LogFileRunner,), dict(show_config=bool(show_config)))
+    runner = runner_cls.from_cfg(cfg)
+    if not show_config:
+        log_file = osp.join(runner.log_dir, f'{runner.timestamp}.log')
+        print_log(f'config, environment and hook order: {log_file}', logger='current')
+    return runner
+
+
+def check_data(cfg):
+    """Build the datasets of ``cfg``'s train/val/test dataloaders, which checks their
+    folders and pairing (:class:`~restorelab.utils.errors.DatasetLayoutError`) without a
+    Runner: what ``tools/train.py --check`` runs before several processes are launched."""
+    from mmengine.registry import DefaultScope
+
+    from restorelab.registry import DATASETS
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'restorelab')):
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            if cfg.get(loader) and cfg[loader].get('dataset'):
+                DATASETS.build(cfg[loader]['dataset'])
 
 
 def apply_inference_switches(cfg, bf16=False, compile=False):
