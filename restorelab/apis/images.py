@@ -68,10 +68,22 @@ def list_images(input_path):
     return [(os.path.join(input_path, rel), rel) for rel in rels]
 
 
-def derain_files(model, items, out_dir, test_cfg=None, progress=True, log=print):
+JPEG_QUALITY = 95  # of the JPEG files derain_files writes for JPEG inputs
+
+
+def output_path(out_dir, rel, fmt=None):
+    """Where :func:`derain_files` writes the result of ``rel``: ``out_dir/rel``, with the
+    extension ``.<fmt>`` when ``fmt`` (e.g. ``'png'``) is given."""
+    if fmt:
+        rel = os.path.splitext(rel)[0] + '.' + fmt.lstrip('.').lower()
+    return os.path.join(out_dir, rel)
+
+
+def derain_files(model, items, out_dir, test_cfg=None, progress=True, log=print, fmt=None):
     """Derain ``items`` (from :func:`list_images`) into ``out_dir`` under their relative
-    paths. A file that fails is reported through ``log`` (naming it) and skipped; returns
-    ``(written paths, [(path, error message)])``."""
+    paths, in each input's format (JPEG inputs as JPEG at quality :data:`JPEG_QUALITY`), or
+    all as ``fmt`` (``'png'``: lossless). A file that fails is reported through ``log``
+    (naming it) and skipped; returns ``(written paths, [(path, error message)])``."""
     bar = None
     if progress and items:
         from mmengine.utils import ProgressBar
@@ -83,8 +95,8 @@ def derain_files(model, items, out_dir, test_cfg=None, progress=True, log=print)
                 raise ValueError(f'{path!r} has no image extension; expected one of .png, .jpg, '
                                  '.jpeg, .bmp, .tif, .tiff, .webp')
             out = derain(model, path, test_cfg=test_cfg)
-            target = os.path.join(out_dir, rel)
-            imwrite_image(target, out)
+            target = output_path(out_dir, rel, fmt)
+            imwrite_image(target, out, jpeg_quality=JPEG_QUALITY)
             written.append(target)
         except Exception as err:  # noqa: BLE001  one bad file must not stop the others
             failed.append((path, f'{type(err).__name__}: {err}'))
