@@ -37,10 +37,7 @@ def parse_args(argv=None):
                         'per input size)')
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE')
-    parser.add_argument('--show-config', action='store_true',
-                        help='also print the config, environment and hook order on the terminal '
-                        '(they are always in the log file of the work dir)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    launch.add_runner_arguments(parser)
     return parser.parse_args(argv)
 
 

@@ -53,10 +53,7 @@ def parse_args(argv=None):
                         help='check the config, the data folders and the checkpoints to resume '
                         'or load, then exit without training (tools/dist_train.sh runs this '
                         'before it launches the processes)')
-    parser.add_argument('--show-config', action='store_true',
-                        help='also print the config, environment and hook order on the terminal '
-                        '(they are always in the log file of the work dir)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    launch.add_runner_arguments(parser)
     return parser.parse_args(argv)
 
 

@@ -276,6 +276,14 @@ class LogFileRunner(Runner):
         return logger
 
 
+def add_runner_arguments(parser):
+    """The options tools/train.py and tools/test.py share: ``--show-config``, ``--launcher``."""
+    parser.add_argument('--show-config', action='store_true',
+                        help='also print the config, environment and hook order on the terminal '
+                        '(they are always in the log file of the work dir)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+
+
 def build_runner(cfg, show_config=False):
     """Build the Runner, with restorelab's changes to mmengine installed first
     (:func:`~restorelab.engine.setup.setup_engine`). The config, environment and hook
