@@ -34,3 +34,9 @@ def shared_reference():
     if not SHARED_REFERENCE.is_dir():
         pytest.skip(f'shared reference folder not found at {SHARED_REFERENCE}')
     return SHARED_REFERENCE
+
+
+# The tests run with restorelab's changes to mmengine installed, as the tools do.
+from restorelab.engine import setup_engine  # noqa: E402
+
+setup_engine()

@@ -52,7 +52,7 @@ WEIGHT_INITIALIZERS = Registry(
 # functions ``convert(state_dict) -> state_dict`` registered by model name.
 # Not an mmengine root registry: it has no parent.
 CHECKPOINT_CONVERTERS = Registry(
-    'checkpoint converter', scope=SCOPE, locations=['restorelab.utils.converters'])
+    'checkpoint converter', scope=SCOPE, locations=['restorelab.models.converters'])
 
 __all__ = [
     'SCOPE', 'MODELS', 'MODEL_WRAPPERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'METRICS',

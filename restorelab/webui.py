@@ -3,7 +3,7 @@
 Only the page lives here. Reading, deraining, tiling, progress, timing and scoring are
 ``restorelab.apis`` (:func:`~restorelab.apis.compare.derain_each` over
 :func:`~restorelab.apis.derain`, the function ``tools/derain.py`` uses); models come
-from :mod:`restorelab.apis.model_list`. Gradio is imported only by :func:`build_app`
+from :mod:`restorelab.benchmark.model_list`. Gradio is imported only by :func:`build_app`
 (``pip install -e .[webui]``).
 """
 import os

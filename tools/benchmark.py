@@ -19,6 +19,7 @@ import sys
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
 from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+from restorelab.engine import setup_engine  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -50,6 +51,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    setup_engine()  # restorelab's checkpoint loader, atomic saves, DataLoader workers
     from restorelab.benchmark import run_benchmark
 
     out = args.out or os.path.join(

@@ -31,7 +31,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from restorelab.utils.converters import (CheckpointConversionError,
+    from restorelab.models.converters import (CheckpointConversionError,
                                              convert_official_checkpoint,
                                              import_project_plugins)
 
@@ -48,7 +48,7 @@ def main(argv=None):
             msg += '\nplugins that failed to import: ' + '; '.join(
                 f'{m} ({e})' for m, e in failed_plugins.items())
         print(msg, file=sys.stderr)
-        return 1
+        return 2  # the user's input: the converter name, the file or --key
     print(f"wrote {args.dst}: {meta['num_params']:,} parameters from {meta['source']} "
           f"(converter {meta['converter']!r}, arch {meta['arch']})")
     return 0

@@ -145,6 +145,8 @@ def main(argv=None):
 
     import restorelab.models  # noqa: F401  (registers the built-in archs)
     from restorelab.apis import restore_image
+    from restorelab.engine import setup_engine
+    setup_engine()  # restorelab's checkpoint loader, atomic saves, DataLoader workers
     from restorelab.registry import MODELS as REGISTRY
 
     work = osp.abspath(args.work_dir)

@@ -6,8 +6,9 @@ released model by name (downloaded once into the cache and verified; see docs/mo
     python tools/derain.py NAME INPUT [options]      e.g. NAME = prenet_rain100h
 
 INPUT is an image file or a folder (searched recursively; sub-folders are kept under
---out). 8- and 16-bit files keep their depth, gray stays gray, RGBA keeps its alpha, EXIF
-orientation is applied. A file that cannot be read is reported and skipped; the exit status
+--out). Each result has its input's name and format: a JPEG input is written as JPEG at
+quality 95 (lossy); --format png writes every result as PNG (lossless). 8- and 16-bit files
+keep their depth, gray stays gray, RGBA keeps its alpha, EXIF orientation is applied. A file that cannot be read is reported and skipped; the exit status
 is 1 when any file failed, 2 for a bad config/checkpoint/argument.
 """
 import argparse
@@ -42,6 +43,9 @@ def parse_args(argv=None):
                              'or a folder of images')
     parser.add_argument('--out', default='work_dirs/derained', help='output folder '
                         '(default: work_dirs/derained)')
+    parser.add_argument('--format', choices=('same', 'png'), default='same',
+                        help='same: each result in its input\'s format (JPEG inputs as JPEG at '
+                        'quality 95, lossy; the default); png: every result as PNG (lossless)')
     parser.add_argument('--tile', type=tile_size, default=None,
                         help="tile size for large images (bounded memory), e.g. 256; 'auto': "
                              '512-pixel tiles for images above 512x512 pixels, whole otherwise')
@@ -71,7 +75,7 @@ def main(argv=None):
     import torch
 
     from restorelab.apis import init_model
-    from restorelab.apis.derain import derain_files, list_images
+    from restorelab.apis.images import JPEG_QUALITY, derain_files, list_images
     from restorelab.models.restorers.inference_utils import check_test_cfg
 
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -97,11 +101,16 @@ def main(argv=None):
     except UserInputError as err:
         print(f'error: {user_error_message(err)}', file=sys.stderr)
         return 2
+    fmt = None if args.format == 'same' else args.format
     print(f'derain {len(items)} image(s) from {args.input} into {args.out} on {device}')
+    jpegs = sum(rel.lower().endswith(('.jpg', '.jpeg')) for _, rel in items)
+    if jpegs and fmt is None:
+        print(f'{jpegs} JPEG input(s) are written as JPEG at quality {JPEG_QUALITY} (lossy); '
+              '--format png writes PNG')
     with torch.no_grad():
         written, failed = derain_files(model, items, args.out, test_cfg=test_cfg,
                                        progress=not args.no_progress,
-                                       log=lambda m: print(m, file=sys.stderr))
+                                       log=lambda m: print(m, file=sys.stderr), fmt=fmt)
     print(f'wrote {len(written)} image(s) to {args.out}')
     if failed:
         print(f'error: {len(failed)} of {len(items)} file(s) failed:', file=sys.stderr)

@@ -11,8 +11,8 @@ Example:
 import argparse
 import sys
 
-from restorelab.evaluation.folder import (PAIR_MODES, FolderEvalError, evaluate_folders,
-                                          evaluate_no_reference, format_report, write_report)
+from restorelab.evaluation.folder import PAIR_MODES, evaluate_folders, evaluate_no_reference
+from restorelab.evaluation.report import format_report, write_report
 from restorelab.evaluation.functional import PROTOCOLS
 
 
@@ -48,7 +48,7 @@ def parse_args(argv=None):
     parser.add_argument('--niqe-params', help='NIQE pristine model: modelparameters.mat of the '
                         'official release, or .npz (mu_pris_param, cov_pris_param)')
     parser.add_argument('--brisque-params', help='BRISQUE SVR model: the LIVE release folder '
-                        'holding allmodel and allrange, the allmodel file, or .npz (see README)')
+                        'holding allmodel and allrange, the allmodel file, or .npz (see docs/evaluation.md)')
     parser.add_argument('--brisque-range', help='BRISQUE svm-scale range file, when it is not '
                         'allrange beside the model')
     parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')

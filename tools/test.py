@@ -15,6 +15,7 @@ from mmengine.config import DictAction  # noqa: E402
 from restorelab.engine import launch  # noqa: E402
 from restorelab.engine.config_errors import explain_config_error  # noqa: E402
 from restorelab.utils.errors import UserInputError  # noqa: E402
+from restorelab.engine import setup_engine  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -30,18 +31,19 @@ def parse_args(argv=None):
                         'PReNet/BRN/AIDNet test scripts save, to reproduce their numbers)')
     parser.add_argument('--bf16', action='store_true',
                         help='run the model under bfloat16 autocast (model.test_cfg.bf16; approximate, and '
-                        'slower for DRSformer on CPUs without AMX: see README, Performance)')
+                        'slower for DRSformer on CPUs without AMX: see docs/performance.md)')
     parser.add_argument('--compile', action='store_true',
                         help='run a torch.compile\'d model (model.test_cfg.compile; minutes of compilation '
                         'per input size)')
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    launch.add_runner_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    setup_engine()  # restorelab's checkpoint loader, atomic saves, DataLoader workers
     cfg = None
     try:
         cfg = launch.load_config(args.config, args.cfg_options)
@@ -53,7 +55,7 @@ def main(argv=None):
                             quantize=quantize)
         # The checkpoint must fit the model: listed missing/unexpected keys, no partial load.
         launch.apply_reliability(cfg, training=False)
-        runner = launch.build_runner(cfg)
+        runner = launch.build_runner(cfg, show_config=args.show_config)
         metrics = runner.test()
         if args.out:
             launch.dump_metrics(metrics, args.out, cfg, args.checkpoint)

@@ -18,9 +18,9 @@ from mmengine.config import DictAction  # noqa: E402
 
 from restorelab.engine import launch  # noqa: E402
 from restorelab.engine.config_errors import explain_config_error  # noqa: E402
-from restorelab.engine.errors import RunAbortedError  # noqa: E402
 from restorelab.engine.optim_wrapper import amp_optim_wrapper_type  # noqa: E402
-from restorelab.utils.errors import UserInputError  # noqa: E402
+from restorelab.utils.errors import RunAbortedError, UserInputError  # noqa: E402
+from restorelab.engine import setup_engine  # noqa: E402
 
 
 def _fail(err, code):
@@ -53,11 +53,15 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (float16 on GPUs, bfloat16 on the CPU)')
     parser.add_argument('--compile', action='store_true',
-                        help='torch.compile the training step (mmengine\'s cfg.compile; see README, '
-                        'Performance, for when it helps)')
+                        help='torch.compile the training step (mmengine\'s cfg.compile; see '
+                        'docs/performance.md for when it helps)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config entries, e.g. train_cfg.max_iters=20')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    parser.add_argument('--check', action='store_true',
+                        help='check the config, the data folders and the checkpoints to resume '
+                        'or load, then exit without training (tools/dist_train.sh runs this '
+                        'before it launches the processes)')
+    launch.add_runner_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -66,6 +70,7 @@ def main(argv=None):
     are kept), 2 bad input (config, data, checkpoint), 128 + N stopped by
     signal N after saving a checkpoint."""
     args = parse_args(argv)
+    setup_engine()  # restorelab's checkpoint loader, atomic saves, DataLoader workers
     cfg = None
     try:
         cfg = launch.load_config(args.config, args.cfg_options)
@@ -82,7 +87,10 @@ def main(argv=None):
             cfg.optim_wrapper.type = amp_optim_wrapper_type()
         if args.compile:
             cfg.compile = True
-        runner = launch.build_runner(cfg)
+        if args.check:
+            launch.check_data(cfg)
+            return 0
+        runner = launch.build_runner(cfg, show_config=args.show_config)
         runner.train()
         launch.finish_distributed()
     except UserInputError as err:

@@ -53,7 +53,7 @@ def parse_args(argv=None):
 
 def resolve_models(args):
     """``(choices, inference, intro)`` for the command line; the demo's models by default."""
-    from restorelab.apis.model_list import model_choices
+    from restorelab.benchmark.model_list import model_choices
     bench, intro = args.bench, ''
     if not args.models and bench is None:
         bench = os.path.join(REPO, DEMO_BENCH)
@@ -85,7 +85,7 @@ def main(argv=None):
 
     import torch
 
-    from restorelab.apis.model_list import ModelCache
+    from restorelab.benchmark.model_list import ModelCache
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     work = tempfile.mkdtemp(prefix='restorelab-webui-')
     # Gradio reads its upload folder from the environment when it is imported.

@@ -13,7 +13,7 @@ import numpy as np
 
 from restorelab.utils.errors import UserInputError, user_error_message
 from restorelab.utils.image_io import imread_image
-from .derain import derain
+from .images import derain
 
 
 class Cancelled(Exception):

@@ -6,20 +6,11 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.utils import import_modules_from_strings
 
+from restorelab.engine.setup import setup_engine
 from restorelab.registry import MODELS
-from restorelab.utils.errors import UserInputError
-
-ARCH_PREFIX = 'arch.'
-
-
-class CheckpointMismatchError(UserInputError, ValueError):
-    """A checkpoint's weights do not fit the model built from the config."""
-
-
-class InferenceMemoryError(UserInputError, RuntimeError):
-    """Restoring an image ran out of memory (the message says how large it was and how to tile)."""
+from restorelab.utils.errors import CheckpointMismatchError, InferenceMemoryError, UserInputError
+from restorelab.utils.plugins import import_custom_modules
 
 
 def _is_out_of_memory(err):
@@ -35,15 +26,15 @@ def _load_config(config):
         path = os.fspath(config)
         if not os.path.isfile(path):
             raise UserInputError(f'config file {path!r} does not exist')
-        return Config.fromfile(path)  # also imports the config's custom_imports
-    if isinstance(config, Config):
+        cfg = Config.fromfile(path, import_custom_modules=False)
+    elif isinstance(config, Config):
         cfg = config
     elif isinstance(config, dict):
         cfg = Config(config)
     else:
         raise TypeError(f'config must be a path, an mmengine Config or a dict, got {type(config).__name__}')
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg['custom_imports'])
+    if cfg.get('custom_imports'):  # plugins, found from the config's folder
+        import_custom_modules(cfg['custom_imports'], cfg.filename or None)
     return cfg
 
 
@@ -61,8 +52,9 @@ def load_weights(model, checkpoint):
         CheckpointMismatchError: listing missing and unexpected keys and shape
             mismatches, with how to convert an official release.
     """
-    from restorelab.engine.checkpoint import safe_torch_load, state_dict_mismatch
-    from restorelab.utils.converters import unwrap_state_dict
+    from restorelab.engine.checkpoint import safe_torch_load
+    from restorelab.models.converters.official import ARCH_PREFIX, unwrap_state_dict
+    from restorelab.utils.state_dicts import state_dict_mismatch
 
     raw = safe_torch_load(checkpoint, map_location='cpu')
     try:
@@ -96,6 +88,7 @@ def init_model(config, checkpoint=None, device='cpu'):
     ``~/.cache/restorelab/zoo``), its sha256 verified, and it is converted and loaded with
     ``torch.load(weights_only=True)``. The entry is kept as ``model.released``.
     """
+    setup_engine()
     released = None
     if isinstance(config, (str, os.PathLike)) and not os.path.isfile(config):
         from .zoo import find_release, get_released

@@ -32,7 +32,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import (ChecksumError, DownloadError, NotDownloadableError,
+                                     UnknownModelError, ZooError)
 from .zoo_manifest import RAW_GITHUB, RELEASES, Release
 
 CACHE_ENV = 'RESTORELAB_ZOO_CACHE'
@@ -42,26 +43,6 @@ DEFAULT_TIMEOUT = 60.0  # seconds without data before a download is abandoned
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _CHUNK = 1 << 20
 _URL_SCHEME = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
-
-
-class ZooError(UserInputError):
-    """A released model cannot be found, fetched or verified."""
-
-
-class UnknownModelError(ZooError, ValueError):
-    """A name that is neither a released model nor (where one was possible) an existing file."""
-
-
-class NotDownloadableError(ZooError):
-    """A link-only release: it is downloaded by hand and converted."""
-
-
-class DownloadError(ZooError):
-    """The file could not be fetched (HTTP error, no connection, timeout, truncated body)."""
-
-
-class ChecksumError(ZooError):
-    """A fetched or cached file does not have the manifest's sha256."""
 
 
 @dataclass(frozen=True)
@@ -241,7 +222,7 @@ def get_released(name, cache_dir=None, mirror=None, timeout=DEFAULT_TIMEOUT, for
         UnknownModelError, NotDownloadableError, DownloadError, ChecksumError: all
         :class:`UserInputError`; the message names the model, the URL or file and what to do.
     """
-    from restorelab.engine.atomic_io import atomic_output
+    from restorelab.utils.fileio import atomic_output
 
     release = find_release(name)
     if not release.downloadable:
@@ -307,7 +288,7 @@ def verify_cache(cache_dir=None):
 def load_released_weights(model, released):
     """Convert ``released``'s official file with its converter (read with
     ``torch.load(weights_only=True)``) and load it strictly into ``model.arch``."""
-    from restorelab.utils.converters import load_official_checkpoint
+    from restorelab.models.converters import load_official_checkpoint
 
     state_dict = load_official_checkpoint(released.checkpoint, released.converter, arch=model.arch)
     model.arch.load_state_dict(state_dict, strict=True)

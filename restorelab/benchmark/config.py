@@ -51,7 +51,7 @@ from mmengine.config import Config
 
 from restorelab.evaluation.functional import PROTOCOLS, check_protocol, check_quantize
 from restorelab.models.restorers.inference_utils import TEST_CFG_DEFAULTS, check_test_cfg
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import BenchConfigError
 
 TOP_LEVEL_KEYS = ('models', 'datasets', 'inference', 'cost')
 MODEL_TYPES = ('model', 'released', 'identity')
@@ -78,10 +78,6 @@ SCORING_DEFAULTS = dict(seed=0, quantize='round')
 INFERENCE_DEFAULTS = dict(TEST_CFG_DEFAULTS, **SCORING_DEFAULTS)
 NO_REFERENCE_METRICS = ('niqe', 'brisque')
 COST_DEFAULTS = dict(shape=(3, 256, 256), runs=5, warmup=2)
-
-
-class BenchConfigError(UserInputError, ValueError):
-    """A BENCH_CONFIG entry is missing, unknown or has a bad value."""
 
 
 def _is_int(value):

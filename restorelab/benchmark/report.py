@@ -6,6 +6,9 @@ import json
 import math
 import os
 
+from restorelab.utils.errors import BenchmarkError
+from restorelab.utils.fileio import from_json_safe, write_json
+
 # (key, header, decimals, higher is better)
 METRIC_COLUMNS = dict(psnr=('PSNR ↑', 2, True), ssim=('SSIM ↑', 4, True),
                       niqe=('NIQE ↓', 4, False), brisque=('BRISQUE ↓', 3, False))
@@ -13,34 +16,10 @@ PAIRED_METRICS = ('psnr', 'ssim')
 ALL_METRICS = tuple(METRIC_COLUMNS)
 
 
-def _json_safe(value):
-    # JSON has no infinity: PSNR of identical images is written as the string "inf".
-    if isinstance(value, float) and math.isinf(value):
-        return 'inf' if value > 0 else '-inf'
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def _from_json(value):
-    if value in ('inf', '-inf'):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    return value
-
-
 def write_results_json(results, path):
-    """Write ``results`` atomically (a crash never leaves half a file)."""
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(_json_safe(results), f, indent=1, allow_nan=False)
-        f.write('\n')
-    os.replace(tmp, path)
+    """Write ``results`` atomically (a crash never leaves half a file; PSNR ``inf`` as
+    the string ``"inf"``)."""
+    write_json(path, results)
 
 
 def load_results(path):
@@ -49,14 +28,12 @@ def load_results(path):
         with open(path) as f:
             data = json.load(f)
     except (OSError, ValueError) as err:
-        from .runner import BenchmarkError
         raise BenchmarkError(f'cannot read {path!r} ({err}); remove it or run without --resume') \
             from None
     if not isinstance(data, dict) or not isinstance(data.get('cells'), dict):
-        from .runner import BenchmarkError
         raise BenchmarkError(f'{path!r} is not a benchmark results.json (no "cells"); remove it '
                              'or run without --resume')
-    return _from_json(data)
+    return from_json_safe(data)
 
 
 def _cell(results, model, dataset):

@@ -18,20 +18,17 @@ import random
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from restorelab.utils.errors import UserInputError, user_error_message
+from restorelab.utils.errors import BenchmarkError, user_error_message
 from .config import check_bench_config, no_reference_metrics, restorer_test_cfg, select
 from .cost import measure_cost
 from .report import load_results, write_outputs, write_results_json
 
 RESULTS_VERSION = 1
-
-
-class BenchmarkError(UserInputError, ValueError):
-    """The benchmark cannot run as asked (device, resume file, selection)."""
 
 
 def cell_id(model_name, dataset_name):
@@ -154,7 +151,7 @@ def load_model(spec, inference, device='cpu', dataset_name=None):
         raise BenchmarkError(f'checkpoint file {checkpoint!r} does not exist (model '
                              f'{spec["name"]!r}); check the path in the benchmark config')
     if spec.get('convert'):
-        from restorelab.utils.converters import load_official_checkpoint
+        from restorelab.models.converters import load_official_checkpoint
         model = init_model(config, None, device='cpu')
         state_dict = load_official_checkpoint(checkpoint, spec['convert'], arch=model.arch,
                                               key=spec.get('convert_key'))
@@ -334,8 +331,45 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
         quantize: 'round' or 'truncate', overriding the config's ``inference.quantize``.
         sheet_images: images (rows) per contact sheet.
     """
-    cfg = check_bench_config(bench)
+    cfg = _checked_config(bench, limit, quantize, sheet_images)
     device = check_device(device)
+    model_specs = _jsonable(select(cfg['models'], models, 'models'))
+    dataset_specs = _jsonable(select(cfg['datasets'], datasets, 'datasets'))
+    os.makedirs(out_dir, exist_ok=True)
+    run = _Run(out_dir=out_dir, device=device, inference=_jsonable(cfg['inference']),
+               cost_cfg=_jsonable(cfg['cost']), limit=limit, resume=resume,
+               save_images=save_images, log=log)
+    results = _start_results(cfg, run)
+
+    built = {d['name']: _try_build_dataset(d, limit) for d in dataset_specs}
+    todo = [(m, d) for m in model_specs for d in dataset_specs if not run.cell_reusable(m, d)]
+    run.bar = _Progress(sum(_units(built[d['name']]) for _, d in todo), progress)
+    skipped = len(model_specs) * len(dataset_specs) - len(todo)
+    if skipped:
+        log(f'resume: {skipped} finished cell(s) taken from {run.results_path}')
+
+    for mspec in model_specs:
+        model_todo = [d for m, d in todo if m is mspec]
+        if measure_costs and not run.cost_reusable(mspec):
+            _measure_and_log_cost(mspec, run)
+        models = _OneModelAtATime(mspec, run)
+        for dspec in model_todo:
+            run.cells[cell_id(mspec['name'], dspec['name'])] = _run_cell(
+                mspec, dspec, built[dspec['name']], models, run)
+            write_results_json(results, run.results_path)
+        models.release()
+    if save_images:
+        results['contact_sheets'] = _write_contact_sheets(
+            out_dir, cfg['models'], [m['name'] for m in model_specs], dataset_specs, built,
+            sheet_images, log)
+    write_outputs(results, out_dir)
+    return results
+
+
+# ------------------------------------------------ the run's settings and what it resumes
+def _checked_config(bench, limit, quantize, sheet_images):
+    """The checked BENCH_CONFIG, with the command line's ``quantize`` applied."""
+    cfg = check_bench_config(bench)
     if limit is not None and not (isinstance(limit, int) and limit >= 1):
         raise BenchmarkError(f'--limit must be a positive number of images, got {limit!r}')
     if not (isinstance(sheet_images, int) and sheet_images >= 1):
@@ -347,136 +381,161 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
             cfg['inference']['quantize'] = check_quantize(quantize)
         except ValueError as err:
             raise BenchmarkError(f'--quantize: {err}') from None
-    model_specs = _jsonable(select(cfg['models'], models, 'models'))
-    dataset_specs = _jsonable(select(cfg['datasets'], datasets, 'datasets'))
-    inference, cost_cfg = _jsonable(cfg['inference']), _jsonable(cfg['cost'])
-    os.makedirs(out_dir, exist_ok=True)
-    results_path = os.path.join(out_dir, 'results.json')
+    return cfg
 
+
+@dataclass
+class _Run:
+    """What every step of one benchmark run shares."""
+    out_dir: str
+    device: str
+    inference: dict
+    cost_cfg: dict
+    limit: object
+    resume: bool
+    save_images: bool
+    log: object
+    cells: dict = field(default_factory=dict)  # cell id -> cell, as in results.json
+    costs: dict = field(default_factory=dict)  # model name -> cost record
+    bar: object = None
+
+    @property
+    def results_path(self):
+        return os.path.join(self.out_dir, 'results.json')
+
+    def cost_record(self, mspec):
+        return dict(model_spec=mspec, settings=self.cost_cfg, inference=self.inference,
+                    device=self.device)
+
+    def cell_reusable(self, mspec, dspec):
+        old = self.cells.get(cell_id(mspec['name'], dspec['name']))
+        return self.resume and _reusable(old, _cell_template(mspec, dspec, self.inference,
+                                                             self.limit),
+                                         ('model_spec', 'dataset_spec', 'inference', 'limit'))
+
+    def cost_reusable(self, mspec):
+        return self.resume and _reusable(self.costs.get(mspec['name']), self.cost_record(mspec),
+                                         ('model_spec', 'settings', 'inference', 'device'))
+
+
+def _start_results(cfg, run):
+    """The results dict: the environment and settings of this run, and (with ``resume``) the
+    cells and costs of ``results.json`` whose model and dataset are still in the config."""
     previous = dict(cells={}, cost={})
-    if resume:
-        if not os.path.isfile(results_path):
-            raise BenchmarkError(f'--resume: no {results_path!r} to resume from; run without '
-                                 '--resume first (or check --out)')
-        previous = load_results(results_path)
+    if run.resume:
+        if not os.path.isfile(run.results_path):
+            raise BenchmarkError(f'--resume: no {run.results_path!r} to resume from; run '
+                                 'without --resume first (or check --out)')
+        previous = load_results(run.results_path)
     all_models = [m['name'] for m in cfg['models']]
     all_datasets = [d['name'] for d in cfg['datasets']]
-    # Cells of earlier runs stay in results.json while their model and dataset are in the config.
-    cells = {k: c for k, c in previous.get('cells', {}).items()
-             if c['model'] in all_models and c['dataset'] in all_datasets}
-    costs = {k: c for k, c in previous.get('cost', {}).items() if k in all_models}
+    run.cells.update({k: c for k, c in previous.get('cells', {}).items()
+                      if c['model'] in all_models and c['dataset'] in all_datasets})
+    run.costs.update({k: c for k, c in previous.get('cost', {}).items() if k in all_models})
+    return dict(version=RESULTS_VERSION, environment=collect_environment(run.device),
+                inference=run.inference, cost_settings=run.cost_cfg, models=all_models,
+                limit=run.limit,
+                datasets=[dict(name=d['name'], type=d['type'], protocol=_set_protocol(d),
+                               metrics=(['psnr', 'ssim'] if d['type'] == 'paired' else
+                                        no_reference_metrics(d)))
+                          for d in cfg['datasets']],
+                cells=run.cells, cost=run.costs)
 
-    results = dict(version=RESULTS_VERSION, environment=collect_environment(device),
-                   inference=inference, cost_settings=cost_cfg, models=all_models, limit=limit,
-                   datasets=[dict(name=d['name'], type=d['type'], protocol=_set_protocol(d),
-                                  metrics=(['psnr', 'ssim'] if d['type'] == 'paired' else
-                                           no_reference_metrics(d)))
-                             for d in cfg['datasets']],
-                   cells=cells, cost=costs)
 
-    built = {}
-    for dspec in dataset_specs:
+def _try_build_dataset(dspec, limit):
+    """The built dataset, or the exception that stopped it (recorded per cell later)."""
+    try:
+        return build_dataset(dspec, limit)
+    except Exception as err:  # the run goes on
+        return err
+
+
+def _units(dataset):
+    """Progress units of a cell: its images, or 1 for a set that did not load."""
+    return 1 if isinstance(dataset, Exception) else len(dataset)
+
+
+# ------------------------------------------------------------------- one model's cells
+class _OneModelAtATime:
+    """The model of ``mspec`` for a set (per-set configs or checkpoints give several),
+    loaded when first asked for and kept until another is needed: one model in memory."""
+
+    def __init__(self, mspec, run):
+        self.mspec, self.run = mspec, run
+        self.loaded = {}  # (config, checkpoint) -> (model, error)
+
+    def get(self, dataset_name):
+        """``(model, None)`` or ``(None, reason)``; ``(None, None)`` for the identity model."""
+        if self.mspec['type'] == 'identity':
+            return None, None
         try:
-            built[dspec['name']] = build_dataset(dspec, limit)
-        except Exception as err:  # recorded per cell, the run goes on
-            built[dspec['name']] = err
-    todo = []
-    for mspec in model_specs:
-        for dspec in dataset_specs:
-            new = _cell_template(mspec, dspec, inference, limit)
-            old = cells.get(cell_id(mspec['name'], dspec['name']))
-            if resume and _reusable(old, new, ('model_spec', 'dataset_spec', 'inference',
-                                               'limit')):
-                continue
-            todo.append((mspec, dspec))
-    total = sum(len(built[d['name']]) if not isinstance(built[d['name']], Exception) else 1
-                for _, d in todo)
-    bar = _Progress(total, progress)
-    skipped = len(model_specs) * len(dataset_specs) - len(todo)
-    if skipped:
-        log(f'resume: {skipped} finished cell(s) taken from {results_path}')
-
-    for mspec in model_specs:
-        name = mspec['name']
-        model_todo = [d for m, d in todo if m is mspec]
-        cost_new = dict(model_spec=mspec, settings=cost_cfg, inference=inference, device=device)
-        need_cost = measure_costs and not (resume and _reusable(costs.get(name), cost_new,
-                                              ('model_spec', 'settings', 'inference', 'device')))
-        if not model_todo and not need_cost:
-            continue
-        loaded = {}  # (config, checkpoint) -> (model, error): one model in memory at a time
-
-        def get_model(dataset_name):
-            if mspec['type'] == 'identity':
-                return None, None
+            files = model_files(self.mspec, dataset_name)
+        except BenchmarkError as err:
+            return None, failure_reason(err)
+        if files not in self.loaded:
+            self.loaded.clear()
             try:
-                files = model_files(mspec, dataset_name)
-            except BenchmarkError as err:
-                return None, failure_reason(err)
-            if files not in loaded:
-                loaded.clear()
-                try:
-                    with deterministic(inference['seed'], device):
-                        loaded[files] = (load_model(mspec, inference, device, dataset_name), None)
-                except Exception as err:
-                    loaded[files] = (None, failure_reason(err))
-                    log(f'model {name!r} ({files[1]}) failed to load: {loaded[files][1]}')
-            return loaded[files]
-
-        if need_cost:
-            costs[name] = cost = _measure_model_cost(mspec, cost_new, device)
-            if cost['status'] == 'failed':
-                log(f'cost of {name}: failed: {cost["reason"]}')
-            elif cost.get('latency_ms') is not None:
-                log(f'cost of {name}: {cost["params"]:,} parameters, {cost["flops"] / 1e9:.3f} G '
-                    f'FLOPs, {cost["latency_ms"]:.1f} ms/image at {cost["flops_shape"]}')
-        for dspec in model_todo:
-            cell = _cell_template(mspec, dspec, inference, limit)
-            label = f'{name} | {dspec["name"]}'
-            dataset = built[dspec['name']]
-            units = 1 if isinstance(dataset, Exception) else len(dataset)
-            done_before = bar.done
-            start = time.perf_counter()
-            try:
-                if isinstance(dataset, Exception):
-                    raise _CellFailed(f'dataset did not load: {failure_reason(dataset)}')
-                model, model_error = get_model(dspec['name'])
-                if model_error:
-                    raise _CellFailed(f'model did not load: {model_error}')
-                scorers = (load_no_reference_models(dspec) if dspec['type'] == 'unpaired'
-                           else None)
-                save_dir = (os.path.join(out_dir, 'images', name, dspec['name'])
-                            if save_images else None)
-                with deterministic(inference['seed'], device):
-                    images, mean = score_cell(model, dataset, dspec, bar, label, save_dir,
-                                              scorers, inference['quantize'])
-                cell.update(status='ok' if mean else 'unscored', reason=None if mean else
-                            'no NIQE or BRISQUE parameters given (niqe_params, brisque_params) '
-                            'for this unpaired set',
-                            num_images=len(images), mean=mean, images=images)
+                with deterministic(self.run.inference['seed'], self.run.device):
+                    model = load_model(self.mspec, self.run.inference, self.run.device,
+                                       dataset_name)
+                self.loaded[files] = (model, None)
             except Exception as err:
-                if isinstance(err, torch.cuda.OutOfMemoryError):
-                    torch.cuda.empty_cache()
-                reason = str(err) if isinstance(err, _CellFailed) else failure_reason(err)
-                cell.update(status='failed', reason=reason, num_images=0, mean={}, images=[])
-            bar.done = done_before + units
-            cell['seconds'] = round(time.perf_counter() - start, 3)
-            cells[cell_id(name, dspec['name'])] = cell
-            write_results_json(results, results_path)
-            status = cell['status'] if cell['status'] != 'ok' else ', '.join(
-                f'{k.upper()} {v:.4f}' for k, v in cell['mean'].items())
-            bar.show(label, cell['num_images'], cell['num_images'], final=True)
-            if cell['status'] == 'failed':
-                log(f'{label}: failed: {cell["reason"]}')
-            elif not bar.enabled:
-                log(f'{label}: {status}')
-        loaded.clear()
-    if save_images:
-        results['contact_sheets'] = _write_contact_sheets(
-            out_dir, cfg['models'], [m['name'] for m in model_specs], dataset_specs, built,
-            sheet_images, log)
-    write_outputs(results, out_dir)
-    return results
+                self.loaded[files] = (None, failure_reason(err))
+                self.run.log(f'model {self.mspec["name"]!r} ({files[1]}) failed to load: '
+                             f'{self.loaded[files][1]}')
+        return self.loaded[files]
+
+    def release(self):
+        self.loaded.clear()
+
+
+def _measure_and_log_cost(mspec, run):
+    name = mspec['name']
+    run.costs[name] = cost = _measure_model_cost(mspec, run.cost_record(mspec), run.device)
+    if cost['status'] == 'failed':
+        run.log(f'cost of {name}: failed: {cost["reason"]}')
+    elif cost.get('latency_ms') is not None:
+        run.log(f'cost of {name}: {cost["params"]:,} parameters, {cost["flops"] / 1e9:.3f} G '
+                f'FLOPs, {cost["latency_ms"]:.1f} ms/image at {cost["flops_shape"]}')
+
+
+# ----------------------------------------------------------------------------- one cell
+def _run_cell(mspec, dspec, dataset, models, run):
+    """Load, restore, score one (model, set) cell; a failure is recorded, never raised."""
+    cell = _cell_template(mspec, dspec, run.inference, run.limit)
+    label = f'{mspec["name"]} | {dspec["name"]}'
+    done_before = run.bar.done
+    start = time.perf_counter()
+    try:
+        if isinstance(dataset, Exception):
+            raise _CellFailed(f'dataset did not load: {failure_reason(dataset)}')
+        model, model_error = models.get(dspec['name'])
+        if model_error:
+            raise _CellFailed(f'model did not load: {model_error}')
+        scorers = load_no_reference_models(dspec) if dspec['type'] == 'unpaired' else None
+        save_dir = (os.path.join(run.out_dir, 'images', mspec['name'], dspec['name'])
+                    if run.save_images else None)
+        with deterministic(run.inference['seed'], run.device):
+            images, mean = score_cell(model, dataset, dspec, run.bar, label, save_dir, scorers,
+                                      run.inference['quantize'])
+        cell.update(status='ok' if mean else 'unscored', reason=None if mean else
+                    'no NIQE or BRISQUE parameters given (niqe_params, brisque_params) '
+                    'for this unpaired set',
+                    num_images=len(images), mean=mean, images=images)
+    except Exception as err:
+        if isinstance(err, torch.cuda.OutOfMemoryError):
+            torch.cuda.empty_cache()
+        reason = str(err) if isinstance(err, _CellFailed) else failure_reason(err)
+        cell.update(status='failed', reason=reason, num_images=0, mean={}, images=[])
+    run.bar.done = done_before + _units(dataset)
+    cell['seconds'] = round(time.perf_counter() - start, 3)
+    run.bar.show(label, cell['num_images'], cell['num_images'], final=True)
+    if cell['status'] == 'failed':
+        run.log(f'{label}: failed: {cell["reason"]}')
+    elif not run.bar.enabled:
+        run.log(f'{label}: ' + (cell['status'] if cell['status'] != 'ok' else ', '.join(
+            f'{k.upper()} {v:.4f}' for k, v in cell['mean'].items())))
+    return cell
 
 
 def _write_contact_sheets(out_dir, model_specs, run_now, dataset_specs, built, count, log):

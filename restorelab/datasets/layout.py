@@ -8,15 +8,11 @@ instead of an empty epoch or a silent skip later.
 import os
 import re
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import DatasetLayoutError
 from restorelab.utils.image_io import IMG_EXTENSIONS, is_image_file
 
 #: How many example names an error message lists.
 MAX_EXAMPLES = 5
-
-
-class DatasetLayoutError(UserInputError, ValueError):
-    """A dataset's files are not laid out as its config says."""
 
 
 def format_examples(names, limit=MAX_EXAMPLES):
@@ -95,19 +91,26 @@ def check_folder(folder, role, owner, layout, fix):
     return images
 
 
+def group_by_key(rel_paths):
+    """``(index, clashes)``: each relative stem (the key, see :func:`split_key`) -> its path,
+    and ``{key: [paths]}`` for the keys that several files share (``1.png`` and ``1.jpg``),
+    which are left out of the index: pairing by name ignores the extension."""
+    groups = {}
+    for rel in rel_paths:
+        groups.setdefault(split_key(rel)[0], []).append(rel)
+    index = {key: paths[0] for key, paths in groups.items() if len(paths) == 1}
+    clashes = {key: paths for key, paths in groups.items() if len(paths) > 1}
+    return index, clashes
+
+
 def index_by_key(rel_paths, folder, role, owner):
     """Map each relative stem to its path; two files with one stem (``1.png``, ``1.jpg``) raise."""
-    index, clashes = {}, []
-    for rel in rel_paths:
-        key, _ = split_key(rel)
-        if key in index:
-            clashes.append(f'{index[key]} / {rel}')
-        else:
-            index[key] = rel
+    index, clashes = group_by_key(rel_paths)
     if clashes:
+        shown = [' / '.join(paths) for paths in clashes.values()]
         raise DatasetLayoutError(
             f'{owner}: {len(clashes)} names in the {role} {folder!r} exist with two extensions, '
-            f'so the pairing by name is ambiguous: {format_examples(clashes)}. '
+            f'so the pairing by name is ambiguous: {format_examples(shown)}. '
             'Keep one file per name (pairing ignores the extension).')
     return index
 

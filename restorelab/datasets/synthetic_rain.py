@@ -24,7 +24,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DefaultScope
 
 from restorelab.registry import DATASETS, SCOPE, TRANSFORMS
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import SyntheticRainError
 from .layout import check_folder, index_by_key
 
 BLEND_MODES = ('screen', 'additive')
@@ -51,10 +51,6 @@ SKIMAGE_PHOTOS = dict(
     motorcycle_left=('stereo_motorcycle', 0),
     motorcycle_right=('stereo_motorcycle', 1),
 )
-
-
-class SyntheticRainError(UserInputError, ValueError):
-    """A synthetic-rain parameter is out of range or of the wrong form."""
 
 
 def _check_range(name, value, low, high):

@@ -1,6 +1,12 @@
-# Importing this package registers the hooks and the CPU mixed-precision
-# wrapper, and installs restorelab's safe loader for local checkpoints
-# (see checkpoint.py), and makes DataLoader workers leave SIGTERM/SIGINT to the
-# main process (see workers.py), and registers the training loop that resumes
-# without reading the data again (see loops.py).
-from . import checkpoint, hooks, loops, optim_wrapper, workers  # noqa: F401
+"""restorelab's training and testing machinery on mmengine.
+
+Importing this package registers the hooks, the CPU mixed-precision wrapper and the training loop
+that resumes without reading the trained batches again (loops.py) — registry entries only. The
+changes restorelab makes to mmengine itself (safe checkpoint loader, atomic checkpoint backend,
+DataLoader workers that leave signals to the main process) are made by :func:`setup_engine`,
+which tools, ``init_model``, ``launch.build_runner`` and the tests call.
+"""
+from . import hooks, loops, optim_wrapper  # noqa: F401
+from .setup import setup_engine
+
+__all__ = ['setup_engine']

@@ -18,7 +18,7 @@ checkpoints need (``RESUME_SAFE_GLOBALS``). None of them can run code:
 ``torch.load(..., weights_only=False)`` is never used, and neither is
 ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` (it runs a malicious file's payload).
 
-Importing :mod:`restorelab.engine` installs :func:`load_from_local_safe` as
+:func:`restorelab.engine.setup.setup_engine` installs :func:`load_from_local_safe` as
 mmengine's loader for local paths, so ``Runner.resume``, ``load_from`` and
 ``mmengine.runner.load_checkpoint`` all go through it.
 """
@@ -30,9 +30,8 @@ import re
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import CheckpointNotFoundError, UnsafeCheckpointError
 
 # HistoryBuffer's statistics methods, the only attributes a checkpoint may
 # look up with getattr.
@@ -72,14 +71,6 @@ def _build_safe_globals():
 RESUME_SAFE_GLOBALS = _build_safe_globals()
 
 
-class CheckpointNotFoundError(UserInputError, FileNotFoundError):
-    """A checkpoint path that is not a file."""
-
-
-class UnsafeCheckpointError(UserInputError, pickle.UnpicklingError):
-    """A checkpoint needs unpickling that restorelab does not allow."""
-
-
 def safe_torch_load(path, map_location='cpu'):
     """``torch.load(path, weights_only=True)`` with restorelab's allow-list.
 
@@ -112,31 +103,6 @@ def load_from_local_safe(filename, map_location=None):
     """mmengine ``CheckpointLoader`` scheme for local paths (see module doc)."""
     return safe_torch_load(filename, map_location=map_location)
 
-
-CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safe, force=True)
-
-
-class CheckpointMismatchError(UserInputError, ValueError):
-    """A checkpoint's weights do not fit the model built from the config."""
-
-
-def state_dict_mismatch(expected, loaded, show=5):
-    """Describe how ``loaded`` (name -> tensor) differs from ``expected``
-    (a model's ``state_dict()``): missing and unexpected keys and shape
-    mismatches, each with its first ``show`` names; '' when it fits."""
-    missing = [k for k in expected if k not in loaded]
-    unexpected = [k for k in loaded if k not in expected]
-    shapes = [f'{k}: checkpoint {tuple(loaded[k].shape)} vs model {tuple(v.shape)}'
-              for k, v in expected.items()
-              if k in loaded and hasattr(loaded[k], 'shape') and tuple(loaded[k].shape) != tuple(v.shape)]
-    parts = []
-    if missing:
-        parts.append(f'{len(missing)} missing keys (first: {", ".join(missing[:show])})')
-    if unexpected:
-        parts.append(f'{len(unexpected)} unexpected keys (first: {", ".join(unexpected[:show])})')
-    if shapes:
-        parts.append(f'{len(shapes)} shape mismatches ({"; ".join(shapes[:show])})')
-    return '; '.join(parts)
 
 
 def checkpoint_problem(path):

@@ -7,20 +7,15 @@ entry in the config, the valid keys (the class's ``__init__`` parameters,
 following ``**kwargs`` up the class hierarchy) or the registered names, and
 suggests the closest ones.
 """
-import difflib
 import inspect
 import re
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import ConfigError, closest_names
 
 _UNEXPECTED = re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
 _MISSING = re.compile(r"(\w+)\.__init__\(\) missing \d+ required (?:positional |keyword-only )?"
                       r"arguments?: (.+)$")
 _NOT_REGISTERED = re.compile(r"(\S+) is not in the (\S+)::(\S+) registry")
-
-
-class ConfigError(UserInputError, ValueError):
-    """A config entry that names an unknown key or type."""
 
 
 def _walk(obj, path=''):
@@ -90,12 +85,6 @@ def valid_keys(cls):
     return keys
 
 
-def _suggest(word, choices):
-    lower = {c.lower(): c for c in choices}
-    close = difflib.get_close_matches(word.lower(), list(lower), n=3, cutoff=0.6)
-    return [lower[c] for c in close]
-
-
 def _find_entry(cfg, cls_name, key=None):
     """``(path, entry, class)`` of the config dict whose type is ``cls_name``
     (or a subclass of it) and that holds ``key``."""
@@ -114,7 +103,7 @@ def _unknown_key(cfg, cls_name, key):
         return None
     keys = [k for k in valid_keys(cls) if k != key]
     where = f'`{path}` (type={entry["type"]!r})' if path else f'an entry of type {cls.__name__}'
-    close = _suggest(key, keys)
+    close = closest_names(key, keys)
     hint = (f'did you mean {" or ".join(repr(c) for c in close)}? ' if close else '')
     return ConfigError(
         f'config error: {where} has the unknown key {key!r}; {hint}{cls.__name__} accepts: '
@@ -138,7 +127,7 @@ def _unknown_type(cfg, name, scope, reg_name):
             names.update(reg.parent.module_dict)
     path = next((p for p, e in _walk(cfg) if e.get('type') == name), None)
     where = f'`{path}.type`' if path else 'a config entry'
-    close = _suggest(name, sorted(names))
+    close = closest_names(name, sorted(names))
     hint = (f'the closest registered names are {", ".join(repr(c) for c in close)}'
             if close else f'registered: {", ".join(sorted(names))}')
     return ConfigError(

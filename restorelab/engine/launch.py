@@ -14,9 +14,10 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from restorelab.utils.errors import UserInputError, user_error_message
+from restorelab.utils.errors import DistributedFailureError, LaunchError, user_error_message
+from restorelab.utils.plugins import import_custom_modules
 from .checkpoint import checkpoint_problem, find_resume_checkpoint
-from .errors import DistributedFailureError
+from .setup import setup_engine
 
 # Seconds a process waits in a collective (gradient all-reduce, the stop-flag
 # all-reduce, result gathering) for the others before giving up: a rank that
@@ -32,10 +33,6 @@ def error_text(err):
     text = user_error_message(err)
     name = re.escape(type(err).__name__)
     return re.sub(rf'^(?:[\w.]+\.)?{name}: ', '', text)
-
-
-class LaunchError(UserInputError):
-    """A user-facing problem with the command line or the config."""
 
 
 def world_size():
@@ -275,20 +272,75 @@ def set_work_dir(cfg, config_path, work_dir=None):
 def load_config(path, cfg_options=None):
     if not osp.isfile(path):
         raise LaunchError(f'config file {path!r} does not exist')
-    cfg = Config.fromfile(path)
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    if cfg.get('custom_imports'):  # plugins, found from the config's folder
+        import_custom_modules(cfg['custom_imports'], path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
 
 
-def build_runner(cfg):
-    """Build the Runner (restorelab's safe checkpoint loader is installed by
-    importing restorelab.engine)."""
-    import restorelab.engine  # noqa: F401
+# Runner messages that go to the log file but not to the terminal (unless asked): the
+# environment, the config and the hook order, hundreds of lines that would push a
+# user-facing error out of sight.
+_DUMPS_FOR_THE_LOG_FILE = ('Config:\n', 'Hooks will be executed in the following order')
+
+
+class _KeepDumpsOffTheConsole(logging.Filter):
+    def filter(self, record):
+        msg = record.getMessage()
+        return not (msg.startswith(_DUMPS_FOR_THE_LOG_FILE) or '\nSystem environment:' in msg)
+
+
+class LogFileRunner(Runner):
+    """mmengine's Runner whose environment, config and hook dumps go to the log file only
+    (``show_config=True`` in :func:`build_runner` prints them too)."""
+    show_config = False
+
+    def build_logger(self, *args, **kwargs):
+        logger = super().build_logger(*args, **kwargs)
+        if not self.show_config:
+            for handler in logger.handlers:
+                if not isinstance(handler, logging.FileHandler):  # the terminal
+                    handler.addFilter(_KeepDumpsOffTheConsole())
+        return logger
+
+
+def add_runner_arguments(parser):
+    """The options tools/train.py and tools/test.py share: ``--show-config``, ``--launcher``."""
+    parser.add_argument('--show-config', action='store_true',
+                        help='also print the config, environment and hook order on the terminal '
+                        '(they are always in the log file of the work dir)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+
+
+def build_runner(cfg, show_config=False):
+    """Build the Runner, with restorelab's changes to mmengine installed first
+    (:func:`~restorelab.engine.setup.setup_engine`). The config, environment and hook
+    order are written to the log file, and to the terminal only with ``show_config``."""
+    setup_engine()
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
         return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    runner_cls = type('LogFileRunner', (LogFileRunner,), dict(show_config=bool(show_config)))
+    runner = runner_cls.from_cfg(cfg)
+    if not show_config:
+        log_file = osp.join(runner.log_dir, f'{runner.timestamp}.log')
+        print_log(f'config, environment and hook order: {log_file}', logger='current')
+    return runner
+
+
+def check_data(cfg):
+    """Build the datasets of ``cfg``'s train/val/test dataloaders, which checks their
+    folders and pairing (:class:`~restorelab.utils.errors.DatasetLayoutError`) without a
+    Runner: what ``tools/train.py --check`` runs before several processes are launched."""
+    from mmengine.registry import DefaultScope
+
+    from restorelab.registry import DATASETS
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'restorelab')):
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            if cfg.get(loader) and cfg[loader].get('dataset'):
+                DATASETS.build(cfg[loader]['dataset'])
 
 
 def apply_inference_switches(cfg, bf16=False, compile=False):

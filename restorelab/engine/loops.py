@@ -14,7 +14,7 @@ trains on exactly the batches, crops and flips the uninterrupted run would have,
 every process.
 
 It also turns the death of a DataLoader worker (a segfault in a decoder, the OOM
-killer) into a :class:`~restorelab.engine.errors.DataLoaderWorkerError` naming the
+killer) into a :class:`~restorelab.utils.errors.DataLoaderWorkerError` naming the
 worker, the files it had been given and the checkpoint to resume from.
 
 With a sampler that cannot be entered at a position (anything but restorelab's
@@ -37,7 +37,7 @@ from torch.utils.data import BatchSampler, DataLoader
 from restorelab.datasets.samplers import PositionedStream, SeededSamples
 from restorelab.registry import LOOPS
 from .checkpoint import find_resume_checkpoint
-from .errors import DataLoaderWorkerError
+from restorelab.utils.errors import DataLoaderWorkerError
 
 # Message-hub info (saved in checkpoints): {'position': next global stream position,
 # 'seed': the stream's seed}.

@@ -11,7 +11,7 @@ which tells the sender. The main process stops at the end of its iteration
 and shuts its workers down itself; a worker whose main process is gone exits
 on its own (torch's parent watchdog).
 
-Importing :mod:`restorelab.engine` makes mmengine's default worker init
+:func:`restorelab.engine.setup.setup_engine` makes mmengine's default worker init
 function (seeding; used when a dataloader config sets no ``worker_init_fn``)
 also do this.
 """
@@ -19,7 +19,6 @@ import os
 import signal
 import threading
 
-import mmengine.runner.runner as _mm_runner
 from mmengine.dataset import worker_init_fn as _mmengine_worker_init_fn
 
 
@@ -45,5 +44,3 @@ def worker_init_fn(worker_id, *args, **kwargs):
     _mmengine_worker_init_fn(worker_id, *args, **kwargs)
     leave_signals_to_main_process()
 
-
-_mm_runner.default_worker_init_fn = worker_init_fn

@@ -7,17 +7,15 @@ checks it can be scored, :func:`score_pairs` computes the metrics. Without
 ``skip_bad`` the first problem raises :class:`FolderEvalError` listing every
 problem found; with it the bad pairs are reported and left out.
 """
-import csv
-import json
-import math
 import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from mmengine.utils import ProgressBar
 
-from restorelab.utils.errors import UserInputError
-from restorelab.utils.image_io import ImageReadError, imread_rgb, is_image_file
+from restorelab.datasets.layout import FilenameTemplate, group_by_key, scan_images
+from restorelab.utils.errors import FolderEvalError
+from restorelab.utils.image_io import ImageReadError, imread_rgb
 
 from .functional import (METRIC_NAMES, check_image_pair, check_protocol, check_quantize,
                          compute_metrics, quantize_image)
@@ -27,10 +25,6 @@ from .functional.niqe import NIQE_BLOCK, load_niqe_params, niqe
 PAIR_MODES = ('name', 'template', 'position')
 # MATLAB's evaluate_PSNR_SSIM.m lists [dir('*.jpg'); dir('*.png')].
 POSITION_EXTENSIONS = ('.jpg', '.png')
-
-
-class FolderEvalError(UserInputError, ValueError):
-    """Result and ground-truth folders cannot be scored as given."""
 
 
 @dataclass
@@ -51,41 +45,40 @@ class Problem:
 def _image_files(folder, role):
     if not os.path.isdir(folder):
         raise FolderEvalError(f'{role} folder {folder!r} does not exist or is not a folder')
-    names = sorted(n for n in os.listdir(folder)
-                   if is_image_file(n) and os.path.isfile(os.path.join(folder, n)))
+    names, _ = scan_images(folder, recursive=False)
     if not names:
         raise FolderEvalError(f'{role} folder {folder!r} holds no image files')
     return names
 
 
-def _template_parts(template, option):
-    if template.count('{}') != 1:
+def _template(template, option):
+    try:
+        return FilenameTemplate(template, allow_wildcard=False)
+    except ValueError:
         raise FolderEvalError(
             f'{option} {template!r} must contain exactly one "{{}}" standing for the shared '
-            "part of the file names, e.g. '{}_GT' for 1_GT.png")
-    return template.split('{}')
+            "part of the file names, e.g. '{}_GT' for 1_GT.png") from None
 
 
-def _index_by_key(folder, names, template, role, option, problems, ignored):
-    """Map key -> file name for the files whose stem matches ``template``."""
-    prefix, suffix = _template_parts(template, option)
-    by_key, seen = {}, {}
-    for name in names:
-        stem = os.path.splitext(name)[0]
-        if not (stem.startswith(prefix) and stem.endswith(suffix)
-                and len(stem) > len(prefix) + len(suffix)):
-            ignored.append(os.path.join(folder, name))
-            continue
-        key = stem[len(prefix):len(stem) - len(suffix)]
-        seen.setdefault(key, []).append(name)
-    for key, files in seen.items():
-        if len(files) > 1:
+def _index_by_key(folder, names, template, role, problems, ignored):
+    """Map key -> file name for the files whose stem matches ``template`` (the dataset's
+    pairing helpers: one stem per key, the extension ignored)."""
+    by_stem, clashes = group_by_key(names)
+    for stem, files in clashes.items():
+        if template.match(stem) is None:
+            ignored.extend(os.path.join(folder, name) for name in files)
+        else:
             problems.append(Problem(
                 os.path.join(folder, files[0]),
-                f'{role} files {files} in {folder!r} share the name {key!r}; '
+                f'{role} files {files} in {folder!r} share the name {stem!r}; '
                 'keep one of them (pairing is by name, not extension)'))
+    by_key = {}
+    for stem, name in by_stem.items():
+        key = template.match(stem)
+        if key is None:
+            ignored.append(os.path.join(folder, name))
         else:
-            by_key[key] = files[0]
+            by_key[key] = name
     return by_key
 
 
@@ -117,10 +110,10 @@ def pair_folders(results_dir, gt_dir, pair_by='name', result_template='{}', gt_t
     problems, ignored = [], []
     if pair_by == 'position':
         return _pair_by_position(results_dir, gt_dir, result_names, gt_names)
-    results = _index_by_key(results_dir, result_names, result_template, 'result',
-                            '--result-template', problems, ignored)
-    gts = _index_by_key(gt_dir, gt_names, gt_template, 'ground-truth', '--gt-template',
-                        problems, ignored)
+    result_tmpl = _template(result_template, '--result-template')
+    gt_tmpl = _template(gt_template, '--gt-template')
+    results = _index_by_key(results_dir, result_names, result_tmpl, 'result', problems, ignored)
+    gts = _index_by_key(gt_dir, gt_names, gt_tmpl, 'ground-truth', problems, ignored)
     if os.path.abspath(results_dir) == os.path.abspath(gt_dir):
         # One folder holding both: a file taken by one side is not "ignored" by the other.
         taken = {os.path.join(results_dir, n) for n in list(results.values()) + list(gts.values())}
@@ -131,12 +124,12 @@ def pair_folders(results_dir, gt_dir, pair_by='name', result_template='{}', gt_t
             pairs.append(ImagePair(key, os.path.join(results_dir, results[key]),
                                    os.path.join(gt_dir, gts[key])))
         elif key in results:
-            expected = gt_template.replace('{}', key)
+            expected = gt_tmpl.format(key)
             problems.append(Problem(
                 os.path.join(results_dir, results[key]),
                 f'no ground truth named {expected}.* in {gt_dir!r}'))
         else:
-            expected = result_template.replace('{}', key)
+            expected = result_tmpl.format(key)
             problems.append(Problem(
                 os.path.join(gt_dir, gts[key]), f'no result named {expected}.* in {results_dir!r}'))
     if not pairs and not problems:
@@ -293,67 +286,6 @@ def evaluate_folders(results_dir, gt_dir, protocol, pair_by='name', result_templ
                 results_dir=results_dir,
                 gt_dir=gt_dir, pair_by=pair_by, num_images=len(records), mean=mean,
                 images=records, skipped=[asdict(p) for p in problems], ignored=ignored)
-
-
-def _fmt(value):
-    return 'inf' if math.isinf(value) else f'{value:.4f}'
-
-
-def format_report(report, metrics=METRIC_NAMES):
-    """The per-image table and the mean, as text for the terminal."""
-    width = max([len('image'), len('mean')] + [len(r['key']) for r in report['images']])
-    header = f'{"image":<{width}}  ' + '  '.join(f'{m.upper():>8}' for m in metrics)
-    protocol = report['protocol']
-    if report.get('quantize'):
-        protocol += f' (16-bit results brought to 8 bits by {report["quantize"]})'
-    lines = [f'protocol: {protocol}', header, '-' * len(header)]
-    for r in report['images']:
-        lines.append(f'{r["key"]:<{width}}  ' + '  '.join(f'{_fmt(r[m]):>8}' for m in metrics))
-    lines.append('-' * len(header))
-    lines.append(f'{"mean":<{width}}  '
-                 + '  '.join(f'{_fmt(report["mean"][m]):>8}' for m in metrics)
-                 + f'   ({report["num_images"]} images)')
-    for p in report['skipped']:
-        lines.append(f'skipped {p["path"]}: {p["reason"]}')
-    if report['ignored']:
-        lines.append(f'ignored {len(report["ignored"])} file(s) that match no template / '
-                     f'extension: {", ".join(report["ignored"][:5])}'
-                     + (' ...' if len(report['ignored']) > 5 else ''))
-    return '\n'.join(lines)
-
-
-def _json_safe(value):
-    # JSON has no infinity: identical images (PSNR inf) are written as the string "inf".
-    if isinstance(value, float) and math.isinf(value):
-        return 'inf' if value > 0 else '-inf'
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def write_report(report, out, metrics=METRIC_NAMES):
-    """Write the report as JSON (``.json``) or a CSV table (``.csv``) with a mean row."""
-    ext = os.path.splitext(out)[1].lower()
-    if ext not in ('.json', '.csv'):
-        raise FolderEvalError(f'output file {out!r} must end in .json or .csv')
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    if ext == '.json':
-        with open(out, 'w') as f:
-            json.dump(_json_safe(report), f, indent=1, allow_nan=False)
-            f.write('\n')
-        return
-    with open(out, 'w', newline='') as f:
-        writer = csv.writer(f)
-        writer.writerow(['key', 'result', 'gt', *metrics, 'note'])
-        for r in report['images']:
-            writer.writerow([r['key'], r['result'], r.get('gt', ''), *(repr(r[m]) for m in metrics),
-                             ''])
-        writer.writerow(['mean', '', '', *(repr(report['mean'][m]) for m in metrics),
-                         f'{report["num_images"]} images, {report["protocol"]} protocol'])
-        for p in report['skipped']:
-            writer.writerow(['skipped', p['path'], '', *([''] * len(metrics)), p['reason']])
 
 
 def evaluate_no_reference(results_dir, niqe_params=None, convert_to='y', crop_border=0,

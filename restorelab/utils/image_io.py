@@ -11,7 +11,8 @@ import os
 import cv2
 import numpy as np
 
-from .errors import UserInputError
+from .errors import ImageReadError
+from .fileio import atomic_output
 
 # OpenCV's own warnings about damaged files ("PNG input buffer is incomplete")
 # would precede restorelab's error, which names the file; keep only its errors.
@@ -19,10 +20,6 @@ if cv2.utils.logging.getLogLevel() > cv2.utils.logging.LOG_LEVEL_ERROR:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
-
-
-class ImageReadError(UserInputError, OSError):
-    """An image file is missing, unreadable or in an unsupported form."""
 
 
 def is_image_file(path):
@@ -88,15 +85,12 @@ def imwrite_rgb(path, img):
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype not in (np.uint8, np.uint16):
         raise ValueError(f'imwrite_rgb({path!r}): expected (H, W, 3) uint8/uint16, got '
                          f'{img.shape} {img.dtype}')
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     ext = os.path.splitext(path)[1] or '.png'
     ok, buf = cv2.imencode(ext, cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     if not ok:
         raise OSError(f'cannot encode image for {path!r}')
-    # Write next to the target then rename, so a crash never leaves half a file.
-    tmp = f'{path}.tmp{os.getpid()}'
-    buf.tofile(tmp)
-    os.replace(tmp, path)
+    with atomic_output(path, sync=False) as f:  # a crash never leaves half a file
+        f.write(buf.tobytes())
 
 
 # --------------------------------------------------------------------------- EXIF orientation
@@ -218,12 +212,10 @@ def imwrite_image(path, img, jpeg_quality=95):
                          f'uint8/uint16, got {img.shape} {img.dtype}')
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR if img.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     ext = os.path.splitext(path)[1].lower() or '.png'
     params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if ext in ('.jpg', '.jpeg') else []
     ok, buf = cv2.imencode(ext, img, params)
     if not ok:
         raise OSError(f'cannot encode image for {path!r}')
-    tmp = f'{path}.tmp{os.getpid()}'
-    buf.tofile(tmp)
-    os.replace(tmp, path)
+    with atomic_output(path, sync=False) as f:
+        f.write(buf.tobytes())

@@ -11,8 +11,8 @@ import torch.nn as nn
 from restorelab.apis import derain, init_model, restore_image
 from restorelab.apis.compare import (Cancelled, derain_each, pair_by_name, score, to_rgb8)
 from restorelab.apis.inference import InferenceMemoryError
-from restorelab.apis.model_list import (ModelCache, ModelChoice, ModelListError, model_choices,
-                                        parse_model_arg)
+from restorelab.benchmark.model_list import (ModelCache, ModelChoice, ModelListError,
+                                             model_choices, parse_model_arg)
 from restorelab.evaluation.functional import compute_metrics
 from restorelab.models.restorers.inference_utils import (auto_tile, check_test_cfg,
                                                          count_arch_calls, restore_tensor,

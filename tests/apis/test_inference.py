@@ -139,3 +139,37 @@ def test_restore_image_rejects_bad_arrays():
     for bad in (np.zeros((8, 8), np.uint8), np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 4), np.uint8)):
         with pytest.raises(ValueError, match=r'expects an \(H, W, 3\) RGB uint8 or uint16 array'):
             restore_image(model, bad)
+
+
+PLUGIN_SCRIPT = '''
+import sys
+from restorelab.apis import init_model
+model = init_model(sys.argv[1])
+print(type(model.arch).__name__)
+'''
+
+
+def test_init_model_loads_a_plugin_from_a_script_in_any_folder(tmp_path, repo_root):
+    """The config's custom_imports (projects.drsformer...) is found from the config's
+    repository, not from the folder the script runs in."""
+    import subprocess
+    import sys
+    script = tmp_path / 'elsewhere' / 'run.py'
+    script.parent.mkdir()
+    script.write_text(PLUGIN_SCRIPT)
+    config = repo_root / 'configs' / 'quickstart' / 'drsformer_demo.py'
+    out = subprocess.run([sys.executable, str(script), str(config)], cwd=script.parent,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == 'DRSformer'
+
+
+def test_a_plugin_that_cannot_be_found_is_a_config_error(tmp_path):
+    from restorelab.utils.errors import ConfigError
+    config = tmp_path / 'cfg.py'
+    config.write_text("custom_imports = dict(imports=['no_such_plugin_pkg.model'], "
+                      "allow_failed_imports=False)\nmodel = dict(type='ImageRestorer')\n")
+    with pytest.raises(ConfigError) as err:
+        init_model(str(config))
+    assert str(config) in str(err.value) and 'no_such_plugin_pkg' in str(err.value)
+    assert 'PYTHONPATH' in str(err.value)

@@ -278,7 +278,7 @@ def test_the_twelve_downloadable_releases_of_issue_13():
 
 @pytest.fixture(scope='module')
 def converters():
-    from restorelab.utils.converters import get_converter, import_project_plugins
+    from restorelab.models.converters import get_converter, import_project_plugins
     assert import_project_plugins(REPO) == {}  # registers the plugin converters (drsformer)
     return get_converter
 

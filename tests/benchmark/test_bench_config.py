@@ -118,7 +118,7 @@ def test_example_benchmark_configs_are_valid_and_their_models_build(path):
     from restorelab.apis import init_model
     from restorelab.benchmark.runner import model_files
     from restorelab.registry import MODELS
-    from restorelab.utils.converters import get_converter
+    from restorelab.models.converters import get_converter
 
     cfg = check_bench_config(path)
     configs = {}  # config path -> arch type

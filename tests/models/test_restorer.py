@@ -274,7 +274,7 @@ def test_train_step_updates_weights():
 
 
 def test_bad_configs_and_calls_give_clear_errors():
-    with pytest.raises(ValueError, match=r"unknown test_cfg key\(s\) \['tile_size'\]"):
+    with pytest.raises(ValueError, match=r"unknown key\(s\) 'tile_size'; did you mean .*'tile'\?"):
         ImageRestorer(Pointwise(), None, test_cfg=dict(tile_size=64))
     with pytest.raises(ValueError, match="tile=100 is not a multiple of the arch's size_multiple 8; use 96 or 104"):
         ImageRestorer(Pointwise(), None, test_cfg=dict(tile=100))

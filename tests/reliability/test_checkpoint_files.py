@@ -12,9 +12,10 @@ from mmengine.config import Config
 
 from helpers import AtIteration, build_runner, captured_log, make_rain200_folder, tiny_cfg
 from restorelab.engine import launch
-from restorelab.engine.atomic_io import TMP_PREFIX, atomic_write_bytes
+from restorelab.engine.atomic_io import atomic_write_bytes
+from restorelab.utils.fileio import TMP_PREFIX
 from restorelab.engine.checkpoint import checkpoint_problem, find_resume_checkpoint, safe_torch_load
-from restorelab.engine.errors import CheckpointSaveError
+from restorelab.utils.errors import CheckpointSaveError
 
 
 @pytest.fixture(scope='module')

@@ -18,7 +18,7 @@ from restorelab.datasets import PairedImageDataset
 from restorelab.datasets.samplers import InfiniteSampler, PositionedStream
 from restorelab.engine import launch
 from restorelab.engine.checkpoint import safe_torch_load
-from restorelab.engine.errors import DataLoaderWorkerError
+from restorelab.utils.errors import DataLoaderWorkerError
 from restorelab.engine.loops import IterBasedTrainLoop
 
 OPTS = {'train_cfg.max_iters': 6, 'train_cfg.val_interval': 100,

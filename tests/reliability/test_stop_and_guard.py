@@ -12,7 +12,7 @@ from helpers import (AtIteration, assert_same_weights, build_runner, make_rain20
                      tiny_cfg, weights)
 from restorelab.engine import launch
 from restorelab.engine.checkpoint import safe_torch_load
-from restorelab.engine.errors import NonFiniteLossError
+from restorelab.utils.errors import NonFiniteLossError
 
 OPTS = {'train_cfg.max_iters': 6, 'train_cfg.val_interval': 100,
         'default_hooks.checkpoint.interval': 100}

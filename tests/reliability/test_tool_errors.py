@@ -177,7 +177,7 @@ def test_malicious_checkpoint_runs_in_no_tool(runs):
                               'unpickling'), name
         assert 'weights_only=True' in msg and 'convert_checkpoint.py' in msg
     res = results['evil_convert']
-    assert res.returncode == 1 and 'Traceback' not in res.stderr
+    assert res.returncode == 2 and 'Traceback' not in res.stderr
     assert 'refusing to load' in res.stderr and 'arbitrary Python objects' in res.stderr
     # The python API behind tools/derain.py too.
     with pytest.raises(UnsafeCheckpointError):

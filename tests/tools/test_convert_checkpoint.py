@@ -1,4 +1,4 @@
-"""tools/convert_checkpoint.py and restorelab.utils.converters: wrappers, key checks,
+"""tools/convert_checkpoint.py and restorelab.models.converters: wrappers, key checks,
 refusal of unsafe pickles, and the round trip into ImageRestorer."""
 import importlib.util
 import subprocess
@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from restorelab.registry import MODELS
-from restorelab.utils.converters import (CheckpointConversionError, import_project_plugins,
+from restorelab.models.converters import (CheckpointConversionError, import_project_plugins,
                                          known_converters, load_official_checkpoint)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,13 +149,13 @@ def test_brn_family_default_archs_and_wrong_files(tool, tmp_path, capsys):
     dst.unlink()
     # ... but the Rain100L AIDNet (SE attention) needs its config, and says so.
     release_like_brn_file(src, dict(type='AIDNet', attention='se', reduction=2), 0)
-    assert tool.main(['aidnet', str(src), str(dst)]) == 1
+    assert tool.main(['aidnet', str(src), str(dst)]) == 2
     err = capsys.readouterr().err
     assert 'does not fit AIDNet: 10 missing keys (first: cbam_module.ChannelGate.mlp.1.weight' in err
     assert '4 unexpected keys (first: seblock.fc.0.weight' in err and '--check-config CONFIG' in err
     # A PReNet file is not a BRN file.
     torch.save(random_state(MODELS.build(dict(type='PReNet')), 0), src)
-    assert tool.main(['brn', str(src), str(dst)]) == 1
+    assert tool.main(['brn', str(src), str(dst)]) == 2
     err = capsys.readouterr().err
     assert 'does not fit BRN: 24 missing keys (first: conv0_r.0.weight' in err
     assert 'conv0.0.weight: checkpoint (32, 6, 3, 3) vs model (32, 9, 3, 3)' in err
@@ -175,9 +175,9 @@ def test_uformer_release_wrapper_state_dict_and_module_prefix(tmp_path):
 
 
 def test_unknown_model_lists_known_names(tool, tmp_path, capsys):
-    assert tool.main(['restormr', str(tmp_path / 'a.pth'), str(tmp_path / 'b.pth')]) == 1
+    assert tool.main(['restormr', str(tmp_path / 'a.pth'), str(tmp_path / 'b.pth')]) == 2
     err = capsys.readouterr().err
-    assert "unknown model 'restormr'" in err
+    assert "unknown model 'restormr' for checkpoint conversion; did you mean 'restormer'?" in err
     for name in ('aidnet', 'brn', 'prenet', 'prenet_r', 'prn', 'prn_r', 'restormer', 'uformer'):
         assert name in err
     if (REPO / 'projects' / 'drsformer' / 'drsformer' / '__init__.py').is_file():
@@ -190,13 +190,13 @@ def test_missing_unexpected_and_mismatched_keys_are_named(tool, tmp_path, capsys
     src = tmp_path / 'renamed.pth'
     torch.save({'params': state}, src)
     dst = tmp_path / 'out.pth'
-    assert tool.main(['restormer', str(src), str(dst), '--check-config', str(TINY_CONFIG)]) == 1
+    assert tool.main(['restormer', str(src), str(dst), '--check-config', str(TINY_CONFIG)]) == 2
     err = capsys.readouterr().err
     assert '1 missing keys (first: output.weight)' in err
     assert '1 unexpected keys (first: output.wieght)' in err
     assert not dst.exists()
     # Without --check-config the default (full-size) Restormer is the reference.
-    assert tool.main(['restormer', str(src), str(dst)]) == 1
+    assert tool.main(['restormer', str(src), str(dst)]) == 2
     err = capsys.readouterr().err
     assert 'missing keys (first: encoder_level1.1.norm1.body.weight' in err
     assert 'patch_embed.proj.weight: checkpoint (8, 3, 3, 3) vs model (48, 3, 3, 3)' in err
@@ -208,7 +208,7 @@ def test_malicious_pickle_is_refused_without_running_it(tool, tmp_path, capsys):
     src = tmp_path / 'evil.pth'
     torch.save({'params': {'w': torch.zeros(1)}, 'extra': CreatesFileWhenUnpickled(marker)}, src)
     dst = tmp_path / 'out.pth'
-    assert tool.main(['restormer', str(src), str(dst)]) == 1
+    assert tool.main(['restormer', str(src), str(dst)]) == 2
     err = capsys.readouterr().err
     assert f'refusing to load {src}' in err and 'arbitrary Python objects' in err
     assert 'Unsupported global: GLOBAL io.open' in err  # names what the pickle would import
@@ -246,7 +246,7 @@ def test_plugin_converters_are_imported_and_failures_reported(tmp_path):
     (bad / '__init__.py').write_text('import a_module_that_does_not_exist\n')
     # A fresh process: this repository's own `projects` package is already imported here.
     code = ('import sys\n'
-            'from restorelab.utils.converters import import_project_plugins, known_converters\n'
+            'from restorelab.models.converters import import_project_plugins, known_converters\n'
             'failures = import_project_plugins(sys.argv[1])\n'
             'print(known_converters())\n'
             'print(failures)\n')

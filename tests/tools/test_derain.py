@@ -134,6 +134,20 @@ def test_derain_tool_bad_arguments_exit_2(tmp_path, tiny_checkpoint, capsys):
     assert imread_image(str(tmp_path / 'o' / 'a.png')).shape == (16, 16, 3)
 
 
+def test_derain_tool_says_jpeg_and_writes_png_when_asked(tmp_path, tiny_checkpoint, capsys):
+    main = _derain_main()
+    imwrite_rgb(str(tmp_path / 'in' / 'a.jpg'), _photo(16, 16))
+    assert main([TINY_CONFIG, tiny_checkpoint, str(tmp_path / 'in'), '--out',
+                 str(tmp_path / 'same'), '--no-progress']) == 0
+    assert '1 JPEG input(s) are written as JPEG at quality 95 (lossy)' in capsys.readouterr().out
+    assert os.listdir(tmp_path / 'same') == ['a.jpg']
+    assert main([TINY_CONFIG, tiny_checkpoint, str(tmp_path / 'in'), '--out',
+                 str(tmp_path / 'png'), '--no-progress', '--format', 'png']) == 0
+    assert 'JPEG' not in capsys.readouterr().out
+    assert os.listdir(tmp_path / 'png') == ['a.png']
+    assert imread_image(str(tmp_path / 'png' / 'a.png')).shape == (16, 16, 3)
+
+
 def test_derain_tool_bf16_switch(tmp_path, tiny_checkpoint):
     """--bf16 derains under bfloat16 autocast: the image differs from the float32 one by a few grey
     levels at most."""

@@ -191,3 +191,30 @@ def test_dist_test_scores_each_image_once(trained, rain_root, tmp_path):
         assert a[k] == pytest.approx(b[k], abs=1e-12), k
     # ... and differ from the 2-image set, so the third image was really scored.
     assert read_json(single)['metrics'] != a
+
+
+def test_test_tool_unknown_test_cfg_key_is_one_paragraph_after_no_config_dump(tmp_path):
+    import torch
+    ckpt = tmp_path / 'any.pth'
+    torch.save({'state_dict': {}}, ckpt)
+    res = run_tool(['tools/test.py', TINY_CONFIG, str(ckpt), '--work-dir', str(tmp_path / 'w'),
+                    '--cfg-options', 'model.test_cfg.tiel=256'])
+    assert res.returncode == 2 and 'Traceback' not in res.stderr
+    last = res.stderr.strip().splitlines()[-1]
+    assert "unknown key(s) 'tiel'; did you mean 'tile'?" in last
+    assert 'Config:' not in res.stdout and 'System environment' not in res.stdout
+    logs = list((tmp_path / 'w').rglob('*.log'))
+    assert logs and 'Config:' in logs[0].read_text()  # the dump is in the log file
+
+
+def test_dist_train_without_data_is_one_message_before_any_process_starts(tmp_path):
+    missing = str(tmp_path / 'no_such_data')
+    res = run_tool(['bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
+                    str(tmp_path / 'w'), '--cfg-options', *data_root_options(missing)],
+                   python=False, env={'PYTHON': sys.executable})
+    assert res.returncode == 2
+    err = res.stderr.strip()
+    assert 'Traceback' not in err and 'ChildFailedError' not in err
+    assert err.count(osp.join(missing, 'train', 'input')) == 1  # once, not once per process
+    assert err.startswith('error: ') and len(err.splitlines()) <= 3
+    assert not (tmp_path / 'w').exists() or not list((tmp_path / 'w').rglob('*.pth'))

@@ -13,40 +13,18 @@ works by overriding in a method config, e.g.
 gt='test/target')))``. Scored with the 'rcdnet' protocol. See paired_pipelines.py to
 change the patch size.
 """
-_base_ = ['./paired_pipelines.py']
+_base_ = ['./paired_loaders.py']
 
-dataset_type = 'PairedImageDataset'
 dataset_name = 'DDN-Data'
 data_root = 'data/DDN-Data'
 eval_protocol = 'rcdnet'
 filename_tmpl = dict(img='{}_*', gt='{}')
 
-train_dataloader = dict(
-    batch_size=_base_.train_batch_size,
-    num_workers=_base_.train_num_workers,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img='training/rainy_image', gt='training/ground_truth'),
-        filename_tmpl=filename_tmpl,
-        pipeline=_base_.train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=_base_.val_num_workers,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img='testing/rainy_image', gt='testing/ground_truth'),
-        filename_tmpl=filename_tmpl,
-        test_mode=True,
-        pipeline=_base_.test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='PSNR', protocol=eval_protocol, prefix=dataset_name),
-    dict(type='SSIM', protocol=eval_protocol, prefix=dataset_name),
-]
-test_evaluator = val_evaluator
+train_dataloader = dict(dataset=dict(
+    data_root=data_root, filename_tmpl=filename_tmpl,
+    data_prefix=dict(img='training/rainy_image', gt='training/ground_truth')))
+test_dataloader = val_dataloader = dict(dataset=dict(
+    data_root=data_root, filename_tmpl=filename_tmpl,
+    data_prefix=dict(img='testing/rainy_image', gt='testing/ground_truth')))
+test_evaluator = val_evaluator = [
+    dict(type=metric, protocol=eval_protocol, prefix=dataset_name) for metric in ('PSNR', 'SSIM')]

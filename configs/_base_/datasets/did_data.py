@@ -15,39 +15,13 @@ folders (DRSformer's download) works by overriding in a method config, e.g.
 gt='test/target')))``. Scored with the 'rcdnet' protocol. See paired_pipelines.py to
 change the patch size.
 """
-_base_ = ['./paired_pipelines.py']
+_base_ = ['./paired_loaders.py']
 
-dataset_type = 'PairedImageDataset'
 dataset_name = 'DID-Data'
 data_root = 'data/DID-Data'
 eval_protocol = 'rcdnet'
 
-train_dataloader = dict(
-    batch_size=_base_.train_batch_size,
-    num_workers=_base_.train_num_workers,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img='train'),
-        side_by_side='rain_left',
-        pipeline=_base_.train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=_base_.val_num_workers,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img='test'),
-        side_by_side='rain_left',
-        test_mode=True,
-        pipeline=_base_.test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='PSNR', protocol=eval_protocol, prefix=dataset_name),
-    dict(type='SSIM', protocol=eval_protocol, prefix=dataset_name),
-]
-test_evaluator = val_evaluator
+train_dataloader = dict(dataset=dict(data_root=data_root, data_prefix=dict(img='train'), side_by_side='rain_left'))
+test_dataloader = val_dataloader = dict(dataset=dict(data_root=data_root, data_prefix=dict(img='test'), side_by_side='rain_left'))
+test_evaluator = val_evaluator = [
+    dict(type=metric, protocol=eval_protocol, prefix=dataset_name) for metric in ('PSNR', 'SSIM')]

@@ -1,7 +1,7 @@
 """Pipelines and loader sizes shared by every paired deraining set in this folder.
 
-Each dataset config (rain200h.py, ...) inherits this file and builds its loaders from
-the named variables below. mmengine resolves a base file's variables when the base is
+Each dataset config (rain200h.py, ...) inherits this file through paired_loaders.py, whose
+loaders are built from the named variables below. mmengine resolves a base file's variables when the base is
 parsed, so a method config that only sets ``train_patch_size = 256`` changes the variable
 but not the already built pipeline: re-state the train pipeline from the named pieces::
 

@@ -19,9 +19,8 @@ AIDNet papers scored Rain100L/H with their MATLAB statistic scripts ('rcdnet' pr
 restorelab); their configs (configs/prenet, configs/brn, configs/aidnet) set that protocol.
 See paired_pipelines.py to change the patch size.
 """
-_base_ = ['./paired_pipelines.py']
+_base_ = ['./paired_loaders.py']
 
-dataset_type = 'PairedImageDataset'
 dataset_name = 'Rain100H'
 data_root = 'data/Rain100H'
 eval_protocol = 'restormer'
@@ -33,38 +32,10 @@ test_layouts = dict(
     jorder=dict(data_prefix=dict(img='test/rain', gt='test/norain'), filename_tmpl=filename_tmpl),
     numbered=dict(data_prefix=dict(img='test/input', gt='test/target')))
 
-train_dataloader = dict(
-    batch_size=_base_.train_batch_size,
-    num_workers=_base_.train_num_workers,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        layouts=train_layouts,
-        layout='jorder',
-        pipeline=_base_.train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=_base_.val_num_workers,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        layouts=test_layouts,
-        layout='jorder',
-        test_mode=True,
-        pipeline=_base_.test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='PSNR', protocol=eval_protocol, prefix=dataset_name),
-    dict(type='SSIM', protocol=eval_protocol, prefix=dataset_name),
-]
-test_evaluator = val_evaluator
+train_dataloader = dict(dataset=dict(data_root=data_root, layouts=train_layouts, layout='jorder'))
+test_dataloader = val_dataloader = dict(dataset=dict(data_root=data_root, layouts=test_layouts, layout='jorder'))
+test_evaluator = val_evaluator = [
+    dict(type=metric, protocol=eval_protocol, prefix=dataset_name) for metric in ('PSNR', 'SSIM')]
 # How the PReNet, BRN and AIDNet papers scored this set (their statistic_rain100*.m): their
 # configs take it as val_evaluator and test_evaluator.
-rcdnet_evaluator = [
-    dict(type='PSNR', protocol='rcdnet', prefix=dataset_name),
-    dict(type='SSIM', protocol='rcdnet', prefix=dataset_name),
-]
+rcdnet_evaluator = [dict(type=metric, protocol='rcdnet', prefix=dataset_name) for metric in ('PSNR', 'SSIM')]

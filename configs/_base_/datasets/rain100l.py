@@ -1,70 +1,13 @@
-"""Rain100L (JORDER's light-rain set: 200 training pairs, RainTrainL, and 100 test pairs)
-in one of two copies, picked with ``layout`` (one option, no second config)::
+"""Rain100L (JORDER's light-rain set: 200 training pairs, RainTrainL, and 100 test pairs):
+rain100h.py's two copies (``layout='jorder'``, the default, or ``'numbered'``), protocol and
+loaders with the files under ``data/Rain100L/`` (PReNet's copy: ``RainTrainL/``)."""
+_base_ = ['./rain100h.py']  # the same layouts in another folder
 
-    layout='jorder' (the original release; the default):
-        data/Rain100L/train/rain/rain-1.png ...      data/Rain100L/train/norain/norain-1.png ...
-        data/Rain100L/test/rain/rain-001.png ...     data/Rain100L/test/norain/norain-001.png ...
-    layout='numbered' (the input/target copies with 1.png names that most repositories ship):
-        data/Rain100L/train/input/1.png ...          data/Rain100L/train/target/1.png ...
-        data/Rain100L/test/input/1.png ...           data/Rain100L/test/target/1.png ...
-
-e.g. ``tools/test.py CONFIG CKPT --cfg-options test_dataloader.dataset.layout=numbered``
-(``train_dataloader.dataset.layout`` for the training set). PReNet's copy keeps both sides in
-one folder (``RainTrainL/rain-1.png``, ``norain-1.png``): point both data_prefix entries
-of the 'jorder' layout at that folder; the template separates the two sides.
-docs/datasets.md says where each copy comes from.
-
-Protocol: 'restormer' here, as Restormer and DRSformer score Rain100L/H. The PReNet, BRN and
-AIDNet papers scored Rain100L/H with their MATLAB statistic scripts ('rcdnet' protocol in
-restorelab); their configs (configs/prenet, configs/brn, configs/aidnet) set that protocol.
-See paired_pipelines.py to change the patch size.
-"""
-_base_ = ['./paired_pipelines.py']
-
-dataset_type = 'PairedImageDataset'
 dataset_name = 'Rain100L'
 data_root = 'data/Rain100L'
-eval_protocol = 'restormer'
-filename_tmpl = dict(img='rain-{}', gt='norain-{}')
-train_layouts = dict(
-    jorder=dict(data_prefix=dict(img='train/rain', gt='train/norain'), filename_tmpl=filename_tmpl),
-    numbered=dict(data_prefix=dict(img='train/input', gt='train/target')))
-test_layouts = dict(
-    jorder=dict(data_prefix=dict(img='test/rain', gt='test/norain'), filename_tmpl=filename_tmpl),
-    numbered=dict(data_prefix=dict(img='test/input', gt='test/target')))
 
-train_dataloader = dict(
-    batch_size=_base_.train_batch_size,
-    num_workers=_base_.train_num_workers,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        layouts=train_layouts,
-        layout='jorder',
-        pipeline=_base_.train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=_base_.val_num_workers,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        layouts=test_layouts,
-        layout='jorder',
-        test_mode=True,
-        pipeline=_base_.test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='PSNR', protocol=eval_protocol, prefix=dataset_name),
-    dict(type='SSIM', protocol=eval_protocol, prefix=dataset_name),
-]
-test_evaluator = val_evaluator
-# How the PReNet, BRN and AIDNet papers scored this set (their statistic_rain100*.m): their
-# configs take it as val_evaluator and test_evaluator.
-rcdnet_evaluator = [
-    dict(type='PSNR', protocol='rcdnet', prefix=dataset_name),
-    dict(type='SSIM', protocol='rcdnet', prefix=dataset_name),
-]
+train_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader = dict(dataset=dict(data_root=data_root))
+test_evaluator = val_evaluator = [
+    dict(type=metric, protocol=_base_.eval_protocol, prefix=dataset_name) for metric in ('PSNR', 'SSIM')]
+rcdnet_evaluator = [dict(type=metric, protocol='rcdnet', prefix=dataset_name) for metric in ('PSNR', 'SSIM')]

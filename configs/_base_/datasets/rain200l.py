@@ -1,44 +1,11 @@
-"""Rain200L (synthetic light rain; 1800 training and 200 test pairs), as shipped with the
-DRSformer and Restormer releases: same file names in ``input/`` and ``target/``::
+"""Rain200L (synthetic light rain; 1800 training and 200 test pairs): rain200h.py's layout,
+protocol and loaders with the files under ``data/Rain200L/{train,test}/{input,target}/``."""
+_base_ = ['./rain200h.py']  # the same layout in another folder
 
-    data/Rain200L/train/input/1.png ...     data/Rain200L/train/target/1.png ...
-    data/Rain200L/test/input/1.png ...      data/Rain200L/test/target/1.png ...
-
-Validation runs on the test split, as in the DRSformer release. Scored with the
-'restormer' protocol (Y channel, MATLAB rgb2ycbcr). See paired_pipelines.py to change
-the patch size or batch size in a method config.
-"""
-_base_ = ['./paired_pipelines.py']
-
-dataset_type = 'PairedImageDataset'
 dataset_name = 'Rain200L'
 data_root = 'data/Rain200L'
-eval_protocol = 'restormer'
 
-train_dataloader = dict(
-    batch_size=_base_.train_batch_size,
-    num_workers=_base_.train_num_workers,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img='train/input', gt='train/target'),
-        pipeline=_base_.train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=_base_.val_num_workers,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img='test/input', gt='test/target'),
-        test_mode=True,
-        pipeline=_base_.test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='PSNR', protocol=eval_protocol, prefix=dataset_name),
-    dict(type='SSIM', protocol=eval_protocol, prefix=dataset_name),
-]
-test_evaluator = val_evaluator
+train_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader = dict(dataset=dict(data_root=data_root))
+test_evaluator = val_evaluator = [
+    dict(type=metric, protocol=_base_.eval_protocol, prefix=dataset_name) for metric in ('PSNR', 'SSIM')]

@@ -12,37 +12,13 @@ works by overriding in a method config, e.g. ``test_dataloader = dict(dataset=di
 ann_file='', data_prefix=dict(img='test/input', gt='test/target')))``. Scored with the
 'restormer' protocol. See paired_pipelines.py to change the patch size.
 """
-_base_ = ['./paired_pipelines.py']
+_base_ = ['./paired_loaders.py']
 
-dataset_type = 'PairedImageDataset'
 dataset_name = 'SPA-Data'
 data_root = 'data/SPA-Data'
 eval_protocol = 'restormer'
 
-train_dataloader = dict(
-    batch_size=_base_.train_batch_size,
-    num_workers=_base_.train_num_workers,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='real_world.txt',
-        pipeline=_base_.train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=_base_.val_num_workers,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='real_test_1000.txt',
-        test_mode=True,
-        pipeline=_base_.test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='PSNR', protocol=eval_protocol, prefix=dataset_name),
-    dict(type='SSIM', protocol=eval_protocol, prefix=dataset_name),
-]
-test_evaluator = val_evaluator
+train_dataloader = dict(dataset=dict(data_root=data_root, ann_file='real_world.txt'))
+test_dataloader = val_dataloader = dict(dataset=dict(data_root=data_root, ann_file='real_test_1000.txt'))
+test_evaluator = val_evaluator = [
+    dict(type=metric, protocol=eval_protocol, prefix=dataset_name) for metric in ('PSNR', 'SSIM')]

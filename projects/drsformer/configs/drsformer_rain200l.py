@@ -1,12 +1,8 @@
 # DRSformer on Rain200L (1800 training pairs, light synthetic rain; restormer protocol). Train: python tools/train.py projects/drsformer/configs/drsformer_rain200l.py
-_base_ = [
-    '../../../configs/_base_/default_runtime.py',
-    '../../../configs/_base_/datasets/rain200l.py',
-    './_base_/drsformer_300k.py',
-]
+_base_ = ['./_base_/drsformer_300k.py', '../../../configs/_base_/datasets/rain200l.py']
 
 # 16 patches of 128x128 per iteration in total (see _base_/drsformer_300k.py).
-train_dataloader = dict(batch_size={{_base_.total_batch_size}})
+train_dataloader = dict(batch_size=_base_.total_batch_size)
 
 # As in the release (DRSformer_arch_200L+SPA.py) and the paper: no MEFC for this set.
 use_mefc = False

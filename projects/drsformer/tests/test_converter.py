@@ -93,7 +93,7 @@ def test_bad_state_dicts_are_refused_with_the_keys_listed():
 def test_plugin_registers_only_when_imported():
     code = (
         'from restorelab.registry import MODELS, CHECKPOINT_CONVERTERS\n'
-        # get() imports the registries' own locations (restorelab.models, restorelab.utils.converters).
+        # get() imports the registries' own locations (restorelab.models, restorelab.models.converters).
         "assert MODELS.get('DRSformer') is None\n"
         "assert CHECKPOINT_CONVERTERS.get('drsformer') is None\n"
         'import projects.drsformer.drsformer\n'

@@ -2,12 +2,8 @@
 from mmcv.transforms import BaseTransform
 
 from restorelab.registry import TRANSFORMS
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import ImagePairSizeError
 from restorelab.utils.image_io import imread_rgb
-
-
-class ImagePairSizeError(UserInputError, ValueError):
-    """A rainy image and its ground truth differ in size."""
 
 
 @TRANSFORMS.register_module()

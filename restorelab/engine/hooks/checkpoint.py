@@ -7,8 +7,10 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
 from restorelab.registry import HOOKS
-from ..atomic_io import ATOMIC_BACKEND, TMP_PREFIX, atomic_write_bytes
-from ..errors import CheckpointSaveError
+from restorelab.utils.fileio import TMP_PREFIX
+
+from ..atomic_io import ATOMIC_BACKEND, atomic_write_bytes, register_atomic_backend
+from restorelab.utils.errors import CheckpointSaveError
 
 
 class _DeferredRemovals:
@@ -55,6 +57,7 @@ class AtomicCheckpointHook(CheckpointHook):
     def __init__(self, *args, backend_args=None, file_client_args=None, out_dir=None, **kwargs):
         if backend_args is None and file_client_args is None and (
                 out_dir is None or '://' not in str(out_dir)):
+            register_atomic_backend()  # the backend this hook names (idempotent)
             backend_args = dict(backend=ATOMIC_BACKEND)
         super().__init__(*args, out_dir=out_dir, backend_args=backend_args,
                          file_client_args=file_client_args, **kwargs)

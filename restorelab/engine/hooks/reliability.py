@@ -11,7 +11,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 
 from restorelab.registry import HOOKS
-from ..errors import NonFiniteLossError
+from restorelab.utils.errors import CheckpointMismatchError, NonFiniteLossError
+from restorelab.utils.state_dicts import state_dict_mismatch
 
 _SIGNALS = {'SIGTERM': signal.SIGTERM, 'SIGINT': signal.SIGINT}
 
@@ -283,17 +284,16 @@ class CheckpointFitHook(Hook):
         self.allow_partial = bool(allow_partial)
 
     def after_load_checkpoint(self, runner, checkpoint):
-        from .. import checkpoint as ckpt_mod
         if self.allow_partial:
             return
         state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        problems = ckpt_mod.state_dict_mismatch(
+        problems = state_dict_mismatch(
             model.state_dict(), {_strip_module(k): v for k, v in (state or {}).items()}
             if isinstance(state, dict) else {})
         if problems:
             source = runner._load_from if isinstance(getattr(runner, '_load_from', None), str) else 'the checkpoint'
-            raise ckpt_mod.CheckpointMismatchError(
+            raise CheckpointMismatchError(
                 f'{source!r} does not fit the model built from the config '
                 f'({type(model).__name__} with arch {type(getattr(model, "arch", model)).__name__}): '
                 f'{problems}. Check that config and checkpoint belong together (another model or '

@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import BrisqueParamsError
 
 from .niqe import _GAMMA_GRID, aggd_shape_and_stds, imresize_half, mscn_coefficients, rgb_to_luma
 
@@ -39,10 +39,6 @@ BRISQUE_PARAMS_HELP = (
     'explicitly), or an .npz with arrays sv (n, 36), sv_coef (n,), rho, gamma, range_min (36,) '
     'and range_max (36,). OpenCV\'s brisque_model_live.yml/brisque_range_live.yml belong to '
     'OpenCV\'s own feature variant ([0, 1] pixels, replicate borders) and are not accepted')
-
-
-class BrisqueParamsError(UserInputError, ValueError):
-    """A BRISQUE parameters file is malformed."""
 
 
 class BrisqueParams(dict):

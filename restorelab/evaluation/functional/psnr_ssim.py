@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import ImageSizeError
 
 PROTOCOLS = ('restormer', 'rcdnet', 'basicsr')
 METRIC_NAMES = ('psnr', 'ssim')
@@ -44,10 +44,6 @@ _Y_WEIGHTS = np.array([65.481, 128.553, 24.966], dtype=np.float64)
 
 _SSIM_K1, _SSIM_K2, _SSIM_L = 0.01, 0.03, 255.0
 _SSIM_WINDOW_SIZE, _SSIM_SIGMA = 11, 1.5
-
-
-class ImageSizeError(UserInputError, ValueError):
-    """Two images compared by a metric have different sizes."""
 
 
 def check_protocol(protocol, crop_border=0):

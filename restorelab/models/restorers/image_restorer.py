@@ -37,7 +37,7 @@ class ImageRestorer(BaseModel):
             bfloat16 autocast. ``compile`` (False, True or a dict of ``torch.compile``
             keyword arguments): run a compiled arch (compiled at the first call, and again
             for new input sizes). Both are off by default: on the CPUs this project is
-            measured on they make DRSformer slower (README, Performance). Unknown keys are
+            measured on they make DRSformer slower (docs/performance.md). Unknown keys are
             an error.
     """
 

@@ -10,6 +10,8 @@ import numbers
 import torch
 import torch.nn.functional as F
 
+from restorelab.utils.errors import ConfigError, closest_names
+
 PAD_MODES = ('reflect', 'replicate', 'constant')
 
 # test_cfg keys of ImageRestorer / keyword arguments of restore_tensor, with defaults.
@@ -28,42 +30,48 @@ def _is_int(value):
 
 
 def check_test_cfg(test_cfg, size_multiple=1):
-    """Return ``test_cfg`` completed with defaults, or raise a ValueError naming the bad key/value."""
+    """Return ``test_cfg`` completed with defaults, or raise a :class:`ConfigError` (a
+    ValueError) naming the bad key/value and, for an unknown key, the closest valid ones."""
     cfg = dict(TEST_CFG_DEFAULTS)
     test_cfg = dict(test_cfg or {})
     unknown = sorted(set(test_cfg) - set(cfg))
     if unknown:
-        raise ValueError(f'unknown test_cfg key(s) {unknown}; valid keys: {sorted(cfg)}')
+        close = [c for key in unknown for c in closest_names(key, cfg)]
+        hint = f'did you mean {" or ".join(repr(c) for c in close)}? ' if close else ''
+        raise ConfigError(
+            f'config error: test_cfg has the unknown key(s) {", ".join(map(repr, unknown))}; '
+            f'{hint}test_cfg accepts: {", ".join(cfg)}. Fix model.test_cfg in the config or '
+            'the --cfg-options entry.')
     cfg.update(test_cfg)
     if cfg['pad_mode'] not in PAD_MODES:
-        raise ValueError(f"test_cfg.pad_mode={cfg['pad_mode']!r}; expected one of {PAD_MODES}")
+        raise ConfigError(f"test_cfg.pad_mode={cfg['pad_mode']!r}; expected one of {PAD_MODES}")
     tile = cfg['tile']
     if tile is not None and tile != 'auto':
         if not (_is_int(tile) and tile > 0):
-            raise ValueError(f"test_cfg.tile={tile!r}; expected None (no tiling), 'auto' (tiles "
+            raise ConfigError(f"test_cfg.tile={tile!r}; expected None (no tiling), 'auto' (tiles "
                              'for large images only) or an int > 0')
         if tile % size_multiple:
             lower = max(size_multiple, tile // size_multiple * size_multiple)
-            raise ValueError(
+            raise ConfigError(
                 f'test_cfg.tile={tile} is not a multiple of the arch\'s size_multiple {size_multiple}; '
                 f'use {lower} or {lower + size_multiple}')
     overlap = cfg['tile_overlap']
     if not (_is_int(overlap) and overlap >= 0):
-        raise ValueError(f'test_cfg.tile_overlap={overlap!r}; expected an int >= 0')
+        raise ConfigError(f'test_cfg.tile_overlap={overlap!r}; expected an int >= 0')
     if _is_int(tile) and overlap >= tile:
-        raise ValueError(f'test_cfg.tile_overlap={overlap} must be smaller than test_cfg.tile={tile}')
+        raise ConfigError(f'test_cfg.tile_overlap={overlap} must be smaller than test_cfg.tile={tile}')
     if tile == 'auto' and overlap >= auto_tile_side(size_multiple):
-        raise ValueError(f"test_cfg.tile_overlap={overlap} must be smaller than the tiles tile='auto' "
+        raise ConfigError(f"test_cfg.tile_overlap={overlap} must be smaller than the tiles tile='auto' "
                          f'uses ({auto_tile_side(size_multiple)})')
     if not (_is_int(cfg['tile_batch_size']) and cfg['tile_batch_size'] >= 1):
-        raise ValueError(f"test_cfg.tile_batch_size={cfg['tile_batch_size']!r}; expected an int >= 1")
+        raise ConfigError(f"test_cfg.tile_batch_size={cfg['tile_batch_size']!r}; expected an int >= 1")
     if not isinstance(cfg['self_ensemble'], bool):
-        raise ValueError(f"test_cfg.self_ensemble={cfg['self_ensemble']!r}; expected True or False")
+        raise ConfigError(f"test_cfg.self_ensemble={cfg['self_ensemble']!r}; expected True or False")
     if not isinstance(cfg['bf16'], bool):
-        raise ValueError(f"test_cfg.bf16={cfg['bf16']!r}; expected True (bfloat16 autocast) or False")
+        raise ConfigError(f"test_cfg.bf16={cfg['bf16']!r}; expected True (bfloat16 autocast) or False")
     comp = cfg['compile']
     if not (isinstance(comp, bool) or (isinstance(comp, dict) and all(isinstance(k, str) for k in comp))):
-        raise ValueError(f'test_cfg.compile={comp!r}; expected True/False or a dict of torch.compile '
+        raise ConfigError(f'test_cfg.compile={comp!r}; expected True/False or a dict of torch.compile '
                          "keyword arguments, e.g. dict(mode='max-autotune')")
     return cfg
 

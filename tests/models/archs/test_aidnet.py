@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from restorelab.models.archs.aidnet import CBAM, SEBlock
 from restorelab.models.archs.common import count_parameters
 from restorelab.registry import MODELS
-from restorelab.utils.converters import check_state_dict_fits, get_converter, unwrap_state_dict
+from restorelab.models.converters import check_state_dict_fits, get_converter, unwrap_state_dict
 from test_brn import (RELEASE_BRN, RESTORELAB_BRN, numel, reference_brn, release_file,
                       residual)
 

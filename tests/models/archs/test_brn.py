@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from restorelab.models.archs.common import count_parameters
 from restorelab.registry import MODELS
-from restorelab.utils.converters import check_state_dict_fits, get_converter
+from restorelab.models.converters import check_state_dict_fits, get_converter
 
 
 def res_keys(name):
@@ -58,7 +58,7 @@ def test_layout_and_parameter_count():
 
 
 def test_converter_drops_only_the_unused_rain_blocks():
-    from restorelab.utils.converters import unwrap_state_dict
+    from restorelab.models.converters import unwrap_state_dict
     state, _ = unwrap_state_dict(release_file(RELEASE_BRN))
     converted = get_converter('brn')(state)
     assert [(k, tuple(v.shape)) for k, v in converted.items()] == RESTORELAB_BRN

@@ -14,7 +14,7 @@ from restorelab.models.archs.common import count_parameters
 from restorelab.models.archs.idt import IDT, SpatialTransformerBlock, clamped_relative_position_index
 from restorelab.registry import MODELS
 from restorelab.structures import DataSample
-from restorelab.utils.converters import (CheckpointConversionError, known_converters,
+from restorelab.models.converters import (CheckpointConversionError, known_converters,
                                          load_official_checkpoint)
 
 CONFIGS = Path(__file__).resolve().parents[3] / 'configs'

@@ -1,9 +1,13 @@
 # DRSformer model and training recipe as in the official release (cschenxiang/DRSformer,
-# Options/Deraining.yml); dataset configs in this folder add the data. Where the paper's text
+# Options/Deraining.yml), without a dataset: each drsformer_<set>.py in this folder lists this file and
+# a dataset base and sets the training loader's batch to total_batch_size. Where the paper's text
 # differs (lr 1e-4, batch 8), the release is kept: see projects/drsformer/README.md.
 # The optimizer and 300k-iteration schedule (with the release's gradient clipping) are the
 # Restormer release's, shared with configs/restormer/.
-_base_ = ['../../../../configs/_base_/schedules/restormer_300k.py']
+_base_ = [
+    '../../../../configs/_base_/default_runtime.py',
+    '../../../../configs/_base_/schedules/restormer_300k.py',
+]
 
 custom_imports = dict(imports=['projects.drsformer.drsformer'], allow_failed_imports=False)
 

@@ -1,5 +1,5 @@
 """Converters of official-release checkpoints, registered by model name in
-``restorelab.registry.CHECKPOINT_CONVERTERS``, and the loading/checking logic
+``restorelab.registry.CHECKPOINT_CONVERTERS`` (beside the archs they fit), and the loading/checking logic
 behind ``tools/convert_checkpoint.py``."""
 from . import aidnet, brn, prenet, restormer, uformer  # noqa: F401  (registers the converters)
 from . import idt  # noqa: F401,E402

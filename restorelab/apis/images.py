@@ -1,4 +1,8 @@
-"""Derain anyone's images: any size, 8/16-bit, gray/RGB/RGBA, EXIF orientation, files or folders."""
+"""Derain anyone's images: any size, 8/16-bit, gray/RGB/RGBA, EXIF orientation, files or folders.
+
+Arrays are in RGB(A) channel order, as :func:`restorelab.utils.image_io.imread_image` reads them;
+:func:`save_image` writes them back (``cv2.imwrite`` would take them for BGR: red and blue swap).
+"""
 import os
 
 import numpy as np
@@ -12,8 +16,9 @@ def derain(model, image_or_path, test_cfg=None, progress=None):
 
     ``image_or_path`` is a file path (read upright by its EXIF orientation) or an array
     ``(H, W)`` gray, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA of uint8 or uint16. Returns an
-    array of the same shape and dtype: gray stays gray (channel mean of the derained RGB),
-    RGBA keeps its alpha untouched. Padding, tiling and self-ensemble follow
+    array of the same shape, dtype and channel order (RGB, not OpenCV's BGR: save it with
+    :func:`save_image`): gray stays gray (channel mean of the derained RGB), RGBA keeps its
+    alpha untouched. Padding, tiling and self-ensemble follow
     ``model.test_cfg`` updated by ``test_cfg`` (e.g. ``dict(tile=256, tile_overlap=32)``, or
     ``dict(tile='auto')`` to tile large images only). ``progress(done, total)`` is called
     around every arch call; an exception it raises stops the work (cancelling).
@@ -43,6 +48,14 @@ def derain(model, image_or_path, test_cfg=None, progress=None):
     return out
 
 
+def save_image(path, img, jpeg_quality=95):
+    """Write an image array as :func:`derain` returns it (``(H, W)`` gray, ``(H, W, 3)`` RGB or
+    ``(H, W, 4)`` RGBA, uint8 or uint16) to ``path``; the format follows the extension (PNG
+    keeps 16 bits; JPEG at ``jpeg_quality``). Parent folders are created; the file appears
+    complete or not at all."""
+    imwrite_image(path, img, jpeg_quality=jpeg_quality)
+
+
 def list_images(input_path):
     """``[(path, relative path)]`` of the image files to derain: ``input_path`` itself or every
     image under it (recursive, hidden entries skipped, sorted)."""
@@ -55,10 +68,22 @@ def list_images(input_path):
     return [(os.path.join(input_path, rel), rel) for rel in rels]
 
 
-def derain_files(model, items, out_dir, test_cfg=None, progress=True, log=print):
+JPEG_QUALITY = 95  # of the JPEG files derain_files writes for JPEG inputs
+
+
+def output_path(out_dir, rel, fmt=None):
+    """Where :func:`derain_files` writes the result of ``rel``: ``out_dir/rel``, with the
+    extension ``.<fmt>`` when ``fmt`` (e.g. ``'png'``) is given."""
+    if fmt:
+        rel = os.path.splitext(rel)[0] + '.' + fmt.lstrip('.').lower()
+    return os.path.join(out_dir, rel)
+
+
+def derain_files(model, items, out_dir, test_cfg=None, progress=True, log=print, fmt=None):
     """Derain ``items`` (from :func:`list_images`) into ``out_dir`` under their relative
-    paths. A file that fails is reported through ``log`` (naming it) and skipped; returns
-    ``(written paths, [(path, error message)])``."""
+    paths, in each input's format (JPEG inputs as JPEG at quality :data:`JPEG_QUALITY`), or
+    all as ``fmt`` (``'png'``: lossless). A file that fails is reported through ``log``
+    (naming it) and skipped; returns ``(written paths, [(path, error message)])``."""
     bar = None
     if progress and items:
         from mmengine.utils import ProgressBar
@@ -70,8 +95,8 @@ def derain_files(model, items, out_dir, test_cfg=None, progress=True, log=print)
                 raise ValueError(f'{path!r} has no image extension; expected one of .png, .jpg, '
                                  '.jpeg, .bmp, .tif, .tiff, .webp')
             out = derain(model, path, test_cfg=test_cfg)
-            target = os.path.join(out_dir, rel)
-            imwrite_image(target, out)
+            target = output_path(out_dir, rel, fmt)
+            imwrite_image(target, out, jpeg_quality=JPEG_QUALITY)
             written.append(target)
         except Exception as err:  # noqa: BLE001  one bad file must not stop the others
             failed.append((path, f'{type(err).__name__}: {err}'))

@@ -13,7 +13,6 @@ that key); pass ``key='params_ema'`` to take BasicSR's EMA weights instead.
 """
 import hashlib
 import importlib
-import os
 import pickle
 import sys
 from collections import OrderedDict
@@ -22,15 +21,14 @@ from pathlib import Path
 import torch
 
 from restorelab.registry import CHECKPOINT_CONVERTERS, MODELS
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import CheckpointConversionError, closest_names
+from restorelab.utils.fileio import atomic_output
+from restorelab.utils.state_dicts import state_dict_mismatch
 
 WRAPPER_KEYS = ('params', 'params_ema', 'state_dict')
-ARCH_PREFIX = 'arch.'  # ImageRestorer holds the arch as ``self.arch``
+# ImageRestorer holds the arch as ``self.arch``: its weights are ``arch.<name>`` in a checkpoint.
+ARCH_PREFIX = 'arch.'
 _SHOW = 5  # how many keys an error message lists
-
-
-class CheckpointConversionError(UserInputError, ValueError):
-    """An official checkpoint cannot be read, unwrapped or fitted to the arch."""
 
 
 def register_converter(name, arch_type):
@@ -55,8 +53,11 @@ def get_converter(model_name):
     """The converter registered as ``model_name``; a clear error lists the known ones."""
     names = known_converters()
     if model_name not in CHECKPOINT_CONVERTERS.module_dict:
+        close = closest_names(str(model_name), names)
+        hint = f'did you mean {" or ".join(map(repr, close))}? ' if close else ''
         raise CheckpointConversionError(
-            f'unknown model {model_name!r} for checkpoint conversion; known: {", ".join(names)}. '
+            f'unknown model {model_name!r} for checkpoint conversion; {hint}known: '
+            f'{", ".join(names)}. '
             'A plugin registers its converter with '
             "@CHECKPOINT_CONVERTERS.register_module(name=...) in its package under projects/.")
     return CHECKPOINT_CONVERTERS.module_dict[model_name]
@@ -165,7 +166,6 @@ def check_state_dict_fits(state_dict, model, source='checkpoint'):
     """Raise a :class:`CheckpointConversionError` naming the first missing and
     unexpected keys and the shape mismatches when ``state_dict`` does not load
     strictly into ``model``."""
-    from restorelab.engine.checkpoint import state_dict_mismatch
     problems = state_dict_mismatch(model.state_dict(), state_dict, show=_SHOW)
     if not problems:
         return
@@ -226,11 +226,8 @@ def convert_official_checkpoint(model_name, src, dst, arch=None, key=None):
         num_params=int(sum(v.numel() for v in converted.values())),
     )
     out = OrderedDict((ARCH_PREFIX + k, v.detach().cpu().contiguous()) for k, v in converted.items())
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + '.tmp')
-    torch.save({'state_dict': out, 'meta': meta}, tmp)
-    os.replace(tmp, dst)
+    with atomic_output(dst) as f:
+        torch.save({'state_dict': out, 'meta': meta}, f)
     return meta
 
 

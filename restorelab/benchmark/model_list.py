@@ -1,4 +1,5 @@
-"""A list of models to choose from, as a command line or a benchmark config names them.
+"""A list of models to choose from, as a command line or a benchmark config names them
+(the web app's and the benchmark's one way of naming and loading models).
 
 Three ways to name a model, all turned into benchmark model entries (see
 ``restorelab.benchmark.config``) and loaded by the benchmark's one loader:
@@ -13,13 +14,9 @@ import os
 import threading
 from dataclasses import dataclass
 
-from restorelab.utils.errors import UserInputError
+from restorelab.utils.errors import ModelListError, UserInputError
 
 CONFIG_SEPARATOR = '.py:'
-
-
-class ModelListError(UserInputError, ValueError):
-    """A model named on the command line cannot be used as given."""
 
 
 @dataclass(frozen=True)
