@@ -217,7 +217,8 @@ def markdown_report(results):
     out += [f'[^{i}]: {_md_escape(note)}' for i, note in enumerate(q_notes, 1)]
     sheets = results.get('contact_sheets') or {}
     if sheets:
-        out += ['', 'Contact sheets (rainy input, each model, ground truth): ' + ', '.join(
+        out += ['', 'Contact sheets (the rainy input and each model side by side, then the ground truth of '
+                'paired sets): ' + ', '.join(
             f'[{name}]({path})' for name, path in sheets.items()) + '.']
     if len(c_lines) > 2:  # a row per model whose cost was measured (none with --no-cost)
         out += ['', '## Cost', '',

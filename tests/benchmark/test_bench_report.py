@@ -73,8 +73,8 @@ def test_cost_table_and_report_text():
     text = markdown_report(results)
     assert 'predictions truncated to 8 bits (np.uint8(255 * out)' in text
     assert 'Only the first 5 images of each set were scored (--limit 5)' in text
-    assert 'Contact sheets (rainy input, each model, ground truth): [A](contact_sheets/A.png).' \
-        in text
+    assert ('Contact sheets (the rainy input and each model side by side, then the ground truth of '
+            'paired sets): [A](contact_sheets/A.png).') in text
 
 
 def test_no_cost_table_without_measured_costs():
