@@ -7,6 +7,7 @@ and a streak of them stops every rank with one message."""
 import json
 import os
 import os.path as osp
+import re
 import signal
 import socket
 
@@ -158,7 +159,9 @@ def test_elastic_restart_after_a_killed_rank_equals_uninterrupted(root, tmp_path
     os.kill(killed_pid, signal.SIGKILL)
     log = _finish(proc)
     assert int(open(osp.join(work, 'pid_rank1')).read()) != killed_pid  # a new group ran
-    assert 'restart 1 of this run: resuming from the newest complete checkpoint' in log
+    # torchrun may need more than one restart on a loaded machine; each resumes the same way
+    assert re.search(r'restart \d+ of this run: resuming from the newest complete checkpoint', log), \
+        log[-3000:]
     r0, r1 = end_reports(work)
     assert r0['iter'] == r1['iter'] == 16 and r0['param_sum'] == r1['param_sum']
     _assert_close(_weights(osp.join(work, 'iter_16.pth')),

@@ -177,7 +177,7 @@ def test_uformer_release_wrapper_state_dict_and_module_prefix(tmp_path):
 def test_unknown_model_lists_known_names(tool, tmp_path, capsys):
     assert tool.main(['restormr', str(tmp_path / 'a.pth'), str(tmp_path / 'b.pth')]) == 2
     err = capsys.readouterr().err
-    assert "unknown model 'restormr' for checkpoint conversion; did you mean 'restormer'?" in err
+    assert "unknown model 'restormr' for checkpoint conversion; did you mean 'restormer'" in err
     for name in ('aidnet', 'brn', 'prenet', 'prenet_r', 'prn', 'prn_r', 'restormer', 'uformer'):
         assert name in err
     if (REPO / 'projects' / 'drsformer' / 'drsformer' / '__init__.py').is_file():
