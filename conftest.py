@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parent
 # shared/ lies beside the checkout (on developer machines and in CI).
@@ -22,6 +23,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if 'slow' in item.keywords:
             item.add_marker(skip_slow)
+
+
+@pytest.fixture
+def single_thread():
+    """One torch thread for the test: tiny tensors gain nothing from a second one, and on a shared
+    CPU the threads contend with other work. Tests or folders opt in (``usefixtures``)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='session')

@@ -47,6 +47,7 @@ else
 fi
 # What can be checked in one process is checked before the processes are launched, so a
 # missing data folder or checkpoint is one message, last on the screen, and exit status 2.
-"$PYTHON" "$here/train.py" "$CONFIG" --check "$@" || exit $?
+# WORLD_SIZE: the batch split (total_batch_size, --batch-size) is checked for all processes.
+WORLD_SIZE=$((NPROCS * NNODES)) "$PYTHON" "$here/train.py" "$CONFIG" --check "$@" || exit $?
 exec "$PYTHON" -m torch.distributed.run "${rdzv[@]}" --nproc_per_node="$NPROCS" \
     --max-restarts="$MAX_RESTARTS" "$here/train.py" "$CONFIG" --launcher pytorch "$@"

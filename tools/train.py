@@ -1,7 +1,12 @@
 """Train a restorer from a config.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|CKPT]] [--load-from CKPT] [--amp]
-        [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+        [--batch-size N] [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+
+With ``total_batch_size`` in the config, each iteration trains on that many samples
+whatever the number of processes; ``--batch-size N`` (or the config's
+``batch_size_per_process``) caps what one process puts through the model at once, and
+the gradients of several such batches are accumulated (docs/gpu.md).
 
 Several processes: tools/dist_train.sh [CONFIG] NUM_PROCS [ARGS] (torchrun;
 nccl on GPUs, gloo on the CPU). When torchrun restarts the processes
@@ -52,6 +57,11 @@ def parse_args(argv=None):
         'model). Unlike --resume, the iteration, optimizer and schedule start afresh')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (float16 on GPUs, bfloat16 on the CPU)')
+    parser.add_argument('--batch-size', type=int, metavar='N',
+                        help='samples per process at once (default: the config\'s '
+                        'batch_size_per_process, else total_batch_size / processes); with '
+                        'total_batch_size, each iteration accumulates the gradients of '
+                        'total_batch_size / (N x processes) such batches')
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile the training step (mmengine\'s cfg.compile; see '
                         'docs/performance.md for when it helps)')
@@ -76,7 +86,7 @@ def main(argv=None):
         cfg = launch.load_config(args.config, args.cfg_options)
         launch.set_work_dir(cfg, args.config, args.work_dir)
         launch.setup_distributed(cfg, args.launcher)
-        launch.apply_total_batch_size(cfg, launch.world_size())
+        launch.apply_total_batch_size(cfg, launch.world_size(), args.batch_size)
         launch.apply_ema(cfg)
         launch.apply_reliability(cfg, training=True)
         resume = launch.resume_after_restart(cfg, args.resume)

@@ -152,18 +152,63 @@ def apply_reliability(cfg, training=True):
     return cfg
 
 
-def apply_total_batch_size(cfg, num_procs):
-    """Split ``cfg.total_batch_size`` (when set) evenly over the processes."""
+def _positive_int(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def apply_total_batch_size(cfg, num_procs, batch_size=None):
+    """Set the per-process batch and the gradient accumulation of a run on ``num_procs`` processes.
+
+    ``cfg.total_batch_size`` (when set) is the number of samples of one optimizer step (one
+    iteration), split evenly over the processes. ``batch_size`` (``--batch-size``; default the
+    config's top-level ``batch_size_per_process``, when set) is the most samples one process puts
+    through the model at once: when ``total_batch_size / num_procs`` is larger, each iteration
+    accumulates the gradients of ``accumulate`` such batches (``optim_wrapper.accumulative_counts``)
+    so that it still trains on ``total_batch_size`` samples. Without ``total_batch_size`` the
+    per-process batch, when given, is the loader's batch and nothing is accumulated.
+    """
     total = cfg.get('total_batch_size')
+    from_cli = batch_size is not None
+    per_process = batch_size if from_cli else cfg.get('batch_size_per_process')
+    name = '--batch-size' if from_cli else 'batch_size_per_process'
+    if per_process is not None and not _positive_int(per_process):
+        raise LaunchError(f'{name} must be a positive int (samples per process at once), got '
+                          f'{per_process!r}')
     if total is None:
+        if per_process is not None:
+            cfg.train_dataloader.batch_size = per_process
         return cfg
-    if not isinstance(total, int) or total < 1:
+    if not _positive_int(total):
         raise LaunchError(f'total_batch_size must be a positive int, got {total!r}')
     if total % num_procs:
         raise LaunchError(
             f'total_batch_size={total} cannot be split evenly over {num_procs} processes; '
             f'choose a process count that divides it or set --cfg-options total_batch_size=N')
-    cfg.train_dataloader.batch_size = total // num_procs
+    share = total // num_procs
+    if per_process is None or per_process >= share:
+        batch, accumulate = share, 1
+    elif share % per_process:
+        divisors = [d for d in range(1, share + 1) if share % d == 0]
+        raise LaunchError(
+            f'{name}={per_process} does not divide the {share} samples per process of '
+            f'total_batch_size={total} over {num_procs} process{"es" if num_procs > 1 else ""}, so '
+            f'gradient accumulation cannot reach total_batch_size; choose a per-process batch among '
+            f'{divisors}')
+    else:
+        batch, accumulate = per_process, share // per_process
+    wrapper = cfg.get('optim_wrapper')
+    if wrapper is not None:
+        configured = wrapper.get('accumulative_counts', 1)
+        if configured not in (1, accumulate):
+            raise LaunchError(
+                f'optim_wrapper.accumulative_counts={configured!r} contradicts total_batch_size='
+                f'{total}: {batch} per process x {num_procs} process(es) needs {accumulate}; remove '
+                'accumulative_counts from the config (total_batch_size sets it)')
+        wrapper.accumulative_counts = accumulate
+    elif accumulate > 1:
+        raise LaunchError('total_batch_size needs gradient accumulation here but the config has no '
+                          'optim_wrapper to set accumulative_counts on')
+    cfg.train_dataloader.batch_size = batch
     return cfg
 
 

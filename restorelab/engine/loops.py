@@ -19,6 +19,15 @@ worker, the files it had been given and the checkpoint to resume from.
 
 With a sampler that cannot be entered at a position (anything but restorelab's
 ``InfiniteSampler``) the loop is mmengine's, replay included.
+
+Gradient accumulation: with ``optim_wrapper.accumulative_counts = N`` (what
+``total_batch_size`` with a smaller per-process batch sets, see
+:func:`restorelab.engine.launch.apply_total_batch_size`) one iteration reads N batches, runs
+a forward and backward pass on each and takes one optimizer step. An iteration stays one
+optimizer step on ``batch x processes x N`` samples, so ``max_iters``, the learning-rate
+schedule, validation and checkpoint intervals and EMA mean what they mean without
+accumulation, and the samples of each iteration are those of the unaccumulated run (the
+stream positions are the same). mmengine's own loop counts each batch as an iteration.
 """
 import logging
 import os.path as osp
@@ -134,13 +143,60 @@ class IterBasedTrainLoop(MMEngineIterBasedTrainLoop):
             STREAM_STATE, dict(position=self.data_position, seed=self.sampler.seed))
         return batch
 
+    @property
+    def accumulate(self):
+        """Batches per iteration: the optim wrapper's ``accumulative_counts`` (1 without)."""
+        wrapper = getattr(self.runner, 'optim_wrapper', None)
+        return int(getattr(wrapper, '_accumulative_counts', 1) or 1)
+
+    def _fetch(self):
+        """The next batch of the training data (from the stream, or mmengine's iterator)."""
+        return self._next_batch() if self.resumable else next(self.dataloader_iterator)
+
+    def _start_accumulation(self):
+        """Log the batch arithmetic; with accumulation, count the optim wrapper's
+        micro-steps in batches (the Runner counted them in iterations)."""
+        n = self.accumulate
+        world = self.sampler.world_size if self.resumable else get_world_size()
+        total = self.batch_size * world * n
+        configured = self.runner.cfg.get('total_batch_size')
+        note = f' (total_batch_size={configured})' if configured == total else ''
+        print_log(f'per-process batch {self.batch_size} x {world} process{"es" if world > 1 else ""}'
+                  f' x accumulate {n} = {total} samples per iteration{note}', logger='current',
+                  level=logging.INFO)
+        if n > 1:
+            # The Runner set the counts to (iteration, max_iters) before this loop ran (a
+            # resumed iteration not divisible by N made mmengine warn that gradients were
+            # lost: here every iteration is whole, nothing is lost).
+            self.runner.optim_wrapper.initialize_count_status(
+                self.runner.model, self._iter * n, self._max_iters * n)
+
+    def run_iter(self, data_batch):
+        """One iteration: mmengine's, or with accumulation N, a forward and backward pass on
+        ``data_batch`` and the next N - 1 batches and one optimizer step (the optim
+        wrapper decides when to step and, under DDP, when to synchronise gradients). Hooks
+        see the N batches merged and the losses averaged over them."""
+        n = self.accumulate
+        if n == 1:
+            return super().run_iter(data_batch)
+        batches = [data_batch] + [self._fetch() for _ in range(n - 1)]
+        merged = _merge_batches(batches)
+        self.runner.call_hook('before_train_iter', batch_idx=self._iter, data_batch=merged)
+        outputs = [self.runner.model.train_step(batch, optim_wrapper=self.runner.optim_wrapper)
+                   for batch in batches]
+        outputs = {key: sum(out[key] for out in outputs) / n for key in outputs[0]}
+        self.runner.call_hook('after_train_iter', batch_idx=self._iter, data_batch=merged,
+                              outputs=outputs)
+        self._iter += 1
+
     def _restore_stream(self):
         """After a resume: the stream position and seed recorded in the checkpoint."""
         if self._iter == 0:
             return
         state = self.runner.message_hub.get_info(STREAM_STATE)
         if state is None:
-            self.data_position = self._iter * self.batch_size * self.sampler.world_size
+            self.data_position = (self._iter * self.batch_size * self.sampler.world_size
+                                  * self.accumulate)
             print_log(
                 f'the checkpoint records no training-stream position (it was written without '
                 f'restorelab\'s loop); continuing at position {self.data_position} = iteration '
@@ -157,11 +213,15 @@ class IterBasedTrainLoop(MMEngineIterBasedTrainLoop):
     # ------------------------------------------------------------------ the loop
     def run(self):
         """Train from the current iteration (0, or the resumed one) to ``max_iters``."""
+        self._start_accumulation()
         if not self.resumable:
             if self._iter > 0:
+                replay = self._iter * self.accumulate
                 print_log('train_dataloader.sampler is not restorelab\'s InfiniteSampler: '
-                          f'resuming replays the {self._iter} batches already trained',
+                          f'resuming replays the {replay} batches already trained',
                           logger='current', level=logging.WARNING)
+                for _ in range(replay - self._iter):  # mmengine's run replays the other _iter
+                    next(self.dataloader_iterator)
             return super().run()
         self._restore_stream()
         try:
@@ -237,7 +297,8 @@ class IterBasedTrainLoop(MMEngineIterBasedTrainLoop):
             for j in range(batch):
                 position = start_pos + self.sampler.rank + (k * batch + j) * world
                 files.extend(_sample_files(dataset, self.sampler.index_at(position)))
-            batches.append(f'iteration {start_iter + k + 1} ({", ".join(files)})')
+            batches.append(f'iteration {start_iter + k // self.accumulate + 1} '
+                           f'({", ".join(files)})')
         which = 'the batch' if len(batches) == 1 else 'the batches'
         return f'It was loading {which} of ' + ' and '.join(batches) + '.'
 
@@ -262,6 +323,24 @@ class IterBasedTrainLoop(MMEngineIterBasedTrainLoop):
                     'the cause is fixed.')
         return (f'The newest complete checkpoint is {osp.abspath(latest)!r}: continue with '
                 '`tools/train.py CONFIG --resume` once the cause is fixed.')
+
+
+def _merge_batches(batches):
+    """The batches of one accumulated iteration as one (for hooks): a dict's lists and tuples
+    concatenated, its tensors concatenated along the batch; anything else: the first batch."""
+    first = batches[0]
+    if not isinstance(first, dict):
+        return first
+    merged = {}
+    for key, value in first.items():
+        values = [batch[key] for batch in batches]
+        if isinstance(value, (list, tuple)):
+            merged[key] = [item for v in values for item in v]
+        elif isinstance(value, torch.Tensor):
+            merged[key] = torch.cat(values)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _sample_files(dataset, index):

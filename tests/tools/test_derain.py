@@ -160,13 +160,7 @@ def test_derain_tool_bf16_switch(tmp_path, tiny_checkpoint):
     assert 0 < np.abs(f32 - bf16).max() <= 8
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: these small convolutions run fastest so on a shared CPU."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures('single_thread')  # small convolutions: fastest on one thread
 
 
 def _prenet(recurrent_iter=2):

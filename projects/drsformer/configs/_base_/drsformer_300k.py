@@ -30,7 +30,13 @@ model = dict(
 
 # The release loads 8 patches per GPU but its progressive-learning step keeps
 # mini_batch_sizes [4]: 4 per GPU on 4 GPUs, 16 per iteration in total (the paper says 8).
-# tools/train.py splits total_batch_size evenly over the processes; each dataset config sets
-# train_dataloader.batch_size to it for runs that bypass tools/train.py. The 128x128 patches,
-# rotations and flips come from configs/_base_/datasets/paired_pipelines.py.
+# total_batch_size is what one iteration (one optimizer step) trains on, whatever the number of
+# processes: tools/train.py splits it evenly over the processes, each putting at most
+# batch_size_per_process (the release's 4 per GPU; `--batch-size N` overrides) through the model
+# at once and accumulating the gradients of the rest (optim_wrapper.accumulative_counts): on one
+# GPU 4 x 1 x accumulate 4 = 16, on 4 GPUs 4 x 4 = 16, the same samples per step (docs/gpu.md).
+# Each dataset config sets train_dataloader.batch_size to total_batch_size for runs that bypass
+# tools/train.py. The 128x128 patches, rotations and flips come from
+# configs/_base_/datasets/paired_pipelines.py.
 total_batch_size = 16
+batch_size_per_process = 4
