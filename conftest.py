@@ -14,6 +14,23 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: takes minutes; run with --runslow')
+    config.addinivalue_line('markers', 'cuda: runs on a CUDA device, skipped without one '
+                            '(`pytest -m cuda` runs only these: benchmarks/gpu_check.sh does)')
+
+
+NO_CUDA = ('no CUDA device: torch.cuda.is_available() is False here; the cuda case runs on a GPU '
+           'machine (`pytest -m cuda`, or bash benchmarks/gpu_check.sh)')
+# The devices a device-parametrised test runs on: the CPU always (the suite's existing case), CUDA
+# marked `cuda` and skipped where there is none.
+DEVICES = ['cpu', pytest.param('cuda', marks=pytest.mark.cuda)]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """The device of a device-parametrised test (a str: 'cpu', or 'cuda' when available)."""
+    if request.param == 'cuda' and not torch.cuda.is_available():
+        pytest.skip(NO_CUDA)
+    return request.param
 
 
 def pytest_collection_modifyitems(config, items):

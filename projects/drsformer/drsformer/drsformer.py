@@ -45,13 +45,13 @@ class SparseTransformerBlock(nn.Module):
     """STB (Eqs. 2-3): x + TKSA(LN(x)), then x + FFN(LN(x)); (N, dim, H, W) -> same shape."""
 
     def __init__(self, dim, num_heads, ffn_expansion_factor=2.66, bias=False, layer_norm_type='WithBias',
-                 topk_fractions=RELEASE_TOPK_FRACTIONS, ffn_type='msfn', fast=True):
+                 topk_fractions=RELEASE_TOPK_FRACTIONS, ffn_type='msfn', fast=True, device_kernels='auto'):
         super().__init__()
         self.fast = fast
         self.norm1 = LayerNorm(dim, layer_norm_type, fast=fast)
         self.attn = TKSA(dim, num_heads, bias, topk_fractions, fast=fast)
         self.norm2 = LayerNorm(dim, layer_norm_type, fast=fast)
-        self.ffn = build_ffn(ffn_type, dim, ffn_expansion_factor, bias, fast=fast)
+        self.ffn = build_ffn(ffn_type, dim, ffn_expansion_factor, bias, fast=fast, device_kernels=device_kernels)
 
     def forward(self, x):
         if not self.fast:
@@ -94,6 +94,11 @@ class DRSformer(nn.Module):
         mefc_steps: expert steps per MEFC.
         fast: the fast formulation of every module (channels-last, fused products; the same function).
             ``fast=False`` runs the release's formulation, module by module, in NCHW.
+        device_kernels: which device's formulations the fast path uses, decided per forward:
+            'auto' (default) the CPU ones (MSFN pair sums in allocator-sized chunks, the depth-wise
+            weight gradient) on CPU tensors and the plain operations for those parts on any other
+            device; 'cpu' or 'cuda' forces one choice (the tests run the 'cuda' choice on CPU).
+            TKSA's one sort, the mixed maps, the MEFC fold and channels-last apply on every device.
     """
 
     size_multiple = 8
@@ -101,7 +106,7 @@ class DRSformer(nn.Module):
     def __init__(self, in_channels=3, out_channels=3, dim=48, num_blocks=(4, 6, 6, 8), heads=(1, 2, 4, 8),
                  ffn_expansion_factor=2.66, bias=False, layer_norm_type='WithBias',
                  topk_fractions=RELEASE_TOPK_FRACTIONS, ffn_type='msfn', use_mefc=True,
-                 mefc_positions=MEFC_POSITIONS, mefc_experts=8, mefc_steps=4, fast=True):
+                 mefc_positions=MEFC_POSITIONS, mefc_experts=8, mefc_steps=4, fast=True, device_kernels='auto'):
         super().__init__()
         if layer_norm_type not in ('WithBias', 'BiasFree'):
             raise ValueError(f"DRSformer: layer_norm_type={layer_norm_type!r}; expected 'WithBias' or 'BiasFree'")
@@ -116,7 +121,8 @@ class DRSformer(nn.Module):
         self.use_mefc = use_mefc
         self.fast = fast
         block_args = dict(ffn_expansion_factor=ffn_expansion_factor, bias=bias, layer_norm_type=layer_norm_type,
-                          topk_fractions=topk_fractions, ffn_type=ffn_type, fast=fast)
+                          topk_fractions=topk_fractions, ffn_type=ffn_type, fast=fast,
+                          device_kernels=device_kernels)
 
         def stage(channels, num_heads, count):
             return nn.Sequential(*[SparseTransformerBlock(channels, num_heads, **block_args) for _ in range(count)])
@@ -124,7 +130,7 @@ class DRSformer(nn.Module):
         def mefc(position, channels):
             if not use_mefc or position not in mefc_positions:
                 return None
-            return MEFC(channels, mefc_steps, mefc_experts, fast=fast)
+            return MEFC(channels, mefc_steps, mefc_experts, fast=fast, device_kernels=device_kernels)
 
         self.patch_embed = OverlapPatchEmbed(in_channels, dim)
         self.encoder_level0 = mefc('early', dim)

@@ -1,7 +1,10 @@
 """The fast path's kernels: helpers that the modules' fast paths (``fast=True``) call.
 
 Nothing here is part of the paper's maths; each function computes exactly what a plain expression
-computes (tests hold them equal), only faster on CPU:
+computes (tests hold them equal), only faster on CPU. Which of them a fast path uses is decided per
+device at forward time (``cpu_kernels``): the MSFN pair sums and chunks and the depth-wise weight
+gradient were measured on CPU only, so on other devices the modules use the plain operations for
+those parts; ``topk_rank`` (one sort instead of one per k) is used on every device.
 
 * ``topk_rank``: one sorted top-k per attention row gives the masks of every k (TKSA);
 * ``chunk_plans`` / ``ChunkPlan`` / ``PairSumReLU``: the MSFN's grouped convs (two inputs per group)
@@ -12,6 +15,24 @@ computes (tests hold them equal), only faster on CPU:
 """
 import torch
 import torch.nn.functional as F
+
+# Which device's formulations a module's fast path uses: 'auto' follows the tensor ('cpu' on the
+# CPU, 'cuda' on any other device), 'cpu' / 'cuda' force one (tests run the 'cuda' choice on CPU).
+DEVICE_KERNELS = ('auto', 'cpu', 'cuda')
+
+
+def check_device_kernels(choice):
+    """``choice`` if it is one of ``DEVICE_KERNELS``, else a ValueError naming the options."""
+    if choice not in DEVICE_KERNELS:
+        raise ValueError(f'DRSformer: device_kernels={choice!r}; expected one of {DEVICE_KERNELS} '
+                         "('auto': the CPU formulations on CPU tensors, the plain ones elsewhere)")
+    return choice
+
+
+def cpu_kernels(choice, x):
+    """Whether the CPU-specific formulations apply to ``x``: ``choice`` 'cpu', or 'auto' with ``x``
+    on the CPU."""
+    return choice == 'cpu' or (choice == 'auto' and x.device.type == 'cpu')
 
 
 def topk_rank(scores, max_k):
@@ -189,16 +210,17 @@ class _DepthwiseConv2d(torch.autograd.Function):
         return grad_x, grad_w, grad_b, None, None
 
 
-def depthwise_conv2d(x, weight, bias=None, padding=0, dilation=1):
+def depthwise_conv2d(x, weight, bias=None, padding=0, dilation=1, custom_grad=True):
     """``F.conv2d(x, weight, bias, padding=padding, dilation=dilation, groups=C)`` for a square kernel.
 
     x: (N, C, H, W); weight: (C, 1, k, k); stride 1 and ``padding = dilation * (k // 2)`` (size kept).
-    Same forward; when the weight needs a gradient and the kernel is larger than 3x3 (or dilated), the
-    backward takes :class:`_DepthwiseConv2d`'s faster weight gradient (not under autocast, whose
-    mixed dtypes PyTorch's own backward handles).
+    Same forward; with ``custom_grad`` (the CPU formulation: callers pass ``cpu_kernels(...)``), when
+    the weight needs a gradient and the kernel is larger than 3x3 (or dilated), the backward takes
+    :class:`_DepthwiseConv2d`'s faster weight gradient (not under autocast, whose mixed dtypes
+    PyTorch's own backward handles).
     """
     k = weight.shape[-1]
-    if torch.is_grad_enabled() and weight.requires_grad and (k > 3 or dilation > 1) \
+    if custom_grad and torch.is_grad_enabled() and weight.requires_grad and (k > 3 or dilation > 1) \
             and padding == dilation * (k // 2) and not torch.is_autocast_enabled('cpu'):
         return _DepthwiseConv2d.apply(x, weight, bias, padding, dilation)
     return F.conv2d(x, weight, bias, padding=padding, dilation=dilation, groups=x.shape[1])

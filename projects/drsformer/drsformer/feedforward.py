@@ -57,10 +57,11 @@ class FN(nn.Module):
         return self.project_out(F.gelu(self.project_in(x)))
 
 
-def build_ffn(ffn_type, dim, expansion=2.66, bias=False, fast=True):
-    """The feed-forward network named ``ffn_type`` (one of ``FFN_TYPES``) for ``dim`` channels."""
+def build_ffn(ffn_type, dim, expansion=2.66, bias=False, fast=True, device_kernels='auto'):
+    """The feed-forward network named ``ffn_type`` (one of ``FFN_TYPES``) for ``dim`` channels
+    (``fast`` and ``device_kernels``: MSFN's options)."""
     if ffn_type == 'msfn':
-        return MSFN(dim, expansion, bias, fast=fast)
+        return MSFN(dim, expansion, bias, fast=fast, device_kernels=device_kernels)
     if ffn_type == 'gdfn':
         return GDFN(dim, expansion, bias)
     if ffn_type == 'dfn':

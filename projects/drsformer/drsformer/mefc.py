@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .fast_kernels import depthwise_conv2d
+from .fast_kernels import check_device_kernels, cpu_kernels, depthwise_conv2d
 
 # The release's eight experts, in its order (the gate's outputs index them in this order). Receptive
 # fields: separable kxk 2k-1 (two kxk depth-wise convs), dilated kxk 2k-1 (dilation 2), average 3.
@@ -79,12 +79,14 @@ class ExpertStep(nn.Module):
 
     x: (N, C, H, W), weights: (N, number of experts) -> (N, C, H, W). ``fast=False`` runs the release's
     formulation (``forward_plain``), ``fast=True`` the same function with the experts' last 1x1 convs
-    and weights folded into the fuse conv (``forward_fast``).
+    and weights folded into the fuse conv (``forward_fast``), whose depth-wise convs take the CPU's
+    faster weight gradient on the CPU only (``device_kernels``, see ``fast_kernels.cpu_kernels``).
     """
 
-    def __init__(self, channels, experts=EXPERT_NAMES, fast=True):
+    def __init__(self, channels, experts=EXPERT_NAMES, fast=True, device_kernels='auto'):
         super().__init__()
         self.fast = fast
+        self.device_kernels = check_device_kernels(device_kernels)
         self.experts = nn.ModuleDict((name, build_expert(name, channels)) for name in experts)
         self.fuse = nn.Conv2d(channels * len(self.experts), channels, 1, bias=False)
 
@@ -106,6 +108,7 @@ class ExpertStep(nn.Module):
         (per-channel scales) fold into its 1x1 convs. Fastest on channels-last input.
         """
         n, c, h, w = x.shape
+        custom_grad = cpu_kernels(self.device_kernels, x)
         parts, last = [], []  # d_i and the matrix of expert i's last 1x1 conv
         for expert in self.experts.values():
             if isinstance(expert, SepConv) and expert.dw1.kernel_size[0] == 1:
@@ -114,12 +117,15 @@ class ExpertStep(nn.Module):
                 parts.append(F.relu_(F.conv2d(x, pw1.reshape(c, c, 1, 1))))
                 last.append(expert.pw2.weight.reshape(c, c) * expert.dw2.weight.reshape(1, c))
             elif isinstance(expert, SepConv):
-                y = F.relu_(expert.pw1(depthwise_conv2d(x, expert.dw1.weight, padding=expert.dw1.padding[0])))
-                parts.append(depthwise_conv2d(y, expert.dw2.weight, padding=expert.dw2.padding[0]))
+                y = F.relu_(expert.pw1(depthwise_conv2d(x, expert.dw1.weight, padding=expert.dw1.padding[0],
+                                                        custom_grad=custom_grad)))
+                parts.append(depthwise_conv2d(y, expert.dw2.weight, padding=expert.dw2.padding[0],
+                                              custom_grad=custom_grad))
                 last.append(expert.pw2.weight.reshape(c, c))
             elif isinstance(expert, DilConv):
                 dw = expert.dw
-                parts.append(depthwise_conv2d(x, dw.weight, padding=dw.padding[0], dilation=dw.dilation[0]))
+                parts.append(depthwise_conv2d(x, dw.weight, padding=dw.padding[0], dilation=dw.dilation[0],
+                                              custom_grad=custom_grad))
                 last.append(expert.pw.weight.reshape(c, c))
             else:  # average pooling: no 1x1 conv
                 parts.append(expert(x))
@@ -172,12 +178,13 @@ class MEFC(nn.Module):
     gate's layers would be parameters without gradient; the expert's weight is 1.
     """
 
-    def __init__(self, channels, steps=4, experts=8, fast=True):
+    def __init__(self, channels, steps=4, experts=8, fast=True, device_kernels='auto'):
         super().__init__()
         names = check_experts(experts)
         self.gate = ExpertGate(channels, steps, len(names), fast=fast) if len(names) > 1 else None
         self.preprocess = nn.Conv2d(channels, channels, 1, bias=False)
-        self.steps = nn.ModuleList(ExpertStep(channels, names, fast=fast) for _ in range(steps))
+        self.steps = nn.ModuleList(ExpertStep(channels, names, fast=fast, device_kernels=device_kernels)
+                                   for _ in range(steps))
 
     @property
     def expert_names(self):

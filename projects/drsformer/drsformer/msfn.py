@@ -3,7 +3,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .fast_kernels import PairSumReLU, chunk_plans, depthwise_conv2d, pair_sum_relu
+from .fast_kernels import (PairSumReLU, check_device_kernels, chunk_plans, cpu_kernels, depthwise_conv2d,
+                           pair_sum_relu)
 
 
 class MSFN(nn.Module):
@@ -15,16 +16,18 @@ class MSFN(nn.Module):
     ReLU); their concatenation is projected back to dim by a 1x1 conv. Parameter names follow the
     release.
 
-    ``fast=False`` runs exactly that (``forward_plain``). ``fast=True`` (``forward_fast``) computes
-    the same function without the grouped convs (a slow path on CPU) and the chunk/cat copies: see
-    its docstring.
+    ``fast=False`` runs exactly that (``forward_plain``). ``fast=True`` (``forward_fast``) adds the
+    block's residual; on the CPU (``device_kernels``: 'auto' with a CPU tensor, or 'cpu') it computes
+    the same function without the grouped convs (a slow path on CPU) and the chunk/cat copies
+    (``forward_cpu``), elsewhere with the release's operations (nothing else measured there yet).
     """
 
-    def __init__(self, dim, expansion=2.66, bias=False, fast=True):
+    def __init__(self, dim, expansion=2.66, bias=False, fast=True, device_kernels='auto'):
         super().__init__()
         hidden = int(dim * expansion)
         self.hidden_features = hidden
         self.fast = fast
+        self.device_kernels = check_device_kernels(device_kernels)
         self.project_in = nn.Conv2d(dim, hidden * 2, kernel_size=1, bias=bias)
         self.dwconv3x3 = nn.Conv2d(hidden * 2, hidden * 2, 3, padding=1, groups=hidden * 2, bias=bias)
         self.dwconv5x5 = nn.Conv2d(hidden * 2, hidden * 2, 5, padding=2, groups=hidden * 2, bias=bias)
@@ -61,6 +64,14 @@ class MSFN(nn.Module):
         return self._plans[chunks]
 
     def forward_fast(self, x, residual=None):
+        """``forward_plain(x) (+ residual)``: ``forward_cpu`` on the CPU, the release's operations
+        elsewhere."""
+        if cpu_kernels(self.device_kernels, x):
+            return self.forward_cpu(x, residual)
+        out = self.forward_plain(x)
+        return out if residual is None else out + residual
+
+    def forward_cpu(self, x, residual=None):
         """``forward_plain(x) (+ residual)`` without grouped convs, chunk/cat copies or padding.
 
         The outputs of each half's grouped conv are split into chunks (``chunk_plans``; one chunk unless

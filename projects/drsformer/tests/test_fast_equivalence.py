@@ -53,7 +53,7 @@ def compare(fast, plain, x):
     x = x.requires_grad_(True)
     out_fast, out_plain = fast(x), plain(x)
     weight = torch.randn(out_plain.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    weight = weight.to(x.dtype)
+    weight = weight.to(device=x.device, dtype=x.dtype)
     grads_fast = torch.autograd.grad((out_fast * weight).sum(), [x] + list(fast.parameters()))
     grads_plain = torch.autograd.grad((out_plain * weight).sum(), [x] + list(plain.parameters()))
     grad_diff = max((a - b).abs().max().item() for a, b in zip(grads_fast, grads_plain))
@@ -148,14 +148,17 @@ MODEL_VARIANTS = [
 
 @pytest.mark.parametrize('kwargs', MODEL_VARIANTS,
                          ids=lambda kw: ','.join(f'{k}={v}' for k, v in kw.items()) or 'release')
-def test_whole_model_float64_and_float32(kwargs):
+def test_whole_model_float64_and_float32(kwargs, device):
     """The model's fast forward against its plain forward: float64 within 1e-8 (outputs and the
-    gradients of the input and every parameter), float32 at >= 60 dB PSNR between the outputs."""
+    gradients of the input and every parameter), float32 at >= 60 dB PSNR between the outputs. On
+    each device: the fast path takes the CPU formulations on CPU and the plain ones on CUDA."""
     fast, plain = twins(lambda fast: DRSformer(**TINY, **kwargs, fast=fast), scale=0.2)
-    x = torch.rand(2, 3, 16, 24, dtype=torch.float64)
+    fast, plain = fast.to(device), plain.to(device)
+    x = torch.rand(2, 3, 16, 24, dtype=torch.float64).to(device)
     assert_float64_equal(fast, plain, x)
     fast32, plain32 = copy.deepcopy(fast).float(), copy.deepcopy(plain).float()
-    _, _, _, db = compare(fast32, plain32, x.detach().float())
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):  # float32 on CUDA, not TF32
+        _, _, _, db = compare(fast32, plain32, x.detach().float())
     assert db >= 60, db
 
 
@@ -201,3 +204,48 @@ def test_training_step_under_cpu_bfloat16_autocast():
         grads.append(torch.cat([p.grad.flatten() for p in net.parameters()]))
     assert psnr(outs[1], outs[0]) > 35
     assert torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0) > 0.9
+
+
+@pytest.mark.parametrize('kwargs', [dict(), dict(use_mefc=False, bias=True)], ids=['release', 'no-mefc,bias'])
+def test_the_cuda_choice_equals_the_plain_path_and_the_cpu_choice(kwargs):
+    """``device_kernels='cuda'`` (what 'auto' picks on a GPU) forced on CPU tensors: the fast path with the
+    plain operations for MSFN and the depth-wise convs equals the release's formulation and the CPU's fast
+    path, float64 within 1e-8 (outputs and gradients)."""
+    cuda_choice, plain = twins(lambda fast: DRSformer(**TINY, **kwargs, fast=fast, device_kernels='cuda'),
+                               scale=0.2)
+    cpu_choice = DRSformer(**TINY, **kwargs, device_kernels='cpu').double()
+    cpu_choice.load_state_dict(cuda_choice.state_dict())
+    x = torch.rand(2, 3, 16, 24, dtype=torch.float64)
+    assert_float64_equal(cuda_choice, plain, x)
+    assert_float64_equal(cuda_choice, cpu_choice, x)
+
+
+def test_device_kernels_follow_the_tensor(monkeypatch):
+    """'auto' takes the CPU formulations (MSFN's chunked pair sums, the depth-wise weight gradient) for CPU
+    tensors; 'cuda' takes neither; the choice reaches every MSFN and MEFC step; bad values are named."""
+    from projects.drsformer.drsformer import fast_kernels, msfn
+
+    calls = []
+    forward_cpu, apply = msfn.MSFN.forward_cpu, fast_kernels._DepthwiseConv2d.apply
+
+    def counted_forward_cpu(self, x, residual=None):
+        calls.append('msfn')
+        return forward_cpu(self, x, residual)
+
+    def counted_apply(*args):
+        calls.append('dw-grad')
+        return apply(*args)
+
+    monkeypatch.setattr(msfn.MSFN, 'forward_cpu', counted_forward_cpu)
+    monkeypatch.setattr(fast_kernels._DepthwiseConv2d, 'apply', counted_apply)
+    x = torch.rand(1, 3, 16, 16)
+    for choice, expected in (('auto', {'msfn', 'dw-grad'}), ('cpu', {'msfn', 'dw-grad'}), ('cuda', set())):
+        calls.clear()
+        net = DRSformer(**TINY, device_kernels=choice)
+        assert {m.device_kernels for m in net.modules() if hasattr(m, 'device_kernels')} == {choice}
+        assert {type(m).__name__ for m in net.modules() if hasattr(m, 'device_kernels')} == {'MSFN', 'ExpertStep'}
+        net(x).sum().backward()
+        assert set(calls) == expected, choice
+    with pytest.raises(ValueError, match="device_kernels='gpu'"):
+        DRSformer(**TINY, device_kernels='gpu')
+
