@@ -34,12 +34,24 @@ def device(request):
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:  # a test asking for the CUDA device is a cuda test (`pytest -m cuda`)
+        if 'cuda_device' in getattr(item, 'fixturenames', ()):
+            item.add_marker(pytest.mark.cuda)
     if config.getoption('--runslow'):
         return
     skip_slow = pytest.mark.skip(reason='slow: run with --runslow (make test-slow)')
     for item in items:
         if 'slow' in item.keywords:
             item.add_marker(skip_slow)
+
+
+@pytest.fixture
+def cuda_device():
+    """'cuda' for a test that only makes sense on a GPU (its CPU case is another, existing test);
+    skipped where there is none. Such tests are marked ``cuda``."""
+    if not torch.cuda.is_available():
+        pytest.skip(NO_CUDA)
+    return 'cuda'
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from restorelab.evaluation.functional.psnr_ssim import compute_metrics
 from restorelab.utils.image_io import imread_rgb
 from tool_helpers import TINY_CONFIG, data_root_options, read_json, run_tool
 
+RANK_REPORT_CONFIG = TINY_CONFIG.replace('tiny_rain200h.py', 'tiny_rain200h_rank_report.py')
+
 
 def test_train_writes_checkpoints_events_and_comparisons(trained):
     work, res = trained
@@ -142,8 +144,7 @@ def test_test_tool_refuses_missing_checkpoint(tmp_path):
 
 def test_dist_train_two_cpu_processes(rain_root, tmp_path):
     work = str(tmp_path / 'dist')
-    config = TINY_CONFIG.replace('tiny_rain200h.py', 'tiny_rain200h_rank_report.py')
-    res = run_tool(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work,
+    res = run_tool(['bash', 'tools/dist_train.sh', RANK_REPORT_CONFIG, '2', '--work-dir', work,
                     '--cfg-options', 'train_cfg.max_iters=6', 'train_cfg.val_interval=6',
                     'default_hooks.checkpoint.interval=6', *data_root_options(rain_root)],
                    python=False, env={'PYTHON': sys.executable})
@@ -160,6 +161,40 @@ def test_dist_train_two_cpu_processes(rain_root, tmp_path):
     # One checkpoint set, written by rank 0; validation scored every test image once.
     assert osp.isfile(osp.join(work, 'iter_6.pth'))
     assert 'Rain200H/PSNR' in res.stdout + res.stderr
+
+
+def _assert_trained_on_cuda(work, res, iters, optim_wrapper):
+    assert res.returncode == 0, (res.stdout[-2000:], res.stderr[-3000:])
+    report = read_json(osp.join(work, 'rank0.json'))
+    assert report['device'] == 'cuda' and report['iter'] == iters
+    assert report['optim_wrapper'] == optim_wrapper
+    assert np.isfinite(report['param_sum']) and np.isfinite(report['param_abs_sum'])
+    assert osp.isfile(osp.join(work, f'iter_{iters}.pth'))
+    assert 'Rain200H/PSNR' in res.stdout + res.stderr
+    return report
+
+
+def test_train_tool_on_cuda_with_amp_and_accumulation(cuda_device, rain_root, tmp_path):
+    """The CUDA case of the tools/train.py runs above: float16 AMP (mmengine's AmpOptimWrapper) and a
+    total batch of 4 as 2 per step x accumulate 2."""
+    work = str(tmp_path / 'cuda')
+    res = run_tool(['tools/train.py', RANK_REPORT_CONFIG, '--work-dir', work, '--amp', '--batch-size', '2',
+                    '--cfg-options', 'train_cfg.max_iters=6', 'train_cfg.val_interval=6',
+                    'default_hooks.checkpoint.interval=6', 'total_batch_size=4',
+                    *data_root_options(rain_root)])
+    report = _assert_trained_on_cuda(work, res, 6, 'AmpOptimWrapper')
+    assert report['accumulate'] == 2 and len(report['keys']) == 6 * 4
+    assert 'per-process batch 2 x 1 process x accumulate 2 = 4' in res.stdout + res.stderr
+
+
+def test_dist_train_one_gpu(cuda_device, rain_root, tmp_path):
+    """The CUDA case of test_dist_train_two_cpu_processes: one process on one GPU through torchrun (nccl)."""
+    work = str(tmp_path / 'dist_cuda')
+    res = run_tool(['bash', 'tools/dist_train.sh', RANK_REPORT_CONFIG, '1', '--work-dir', work,
+                    '--cfg-options', 'train_cfg.max_iters=6', 'train_cfg.val_interval=6',
+                    'default_hooks.checkpoint.interval=6', *data_root_options(rain_root)],
+                   python=False, env={'PYTHON': sys.executable})
+    _assert_trained_on_cuda(work, res, 6, 'OptimWrapper')
 
 
 def test_dist_test_scores_each_image_once(trained, rain_root, tmp_path):
