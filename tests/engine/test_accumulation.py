@@ -109,3 +109,28 @@ def test_drsformer_entry_point_trains_on_the_release_batch_on_any_process_count(
 
 def launch_root():
     return osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+
+
+def test_an_accumulated_run_resumes_with_the_batches_and_weights_of_the_uninterrupted_one(tmp_path):
+    root = make_rain200_folder(str(tmp_path / 'rain'), n_train=6)
+    opts = {'train_cfg.max_iters': 3, 'train_cfg.val_interval': 100, 'total_batch_size': 4,
+            'default_hooks.checkpoint.interval': 2, 'default_hooks.checkpoint.save_best': None}
+
+    def run(name, resume_from=None):
+        cfg = tiny_cfg(root, tmp_path / name, opts)
+        for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg',
+                    'test_evaluator'):
+            cfg[key] = None
+        launch.apply_total_batch_size(cfg, 1, 2)  # 2 per step x accumulate 2
+        if resume_from:
+            cfg.resume, cfg.load_from = True, resume_from
+        record = RecordBatches()
+        runner = build_runner(cfg, [record])
+        runner.train()
+        return runner, record
+
+    straight, straight_rec = run('straight')
+    resumed, resumed_rec = run('resumed', osp.join(tmp_path, 'straight', 'iter_2.pth'))
+    assert sorted(resumed_rec.keys) == [3] and resumed_rec.keys[3] == straight_rec.keys[3]
+    assert len(straight_rec.keys[3]) == 4
+    assert_same_weights(weights(resumed), weights(straight), atol=1e-7)
