@@ -14,7 +14,9 @@ Sections (all by default):
   328x488, as ImageRestorer pads) in float32, bfloat16 autocast and float16 autocast, and a training
   step (forward, L1 loss, backward, AdamW step through mmengine's AmpOptimWrapper, float16) at batch 4
   and 16 of 128x128. Median times over ``--runs`` runs after ``--warmup`` (``torch.cuda.synchronize``
-  around each), peak memory (``torch.cuda.max_memory_allocated`` of the measured run), agreement
+  around each), peak memory (``torch.cuda.max_memory_allocated`` of the last run, with only the
+  measured model on the GPU: for a training step weights, gradients, AdamW state and activations),
+  agreement
   between plain and fast (PSNR between the outputs, peak 1; a training step: the relative difference
   of the losses and the cosine between the gradients).
 * ``restormer``: the same for Restormer; plain only unless its constructor has a ``fast`` flag.
@@ -184,9 +186,11 @@ def build_pair(name, kwargs):
 def check_arch(name, kwargs, sizes, device, failures, dtypes=tuple(DTYPES), train=True):
     from restorelab.models.restorers import pad_to_multiple
     plain, fast = build_pair(name, kwargs)
-    models = {'plain': plain.to(device).eval()}
+    # The models wait on the CPU: only the one measured is on the GPU, so that the peak memory is
+    # what that model needs (plus the inputs and the outputs kept for the comparison).
+    models = {'plain': plain.eval()}
     if fast is not None:
-        models['fast'] = fast.to(device).eval()
+        models['fast'] = fast.eval()
     multiple = getattr(plain, 'size_multiple', 8)
     rows = []
     gen = torch.Generator().manual_seed(1)
@@ -200,14 +204,18 @@ def check_arch(name, kwargs, sizes, device, failures, dtypes=tuple(DTYPES), trai
                 def run(model=model):
                     with torch.no_grad(), precision_context(device, dtype_name), NoTF32():
                         return model(x)
+                model.to(device)
                 try:
                     seconds, peak, out = timed(run, device, sizes['runs'], sizes['warmup'])
                 except RuntimeError as err:
                     if not is_oom(err):
                         raise
                     row[path] = dict(error='out of memory')
-                    torch.cuda.empty_cache()
                     continue
+                finally:
+                    model.to('cpu')
+                    if device == 'cuda':
+                        torch.cuda.empty_cache()
                 outs[path] = out.float()
                 row[path] = dict(seconds=seconds, peak_mib=None if peak is None else peak / 2 ** 20,
                                  finite=bool(torch.isfinite(out).all()))
@@ -261,7 +269,7 @@ def train_case(name, models, batch, sizes, device, failures):
     row = dict(arch=name, case=f'train step {batch}x{patch}x{patch}', dtype=f'{amp} AMP')
     first = {}
     for path, model in models.items():
-        model = copy.deepcopy(model).train()
+        model = copy.deepcopy(model).to(device).train()
         wrapper = make_wrapper(model, device)
 
         def step(model=model, wrapper=wrapper):

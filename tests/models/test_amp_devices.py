@@ -11,7 +11,6 @@ import pytest
 import torch
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
-from conftest import NO_CUDA
 from restorelab.engine.optim_wrapper import CPUAmpOptimWrapper
 from restorelab.models.restorers import ImageRestorer
 from restorelab.structures import DataSample
@@ -59,9 +58,9 @@ def _wrapper(device, dtype, optimizer):
 
 @pytest.mark.parametrize('device, dtype', CASES)
 @pytest.mark.parametrize('arch', sorted(TINY_ARCHS))
-def test_training_step(arch, device, dtype):
-    if device == 'cuda' and not torch.cuda.is_available():
-        pytest.skip(NO_CUDA)
+def test_training_step(arch, device, dtype, request):
+    if device == 'cuda':
+        request.getfixturevalue('cuda_device')  # skips, with the reason, where there is no GPU
     torch.manual_seed(0)
     model = ImageRestorer(dict(TINY_ARCHS[arch]), dict(type='L1Loss')).to(device)
     wrapper = _wrapper(device, dtype, torch.optim.Adam(model.parameters(), lr=1e-3))
