@@ -11,7 +11,7 @@ WEBUI_STAMP := $(VENV)/.restorelab-webui-installed
 BROWSER_STAMP := $(VENV)/.restorelab-browser-test-installed
 PYTEST_ARGS ?=
 
-.PHONY: install install-webui install-browser-test demo webui test test-slow clean
+.PHONY: install install-webui install-browser-test demo webui test test-slow gpu-check clean
 
 install: $(STAMP)
 
@@ -62,6 +62,11 @@ test: install install-browser-test
 
 test-slow: install install-browser-test
 	$(PY) -m pytest -q --runslow $(PYTEST_ARGS)
+
+# On a machine with a GPU: the CUDA tests, plain vs fast speed, memory and agreement, and AMP and
+# distributed training runs, in one summary (docs/gpu.md); without one, a short CPU report.
+gpu-check: install
+	PYTHON=$(PY) bash benchmarks/gpu_check.sh
 
 clean:
 	rm -rf work_dirs .pytest_cache

@@ -5,10 +5,18 @@
 #   bash benchmarks/gpu_check.sh [--json FILE] [gpu_check.py options]
 # Without a GPU it reports the environment and a tiny plain-vs-fast agreement check on the CPU,
 # says that no GPU was found, and exits 0.
-# PYTHON: the interpreter (default: python on PATH, e.g. the activated .venv).
+# PYTHON: the interpreter (default: .venv/bin/python of `make install` when present, else python on
+# PATH).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+if [[ -z "${PYTHON:-}" && -x .venv/bin/python ]]; then
+    PYTHON=.venv/bin/python
+fi
 PYTHON=${PYTHON:-$(command -v python || command -v python3)}
+if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
+    echo "error: $PYTHON cannot import torch; run \`make install\` first (or set PYTHON)" >&2
+    exit 2
+fi
 if "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
     exec "$PYTHON" benchmarks/gpu_check.py --device cuda "$@"
 fi
