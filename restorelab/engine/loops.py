@@ -165,11 +165,14 @@ class IterBasedTrainLoop(MMEngineIterBasedTrainLoop):
                   f' x accumulate {n} = {total} samples per iteration{note}', logger='current',
                   level=logging.INFO)
         if n > 1:
-            # The Runner set the counts to (iteration, max_iters) before this loop ran (a
-            # resumed iteration not divisible by N made mmengine warn that gradients were
-            # lost: here every iteration is whole, nothing is lost).
+            # The Runner set the counts to (iteration, max_iters) before this loop ran.
             self.runner.optim_wrapper.initialize_count_status(
                 self.runner.model, self._iter * n, self._max_iters * n)
+            if self._iter % n:
+                print_log(f'resuming at iteration {self._iter}: mmengine\'s warning above that the '
+                          'resumed iteration is not divisible by accumulative_counts does not apply '
+                          'here (each iteration accumulates all its batches; no gradient is lost)',
+                          logger='current', level=logging.INFO)
 
     def run_iter(self, data_batch):
         """One iteration: mmengine's, or with accumulation N, a forward and backward pass on
@@ -184,7 +187,7 @@ class IterBasedTrainLoop(MMEngineIterBasedTrainLoop):
         self.runner.call_hook('before_train_iter', batch_idx=self._iter, data_batch=merged)
         outputs = [self.runner.model.train_step(batch, optim_wrapper=self.runner.optim_wrapper)
                    for batch in batches]
-        outputs = {key: sum(out[key] for out in outputs) / n for key in outputs[0]}
+        outputs = {key: sum(_detached(out[key]) for out in outputs) / n for key in outputs[0]}
         self.runner.call_hook('after_train_iter', batch_idx=self._iter, data_batch=merged,
                               outputs=outputs)
         self._iter += 1
@@ -323,6 +326,10 @@ class IterBasedTrainLoop(MMEngineIterBasedTrainLoop):
                     'the cause is fixed.')
         return (f'The newest complete checkpoint is {osp.abspath(latest)!r}: continue with '
                 '`tools/train.py CONFIG --resume` once the cause is fixed.')
+
+
+def _detached(value):
+    return value.detach() if isinstance(value, torch.Tensor) else value
 
 
 def _merge_batches(batches):
