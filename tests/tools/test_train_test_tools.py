@@ -254,3 +254,27 @@ def test_dist_train_without_data_is_one_message_before_any_process_starts(tmp_pa
     assert err.count('error: ') == 1  # one message, not one per process
     assert err.startswith('error: ') and len(err.splitlines()) <= 3
     assert not (tmp_path / 'w').exists() or not list((tmp_path / 'w').rglob('*.pth'))
+
+
+@pytest.mark.slow
+def test_dist_train_with_accumulation_equals_one_process_with_the_whole_batch(rain_root, tmp_path):
+    """2 processes x 1 sample x accumulate 2 (DDP synchronising only on the last batch) train on the
+    samples of one process with a batch of 4 and end with its weights."""
+    options = ['--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=3',
+               'default_hooks.checkpoint.interval=3', 'total_batch_size=4', *data_root_options(rain_root)]
+    works = {name: str(tmp_path / name) for name in ('dist', 'single')}
+    dist = run_tool(['bash', 'tools/dist_train.sh', RANK_REPORT_CONFIG, '2', '--work-dir', works['dist'],
+                     '--batch-size', '1', *options], python=False, env={'PYTHON': sys.executable})
+    assert dist.returncode == 0, (dist.stdout[-2000:], dist.stderr[-3000:])
+    assert 'per-process batch 1 x 2 processes x accumulate 2 = 4 samples per iteration' in \
+        dist.stdout + dist.stderr
+    single = run_tool(['tools/train.py', RANK_REPORT_CONFIG, '--work-dir', works['single'], *options])
+    assert single.returncode == 0, single.stderr[-3000:]
+    r0, r1 = (read_json(osp.join(works['dist'], f'rank{r}.json')) for r in (0, 1))
+    one = read_json(osp.join(works['single'], 'rank0.json'))
+    assert r0['accumulate'] == r1['accumulate'] == 2 and one['accumulate'] == 1
+    assert sorted(r0['keys'] + r1['keys']) == sorted(one['keys']) and len(one['keys']) == 12
+    a, b = (safe_torch_load(osp.join(works[name], 'iter_3.pth'))['state_dict'] for name in ('dist', 'single'))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert (a[key].double() - b[key].double()).abs().max() <= 1e-6, key
