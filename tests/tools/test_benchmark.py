@@ -116,7 +116,7 @@ def test_writes_every_output_and_records_the_environment(bench):
     assert rows[-1].startswith('Missing,SetB,rcdnet,,,,,,failed,')
 
 
-def test_the_same_benchmark_on_cuda(bench, cuda_device, tmp_path):
+def test_the_same_benchmark_on_cuda(cuda_device, bench, tmp_path):
     """The CUDA case of the benchmark run above: the same cells succeed or fail, and the scores of
     the 8-bit predictions agree with the CPU's (a rounding may flip at a few pixels)."""
     out = str(tmp_path / 'cuda')
