@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .fast_kernels import PairSumReLU, chunk_plans, depthwise_conv2d, pair_sum_relu
+from .fast_kernels import PairSumReLU, chunk_plans, depthwise_conv2d, pair_sum_relu, pointwise_conv2d
 
 
 class MSFN(nn.Module):
@@ -89,7 +89,7 @@ class MSFN(nn.Module):
             for plan in self.plans(n * h * w, x.element_size()):
                 order, outputs = plan.order.to(x.device), plan.outputs.to(x.device)
                 idx = order + half * hid
-                expanded = F.conv2d(x, w_in.index_select(0, idx), pick(b_in, idx))
+                expanded = pointwise_conv2d(x, w_in.index_select(0, idx), pick(b_in, idx))
                 terms = []
                 for t, conv in enumerate((self.dwconv3x3, self.dwconv5x5)):
                     p = F.relu_(depthwise_conv2d(expanded, conv.weight.index_select(0, idx), pick(conv.bias, idx),
