@@ -19,6 +19,10 @@ Two ways of timing (``--mode``), because the ratio depends on the allocator stat
   of the ``--runs`` runs after it (training for days). Processes alternate reference, optimised, ...
   ``--repeats`` times; the table gives the median over repeats.
 
+``--clock cpu`` times with the process's CPU time (user + system, page faults included) instead of the
+wall clock: with one thread on a shared machine it leaves out the time the process waited for a core
+(it still includes what sharing the caches and memory bus costs).
+
 ``--official FILE`` adds the release's module (its ``DRSformer_arch.py``, kept outside the repository)
 as a third implementation with the same weights (converted by the plugin's converter), so that the
 reference formulation's speed can be checked against the code it reproduces.
@@ -182,6 +186,10 @@ def probe_memory(size, case_index, impl, official=None):
     print(json.dumps(dict(peak_mb=rss_mb('VmHWM') - before)))
 
 
+CLOCKS = dict(wall=time.perf_counter, cpu=time.process_time)
+clock = CLOCKS['wall']
+
+
 def probe_time(size, case_index, impl, runs, official=None):
     """(Child process) the times of ``1 + runs`` runs of one implementation on one case, in a new process."""
     cfg = CONFIGS[size]
@@ -191,16 +199,16 @@ def probe_time(size, case_index, impl, runs, official=None):
     run = make_runner(model, kind, x, gt)
     times = []
     for _ in range(1 + runs):
-        start = time.perf_counter()
+        start = clock()
         run()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     print(json.dumps(dict(times=times)))
 
 
 def child(args, flag, case_index, impl):
     """Run this script in a new process for one case and implementation; its last line of JSON."""
     cmd = [sys.executable, __file__, '--threads', str(args.threads), flag, str(case_index), impl,
-           '--runs', str(args.runs)]
+           '--runs', str(args.runs), '--clock', args.clock]
     if args.train_batch is not None:
         cmd += ['--train-batch', str(args.train_batch)]
     if args.small:
@@ -293,6 +301,9 @@ def main():
     parser.add_argument('--official', metavar='FILE',
                         help="the release's DRSformer_arch.py (outside the repository): timed as a third "
                         'implementation with the same weights')
+    parser.add_argument('--clock', choices=tuple(CLOCKS), default='wall',
+                        help='wall: elapsed time (default); cpu: the process\'s CPU time, which leaves out '
+                        'waiting for a core on a shared machine (meaningful with --threads 1)')
     parser.add_argument('--probe-memory', nargs=2, metavar=('CASE', 'IMPL'), help=argparse.SUPPRESS)
     parser.add_argument('--probe-time', nargs=2, metavar=('CASE', 'IMPL'), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -300,6 +311,8 @@ def main():
         parser.error(f'--runs and --repeats must be >= 1 and --warmup >= 0 '
                      f'(got {args.runs}, {args.repeats}, {args.warmup})')
     official = load_official(args.official) if args.official else None
+    global clock
+    clock = CLOCKS[args.clock]
     torch.set_num_threads(args.threads)
     if args.reuse_freed_memory:
         reuse_freed_memory()
@@ -321,7 +334,7 @@ def main():
     if official is not None:
         impls.insert(0, 'official')
 
-    print(f'# torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs, '
+    print(f'# torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs, {args.clock} clock, '
           f'load average at start {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}')
     print(f'# model: DRSformer({cfg["model"] or "release defaults"}), runs {args.runs} after {args.warmup} warm-up, '
           + f'implementations {", ".join(impls)}, mode {args.mode}'
@@ -346,9 +359,9 @@ def main():
         outputs = {}
         for r in range(args.warmup + args.runs):
             for impl, run in runners.items():
-                start = time.perf_counter()
+                start = clock()
                 out = run()
-                elapsed = time.perf_counter() - start
+                elapsed = clock() - start
                 if r == 0:
                     outputs[impl] = out  # same weights at the first call (training updates them afterwards)
                 if r >= args.warmup:
