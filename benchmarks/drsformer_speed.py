@@ -6,15 +6,33 @@ maths and NCHW layout, module by module: four masked softmaxes and products, gro
 chunk/cat, layer norms over the channels, concatenated MEFC experts) and ``fast=True`` ("optimised"),
 checks that they agree (float64 max abs difference, float32 PSNR between outputs), then times
 inference at 256x256 and at Rain200H size (321x481, reflect-padded to 328x488 as ImageRestorer does)
-and one training step (batch 4 at 128x128: forward, L1 loss, backward, AdamW step). Times are medians over ``--runs`` runs after ``--warmup``,
-reference and optimised interleaved in one process; peak memory is the growth of the resident set
-during one run, each measured in a fresh subprocess. A benchmark, not a test.
+and one training step (batch 4 at 128x128: forward, L1 loss, backward, AdamW step); peak memory is the
+growth of the resident set during one run, each measured in a fresh subprocess. A benchmark, not a test.
 
-    python benchmarks/drsformer_speed.py            # full-size model (tens of minutes on 2 CPU cores)
-    python benchmarks/drsformer_speed.py --small    # a small model and sizes, about a minute
+Two ways of timing (``--mode``), because the ratio depends on the allocator state the implementations share:
+
+* ``interleaved``: reference and optimised alternate in one process, medians over ``--runs`` runs after
+  ``--warmup``. glibc raises its mmap threshold (up to 32 MB) whenever a large mapped block is freed, so
+  one model's big frees change how the other's tensors are allocated.
+* ``fresh``: each implementation in its own new process, as a user meets it: ``first`` is the first
+  full-size run (deraining one photo: first call included, model already built), ``steady`` the median
+  of the ``--runs`` runs after it (training for days). Processes alternate reference, optimised, ...
+  ``--repeats`` times; the table gives the median over repeats.
+
+``--clock cpu`` times with the process's CPU time (user + system, page faults included) instead of the
+wall clock: with one thread on a shared machine it leaves out the time the process waited for a core
+(it still includes what sharing the caches and memory bus costs).
+
+``--official FILE`` adds the release's module (its ``DRSformer_arch.py``, kept outside the repository)
+as a third implementation with the same weights (converted by the plugin's converter), so that the
+reference formulation's speed can be checked against the code it reproduces.
+
+    python benchmarks/drsformer_speed.py            # full-size model, both modes (an hour or more on 2 CPU cores)
+    python benchmarks/drsformer_speed.py --small    # a small model and sizes, a few minutes
 """
 import argparse
 import copy
+import importlib.util
 import json
 import os
 import statistics
@@ -43,14 +61,39 @@ CONFIGS = {
 }
 
 
-def build(model_cfg):
-    """(reference, optimised): the plugin's DRSformer with the release's initialisation (seed 0), and the
-    same model built with ``fast=False`` holding a copy of its weights."""
+def load_official(path):
+    """The release's module file, imported from ``path`` (outside the repository)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SystemExit(f'--official: {path} is not a file (expected the release\'s DRSformer_arch.py)')
+    spec = importlib.util.spec_from_file_location('official_drsformer_arch', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def official_kwargs(model_cfg):
+    """The release's constructor arguments for one of this script's model configs."""
+    names = dict(dim='dim', num_blocks='num_blocks', heads='heads')
+    return {names[k]: list(v) if isinstance(v, tuple) else v for k, v in model_cfg.items()}
+
+
+def build(model_cfg, official=None):
+    """{'reference', 'optimised'[, 'official']}: the plugin's DRSformer with the release's initialisation
+    (seed 0) and the same model built with ``fast=False`` holding a copy of its weights; with ``official``
+    (the release's module), the release's model (seed 0) and both of the plugin's holding its weights."""
     torch.manual_seed(0)
+    models = {}
+    if official is not None:
+        from restorelab.registry import CHECKPOINT_CONVERTERS
+        models['official'] = official.DRSformer(**official_kwargs(model_cfg))
+        weights = CHECKPOINT_CONVERTERS.get('drsformer')(models['official'].state_dict())
     net = DRSformer(**model_cfg)
+    if official is not None:
+        net.load_state_dict(weights)
     reference = DRSformer(**model_cfg, fast=False)
     reference.load_state_dict(net.state_dict())
-    return reference, net
+    return dict(reference=reference, optimised=net, **models)
 
 
 def make_input(kind, shape, multiple=8):
@@ -130,13 +173,11 @@ def rss_mb(field):
     raise RuntimeError(f'{field} not in /proc/self/status')
 
 
-def probe_memory(size, case_index, impl):
+def probe_memory(size, case_index, impl, official=None):
     """(Child process) peak resident-set growth in MB during one run of one implementation on one case."""
     cfg = CONFIGS[size]
     _, kind, shape = cfg['cases'][case_index]
-    ref, net = build(cfg['model'])
-    model = ref if impl == 'reference' else net
-    del ref, net
+    model = build(cfg['model'], official)[impl]
     x, gt = make_input(kind, shape)
     run = make_runner(model, kind, x, gt)
     Path('/proc/self/clear_refs').write_text('5')  # reset the peak (VmHWM) to the current RSS
@@ -145,22 +186,85 @@ def probe_memory(size, case_index, impl):
     print(json.dumps(dict(peak_mb=rss_mb('VmHWM') - before)))
 
 
-def measure_memory(args, case_index, impl):
-    cmd = [sys.executable, __file__, '--threads', str(args.threads), '--probe-memory', str(case_index), impl]
+CLOCKS = dict(wall=time.perf_counter, cpu=time.process_time)
+clock = CLOCKS['wall']
+
+
+def probe_time(size, case_index, impl, runs, official=None):
+    """(Child process) the times of ``1 + runs`` runs of one implementation on one case, in a new process."""
+    cfg = CONFIGS[size]
+    _, kind, shape = cfg['cases'][case_index]
+    model = build(cfg['model'], official)[impl]
+    x, gt = make_input(kind, shape)
+    run = make_runner(model, kind, x, gt)
+    times = []
+    for _ in range(1 + runs):
+        start = clock()
+        run()
+        times.append(clock() - start)
+    print(json.dumps(dict(times=times)))
+
+
+def child(args, flag, case_index, impl):
+    """Run this script in a new process for one case and implementation; its last line of JSON."""
+    cmd = [sys.executable, __file__, '--threads', str(args.threads), flag, str(case_index), impl,
+           '--runs', str(args.runs), '--clock', args.clock]
     if args.train_batch is not None:
         cmd += ['--train-batch', str(args.train_batch)]
     if args.small:
         cmd.append('--small')
     if args.reuse_freed_memory:
         cmd.append('--reuse-freed-memory')
-    result = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])['peak_mb']
+    if args.official:
+        cmd += ['--official', args.official]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f'{" ".join(cmd)} failed (exit {result.returncode}):\n{result.stderr[-3000:]}')
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def measure_memory(args, case_index, impl):
+    return child(args, '--probe-memory', case_index, impl)['peak_mb']
+
+
+def fresh_process_rows(args, cfg, indices, impls):
+    """Per case: for each implementation, the medians over ``--repeats`` new processes of the first run's
+    time and of the steady-state median (runs after the first)."""
+    rows = []
+    for index in indices:
+        name = cfg['cases'][index][0]
+        first, steady = {i: [] for i in impls}, {i: [] for i in impls}
+        for _ in range(args.repeats):
+            for impl in impls:
+                times = child(args, '--probe-time', index, impl)['times']
+                first[impl].append(times[0])
+                steady[impl].append(statistics.median(times[1:]))
+        print(f'# fresh processes, {name}: ' + ', '.join(
+            f'{impl} first {[round(t, 2) for t in first[impl]]} s, steady {[round(t, 2) for t in steady[impl]]} s'
+            for impl in impls) + f', load {os.getloadavg()[0]:.2f}', flush=True)
+        rows.append((name, {i: statistics.median(first[i]) for i in impls},
+                     {i: statistics.median(steady[i]) for i in impls}))
+    return rows
+
+
+def print_fresh_table(rows, impls):
+    baselines = [i for i in ('official', 'reference') if i in impls]
+    print('\nEach implementation in its own new process (medians over repeats): first run / steady state (s)\n')
+    head = ' | '.join(f'{i} first | {i} steady' for i in impls)
+    ratios = ' | '.join(f'first {b}/optimised | steady {b}/optimised' for b in baselines)
+    print(f'| case | {head} | {ratios} |')
+    print('|---|' + '---|' * (2 * len(impls) + 2 * len(baselines)))
+    for name, first, steady in rows:
+        cells = ' | '.join(f'{first[i]:.2f} | {steady[i]:.2f}' for i in impls)
+        ratio = ' | '.join(f'{first[b] / first["optimised"]:.2f}x | {steady[b] / steady["optimised"]:.2f}x'
+                           for b in baselines)
+        print(f'| {name} | {cells} | {ratio} |')
 
 
 def float64_check(model_cfg, size):
     """Max abs difference of the two formulations in float64 on one random image of ``size``."""
-    ref, net = build(model_cfg)
-    ref, net = ref.double().eval(), net.double().eval()
+    models = build(model_cfg)
+    ref, net = models['reference'].double().eval(), models['optimised'].double().eval()
     x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     with torch.no_grad():
         return (ref(x) - net(x)).abs().max().item()
@@ -189,10 +293,26 @@ def main():
     parser.add_argument('--reuse-freed-memory', action='store_true',
                         help='raise glibc\'s mmap threshold first, so freed large blocks are reused instead '
                         'of returned to the system and page-faulted in again (affects both formulations)')
+    parser.add_argument('--mode', choices=('both', 'interleaved', 'fresh'), default='both',
+                        help='interleaved: the implementations alternate in one process; fresh: each in its own '
+                        'new process (first run and steady state); both (default)')
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='new processes per implementation and case in the fresh mode (median)')
+    parser.add_argument('--official', metavar='FILE',
+                        help="the release's DRSformer_arch.py (outside the repository): timed as a third "
+                        'implementation with the same weights')
+    parser.add_argument('--clock', choices=tuple(CLOCKS), default='wall',
+                        help='wall: elapsed time (default); cpu: the process\'s CPU time, which leaves out '
+                        'waiting for a core on a shared machine (meaningful with --threads 1)')
     parser.add_argument('--probe-memory', nargs=2, metavar=('CASE', 'IMPL'), help=argparse.SUPPRESS)
+    parser.add_argument('--probe-time', nargs=2, metavar=('CASE', 'IMPL'), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.runs < 1 or args.warmup < 0:
-        parser.error(f'--runs must be >= 1 and --warmup >= 0 (got {args.runs}, {args.warmup})')
+    if args.runs < 1 or args.warmup < 0 or args.repeats < 1:
+        parser.error(f'--runs and --repeats must be >= 1 and --warmup >= 0 '
+                     f'(got {args.runs}, {args.repeats}, {args.warmup})')
+    official = load_official(args.official) if args.official else None
+    global clock
+    clock = CLOCKS[args.clock]
     torch.set_num_threads(args.threads)
     if args.reuse_freed_memory:
         reuse_freed_memory()
@@ -203,39 +323,45 @@ def main():
         name, kind, (_, h, w) = CONFIGS[size]['cases'][-1]
         CONFIGS[size]['cases'][-1] = (f'train step {args.train_batch}x{h}x{w}', kind, (args.train_batch, h, w))
     if args.probe_memory:
-        probe_memory(size, int(args.probe_memory[0]), args.probe_memory[1])
+        probe_memory(size, int(args.probe_memory[0]), args.probe_memory[1], official)
+        return
+    if args.probe_time:
+        probe_time(size, int(args.probe_time[0]), args.probe_time[1], args.runs, official)
         return
     cfg = CONFIGS[size]
     indices = range(len(cfg['cases'])) if args.cases is None else [int(i) for i in args.cases.split(',')]
+    impls = ['reference', 'optimised'] if not args.optimised_only else ['optimised']
+    if official is not None:
+        impls.insert(0, 'official')
 
-    print(f'# torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs, '
+    print(f'# torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs, {args.clock} clock, '
           f'load average at start {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}')
     print(f'# model: DRSformer({cfg["model"] or "release defaults"}), runs {args.runs} after {args.warmup} warm-up, '
-          + ('optimised only' if args.optimised_only else 'reference and optimised interleaved'))
+          + f'implementations {", ".join(impls)}, mode {args.mode}'
+          + (f', {args.repeats} new processes each' if args.mode != 'interleaved' else ''))
     diff64 = float64_check(cfg['model'], cfg['check_size'])
     print(f'# float64 max abs difference at {cfg["check_size"][0]}x{cfg["check_size"][1]}: {diff64:.2e}', flush=True)
 
     rows, switch_rows = [], []
-    for index in indices:
+    for index in indices if args.mode != 'fresh' else ():
         name, kind, shape = cfg['cases'][index]
         # Peak memory first, in child processes, while this process holds no activations: after the
         # timed runs its heap keeps freed blocks, and with a child's training step both exceeded 24 GB.
         mem = [None if args.no_memory or (impl == 'reference' and args.optimised_only)
                else measure_memory(args, index, impl) for impl in ('reference', 'optimised')]
-        ref, net = build(cfg['model'])
+        models = build(cfg['model'], official)
         x, gt = make_input(kind, shape)
-        extra = switch_runners(args, net, kind, x, gt)
-        runners = {'reference': make_runner(ref, kind, x, gt), 'optimised': make_runner(net, kind, x, gt),
-                   **extra}
-        if args.optimised_only:
-            del runners['reference']
+        extra = switch_runners(args, models['optimised'], kind, x, gt)
+        runners = {impl: make_runner(models[impl], kind, x, gt) for impl in impls}
+        runners.update(extra)
+        del models
         times = {k: [] for k in runners}
         outputs = {}
         for r in range(args.warmup + args.runs):
             for impl, run in runners.items():
-                start = time.perf_counter()
+                start = clock()
                 out = run()
-                elapsed = time.perf_counter() - start
+                elapsed = clock() - start
                 if r == 0:
                     outputs[impl] = out  # same weights at the first call (training updates them afterwards)
                 if r >= args.warmup:
@@ -250,21 +376,36 @@ def main():
             t = statistics.median(times[impl])
             switch_rows.append((name, impl, t, t_ref / t, (outputs['reference'] - outputs[impl]).abs().max().item(),
                                 psnr(outputs['reference'], outputs[impl])))
-        del ref, net, runners, outputs, extra
-        rows.append((name, t_ref, t_opt, diff, db, *mem))
+        official_row = None
+        if 'official' in times:
+            official_row = (statistics.median(times['official']),
+                            (outputs['official'] - outputs['optimised']).abs().max().item(),
+                            psnr(outputs['official'], outputs['optimised']))
+        del runners, outputs, extra
+        rows.append((name, t_ref, t_opt, diff, db, *mem, official_row))
         print(f'# {name}: ' + ', '.join(f'{impl} {[round(t, 2) for t in ts]} s' for impl, ts in times.items())
               + f', load {os.getloadavg()[0]:.2f}', flush=True)
 
-    print()
-    print('| case | reference s | optimised s | ratio | max abs diff (fp32) | PSNR dB (fp32) '
-          '| peak MB reference | peak MB optimised |')
-    print('|---|---|---|---|---|---|---|---|')
-    for name, t_ref, t_opt, diff, db, m_ref, m_opt in rows:
+    if rows:
+        print('\nInterleaved in one process (medians)\n')
+        print('| case | reference s | optimised s | ratio | max abs diff (fp32) | PSNR dB (fp32) '
+              '| peak MB reference | peak MB optimised |')
+        print('|---|---|---|---|---|---|---|---|')
+    for name, t_ref, t_opt, diff, db, m_ref, m_opt, _ in rows:
         mem = ' | '.join('-' if m is None else f'{m:.0f}' for m in (m_ref, m_opt))
         if t_ref is None:
             print(f'| {name} | - | {t_opt:.2f} | - | - | - | {mem} |')
         else:
             print(f'| {name} | {t_ref:.2f} | {t_opt:.2f} | {t_ref / t_opt:.2f}x | {diff:.1e} | {db:.1f} | {mem} |')
+    official_rows = [(row[0], row[2], row[-1]) for row in rows if row[-1] is not None]
+    if official_rows:
+        print('\nThe release\'s module, same weights, interleaved in the same process\n')
+        print('| case | official s | optimised s | ratio | max abs diff (fp32) | PSNR dB (fp32) |')
+        print('|---|---|---|---|---|---|')
+        for name, t_opt, (t_off, diff, db) in official_rows:
+            print(f'| {name} | {t_off:.2f} | {t_opt:.2f} | {t_off / t_opt:.2f}x | {diff:.1e} | {db:.1f} |')
+    if args.mode != 'interleaved':
+        print_fresh_table(fresh_process_rows(args, cfg, indices, impls), impls)
     if switch_rows:
         print('\nOptional switches (off by default), against the same reference run:\n')
         print('| case | variant | time s | ratio to reference | max abs diff | PSNR dB vs reference |')

@@ -8,6 +8,7 @@ from restorelab.models.archs.common import ChannelLayerNorm, PixelShuffleUpsampl
 from restorelab.models.archs.restormer import OverlapPatchEmbed
 from restorelab.registry import MODELS
 
+from .fast_kernels import pointwise_conv2d
 from .feedforward import build_ffn
 from .mefc import MEFC
 from .msfn import MSFN
@@ -155,6 +156,10 @@ class DRSformer(nn.Module):
         self.refinement = mefc('final', dim * 2)
         self.output = nn.Conv2d(dim * 2, out_channels, 3, padding=1, bias=bias)
 
+    def _reduce(self, conv, x):
+        """A decoder level's 1x1 channel reduction (``fast``: oneDNN's kernel on CPU, same numbers)."""
+        return pointwise_conv2d(x, conv.weight, conv.bias) if self.fast else conv(x)
+
     def forward(self, x):
         h, w = x.shape[-2:]
         if h % self.size_multiple or w % self.size_multiple:
@@ -172,8 +177,8 @@ class DRSformer(nn.Module):
         enc3 = self.encoder_level3(self.down2_3(enc2))
         latent = self.latent(self.down3_4(enc3))
 
-        dec3 = self.decoder_level3(self.reduce_chan_level3(torch.cat([self.up4_3(latent), enc3], dim=1)))
-        dec2 = self.decoder_level2(self.reduce_chan_level2(torch.cat([self.up3_2(dec3), enc2], dim=1)))
+        dec3 = self.decoder_level3(self._reduce(self.reduce_chan_level3, torch.cat([self.up4_3(latent), enc3], dim=1)))
+        dec2 = self.decoder_level2(self._reduce(self.reduce_chan_level2, torch.cat([self.up3_2(dec3), enc2], dim=1)))
         dec1 = self.decoder_level1(torch.cat([self.up2_1(dec2), enc1], dim=1))
         if self.refinement is not None:
             dec1 = self.refinement(dec1)

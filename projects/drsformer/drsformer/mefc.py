@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .fast_kernels import check_device_kernels, cpu_kernels, depthwise_conv2d
+from .fast_kernels import check_device_kernels, cpu_kernels, depthwise_conv2d, pointwise_conv2d
 
 # The release's eight experts, in its order (the gate's outputs index them in this order). Receptive
 # fields: separable kxk 2k-1 (two kxk depth-wise convs), dilated kxk 2k-1 (dilation 2), average 3.
@@ -114,11 +114,12 @@ class ExpertStep(nn.Module):
             if isinstance(expert, SepConv) and expert.dw1.kernel_size[0] == 1:
                 # pw2(dw2 * relu(pw1(dw1 * x))) with the scales folded into the 1x1 convs.
                 pw1 = expert.pw1.weight.reshape(c, c) * expert.dw1.weight.reshape(1, c)
-                parts.append(F.relu_(F.conv2d(x, pw1.reshape(c, c, 1, 1))))
+                parts.append(F.relu_(pointwise_conv2d(x, pw1.reshape(c, c, 1, 1))))
                 last.append(expert.pw2.weight.reshape(c, c) * expert.dw2.weight.reshape(1, c))
             elif isinstance(expert, SepConv):
-                y = F.relu_(expert.pw1(depthwise_conv2d(x, expert.dw1.weight, padding=expert.dw1.padding[0],
-                                                        custom_grad=custom_grad)))
+                y = depthwise_conv2d(x, expert.dw1.weight, padding=expert.dw1.padding[0],
+                                     custom_grad=custom_grad)
+                y = F.relu_(pointwise_conv2d(y, expert.pw1.weight, expert.pw1.bias))
                 parts.append(depthwise_conv2d(y, expert.dw2.weight, padding=expert.dw2.padding[0],
                                               custom_grad=custom_grad))
                 last.append(expert.pw2.weight.reshape(c, c))

@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .fast_kernels import (PairSumReLU, check_device_kernels, chunk_plans, cpu_kernels, depthwise_conv2d,
-                           pair_sum_relu)
+                           pair_sum_relu, pointwise_conv2d)
 
 
 class MSFN(nn.Module):
@@ -100,7 +100,7 @@ class MSFN(nn.Module):
             for plan in self.plans(n * h * w, x.element_size()):
                 order, outputs = plan.order.to(x.device), plan.outputs.to(x.device)
                 idx = order + half * hid
-                expanded = F.conv2d(x, w_in.index_select(0, idx), pick(b_in, idx))
+                expanded = pointwise_conv2d(x, w_in.index_select(0, idx), pick(b_in, idx))
                 terms = []
                 for t, conv in enumerate((self.dwconv3x3, self.dwconv5x5)):
                     p = F.relu_(depthwise_conv2d(expanded, conv.weight.index_select(0, idx), pick(conv.bias, idx),

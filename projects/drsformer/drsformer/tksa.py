@@ -5,7 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 
-from .fast_kernels import topk_rank
+from .fast_kernels import pointwise_conv2d, topk_rank
 
 # The release mixes four sparsity levels, k = int(C * a / b) for these fractions a/b of the C channels
 # per head: the paper's interval [1/2, 4/5].
@@ -130,7 +130,7 @@ class TKSA(nn.Module):
         """Channels ``channels`` of ``qkv_dwconv(qkv(x))``: (N, dim, H, W) -> (N, len(channels), H, W)."""
         def part(t):
             return None if t is None else t[channels]
-        y = F.conv2d(x, part(self.qkv.weight), part(self.qkv.bias))
+        y = pointwise_conv2d(x, part(self.qkv.weight), part(self.qkv.bias))
         return F.conv2d(y, part(self.qkv_dwconv.weight), part(self.qkv_dwconv.bias), padding=1,
                         groups=y.shape[1])
 

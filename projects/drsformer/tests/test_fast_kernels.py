@@ -2,7 +2,9 @@
 import pytest
 import torch
 
-from projects.drsformer.drsformer.fast_kernels import PairSumReLU, chunk_plans, depthwise_conv2d, topk_rank
+from projects.drsformer.drsformer import fast_kernels
+from projects.drsformer.drsformer.fast_kernels import (PairSumReLU, chunk_plans, depthwise_conv2d,
+                                                      pointwise_conv2d, topk_rank)
 
 LAYOUTS = [torch.contiguous_format, torch.channels_last]
 
@@ -85,3 +87,40 @@ def test_pair_sum_relu_backward_scatters_the_masked_gradient():
     assert torch.equal(y, y_ref)
     for g, g_ref in zip(torch.autograd.grad((y * grad_y).sum(), a), torch.autograd.grad((y_ref * grad_y).sum(), b)):
         assert (g - g_ref).abs().max() < 1e-12
+
+
+@pytest.mark.parametrize('layout', ['channels_last', 'nchw'])
+@pytest.mark.parametrize('with_bias', [True, False])
+@pytest.mark.parametrize('batch', [1, 3])
+def test_pointwise_conv2d_equals_conv2d_with_gradients(layout, with_bias, batch):
+    gen = torch.Generator().manual_seed(4)
+    fmt = torch.channels_last if layout == 'channels_last' else torch.contiguous_format
+    x = torch.randn(batch, 24, 13, 17, generator=gen).contiguous(memory_format=fmt)
+    weight = torch.randn(40, 24, 1, 1, generator=gen)
+    bias = torch.randn(40, generator=gen) if with_bias else None
+    grad_out = torch.randn(batch, 40, 13, 17, generator=gen)
+    results = []
+    for conv in (pointwise_conv2d, torch.nn.functional.conv2d):
+        leaves = [t.clone().requires_grad_() for t in (x, weight) + ((bias,) if with_bias else ())]
+        out = conv(*leaves)
+        out.backward(grad_out)
+        results.append((out.detach(), *(t.grad for t in leaves)))
+    assert results[0][0].is_contiguous(memory_format=fmt)
+    for ours, ref in zip(*results):
+        torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_pointwise_conv2d_takes_oneDNN_only_for_float32_outside_autocast(monkeypatch):
+    calls = []
+    real = torch.mkldnn_convolution
+    monkeypatch.setattr(torch, 'mkldnn_convolution', lambda *a: calls.append(a[0].dtype) or real(*a))
+    x, w = torch.randn(1, 4, 5, 5), torch.randn(6, 4, 1, 1)
+    pointwise_conv2d(x, w)
+    assert calls == ([torch.float32] if torch.backends.mkldnn.is_available() else [])
+    # float64 (which oneDNN lacks) and autocast take F.conv2d: the same numbers and dtypes as it.
+    assert torch.equal(pointwise_conv2d(x.double(), w.double()), torch.nn.functional.conv2d(x.double(), w.double()))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert pointwise_conv2d(x, w).dtype == torch.nn.functional.conv2d(x, w).dtype == torch.bfloat16
+    monkeypatch.setattr(fast_kernels, 'USE_ONEDNN_POINTWISE', False)
+    pointwise_conv2d(x, w)
+    assert len(calls) == (1 if torch.backends.mkldnn.is_available() else 0)
