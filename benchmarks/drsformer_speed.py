@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from projects.drsformer.drsformer import DRSformer  # noqa: E402
+from projects.drsformer.drsformer import DRSformer, fast_kernels  # noqa: E402
 
 CONFIGS = {
     'full': dict(model=dict(), check_size=(64, 64),
@@ -138,6 +138,16 @@ def switch_runners(args, net, kind, x, gt):
     """Runners of the optimised model with the optional switches asked for (``--bf16``, ``--compile``),
     each on its own copy of the weights; compilation happens here, outside the timed runs."""
     runners = {}
+    if args.blas_pointwise:
+        run = make_runner(copy.deepcopy(net), kind, x, gt)
+
+        def blas_pointwise_run():
+            fast_kernels.USE_ONEDNN_POINTWISE = False
+            try:
+                return run()
+            finally:
+                fast_kernels.USE_ONEDNN_POINTWISE = True
+        runners['optimised, 1x1 convs by F.conv2d'] = blas_pointwise_run
     if args.bf16:
         runners['optimised + bf16'] = make_runner(copy.deepcopy(net), kind, x, gt, bf16=True)
     if args.compile and kind == 'infer':
@@ -290,6 +300,9 @@ def main():
     parser.add_argument('--compile', action='store_true',
                         help='also time a torch.compile\'d optimised model (inference cases; compilation '
                         'takes minutes and is not timed)')
+    parser.add_argument('--blas-pointwise', action='store_true',
+                        help='also time the optimised model with its 1x1 convs by F.conv2d (PyTorch\'s choice: '
+                        'im2col + BLAS at one thread) instead of oneDNN (fast_kernels.USE_ONEDNN_POINTWISE)')
     parser.add_argument('--reuse-freed-memory', action='store_true',
                         help='raise glibc\'s mmap threshold first, so freed large blocks are reused instead '
                         'of returned to the system and page-faulted in again (affects both formulations)')
