@@ -2,7 +2,8 @@
 """ONNX Runtime against restorelab's PyTorch path on CPU, one thread (issue 17). A benchmark, not a test.
 
 For each arch at its default (full) size with random weights (seed 0): the arch is exported with
-restorelab.deploy.export_onnx (dynamic H, W; verified >= 50 dB against PyTorch) into a temporary
+restorelab.deploy.export_onnx (dynamic H, W, traced and verified >= 50 dB against PyTorch at
+64x64 or the arch's size multiple, and at a second size) into a temporary
 folder, then these implementations restore the same random image, interleaved in one process:
 
 * ``pytorch``: ``ImageRestorer.restore`` as tools/derain.py runs it (DRSformer's fast path);
@@ -124,7 +125,9 @@ def main():
         for name in args.archs:
             path = os.path.join(tmp, f'{name}.onnx')
             start = time.perf_counter()
-            result = export_onnx(build_arch(name), path, dynamic=True)
+            arch = build_arch(name)
+            side = -(-64 // arch.size_multiple) * arch.size_multiple  # a quick check; H, W are free
+            result = export_onnx(arch, path, shape=(side, side), dynamic=True)
             print(f'{name}: exported and verified in {time.perf_counter() - start:.0f} s '
                   f'({", ".join(f"{p:.0f} dB" for p in result["psnr_db"])})', flush=True)
             impls = implementations(name, path)

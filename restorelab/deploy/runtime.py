@@ -56,13 +56,13 @@ def psnr_db(reference, test):
 
 
 def new_session(path, threads=None):
-    """An ONNX Runtime CPU session of ``path``; ``threads``: intra-op threads (None: ORT's
-    default). A file ONNX Runtime cannot read raises a DeployError naming it."""
+    """An ONNX Runtime CPU session of ``path``; ``threads``: intra-op threads (None: as many as
+    PyTorch uses, ``torch.get_num_threads()``, so that both backends get the same cores). A
+    file ONNX Runtime cannot read raises a DeployError naming it."""
     _, ort = require_deploy()
     options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = int(threads)
-        options.inter_op_num_threads = 1
+    options.intra_op_num_threads = int(threads or torch.get_num_threads())
+    options.inter_op_num_threads = 1
     try:
         return ort.InferenceSession(os.fspath(path), options, providers=['CPUExecutionProvider'])
     except Exception as err:  # noqa: BLE001  ORT raises its own classes for bad files
@@ -98,7 +98,7 @@ def read_metadata(session, path):
     if len(inputs) != 1 or len(outputs) != 1 or len(inputs[0].shape) != 4 \
             or inputs[0].shape[1] != 3 or inputs[0].type != 'tensor(float)':
         raise DeployError(
-            f'{os.fspath(path)!r} takes input(s) {described} and has {len(outputs)} output(s); '
+            f'{os.fspath(path)!r} takes input(s) {"; ".join(described)} and has {len(outputs)} output(s); '
             'expected one float input (N, 3, H, W) and one output, as tools/deploy/export_onnx.py '
             'writes them')
     return meta
@@ -109,7 +109,7 @@ class OnnxRuntimeArch(nn.Module):
 
     ``size_multiple``, ``arch_name``, ``dynamic`` and ``export_shape`` come from the file's
     metadata. Inputs are computed in float32 on the CPU and returned on the input's device
-    and dtype. ``threads``: ONNX Runtime's intra-op threads (None: its default).
+    and dtype. ``threads``: ONNX Runtime's intra-op threads (None: ``torch.get_num_threads()``).
     """
 
     def __init__(self, path, threads=None):
