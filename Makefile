@@ -9,9 +9,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.restorelab-installed
 WEBUI_STAMP := $(VENV)/.restorelab-webui-installed
 BROWSER_STAMP := $(VENV)/.restorelab-browser-test-installed
+DEPLOY_STAMP := $(VENV)/.restorelab-deploy-installed
 PYTEST_ARGS ?=
 
-.PHONY: install install-webui install-browser-test demo webui test test-slow gpu-check clean
+.PHONY: install install-webui install-browser-test install-deploy demo webui test test-slow gpu-check clean
 
 install: $(STAMP)
 
@@ -22,6 +23,11 @@ install-webui: $(WEBUI_STAMP)
 # chromium-driver, installed with apt-get when running as root (as CI does); otherwise those
 # tests skip, naming what is missing.
 install-browser-test: $(BROWSER_STAMP)
+
+# ONNX export and the onnxruntime backend (tools/deploy/export_onnx.py, tools/derain.py
+# --backend onnxruntime): onnx and onnxruntime. `make test` installs them so that tests/deploy
+# runs; `make demo` and `make install` do not need them.
+install-deploy: $(DEPLOY_STAMP)
 
 $(PY):
 	python3 -m venv --system-site-packages $(VENV)
@@ -51,16 +57,20 @@ $(BROWSER_STAMP): $(WEBUI_STAMP)
 	fi
 	@touch $(BROWSER_STAMP)
 
+$(DEPLOY_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[test,deploy]'
+	@touch $(DEPLOY_STAMP)
+
 demo: install
 	$(PY) tools/demo.py
 
 webui: install-webui
 	$(PY) tools/webui.py
 
-test: install install-browser-test
+test: install install-browser-test install-deploy
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test-slow: install install-browser-test
+test-slow: install install-browser-test install-deploy
 	$(PY) -m pytest -q --runslow $(PYTEST_ARGS)
 
 # On a machine with a GPU: the CUDA tests, plain vs fast speed, memory and agreement, and AMP and

@@ -44,5 +44,9 @@ setup(
         'webui': ['gradio>=6,<7'],
         # tests/webui: drive the app in Debian's chromium (apt-get install chromium chromium-driver).
         'browser-test': ['selenium>=4.20,<5'],
+        # restorelab.deploy, tools/deploy/export_onnx.py, tools/derain.py --backend onnxruntime:
+        # onnx (metadata, checks) and ONNX Runtime. torch's TorchScript exporter writes the graph,
+        # so onnxscript (the dynamo exporter's) is not needed.
+        'deploy': ['onnx>=1.17,<2', 'onnxruntime>=1.20,<2'],
     },
 )

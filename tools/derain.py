@@ -4,6 +4,11 @@ released model by name (downloaded once into the cache and verified; see docs/mo
     python tools/derain.py CONFIG CHECKPOINT INPUT [--out DIR] [--tile 256|auto --tile-overlap 32]
         [--self-ensemble] [--device cpu|cuda]
     python tools/derain.py NAME INPUT [options]      e.g. NAME = prenet_rain100h
+    python tools/derain.py --backend onnxruntime MODEL.onnx INPUT [options]
+
+--backend pytorch (the default) runs the config's model; --backend onnxruntime runs a file
+exported with tools/deploy/export_onnx.py in ONNX Runtime on the CPU, with the same padding,
+tiling and self-ensemble (docs/deployment.md; needs pip install -e '.[deploy]').
 
 INPUT is an image file or a folder (searched recursively; sub-folders are kept under
 --out). Each result has its input's name and format: a JPEG input is written as JPEG at
@@ -18,6 +23,8 @@ import sys
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
 from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+
+BACKENDS = ('pytorch', 'onnxruntime')
 
 
 def tile_size(text):
@@ -34,9 +41,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Derain image files with a restorelab model',
         usage='%(prog)s (CONFIG CHECKPOINT | NAME) INPUT [options]')
-    parser.add_argument('config', metavar='CONFIG|NAME',
+    parser.add_argument('config', metavar='CONFIG|NAME|MODEL.onnx',
                         help='the model\'s config file, or the name of a released model '
-                             '(python tools/zoo.py list), which replaces CONFIG and CHECKPOINT')
+                             '(python tools/zoo.py list), which replaces CONFIG and CHECKPOINT; '
+                             'with --backend onnxruntime an exported .onnx file')
     parser.add_argument('paths', nargs='+', metavar='[CHECKPOINT] INPUT',
                         help='checkpoint (restorelab\'s, or an official release converted with '
                              'tools/convert_checkpoint.py; none after a NAME), then an image file '
@@ -55,10 +63,25 @@ def parse_args(argv=None):
                         help='bfloat16 autocast (approximate; slower for DRSformer on CPUs without AMX)')
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile the model (minutes of compilation per image size)')
+    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
+                        help='pytorch (default): CONFIG CHECKPOINT or NAME; onnxruntime: an .onnx '
+                             'from tools/deploy/export_onnx.py, run on the CPU')
     parser.add_argument('--device', default=None,
                         help='cpu, cuda or cuda:N (default: cuda when present, else cpu)')
     parser.add_argument('--no-progress', action='store_true')
     args = parser.parse_args(argv)
+    if args.backend == 'onnxruntime':
+        if len(args.paths) != 1:
+            parser.error(f'--backend onnxruntime takes MODEL.onnx INPUT, got {args.config} '
+                         f'{" ".join(args.paths)}')
+        for flag in ('bf16', 'compile'):
+            if getattr(args, flag):
+                parser.error(f'--{flag} is a PyTorch option; --backend onnxruntime runs the exported '
+                             'graph as it is')
+        if args.device not in (None, 'cpu'):
+            parser.error(f'--device {args.device}: --backend onnxruntime runs on the CPU')
+        args.checkpoint, args.input = None, args.paths[0]
+        return args
     if len(args.paths) > 2:
         parser.error(f'too many arguments: {" ".join(args.paths)}; expected CONFIG CHECKPOINT '
                      'INPUT or NAME INPUT')
@@ -78,7 +101,8 @@ def main(argv=None):
     from restorelab.apis.images import JPEG_QUALITY, derain_files, list_images
     from restorelab.models.restorers.inference_utils import check_test_cfg
 
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    onnx = args.backend == 'onnxruntime'
+    device = 'cpu' if onnx else args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     try:
         if not os.path.exists(args.input):
             raise UserInputError(f'INPUT {args.input!r} does not exist; give an image file or a '
@@ -87,7 +111,11 @@ def main(argv=None):
         if not items:
             raise UserInputError(f'no image files (.png .jpg .jpeg .bmp .tif .tiff .webp) under '
                                  f'{args.input!r}')
-        model = init_model(args.config, args.checkpoint, device=device)
+        if onnx:
+            from restorelab.deploy import load_onnx_model
+            model = load_onnx_model(args.config)
+        else:
+            model = init_model(args.config, args.checkpoint, device=device)
         test_cfg = dict(tile=args.tile, tile_overlap=args.tile_overlap,
                         self_ensemble=args.self_ensemble)
         if args.bf16:
@@ -102,7 +130,8 @@ def main(argv=None):
         print(f'error: {user_error_message(err)}', file=sys.stderr)
         return 2
     fmt = None if args.format == 'same' else args.format
-    print(f'derain {len(items)} image(s) from {args.input} into {args.out} on {device}')
+    where = 'ONNX Runtime (CPU)' if onnx else device
+    print(f'derain {len(items)} image(s) from {args.input} into {args.out} on {where}')
     jpegs = sum(rel.lower().endswith(('.jpg', '.jpeg')) for _, rel in items)
     if jpegs and fmt is None:
         print(f'{jpegs} JPEG input(s) are written as JPEG at quality {JPEG_QUALITY} (lossy); '

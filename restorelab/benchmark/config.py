@@ -7,6 +7,8 @@ entries (names starting with ``_`` are free helper variables)::
     models = [
         dict(name='Restormer', config='configs/restormer/restormer_rain200h.py',
              checkpoint='work_dirs/restormer/iter_300000.pth'),      # restorelab checkpoint
+        dict(name='Restormer (ORT)', config='configs/restormer/restormer_rain200h.py',
+             checkpoint='restormer.onnx', backend='onnxruntime'),    # exported, ONNX Runtime
         dict(name='DRSformer', config='configs/drsformer_rain200h.py',
              checkpoint='official/DRSformer_rain200H.pth', convert='drsformer'),  # official
         dict(name='identity', type='identity'),                       # the rainy input itself
@@ -55,11 +57,15 @@ from restorelab.utils.errors import BenchConfigError
 
 TOP_LEVEL_KEYS = ('models', 'datasets', 'inference', 'cost')
 MODEL_TYPES = ('model', 'released', 'identity')
+# How a 'model' entry runs its arch: PyTorch, or ONNX Runtime on the CPU with ``checkpoint`` a
+# .onnx exported by tools/deploy/export_onnx.py (``config`` still names the arch: its parameters
+# and FLOPs in the cost table, and a check that the file holds the same arch).
+BACKENDS = ('pytorch', 'onnxruntime')
 DATASET_TYPES = ('paired', 'unpaired')
 
 MODEL_KEYS = dict(
     model=dict(required=('name', 'config', 'checkpoint'), optional=('type', 'convert',
-                                                                  'convert_key')),
+                                                                  'convert_key', 'backend')),
     released=dict(required=('name', 'zoo'), optional=('type',)),
     identity=dict(required=('name',), optional=('type',)),
 )
@@ -134,6 +140,14 @@ def _check_models(models):
                 per_dataset.append((where, entry['name'], key, value))
             entry.setdefault('convert', None)
             entry.setdefault('convert_key', None)
+            entry.setdefault('backend', 'pytorch')
+            if entry['backend'] not in BACKENDS:
+                raise BenchConfigError(f'{where} ({entry["name"]}): backend={entry["backend"]!r}; '
+                                       f'expected one of {BACKENDS}')
+            if entry['backend'] == 'onnxruntime' and entry['convert'] is not None:
+                raise BenchConfigError(f'{where} ({entry["name"]}): convert is for official '
+                                       "PyTorch checkpoints; with backend='onnxruntime' the "
+                                       'checkpoint is an exported .onnx file')
             if entry['convert'] is not None and not isinstance(entry['convert'], str):
                 raise BenchConfigError(f'{where} ({entry["name"]}): convert must be the name of '
                                        f"a checkpoint converter (e.g. 'drsformer') or None, got "

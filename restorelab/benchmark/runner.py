@@ -25,7 +25,7 @@ import torch
 
 from restorelab.utils.errors import BenchmarkError, user_error_message
 from .config import check_bench_config, no_reference_metrics, restorer_test_cfg, select
-from .cost import measure_cost
+from .cost import count_flops, count_parameters, measure_cost, measure_speed
 from .report import load_results, write_outputs, write_results_json
 
 RESULTS_VERSION = 1
@@ -150,6 +150,8 @@ def load_model(spec, inference, device='cpu', dataset_name=None):
     if not os.path.isfile(checkpoint):
         raise BenchmarkError(f'checkpoint file {checkpoint!r} does not exist (model '
                              f'{spec["name"]!r}); check the path in the benchmark config')
+    if spec.get('backend') == 'onnxruntime':
+        return load_onnx_entry(spec, config, checkpoint, inference, device)
     if spec.get('convert'):
         from restorelab.models.converters import load_official_checkpoint
         model = init_model(config, None, device='cpu')
@@ -160,6 +162,26 @@ def load_model(spec, inference, device='cpu', dataset_name=None):
         model = init_model(config, checkpoint, device='cpu')
     model.test_cfg = check_test_cfg(restorer_test_cfg(inference), model.size_multiple)
     return model.to(device).eval()
+
+
+def load_onnx_entry(spec, config, onnx_path, inference, device='cpu'):
+    """The ImageRestorer running ``onnx_path`` in ONNX Runtime (``backend='onnxruntime'``), after
+    checking that the file holds the arch ``config`` names."""
+    from mmengine.config import Config
+
+    from restorelab.deploy import load_onnx_model
+
+    if device != 'cpu':
+        raise BenchmarkError(f'model {spec["name"]!r}: the onnxruntime backend runs on the CPU; '
+                             f'run the benchmark with --device cpu (got {device})')
+    model = load_onnx_model(onnx_path, restorer_test_cfg(inference))
+    arch = Config.fromfile(config, import_custom_modules=False).model.get('arch', {})
+    expected = arch.get('type') if isinstance(arch, dict) else None
+    if expected and expected != model.arch.arch_name:
+        raise BenchmarkError(f'model {spec["name"]!r}: {onnx_path!r} holds a {model.arch.arch_name} '
+                             f'but its config {config!r} builds a {expected}; export the config\'s '
+                             'model with tools/deploy/export_onnx.py')
+    return model
 
 
 def test_pipeline(paired):
@@ -591,8 +613,17 @@ def _measure_model_cost(mspec, record, device):
         with deterministic(inference['seed'], device):
             model = init_model(config, None, device=device)
         model.test_cfg = check_test_cfg(restorer_test_cfg(inference), model.size_multiple)
-        record.update(measure_cost(model, settings['shape'], settings['runs'],
-                                   settings['warmup'], device, inference['seed']))
+        if mspec.get('backend') == 'onnxruntime':  # parameters and FLOPs of the arch, its time in ORT
+            record.update(params=count_parameters(model.arch),
+                          flops=count_flops(model.arch, settings['shape'], inference['seed']),
+                          flops_shape=list(settings['shape']), device=str(device))
+            onnx_path = model_files(mspec)[1]
+            model = load_onnx_entry(mspec, config, onnx_path, inference, device)
+            record.update(measure_speed(model, settings['shape'], settings['runs'],
+                                        settings['warmup'], device, inference['seed']))
+        else:
+            record.update(measure_cost(model, settings['shape'], settings['runs'],
+                                       settings['warmup'], device, inference['seed']))
         record.update(status='ok', reason=None)
     except Exception as err:
         record.update(status='failed', reason=failure_reason(err))

@@ -140,6 +140,21 @@ class InferenceMemoryError(UserInputError, RuntimeError):
     """Restoring an image ran out of memory (the message says how large it was and how to tile)."""
 
 
+# ---------------------------------------------------------- ONNX deployment
+
+
+class DeployError(UserInputError, ValueError):
+    """An export or an .onnx file cannot be used as asked (shape, opset, metadata, inputs)."""
+
+
+class DeployDependencyError(DeployError, ImportError):
+    """onnx or onnxruntime is not installed (``pip install -e .[deploy]``)."""
+
+
+class ExportVerificationError(DeployError):
+    """The exported graph does not reproduce the PyTorch model; the file was not written."""
+
+
 # --------------------------------------------------------- Training runs
 
 

@@ -1,25 +1,16 @@
 """tools/analysis/get_flops.py and speed.py: the same numbers as restorelab.benchmark."""
-import importlib.util
 import os
 
-from tool_helpers import REPO, TINY_CONFIG, run_tool
+from tool_helpers import REPO, TINY_CONFIG, load_tool, run_tool
 
 PRENET_CONFIG = ("model = dict(type='ImageRestorer', arch=dict(type='PReNet', recurrent_iter=1), "
                  "pixel_loss=dict(type='L1Loss'))\n")
 
 
-def _load_tool(path):
-    spec = importlib.util.spec_from_file_location(
-        os.path.splitext(os.path.basename(path))[0] + '_tool', os.path.join(REPO, path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_get_flops_equals_hand_counted_macs_of_prenet(tmp_path, capsys):
     config = tmp_path / 'prenet.py'
     config.write_text(PRENET_CONFIG)
-    assert _load_tool('tools/analysis/get_flops.py').main(
+    assert load_tool('tools/analysis/get_flops.py').main(
         [str(config), '--shape', '3', '16', '24']) == 0
     out = capsys.readouterr().out
     # One PReNet stage is 3x3 convs only (LSTM gates' products and sigmoids count 0):
@@ -46,11 +37,11 @@ def test_get_flops_imports_the_plugin_of_a_config(tmp_path):
 
 
 def test_speed_tool_runs(capsys):
-    code = _load_tool('tools/analysis/speed.py').main(
+    code = load_tool('tools/analysis/speed.py').main(
         [TINY_CONFIG, '--shape', '3', '16', '16', '--runs', '2', '--warmup', '1'])
     assert code == 0
     out = capsys.readouterr().out
     assert 'arch: Restormer (179107 params), device cpu, input 3x16x16' in out
     assert 'median of 2 runs after 1 warm-up runs' in out and 'peak memory: ' in out
-    assert _load_tool('tools/analysis/speed.py').main([TINY_CONFIG, '--device', 'tpu']) == 2
+    assert load_tool('tools/analysis/speed.py').main([TINY_CONFIG, '--device', 'tpu']) == 2
     assert "--device 'tpu'" in capsys.readouterr().err

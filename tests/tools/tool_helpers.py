@@ -1,4 +1,5 @@
 """Helpers for the tool tests: a generated Rain200-layout folder and tool runs."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -51,3 +52,12 @@ def run_tool(args, cwd=REPO, env=None, timeout=300, python=True):
 def read_json(path):
     with open(path) as f:
         return json.load(f)
+
+
+def load_tool(path):
+    """The tool at ``path`` (relative to the repository) as a module, to call its ``main``."""
+    spec = importlib.util.spec_from_file_location(
+        os.path.splitext(os.path.basename(path))[0] + '_tool', os.path.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

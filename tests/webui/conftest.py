@@ -13,14 +13,7 @@ import pytest
 import torch
 from webui_helpers import TINY_CONFIG, Server, new_browser
 
-
-def require(what, present, install):
-    if present:
-        return
-    message = f'{what} is not installed: {install}'
-    if os.environ.get('CI'):
-        pytest.fail(f'{message} (.ci/run must install it)')
-    pytest.skip(message)
+from tests.fixtures.optional import require_installed as require
 
 
 def chromium_paths():

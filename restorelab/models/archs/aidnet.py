@@ -51,6 +51,10 @@ ATTENTION_TYPES = ('cbam', 'se')
 def _global_pool(x, pool):
     """``(N, C, H, W) -> (N, C, 1, 1)``: average or max over the whole map (the
     release's ``F.avg_pool2d(x, (H, W))``, kept for bit-identical sums)."""
+    if torch.onnx.is_in_onnx_export():
+        # An ONNX pooling kernel is a constant: the whole-map kernel would fix H and W in the
+        # graph. The global pooling ops are the same function (tests/deploy holds them equal).
+        return F.adaptive_avg_pool2d(x, 1) if pool is F.avg_pool2d else F.adaptive_max_pool2d(x, 1)
     return pool(x, (x.size(2), x.size(3)))
 
 
