@@ -121,8 +121,10 @@ class MDTA(nn.Module):
         n, c, h, w = x.shape
         heads = self.num_heads
         attn, v = self.attention(x)
-        w_out = self.project_out.weight.reshape(c, heads, c // heads)
-        combined = torch.einsum('ohi,nhid->nohd', w_out, attn).reshape(n, c, c)
+        # Per head, the output projection's columns of that head times its attention map:
+        # (heads, C, C/h) @ (N, heads, C/h, C/h) -> (N, heads, C, C/h) -> (N, C, heads * C/h).
+        w_out = self.project_out.weight.reshape(c, heads, c // heads).transpose(0, 1)
+        combined = (w_out @ attn).transpose(1, 2).reshape(n, c, c)
         if residual is None:
             out = v @ combined.transpose(1, 2)
         else:
