@@ -19,11 +19,14 @@ during one run, each formulation in a fresh process.
     python benchmarks/restormer_speed.py                   # full size, 1 thread, both modes (about an hour)
     python benchmarks/restormer_speed.py --small           # a small model and sizes, about a minute
     python benchmarks/restormer_speed.py --threads 1 2 --cases 0,2 --modes fresh
+    python benchmarks/restormer_speed.py --profile 0 plain  # where the time goes: per stage and module, per op
 """
 import argparse
+import collections
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 
 from _speed import make_input, make_runner, peak_growth_mb, psnr, ratio, run_child, summary, timed  # noqa: E402
-from restorelab.models.archs.restormer import Restormer  # noqa: E402
+from restorelab.models.archs.common import ChannelLayerNorm  # noqa: E402
+from restorelab.models.archs.restormer import GDFN, MDTA, Restormer  # noqa: E402
 
 CONFIGS = {
     'full': dict(model=dict(), check_size=(64, 64),
@@ -84,6 +88,48 @@ def child(size, case_index, impl, what, runs):
         print(json.dumps(summary([timed(run)[0] for _ in range(runs + 1)])))
 
 
+def profile(cfg, case_index, impl, threads, rows=15):
+    """Where one run's time goes (after one untimed run): wall time per stage and module type (MDTA,
+    GDFN, layer norm; forward only) and torch.profiler's table of operators by self time."""
+    from torch.profiler import profile as torch_profile
+    torch.set_num_threads(threads)
+    name, kind, shape = cfg['cases'][case_index]
+    x, gt = make_input(kind, shape)
+    model = build(cfg['model'], impl)
+    run = make_runner(model, kind, x, gt)
+    run()
+    times = collections.defaultdict(float)
+    stage = {m: n.split('.')[0] for n, m in model.named_modules()}
+
+    def timed_method(cls, method):
+        original = getattr(cls, method)
+
+        def wrapper(self, *args, **kwargs):
+            start = time.perf_counter()
+            out = original(self, *args, **kwargs)
+            times[f'{stage[self]} {cls.__name__}'] += time.perf_counter() - start
+            return out
+        setattr(cls, method, wrapper)
+        return original
+
+    patched = [(cls, method, timed_method(cls, method)) for cls, method in
+               ((MDTA, f'forward_{impl}'), (GDFN, f'forward_{impl}'), (ChannelLayerNorm, 'forward'))]
+    try:
+        with torch_profile() as prof:
+            total, _ = timed(run)
+    finally:
+        for cls, method, original in patched:
+            setattr(cls, method, original)
+    print(f'# {name}, {impl}, {threads} thread(s): {total:.2f} s, load {" ".join(f"{v:.2f}" for v in os.getloadavg())}')
+    print('| stage and module (forward) | s | share |\n|---|---|---|')
+    for key, t in sorted(times.items(), key=lambda kv: -kv[1])[:rows]:
+        print(f'| {key} | {t:.2f} | {100 * t / total:.1f}% |')
+    print(f'| everything else (forward and backward) | {total - sum(times.values()):.2f} | '
+          f'{100 * (total - sum(times.values())) / total:.1f}% |')
+    print()
+    print(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=rows))
+
+
 def interleaved(cfg, case_index, runs):
     """Both formulations alternating in this process: ({impl: summary}, max abs diff, PSNR dB) with the
     outputs of the first run (same weights; training updates them afterwards)."""
@@ -109,6 +155,8 @@ def main():
     parser.add_argument('--cases', default=None, help='comma-separated case numbers (default all), e.g. 0,2')
     parser.add_argument('--modes', nargs='+', choices=('interleaved', 'fresh'), default=['interleaved', 'fresh'])
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
+    parser.add_argument('--profile', nargs=2, metavar=('CASE', 'IMPL'),
+                        help="profile one run of one case of 'plain' or 'fast' (at the first --threads) and exit")
     parser.add_argument('--child', nargs=4, metavar=('CASE', 'IMPL', 'WHAT', 'THREADS'), help=argparse.SUPPRESS)
     args = parser.parse_args()
     size = 'small' if args.small else 'full'
@@ -119,6 +167,13 @@ def main():
         case, impl, what, threads = args.child
         torch.set_num_threads(int(threads))
         child(size, int(case), impl, what, args.runs)
+        return
+    if args.profile:
+        if args.profile[1] not in IMPLS or not args.profile[0].isdigit() \
+                or int(args.profile[0]) >= len(cfg['cases']):
+            parser.error(f'--profile {" ".join(args.profile)}: expected a case number from 0 to '
+                         f'{len(cfg["cases"]) - 1} and one of {IMPLS}')
+        profile(cfg, int(args.profile[0]), args.profile[1], args.threads[0])
         return
     try:
         indices = list(range(len(cfg['cases']))) if args.cases is None else [int(i) for i in args.cases.split(',')]
