@@ -7,7 +7,11 @@ so the three report the same numbers.
   on the arch for one ``(1, C, H, W)`` input: multiply-accumulates (conv, linear,
   matmul exact; elementwise ops, softmax and top-k count 0), the convention of
   fvcore and of the papers' "FLOPs" (DRSformer's 242.9 G at 256x256); restorelab
-  adds the in-place and batched add-products mmengine leaves at 0.
+  adds the in-place and batched add-products mmengine leaves at 0. Two counts:
+  ``flops`` is what the arch as built executes; ``paper_flops`` counts the
+  function as the papers do, in its release formulation: for an arch with a
+  fast path (a ``fast`` flag that is on) a copy with every ``fast`` flag off
+  (same weights), otherwise the same number.
 * Latency is the median wall time of ``runs`` calls of ``model.restore`` (the
   arch with the benchmark's padding/tiling/self-ensemble) after ``warmup``
   calls, on one image of the given shape.
@@ -20,6 +24,7 @@ so the three report the same numbers.
   the allocator still keeps makes it an approximation (a lower bound). Not
   available outside Linux (reported as None).
 """
+import copy
 import statistics
 import time
 
@@ -65,17 +70,24 @@ def _addmm_flop_jit(inputs, outputs):
     return addmm_flop_jit(inputs, outputs)
 
 
+def _mkldnn_conv_flop_jit(inputs, outputs):
+    """``mkldnn_convolution(input, weight, bias, padding, stride, dilation, groups)``: a conv's count."""
+    from mmengine.analysis.jit_handles import conv_flop_count, get_shape
+    return conv_flop_count(get_shape(inputs[0]), get_shape(inputs[1]), get_shape(outputs[0]), False)
+
+
 # Products mmengine's counter leaves at 0: in-place addmm and (in-place) batched add-products, which
-# optimised archs (DRSformer) use to accumulate onto a residual or a partial sum.
+# optimised archs (DRSformer, Restormer) use to accumulate onto a residual or a partial sum, and the
+# oneDNN convolution Restormer's fast path calls directly for 1x1 convs.
 _EXTRA_HANDLES = {'aten::addmm_': _addmm_flop_jit, 'aten::baddbmm': _baddbmm_flop_jit,
-                  'aten::baddbmm_': _baddbmm_flop_jit}
+                  'aten::baddbmm_': _baddbmm_flop_jit, 'aten::mkldnn_convolution': _mkldnn_conv_flop_jit}
 
 
 def count_flops(arch, shape=(3, 256, 256), seed=0, quiet=True):
     """FLOPs (multiply-accumulates, mmengine's count) of ``arch`` on one ``(1, *shape)`` input.
 
-    mmengine's ``FlopAnalyzer`` with handles added for ``addmm_``, ``baddbmm`` and ``baddbmm_`` (which
-    it would count as 0).
+    mmengine's ``FlopAnalyzer`` with handles added for ``addmm_``, ``baddbmm``, ``baddbmm_`` and
+    ``mkldnn_convolution`` (which it would count as 0).
 
     ``arch`` is a plain ``nn.Module`` (an ImageRestorer's ``.arch``); H and W must
     be multiples of its ``size_multiple``. The number is the ``flops`` of
@@ -97,6 +109,31 @@ def count_flops(arch, shape=(3, 256, 256), seed=0, quiet=True):
             return int(analyzer.total())
     finally:
         arch.train(was_training)
+
+
+def runs_fast_path(arch):
+    """Whether ``arch`` or one of its modules has a ``fast`` flag that is on (a faster formulation
+    of the same function, e.g. ``Restormer(fast=True)``)."""
+    return any(getattr(m, 'fast', False) is True for m in arch.modules())
+
+
+def release_formulation(arch):
+    """``arch`` itself when it runs no fast path, otherwise a copy with every module's ``fast`` flag
+    off: the same weights computed in the release's formulation (the modules read the flag in their
+    forward, so the copy equals one built with ``fast=False``)."""
+    if not runs_fast_path(arch):
+        return arch
+    plain = copy.deepcopy(arch)
+    for module in plain.modules():
+        if getattr(module, 'fast', None) is True:
+            module.fast = False
+    return plain
+
+
+def count_paper_flops(arch, shape=(3, 256, 256), seed=0, quiet=True):
+    """FLOPs (multiply-accumulates) of the function as the papers count it: :func:`count_flops` of
+    :func:`release_formulation` of ``arch`` (the same number when it runs no fast path)."""
+    return count_flops(release_formulation(arch), shape, seed, quiet)
 
 
 def _sync(device):
@@ -188,9 +225,13 @@ def measure_speed(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', se
 
 
 def measure_cost(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', seed=0):
-    """Parameters and FLOPs of ``model.arch`` plus :func:`measure_speed` of ``model``, one dict."""
-    out = dict(params=count_parameters(model.arch),
-               flops=count_flops(model.arch, shape, seed), flops_shape=list(shape),
-               device=str(device))
+    """Parameters, FLOPs (as executed, ``flops``, and as the papers count them, ``paper_flops``) and
+    whether a fast path runs (``fast_path``) for ``model.arch``, plus :func:`measure_speed` of
+    ``model`` (with the arch as built), one dict."""
+    flops = count_flops(model.arch, shape, seed)
+    fast_path = runs_fast_path(model.arch)
+    out = dict(params=count_parameters(model.arch), flops=flops,
+               paper_flops=count_paper_flops(model.arch, shape, seed) if fast_path else flops,
+               fast_path=fast_path, flops_shape=list(shape), device=str(device))
     out.update(measure_speed(model, shape, runs, warmup, device, seed))
     return out

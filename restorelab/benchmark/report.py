@@ -166,13 +166,27 @@ def quality_table(results):
 
 
 def cost_table(results):
-    """Parameters, FLOPs, median latency and peak memory per model."""
+    """Parameters, FLOPs as the papers count them (the release formulation) and as restorelab
+    executes them, median latency and peak memory per model.
+
+    When some models run a fast path (math-preserving rewrites that the latency includes), a
+    footnote names them, so that a table comparing an optimised model with others says so.
+    """
     settings = results['cost_settings']
     shape = '×'.join(str(s) for s in settings['shape'])
-    lines = [f'| Model | Params (M) | FLOPs (G) at {shape} | Latency (ms/image) | '
-             'Peak memory (MiB) |', '|:---|---:|---:|---:|---:|']
+    lines = [f'| Model | Params (M) | MACs (G) at {shape}, paper | MACs (G), executed | '
+             'Latency (ms/image) | Peak memory (MiB) |', '|:---|---:|---:|---:|---:|---:|']
     footnotes = []
     models, _ = _grid(results)
+    fast = [m for m in models if (results['cost'].get(m) or {}).get('fast_path')]
+    fast_note = None
+    if fast:
+        footnotes.append(
+            f'fast path: {", ".join(fast)} run{"s" if len(fast) == 1 else ""} a faster formulation '
+            'of the same function (math-preserving rewrites, tested equal to the release formulation); '
+            'their executed MACs and latency are those of that formulation, the paper MACs those of the '
+            'release formulation with the same weights. The other models run their release formulation.')
+        fast_note = len(footnotes)
     for model in models:
         cost = results['cost'].get(model)
         if cost is None:
@@ -181,12 +195,15 @@ def cost_table(results):
             note = f'cost of {model}: {cost["reason"]}'
             footnotes.append(note)
             lines.append(f'| {_md_escape(model)} | ' + ' | '.join(
-                [f'failed[^c{len(footnotes)}]'] + ['–'] * 3) + ' |')
+                [f'failed[^c{len(footnotes)}]'] + ['–'] * 4) + ' |')
             continue
         latency = cost.get('latency_ms')
         memory = cost.get('peak_memory_mb')
-        lines.append(f'| {_md_escape(model)} | {_fmt_count(cost["params"], 1e6)} | '
-                     f'{_fmt_count(cost["flops"], 1e9)} | '
+        # Results written before the paper column existed counted the model as built only.
+        paper = cost.get('paper_flops', None if cost.get('fast_path') is not False else cost['flops'])
+        name = _md_escape(model) + (f'[^c{fast_note}]' if model in fast else '')
+        lines.append(f'| {name} | {_fmt_count(cost["params"], 1e6)} | '
+                     f'{_fmt_count(paper, 1e9)} | {_fmt_count(cost["flops"], 1e9)} | '
                      f'{"–" if latency is None else f"{latency:.1f}"} | '
                      f'{"–" if memory is None else f"{memory:.1f}"} |')
     return lines, footnotes
@@ -222,8 +239,10 @@ def markdown_report(results):
             f'[{name}]({path})' for name, path in sheets.items()) + '.']
     if len(c_lines) > 2:  # a row per model whose cost was measured (none with --no-cost)
         out += ['', '## Cost', '',
-                f'FLOPs: multiply-accumulates counted by mmengine.analysis on one '
-                f'{"×".join(map(str, cost["shape"]))} input. Latency: median of {cost["runs"]} '
+                f'MACs: multiply-accumulates counted by mmengine.analysis on one '
+                f'{"×".join(map(str, cost["shape"]))} input (the papers\' "FLOPs"): "paper" counts '
+                f'the function in its release formulation, as the papers do; "executed" counts what '
+                f'restorelab runs. Latency: median of {cost["runs"]} '
                 f'runs after {cost["warmup"]} warm-up runs of the restorer (with the inference '
                 f'settings above) on {env["device"]}. Peak memory: '
                 + ('; '.join(memory_methods) or 'not measured') + '.', '', *c_lines, '']

@@ -517,8 +517,10 @@ def _measure_and_log_cost(mspec, run):
     if cost['status'] == 'failed':
         run.log(f'cost of {name}: failed: {cost["reason"]}')
     elif cost.get('latency_ms') is not None:
-        run.log(f'cost of {name}: {cost["params"]:,} parameters, {cost["flops"] / 1e9:.3f} G '
-                f'FLOPs, {cost["latency_ms"]:.1f} ms/image at {cost["flops_shape"]}')
+        executed = (f', {cost["flops"] / 1e9:.3f} G executed (fast path)' if cost.get('fast_path')
+                    else '')
+        run.log(f'cost of {name}: {cost["params"]:,} parameters, {cost["paper_flops"] / 1e9:.3f} G '
+                f'FLOPs (MACs){executed}, {cost["latency_ms"]:.1f} ms/image at {cost["flops_shape"]}')
 
 
 # ----------------------------------------------------------------------------- one cell
@@ -604,8 +606,8 @@ def _measure_model_cost(mspec, record, device):
 
     record = dict(record)
     if mspec['type'] == 'identity':
-        record.update(status='ok', reason=None, params=0, flops=0, latency_ms=None,
-                      peak_memory_mb=None)
+        record.update(status='ok', reason=None, params=0, flops=0, paper_flops=0, fast_path=False,
+                      latency_ms=None, peak_memory_mb=None)
         return record
     settings, inference = record['settings'], record['inference']
     try:

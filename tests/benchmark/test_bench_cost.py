@@ -4,7 +4,9 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import get_model_complexity_info
 
-from restorelab.benchmark import count_flops, count_parameters, measure_speed, peak_memory_mb
+from restorelab.benchmark import (count_flops, count_paper_flops, count_parameters, measure_speed,
+                                  peak_memory_mb, release_formulation, runs_fast_path)
+from restorelab.models.archs.restormer import Restormer
 from restorelab.models.restorers import ImageRestorer
 
 
@@ -57,6 +59,30 @@ class Accumulating(nn.Module):
 def test_flops_count_in_place_and_batched_add_products():
     pixels = 4 * 6
     assert count_flops(Accumulating(), (3, 4, 6)) == pixels * (15 + 15 + 9 + 9 + 9)
+
+
+def test_paper_flops_count_the_release_formulation_with_the_same_weights():
+    """For an arch with a fast path, the paper count is that of the same weights with every fast flag
+    off, which equals a model built with fast=False; the arch itself is left as it was."""
+    tiny = dict(dim=8, num_blocks=[1, 1, 1, 1], num_refinement_blocks=1, heads=[1, 2, 2, 4])
+    fast, plain = Restormer(**tiny), Restormer(**tiny, fast=False)
+    assert runs_fast_path(fast) and not runs_fast_path(plain)
+    copy = release_formulation(fast)
+    assert copy is not fast and not runs_fast_path(copy) and runs_fast_path(fast)
+    assert all(torch.equal(a, b) for a, b in zip(copy.state_dict().values(), fast.state_dict().values()))
+    assert release_formulation(plain) is plain
+    shape = (3, 16, 24)
+    assert count_paper_flops(fast, shape) == count_flops(plain, shape) == count_paper_flops(plain, shape)
+    # The fast path folds MDTA's product with v into the output projection (per block, pixels * C *
+    # C/heads fewer multiply-accumulates) at the cost of the per-sample products W_out A (C * C *
+    # C/heads); its layer norms are F.layer_norm, which mmengine counts (5 per element, two norms
+    # per block), while the release's mean/var formulation counts 0. Everything else is the same.
+    blocks = [(8, 1, 16 * 24), (16, 2, 8 * 12), (32, 2, 4 * 6), (64, 4, 2 * 3), (32, 2, 4 * 6),
+              (16, 2, 8 * 12), (16, 1, 16 * 24), (16, 1, 16 * 24)]  # (C, heads, pixels) per block
+    difference = sum(pixels * c * c // heads - c * c * c // heads - 2 * 5 * c * pixels
+                     for c, heads, pixels in blocks)
+    assert count_flops(plain, shape) - count_flops(fast, shape) == difference
+    assert count_paper_flops(TwoConvs(), (3, 8, 8)) == count_flops(TwoConvs(), (3, 8, 8))
 
 
 def test_flops_need_a_shape_the_arch_accepts():

@@ -36,7 +36,8 @@ def _results():
                   dict(name='Real', type='unpaired', protocol='niqe+brisque',
                        metrics=['niqe', 'brisque'])],
         cells={f'{c["model"]}|{c["dataset"]}': c for c in cells},
-        cost=dict(m1=dict(status='ok', params=26126644, flops=140_990_000_000, latency_ms=12.345,
+        cost=dict(m1=dict(status='ok', params=26126644, flops=140_990_000_000,
+                          paper_flops=140_990_000_000, fast_path=False, latency_ms=12.345,
                           peak_memory_mb=None),
                   m4=dict(status='failed', reason='model did not load')))
 
@@ -58,8 +59,10 @@ def test_quality_table_marks_best_and_second_as_displayed():
 
 def test_cost_table_and_report_text():
     lines, notes = cost_table(_results())
-    assert lines[2:] == ['| m1 | 26.127 | 140.990 | 12.3 | – |',
-                         '| m4 | failed[^c1] | – | – | – |']
+    assert lines[0] == ('| Model | Params (M) | MACs (G) at 3×256×256, paper | MACs (G), executed | '
+                        'Latency (ms/image) | Peak memory (MiB) |')
+    assert lines[2:] == ['| m1 | 26.127 | 140.990 | 140.990 | 12.3 | – |',
+                         '| m4 | failed[^c1] | – | – | – | – |']
     assert notes == ['cost of m4: model did not load']
     text = markdown_report(_results())
     assert '[^1]: m2 on Real: not scored: no NIQE parameters' in text
@@ -75,6 +78,27 @@ def test_cost_table_and_report_text():
     assert 'Only the first 5 images of each set were scored (--limit 5)' in text
     assert ('Contact sheets (the rainy input and each model side by side, then the ground truth of '
             'paired sets): [A](contact_sheets/A.png).') in text
+
+
+def test_cost_table_names_the_models_that_run_a_fast_path():
+    """An optimised model next to models that are not: both MAC counts, and a footnote naming it."""
+    results = _results()
+    results['cost']['m2'] = dict(status='ok', params=33_655_424, flops=204_800_000_000,
+                                 paper_flops=242_900_000_000, fast_path=True, latency_ms=6560.0,
+                                 peak_memory_mb=648.0)
+    # A record written before the paper column existed: paper MACs unknown for a fast model.
+    results['cost']['m3'] = dict(status='ok', params=1, flops=2_000_000_000, fast_path=True,
+                                 latency_ms=1.0, peak_memory_mb=None)
+    lines, notes = cost_table(results)
+    assert lines[2:] == ['| m1 | 26.127 | 140.990 | 140.990 | 12.3 | – |',
+                         '| m2[^c1] | 33.655 | 242.900 | 204.800 | 6560.0 | 648.0 |',
+                         '| m3[^c1] | 0.000 | – | 2.000 | 1.0 | – |',
+                         '| m4 | failed[^c2] | – | – | – | – |']
+    assert notes[0].startswith('fast path: m2, m3 run a faster formulation of the same function')
+    assert notes[0].endswith('The other models run their release formulation.')
+    assert notes[1] == 'cost of m4: model did not load'
+    text = markdown_report(results)
+    assert '[^c1]: fast path: m2, m3 run' in text and '"paper" counts the function' in text
 
 
 def test_no_cost_table_without_measured_costs():

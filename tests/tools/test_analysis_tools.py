@@ -17,6 +17,7 @@ def test_get_flops_equals_hand_counted_macs_of_prenet(tmp_path, capsys):
     # conv0 6->32, four gates 64->32, ten residual convs 32->32, output 32->3.
     macs = 16 * 24 * 9 * (6 * 32 + 4 * 64 * 32 + 10 * 32 * 32 + 32 * 3)
     assert f'flops: {macs} ' in out and macs == 64696320
+    assert f'flops executed: {macs} (0.065 G, no fast path: the same)' in out
     assert 'params: 168963 (0.169 M)' in out and 'input shape: 3x16x24' in out
 
 
@@ -34,6 +35,22 @@ def test_get_flops_imports_the_plugin_of_a_config(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'arch: DRSformer' in res.stdout and 'input shape: 3x8x8' in res.stdout
     assert 'G multiply-accumulates' in res.stdout
+
+
+def test_get_flops_counts_the_release_formulation_and_the_fast_path(capsys):
+    """The tiny Restormer config runs the fast path: 'flops' is the fast=False count (the papers'),
+    'flops executed' the fast path's."""
+    from restorelab.apis import init_model
+    from restorelab.benchmark import count_flops
+    assert _load_tool('tools/analysis/get_flops.py').main([TINY_CONFIG, '--shape', '3', '16', '16']) == 0
+    out = capsys.readouterr().out
+    arch = init_model(TINY_CONFIG).arch
+    assert arch.fast
+    executed = count_flops(arch, (3, 16, 16))
+    arch.apply(lambda m: setattr(m, 'fast', False) if hasattr(m, 'fast') else None)
+    paper = count_flops(arch, (3, 16, 16))
+    assert paper != executed  # the folded attention and the counted F.layer_norm differ
+    assert f'flops: {paper} ' in out and f'flops executed: {executed} ' in out and 'the fast path' in out
 
 
 def test_speed_tool_runs(capsys):

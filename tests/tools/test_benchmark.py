@@ -109,6 +109,15 @@ def test_writes_every_output_and_records_the_environment(bench):
     # Costs need no weights: the model whose checkpoint is missing is measured too.
     assert cost['Missing']['status'] == 'ok'
     assert cost['Missing']['flops'] == cost['Restormer-tiny']['flops'] > 0
+    # Restormer runs its fast path: the paper column counts the release formulation, the other
+    # column the fast path (attention folded into the output projection, F.layer_norm counted).
+    tiny = cost['Restormer-tiny']
+    assert tiny['fast_path'] is True and tiny['paper_flops'] != tiny['flops']
+    assert cost['identity']['paper_flops'] == 0 and cost['identity']['fast_path'] is False
+    table = open(os.path.join(out, 'table.md')).read()
+    assert 'MACs (G) at 3×16×16, paper | MACs (G), executed |' in table
+    assert '| Restormer-tiny[^c1] |' in table
+    assert '[^c1]: fast path: Restormer-tiny, Missing run a faster formulation' in table
     rows = open(os.path.join(out, 'results.csv')).read().splitlines()
     assert rows[0] == 'model,dataset,protocol,image,psnr,ssim,niqe,brisque,status,reason'
     # 2 + 2 images and one mean row per scored cell, one row per failed cell.
@@ -157,7 +166,7 @@ def test_table_layout_marks_and_failed_cells(bench):
         assert cells[second] == f'<u>{values[second]:.{decimals}f}</u>'
         ident = results['cells'][f'identity|{dataset}']['mean'][metric]
         assert cells['identity (rainy input)'] == f'{ident:.{decimals}f}'  # never marked
-    assert any(line.startswith('| Restormer-tiny | 0.179 |') for line in table)
+    assert any(line.startswith('| Restormer-tiny[^c1] | 0.179 |') for line in table)  # fast path
 
 
 def test_rerun_gives_identical_numbers(bench, tmp_path):

@@ -2,7 +2,6 @@
 the paper's ablations (Sec. 4.3) as constructor options."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from restorelab.models.archs.common import ChannelLayerNorm, PixelShuffleUpsample, PixelUnshuffleDownsample
 from restorelab.models.archs.restormer import OverlapPatchEmbed
@@ -26,20 +25,7 @@ class LayerNorm(ChannelLayerNorm):
     """
 
     def __init__(self, channels, layer_norm_type='WithBias', fast=True):
-        super().__init__(channels, layer_norm_type)
-        self.fast = fast
-
-    def forward(self, x):
-        if not self.fast:
-            return self.body(x)
-        pixels = x.permute(0, 2, 3, 1)
-        weight, bias = self.body.weight, getattr(self.body, 'bias', None)
-        if bias is not None:
-            out = F.layer_norm(pixels, pixels.shape[-1:], weight, bias, eps=self.body.eps)
-        else:
-            var = pixels.var(dim=-1, keepdim=True, unbiased=False)
-            out = pixels * torch.rsqrt(var + self.body.eps) * weight
-        return out.permute(0, 3, 1, 2)
+        super().__init__(channels, layer_norm_type, fast=fast)
 
 
 class SparseTransformerBlock(nn.Module):

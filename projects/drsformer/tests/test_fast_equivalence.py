@@ -12,58 +12,12 @@ import pytest
 import torch
 
 from projects.drsformer.drsformer import MEFC, MSFN, TKSA, DRSformer, LayerNorm, SparseTransformerBlock
+from restorelab.testing import assert_float64_equal, compare, psnr, twins
 
 LAYOUTS = [torch.contiguous_format, torch.channels_last]
 # TKSA's variants: the release's four fractions, one k, a smaller and a larger interval, dense attention.
 TOPK_VARIANTS = [((1, 2), (2, 3), (3, 4), (4, 5)), ((1, 2),), ((1, 4), (1, 3), (1, 2)),
                  ((1, 2), (2, 3), (3, 4), (4, 5), (5, 6)), None]
-
-
-def randomise(module, scale=0.5, seed=0):
-    """Redraw every parameter (mixing weights, temperatures, norms included) so no rewrite hides behind
-    an initial value such as 0.2 or 1."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * scale)
-    return module
-
-
-def twins(factory, scale=0.5):
-    """(fast, plain): ``factory(fast=True)`` with random float64 parameters, and the same module built with
-    ``fast=False`` holding the same parameters (the flag changes no parameter name)."""
-    fast = randomise(factory(fast=True), scale).double()
-    plain = factory(fast=False).double()
-    plain.load_state_dict(fast.state_dict(), strict=True)
-    return fast, plain
-
-
-def psnr(a, b):
-    """PSNR in dB between two outputs, peak taken as the reference's range."""
-    peak = (b.max() - b.min()).item()
-    mse = (a - b).double().pow(2).mean().item()
-    return float('inf') if mse == 0 else 10 * torch.log10(torch.tensor(peak ** 2 / mse)).item()
-
-
-def compare(fast, plain, x):
-    """Outputs and gradients (input and every parameter) of ``fast(x)`` and ``plain(x)``.
-
-    Returns (max abs output difference, max abs gradient difference, max abs gradient, output PSNR).
-    """
-    x = x.requires_grad_(True)
-    out_fast, out_plain = fast(x), plain(x)
-    weight = torch.randn(out_plain.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    weight = weight.to(device=x.device, dtype=x.dtype)
-    grads_fast = torch.autograd.grad((out_fast * weight).sum(), [x] + list(fast.parameters()))
-    grads_plain = torch.autograd.grad((out_plain * weight).sum(), [x] + list(plain.parameters()))
-    grad_diff = max((a - b).abs().max().item() for a, b in zip(grads_fast, grads_plain))
-    grad_max = max(b.abs().max().item() for b in grads_plain)
-    return (out_fast - out_plain).abs().max().item(), grad_diff, grad_max, psnr(out_fast.detach(), out_plain.detach())
-
-
-def assert_float64_equal(fast, plain, x):
-    diff, grad_diff, grad_max, _ = compare(fast, plain, x)
-    assert diff <= 1e-8 and grad_diff <= 1e-8 * max(1.0, grad_max), (diff, grad_diff, grad_max)
 
 
 def assert_residual_is_added(module, x):

@@ -7,6 +7,14 @@ Maths and parameter names follow the official release (swz30/Restormer,
 identity (converter 'restormer'). Constructor arguments keep the official names
 (``inp_channels``, ``LayerNorm_type``...) so the release's ``network_g`` options
 can be pasted into a config.
+
+Every module has the release's formulation (``forward_plain``, NCHW, module by
+module) and, beside it, a faster formulation of the same function
+(``forward_fast``: channels-last rows, q/k/v and the GDFN halves as separate
+projections, the output projections folded into products that also add the
+block's residual, GDFN computed in channel chunks), chosen by ``fast``;
+``tests/models/archs/test_restormer_fast.py`` holds them equal. Both use the
+same parameters under the same names.
 """
 import torch
 import torch.nn as nn
@@ -17,18 +25,35 @@ from restorelab.registry import MODELS
 from .common import ChannelLayerNorm, PixelShuffleUpsample, PixelUnshuffleDownsample
 
 
+def pointwise_conv(x, weight, bias=None):
+    """``F.conv2d(x, weight, bias)`` for a 1x1 ``weight``, through oneDNN for float32 on the CPU.
+
+    At one thread and batches below 16 PyTorch sends 1x1 convs to its im2col-and-GEMM kernel
+    (its heuristic: "THNN is faster when single-threaded"); oneDNN's convolution, which it uses
+    for every other case, measured up to 1.9x faster here on channels-last input. Other dtypes,
+    devices and autocast keep ``F.conv2d``.
+    """
+    if x.device.type == 'cpu' and x.dtype == weight.dtype == torch.float32 \
+            and torch.backends.mkldnn.is_available() and not torch.is_autocast_enabled('cpu'):
+        return torch.ops.aten.mkldnn_convolution(x, weight, bias, [0, 0], [1, 1], [1, 1], 1)
+    return F.conv2d(x, weight, bias)
+
+
 class MDTA(nn.Module):
     """Multi-Dconv head Transposed Attention: attention across channels.
 
     ``(N, C, H, W) -> (N, C, H, W)``; per head, the ``(C/h) x (C/h)`` attention
     map of L2-normalised q and k (over pixels), scaled by a learnt temperature.
+    ``fast`` selects :meth:`forward_fast` (the same function) over
+    :meth:`forward_plain` (the release's formulation).
     """
 
-    def __init__(self, dim, num_heads, bias):
+    def __init__(self, dim, num_heads, bias, fast=False):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f'MDTA: dim={dim} is not divisible by num_heads={num_heads}')
         self.num_heads = num_heads
+        self.fast = fast
         self.temperature = nn.Parameter(torch.ones(num_heads, 1, 1))
         self.qkv = nn.Conv2d(dim, dim * 3, kernel_size=1, bias=bias)
         self.qkv_dwconv = nn.Conv2d(
@@ -36,6 +61,10 @@ class MDTA(nn.Module):
         self.project_out = nn.Conv2d(dim, dim, kernel_size=1, bias=bias)
 
     def forward(self, x):
+        return self.forward_fast(x) if self.fast else self.forward_plain(x)
+
+    def forward_plain(self, x):
+        """The release's formulation."""
         n, c, h, w = x.shape
         q, k, v = self.qkv_dwconv(self.qkv(x)).chunk(3, dim=1)
         # (N, C, H, W) -> (N, heads, C/heads, H*W); channels are split head-major.
@@ -46,37 +75,169 @@ class MDTA(nn.Module):
         out = attn.softmax(dim=-1) @ v
         return self.project_out(out.reshape(n, c, h, w))
 
+    # The fast path.
+
+    def _project(self, x, part):
+        """Part ``part`` (0: q, 1: k, 2: v) of ``qkv_dwconv(qkv(x))``: (N, C, H, W), x's layout.
+
+        The 1x1 and depth-wise convs act per output channel, so each part is its own product
+        and depth-wise conv: no slices of one 3C-channel tensor (whose backward zero-fills the
+        whole tensor once per slice).
+        """
+        c = x.shape[1]
+        rows = slice(part * c, (part + 1) * c)
+
+        def pick(t):
+            return None if t is None else t[rows]
+        y = pointwise_conv(x, pick(self.qkv.weight), pick(self.qkv.bias))
+        return F.conv2d(y, pick(self.qkv_dwconv.weight), pick(self.qkv_dwconv.bias), padding=1,
+                        groups=c)
+
+    def attention(self, x):
+        """Per-head softmax attention maps (N, heads, C/h, C/h) and v as (N, H*W, C) rows.
+
+        ``normalize(q) normalize(k)^T`` is computed as ``(q k^T) / (|q| |k|^T)`` (norms over the
+        pixels, each clamped at 1e-12 as ``F.normalize`` does): the same numbers up to rounding,
+        without two normalised copies of q and k.
+        """
+        n, c, h, w = x.shape
+        heads = self.num_heads
+        q, k, v = (self._project(x, i).permute(0, 2, 3, 1).reshape(n, h * w, c) for i in range(3))
+        qn, kn = ((t * t).sum(dim=1).sqrt().clamp_min(1e-12).reshape(n, heads, -1)
+                  for t in (q, k))
+        q = q.reshape(n, h * w, heads, c // heads).permute(0, 2, 3, 1)  # (n, heads, c/h, hw)
+        k = k.reshape(n, h * w, heads, c // heads).permute(0, 2, 1, 3)  # (n, heads, hw, c/h)
+        gram = q @ k
+        attn = gram / (qn.unsqueeze(-1) * kn.unsqueeze(-2)) * self.temperature
+        return attn.softmax(dim=-1), v
+
+    def forward_fast(self, x, residual=None):
+        """``forward_plain(x) (+ residual)``; fastest on channels-last input.
+
+        ``project_out(A v) = (W_out A) v`` with A the block-diagonal attention: the C x C matrix
+        ``W_out A`` is formed per sample (tiny) and applied to the rows of v in one batched
+        product, which also adds the residual. Returns a channels-last tensor.
+        """
+        n, c, h, w = x.shape
+        heads = self.num_heads
+        attn, v = self.attention(x)
+        # Per head, the output projection's columns of that head times its attention map:
+        # (heads, C, C/h) @ (N, heads, C/h, C/h) -> (N, heads, C, C/h) -> (N, C, heads * C/h).
+        w_out = self.project_out.weight.reshape(c, heads, c // heads).transpose(0, 1)
+        combined = (w_out @ attn).transpose(1, 2).reshape(n, c, c)
+        if residual is None:
+            out = v @ combined.transpose(1, 2)
+        else:
+            out = torch.baddbmm(residual.permute(0, 2, 3, 1).reshape(n, h * w, c), v,
+                                combined.transpose(1, 2))
+        if self.project_out.bias is not None:
+            out = out + self.project_out.bias
+        return out.reshape(n, h, w, c).permute(0, 3, 1, 2)
+
 
 class GDFN(nn.Module):
     """Gated-Dconv Feed-forward Network: ``(N, C, H, W) -> (N, C, H, W)``,
-    hidden width ``int(C * ffn_expansion_factor)``, GELU gate on one half."""
+    hidden width ``int(C * ffn_expansion_factor)``, GELU gate on one half.
+    ``fast`` selects :meth:`forward_fast` (the same function)."""
 
-    def __init__(self, dim, ffn_expansion_factor, bias):
+    # Largest intermediate (bytes) one chunk of the fast path creates: glibc serves blocks above
+    # its largest mmap threshold (32 MB) as fresh mappings, unmapped when freed and page-faulted
+    # (zeroed) in again at every allocation.
+    chunk_bytes = 24 * 2 ** 20
+
+    def __init__(self, dim, ffn_expansion_factor, bias, fast=False):
         super().__init__()
         hidden = int(dim * ffn_expansion_factor)
+        self.hidden_features = hidden
+        self.fast = fast
         self.project_in = nn.Conv2d(dim, hidden * 2, kernel_size=1, bias=bias)
         self.dwconv = nn.Conv2d(
             hidden * 2, hidden * 2, kernel_size=3, stride=1, padding=1, groups=hidden * 2, bias=bias)
         self.project_out = nn.Conv2d(hidden, dim, kernel_size=1, bias=bias)
 
     def forward(self, x):
+        return self.forward_fast(x) if self.fast else self.forward_plain(x)
+
+    def forward_plain(self, x):
+        """The release's formulation."""
         x1, x2 = self.dwconv(self.project_in(x)).chunk(2, dim=1)
         return self.project_out(F.gelu(x1) * x2)
 
+    # The fast path.
+
+    def chunks(self, x):
+        """Hidden-channel ranges ``[(start, stop), ...]`` whose intermediates stay within
+        ``chunk_bytes`` for input ``x`` (one range when everything fits)."""
+        n, _, h, w = x.shape
+        hidden = self.hidden_features
+        # int(): under tracing (FLOP counting) sizes are tensors.
+        count = max(1, min(hidden, -(-int(n * h * w) * hidden * x.element_size() // self.chunk_bytes)))
+        bounds = [round(i * hidden / count) for i in range(count + 1)]
+        return list(zip(bounds[:-1], bounds[1:]))
+
+    def _half(self, x, channels):
+        """``dwconv(project_in(x))`` for the hidden channels ``channels`` (a slice)."""
+        def pick(t):
+            return None if t is None else t[channels]
+        y = pointwise_conv(x, pick(self.project_in.weight), pick(self.project_in.bias))
+        return F.conv2d(y, pick(self.dwconv.weight), pick(self.dwconv.bias), padding=1,
+                        groups=y.shape[1])
+
+    def forward_fast(self, x, residual=None):
+        """``forward_plain(x) (+ residual)``; fastest on channels-last input.
+
+        The hidden channels are taken in chunks (:meth:`chunks`): per chunk, the gate half and the
+        value half are their own products and depth-wise convs (rows of ``project_in``/``dwconv``),
+        gated (in place without autograd), and their share of ``project_out`` is accumulated onto
+        the residual as a matrix product over the channels-last rows. Same multiply-adds as the
+        release. Returns a channels-last tensor.
+        """
+        n, c, h, w = x.shape
+        hidden = self.hidden_features
+        w_out = self.project_out.weight.reshape(c, hidden)
+        out = None if residual is None else residual.permute(0, 2, 3, 1).reshape(n * h * w, c)
+        first = True
+        for start, stop in self.chunks(x):
+            gate = self._half(x, slice(start, stop))
+            value = self._half(x, slice(hidden + start, hidden + stop))
+            if torch.is_grad_enabled():
+                gated = F.gelu(gate) * value
+            else:
+                gated = torch.ops.aten.gelu_(gate).mul_(value)
+            rows = gated.permute(0, 2, 3, 1).reshape(n * h * w, stop - start)
+            weight = w_out[:, start:stop].t()
+            if first:  # the first chunk starts from the residual (never written in place)
+                out = rows @ weight if out is None else torch.addmm(out, rows, weight)
+                first = False
+            else:
+                # In-place products are not autocast: the weight follows the rows (bfloat16 under
+                # autocast).
+                out = out.addmm_(rows, weight.to(rows.dtype))
+        if self.project_out.bias is not None:
+            out = out + self.project_out.bias
+        return out.reshape(n, h, w, c).permute(0, 3, 1, 2)
+
 
 class RestormerBlock(nn.Module):
-    """Pre-norm Transformer block: ``x + MDTA(LN(x))`` then ``x + GDFN(LN(x))``."""
+    """Pre-norm Transformer block: ``x + MDTA(LN(x))`` then ``x + GDFN(LN(x))``.
 
-    def __init__(self, dim, num_heads, ffn_expansion_factor, bias, layer_norm_type):
+    ``fast=True``: the fast path of every module, with the residual additions inside MDTA's
+    and GDFN's last products."""
+
+    def __init__(self, dim, num_heads, ffn_expansion_factor, bias, layer_norm_type, fast=False):
         super().__init__()
-        self.norm1 = ChannelLayerNorm(dim, layer_norm_type)
-        self.attn = MDTA(dim, num_heads, bias)
-        self.norm2 = ChannelLayerNorm(dim, layer_norm_type)
-        self.ffn = GDFN(dim, ffn_expansion_factor, bias)
+        self.fast = fast
+        self.norm1 = ChannelLayerNorm(dim, layer_norm_type, fast=fast)
+        self.attn = MDTA(dim, num_heads, bias, fast=fast)
+        self.norm2 = ChannelLayerNorm(dim, layer_norm_type, fast=fast)
+        self.ffn = GDFN(dim, ffn_expansion_factor, bias, fast=fast)
 
     def forward(self, x):
-        x = x + self.attn(self.norm1(x))
-        return x + self.ffn(self.norm2(x))
+        if not self.fast:
+            x = x + self.attn(self.norm1(x))
+            return x + self.ffn(self.norm2(x))
+        x = self.attn.forward_fast(self.norm1(x), residual=x)
+        return self.ffn.forward_fast(self.norm2(x), residual=x)
 
 
 class OverlapPatchEmbed(nn.Module):
@@ -91,9 +252,9 @@ class OverlapPatchEmbed(nn.Module):
         return self.proj(x)
 
 
-def _stage(num_blocks, dim, num_heads, ffn_expansion_factor, bias, layer_norm_type):
+def _stage(num_blocks, dim, num_heads, ffn_expansion_factor, bias, layer_norm_type, fast):
     return nn.Sequential(*[
-        RestormerBlock(dim, num_heads, ffn_expansion_factor, bias, layer_norm_type)
+        RestormerBlock(dim, num_heads, ffn_expansion_factor, bias, layer_norm_type, fast)
         for _ in range(num_blocks)
     ])
 
@@ -121,7 +282,8 @@ class Restormer(nn.Module):
                  ffn_expansion_factor=2.66,
                  bias=False,
                  LayerNorm_type='WithBias',  # noqa: N803 (official option name)
-                 dual_pixel_task=False):
+                 dual_pixel_task=False,
+                 fast=True):
         super().__init__()
         if len(num_blocks) != 4 or len(heads) != 4:
             raise ValueError(
@@ -132,7 +294,8 @@ class Restormer(nn.Module):
                 f'Restormer: the global residual needs inp_channels == out_channels, got '
                 f'{inp_channels} and {out_channels} (set dual_pixel_task=True for 6-channel input)')
         stage_args = dict(ffn_expansion_factor=ffn_expansion_factor, bias=bias,
-                          layer_norm_type=LayerNorm_type)
+                          layer_norm_type=LayerNorm_type, fast=fast)
+        self.fast = fast
         d1, d2, d3, d4 = dim, dim * 2, dim * 4, dim * 8
 
         self.patch_embed = OverlapPatchEmbed(inp_channels, dim)
@@ -166,6 +329,10 @@ class Restormer(nn.Module):
             raise ValueError(
                 f'Restormer: input H={h}, W={w} must be multiples of {self.size_multiple}; '
                 'pad it (ImageRestorer does this from arch.size_multiple)')
+        if self.fast:
+            # Channels-last end to end: the depth-wise and 1x1 convs take their fast kernels,
+            # and each pixel's channels (layer norms, products over channels) are contiguous.
+            inp_img = inp_img.contiguous(memory_format=torch.channels_last)
         emb = self.patch_embed(inp_img)
         enc1 = self.encoder_level1(emb)
         enc2 = self.encoder_level2(self.down1_2(enc1))
@@ -180,5 +347,7 @@ class Restormer(nn.Module):
         dec1 = self.refinement(dec1)
 
         if self.dual_pixel_task:
-            return self.output(dec1 + self.skip_conv(emb))
-        return self.output(dec1) + inp_img
+            out = self.output(dec1 + self.skip_conv(emb))
+        else:
+            out = self.output(dec1) + inp_img
+        return out.contiguous() if self.fast else out
