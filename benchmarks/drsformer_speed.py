@@ -47,7 +47,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from projects.drsformer.drsformer import DRSformer, fast_kernels  # noqa: E402
+from projects.drsformer.drsformer import DRSformer  # noqa: E402
+from restorelab.models.archs import common  # noqa: E402
 
 CONFIGS = {
     'full': dict(model=dict(), check_size=(64, 64),
@@ -142,11 +143,11 @@ def switch_runners(args, net, kind, x, gt):
         run = make_runner(copy.deepcopy(net), kind, x, gt)
 
         def blas_pointwise_run():
-            fast_kernels.USE_ONEDNN_POINTWISE = False
+            common.USE_ONEDNN_POINTWISE = False
             try:
                 return run()
             finally:
-                fast_kernels.USE_ONEDNN_POINTWISE = True
+                common.USE_ONEDNN_POINTWISE = True
         runners['optimised, 1x1 convs by F.conv2d'] = blas_pointwise_run
     if args.bf16:
         runners['optimised + bf16'] = make_runner(copy.deepcopy(net), kind, x, gt, bf16=True)
@@ -302,7 +303,7 @@ def main():
                         'takes minutes and is not timed)')
     parser.add_argument('--blas-pointwise', action='store_true',
                         help='also time the optimised model with its 1x1 convs by F.conv2d (PyTorch\'s choice: '
-                        'im2col + BLAS at one thread) instead of oneDNN (fast_kernels.USE_ONEDNN_POINTWISE)')
+                        'im2col + BLAS at one thread) instead of oneDNN (common.USE_ONEDNN_POINTWISE)')
     parser.add_argument('--reuse-freed-memory', action='store_true',
                         help='raise glibc\'s mmap threshold first, so freed large blocks are reused instead '
                         'of returned to the system and page-faulted in again (affects both formulations)')

@@ -19,6 +19,8 @@ those parts; ``pointwise_conv2d`` checks the tensor's device itself (oneDNN on C
 import torch
 import torch.nn.functional as F
 
+from restorelab.models.archs.common import pointwise_conv2d  # noqa: F401 (the plugin's modules import it from here)
+
 # Which device's formulations a module's fast path uses: 'auto' follows the tensor ('cpu' on the
 # CPU, 'cuda' on any other device), 'cpu' / 'cuda' force one (tests run the 'cuda' choice on CPU).
 DEVICE_KERNELS = ('auto', 'cpu', 'cuda')
@@ -228,25 +230,3 @@ def depthwise_conv2d(x, weight, bias=None, padding=0, dilation=1, custom_grad=Tr
         return _DepthwiseConv2d.apply(x, weight, bias, padding, dilation)
     return F.conv2d(x, weight, bias, padding=padding, dilation=dilation, groups=x.shape[1])
 
-
-# Measured on this project's 2-core AMD EPYC (torch 2.13, 1 thread): oneDNN's 1x1 conv against
-# PyTorch's choice for a batch of 1, channels-last, 96 -> 96 channels at 256x256: 16 ms against
-# 49 ms; 96 -> 255 at 128x128: 24 ms against 52 ms; forward + backward 96 -> 96 at 256x256: 83 ms
-# against 125 ms. Outputs and gradients were equal to the last bit in those cases.
-USE_ONEDNN_POINTWISE = True
-
-
-def pointwise_conv2d(x, weight, bias=None):
-    """``F.conv2d(x, weight, bias)`` for a 1x1 kernel (stride 1, no padding, one group).
-
-    With one thread, PyTorch sends 1x1 convs of batches below 16 to its own im2col + BLAS path (ATen's
-    ``use_mkldnn`` heuristic: "THNN is faster when single-threaded"); with two or more threads it uses
-    oneDNN. On the CPU this was measured on (see ``USE_ONEDNN_POINTWISE``), oneDNN is 2-3x faster at
-    one thread as well, so float32 CPU convs outside autocast call it directly. Other dtypes (float64,
-    which oneDNN lacks), devices and autocast keep ``F.conv2d``.
-    """
-    if (USE_ONEDNN_POINTWISE and x.device.type == 'cpu' and x.dtype == torch.float32
-            and weight.dtype == torch.float32 and not torch.is_autocast_enabled('cpu')
-            and torch.backends.mkldnn.is_available()):
-        return torch.mkldnn_convolution(x, weight, bias, (0, 0), (1, 1), (1, 1), 1)
-    return F.conv2d(x, weight, bias)

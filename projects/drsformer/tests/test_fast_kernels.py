@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from projects.drsformer.drsformer import fast_kernels
+from restorelab.models.archs import common
 from projects.drsformer.drsformer.fast_kernels import (PairSumReLU, chunk_plans, depthwise_conv2d,
                                                       pointwise_conv2d, topk_rank)
 
@@ -112,8 +112,8 @@ def test_pointwise_conv2d_equals_conv2d_with_gradients(layout, with_bias, batch)
 
 def test_pointwise_conv2d_takes_oneDNN_only_for_float32_outside_autocast(monkeypatch):
     calls = []
-    real = torch.mkldnn_convolution
-    monkeypatch.setattr(torch, 'mkldnn_convolution', lambda *a: calls.append(a[0].dtype) or real(*a))
+    real = torch.ops.aten.mkldnn_convolution
+    monkeypatch.setattr(torch.ops.aten, 'mkldnn_convolution', lambda *a: calls.append(a[0].dtype) or real(*a))
     x, w = torch.randn(1, 4, 5, 5), torch.randn(6, 4, 1, 1)
     pointwise_conv2d(x, w)
     assert calls == ([torch.float32] if torch.backends.mkldnn.is_available() else [])
@@ -121,6 +121,6 @@ def test_pointwise_conv2d_takes_oneDNN_only_for_float32_outside_autocast(monkeyp
     assert torch.equal(pointwise_conv2d(x.double(), w.double()), torch.nn.functional.conv2d(x.double(), w.double()))
     with torch.autocast('cpu', dtype=torch.bfloat16):
         assert pointwise_conv2d(x, w).dtype == torch.nn.functional.conv2d(x, w).dtype == torch.bfloat16
-    monkeypatch.setattr(fast_kernels, 'USE_ONEDNN_POINTWISE', False)
+    monkeypatch.setattr(common, 'USE_ONEDNN_POINTWISE', False)
     pointwise_conv2d(x, w)
     assert len(calls) == (1 if torch.backends.mkldnn.is_available() else 0)

@@ -22,21 +22,7 @@ import torch.nn.functional as F
 
 from restorelab.registry import MODELS
 
-from .common import ChannelLayerNorm, PixelShuffleUpsample, PixelUnshuffleDownsample
-
-
-def pointwise_conv(x, weight, bias=None):
-    """``F.conv2d(x, weight, bias)`` for a 1x1 ``weight``, through oneDNN for float32 on the CPU.
-
-    At one thread and batches below 16 PyTorch sends 1x1 convs to its im2col-and-GEMM kernel
-    (its heuristic: "THNN is faster when single-threaded"); oneDNN's convolution, which it uses
-    for every other case, measured up to 1.9x faster here on channels-last input. Other dtypes,
-    devices and autocast keep ``F.conv2d``.
-    """
-    if x.device.type == 'cpu' and x.dtype == weight.dtype == torch.float32 \
-            and torch.backends.mkldnn.is_available() and not torch.is_autocast_enabled('cpu'):
-        return torch.ops.aten.mkldnn_convolution(x, weight, bias, [0, 0], [1, 1], [1, 1], 1)
-    return F.conv2d(x, weight, bias)
+from .common import ChannelLayerNorm, PixelShuffleUpsample, PixelUnshuffleDownsample, pointwise_conv2d
 
 
 class MDTA(nn.Module):
@@ -89,7 +75,7 @@ class MDTA(nn.Module):
 
         def pick(t):
             return None if t is None else t[rows]
-        y = pointwise_conv(x, pick(self.qkv.weight), pick(self.qkv.bias))
+        y = pointwise_conv2d(x, pick(self.qkv.weight), pick(self.qkv.bias))
         return F.conv2d(y, pick(self.qkv_dwconv.weight), pick(self.qkv_dwconv.bias), padding=1,
                         groups=c)
 
@@ -179,7 +165,7 @@ class GDFN(nn.Module):
         """``dwconv(project_in(x))`` for the hidden channels ``channels`` (a slice)."""
         def pick(t):
             return None if t is None else t[channels]
-        y = pointwise_conv(x, pick(self.project_in.weight), pick(self.project_in.bias))
+        y = pointwise_conv2d(x, pick(self.project_in.weight), pick(self.project_in.bias))
         return F.conv2d(y, pick(self.dwconv.weight), pick(self.dwconv.bias), padding=1,
                         groups=y.shape[1])
 

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from restorelab.models.archs.common import ChannelLayerNorm
-from restorelab.models.archs.restormer import GDFN, MDTA, Restormer, RestormerBlock, pointwise_conv
+from restorelab.models.archs.common import pointwise_conv2d as pointwise_conv
+from restorelab.models.archs.restormer import GDFN, MDTA, Restormer, RestormerBlock
 from restorelab.models.converters.restormer import convert_restormer
 from restorelab.testing import assert_float64_equal, compare, psnr, twins
 

@@ -1,0 +1,27 @@
+"""Bounded memory (slow): a benchmark of the five quickstart models and a validation hold the same
+peak resident set after ten times the images (benchmarks/memory_growth.py, smaller than its
+default run)."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from helpers import ENV, REPO
+
+pytestmark = pytest.mark.slow
+
+
+def test_benchmark_and_test_do_not_grow_with_the_number_of_images(tmp_path):
+    # 7 photographs x 29 rainy versions of 128 pixels: an output kept per image by any of the six
+    # models would add more than 200 MB between 20 and 200 images.
+    out = subprocess.run(
+        [sys.executable, 'benchmarks/memory_growth.py', '--scratch', str(tmp_path), '--per-image', '29',
+         '--max-side', '128', '--counts', '20,200'],
+        cwd=REPO, env=dict(os.environ, **ENV), capture_output=True, text=True, timeout=1500)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = re.findall(r'^\| (tools/\S+[^|]*) \| (\d+) \| (\d+) \|$', out.stdout, flags=re.M)
+    assert [name.split(',')[0] for name, *_ in rows] == ['tools/benchmark.py', 'tools/test.py'], out.stdout
+    for name, few, many in rows:
+        assert int(many) <= int(few) + 60, f'{name}: {few} MiB after 20 images, {many} MiB after 200'
