@@ -6,8 +6,8 @@ restorelab.deploy.export_onnx (dynamic H, W, traced and verified >= 50 dB agains
 64x64 or the arch's size multiple, and at a second size) into a temporary
 folder, then these implementations restore the same random image, interleaved in one process:
 
-* ``pytorch``: ``ImageRestorer.restore`` as tools/derain.py runs it (DRSformer's fast path);
-* ``pytorch-release``: DRSformer built with ``fast=False`` (the release's formulation), same weights;
+* ``pytorch``: ``ImageRestorer.restore`` as tools/derain.py runs it (DRSformer's and Restormer's fast paths);
+* ``pytorch-release``: DRSformer or Restormer built with ``fast=False`` (the release's formulation), same weights;
 * ``onnxruntime``: the exported file through ``restorelab.deploy.load_onnx_model`` (the same
   padding and cropping, ``restore_tensor``), ONNX Runtime with ``intra_op_num_threads=1``.
 
@@ -38,6 +38,10 @@ ARCHS = ('DRSformer', 'Restormer', 'Uformer', 'IDT', 'PReNet')
 SIZES = ('256x256', '321x481')
 
 
+# Archs with a fast path beside the release's formulation (``fast=False``).
+FAST_PATH_ARCHS = ('DRSformer', 'Restormer')
+
+
 def build_arch(name, **overrides):
     from mmengine.registry import init_default_scope
 
@@ -58,7 +62,7 @@ def implementations(name, onnx_path):
 
     arch = build_arch(name)
     impls = {'pytorch': ImageRestorer(arch=arch, pixel_loss=None)}
-    if name == 'DRSformer':
+    if name in FAST_PATH_ARCHS:
         release = build_arch(name, fast=False)
         release.load_state_dict(arch.state_dict())
         impls['pytorch-release'] = ImageRestorer(arch=release, pixel_loss=None)
