@@ -188,6 +188,8 @@ def probe_memory(size, case_index, impl, official=None):
     """(Child process) peak resident-set growth in MB during one run of one implementation on one case."""
     cfg = CONFIGS[size]
     _, kind, shape = cfg['cases'][case_index]
+    if impl == 'optimised-blas-pointwise':  # --blas-pointwise's variant
+        common.USE_ONEDNN_POINTWISE, impl = False, 'optimised'
     model = build(cfg['model'], official)[impl]
     x, gt = make_input(kind, shape)
     run = make_runner(model, kind, x, gt)
