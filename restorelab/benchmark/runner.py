@@ -25,7 +25,7 @@ import torch
 
 from restorelab.utils.errors import BenchmarkError, user_error_message
 from .config import check_bench_config, no_reference_metrics, restorer_test_cfg, select
-from .cost import count_flops, count_parameters, measure_cost, measure_speed
+from .cost import count_paper_flops, count_parameters, measure_cost, measure_speed
 from .report import load_results, write_outputs, write_results_json
 
 RESULTS_VERSION = 1
@@ -616,9 +616,11 @@ def _measure_model_cost(mspec, record, device):
             model = init_model(config, None, device=device)
         model.test_cfg = check_test_cfg(restorer_test_cfg(inference), model.size_multiple)
         if mspec.get('backend') == 'onnxruntime':  # parameters and FLOPs of the arch, its time in ORT
-            record.update(params=count_parameters(model.arch),
-                          flops=count_flops(model.arch, settings['shape'], inference['seed']),
-                          flops_shape=list(settings['shape']), device=str(device))
+            # The exported file holds the release's formulation (fast paths are switched off for
+            # export), so what ONNX Runtime executes is what the papers count.
+            paper = count_paper_flops(model.arch, settings['shape'], inference['seed'])
+            record.update(params=count_parameters(model.arch), flops=paper, paper_flops=paper,
+                          fast_path=False, flops_shape=list(settings['shape']), device=str(device))
             onnx_path = model_files(mspec)[1]
             model = load_onnx_entry(mspec, config, onnx_path, inference, device)
             record.update(measure_speed(model, settings['shape'], settings['runs'],

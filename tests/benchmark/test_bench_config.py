@@ -18,7 +18,7 @@ def _cfg(**kw):
 
 def test_defaults_are_filled_in():
     cfg = check_bench_config(_cfg(_helper='ignored'))
-    assert cfg['models'] == [dict(MODEL, type='model', convert=None, convert_key=None)]
+    assert cfg['models'] == [dict(MODEL, type='model', convert=None, convert_key=None, backend='pytorch')]
     assert cfg['datasets'] == [dict(PAIRED, crop_border=0)]
     assert cfg['inference'] == dict(pad_mode='reflect', tile=None, tile_overlap=32,
                                     tile_batch_size=1, self_ensemble=False, bf16=False, compile=False,
@@ -48,7 +48,7 @@ def test_config_file_is_read(tmp_path):
                     r"'datasets', 'inference', 'cost'\] \(helper variables must start with"),
     (dict(models=[dict(MODEL, chekpoint='x')]),
      r"models\[0\]: unknown key\(s\) \['chekpoint'\]; valid keys: \['name', 'config', "
-     r"'checkpoint', 'type', 'convert', 'convert_key'\]"),
+     r"'checkpoint', 'type', 'convert', 'convert_key', 'backend'\]"),
     (dict(models=[dict(name='m', config='m.py')]),
      r"models\[0\]: missing key\(s\) \['checkpoint'\]"),
     (dict(models=[MODEL, MODEL]), r"models\[1\]: the name 'm' is used twice"),
