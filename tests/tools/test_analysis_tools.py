@@ -42,7 +42,7 @@ def test_get_flops_counts_the_release_formulation_and_the_fast_path(capsys):
     'flops executed' the fast path's."""
     from restorelab.apis import init_model
     from restorelab.benchmark import count_flops
-    assert _load_tool('tools/analysis/get_flops.py').main([TINY_CONFIG, '--shape', '3', '16', '16']) == 0
+    assert load_tool('tools/analysis/get_flops.py').main([TINY_CONFIG, '--shape', '3', '16', '16']) == 0
     out = capsys.readouterr().out
     arch = init_model(TINY_CONFIG).arch
     assert arch.fast
