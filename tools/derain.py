@@ -22,6 +22,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
+from restorelab.utils.cli import split_model_arguments  # noqa: E402
 from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
 
 BACKENDS = ('pytorch', 'onnxruntime')
@@ -82,14 +83,7 @@ def parse_args(argv=None):
             parser.error(f'--device {args.device}: --backend onnxruntime runs on the CPU')
         args.checkpoint, args.input = None, args.paths[0]
         return args
-    if len(args.paths) > 2:
-        parser.error(f'too many arguments: {" ".join(args.paths)}; expected CONFIG CHECKPOINT '
-                     'INPUT or NAME INPUT')
-    args.checkpoint = args.paths[0] if len(args.paths) == 2 else None
-    args.input = args.paths[-1]
-    if args.checkpoint is None and os.path.isfile(args.config):
-        parser.error(f'{args.config} is a config file: give CONFIG CHECKPOINT INPUT (or a '
-                     'released model name instead of CONFIG CHECKPOINT)')
+    args.checkpoint, args.input = split_model_arguments(parser, args.config, args.paths, 'INPUT')
     return args
 
 

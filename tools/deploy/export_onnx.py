@@ -19,6 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
+from restorelab.utils.cli import split_model_arguments  # noqa: E402
 from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
 
 DEFAULT_OPSET = 17  # restorelab.deploy.export.DEFAULT_OPSET (not imported: torch loads slowly)
@@ -42,14 +43,7 @@ def parse_args(argv=None):
     parser.add_argument('--fp16', action='store_true',
                         help='store the weights as float16 (half the file; computed in float32)')
     args = parser.parse_args(argv)
-    if len(args.paths) > 2:
-        parser.error(f'too many arguments: {" ".join(args.paths)}; expected CONFIG CHECKPOINT '
-                     'OUT.onnx or NAME OUT.onnx')
-    args.checkpoint = args.paths[0] if len(args.paths) == 2 else None
-    args.out = args.paths[-1]
-    if args.checkpoint is None and os.path.isfile(args.config):
-        parser.error(f'{args.config} is a config file: give CONFIG CHECKPOINT OUT.onnx (or a '
-                     'released model name instead of CONFIG CHECKPOINT)')
+    args.checkpoint, args.out = split_model_arguments(parser, args.config, args.paths, 'OUT.onnx')
     return args
 
 
