@@ -181,17 +181,64 @@ __all__ = [
 USE_ONEDNN_POINTWISE = True
 
 
+def _onednn_pointwise(x, weight, bias):
+    return torch.ops.aten.mkldnn_convolution(x, weight, bias, (0, 0), (1, 1), (1, 1), 1)
+
+
+class _PointwiseConv(torch.autograd.Function):
+    """A 1x1 conv by oneDNN whose backward avoids PyTorch's one-thread choice as well.
+
+    ``convolution_backward`` makes the same choice as the forward (im2col + BLAS below a batch of 16
+    at one thread). Here the input gradient is the 1x1 conv of ``grad_out`` with the transposed
+    weight, by oneDNN; the weight gradient is one matrix product of the pixel rows (``grad_out^T x``,
+    a view of channels-last tensors; per-sample products summed for NCHW ones); the bias gradient is
+    the sum of ``grad_out`` over its pixels. Same functions as ``F.conv2d``'s gradients.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        return _onednn_pointwise(x, weight, bias)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        cout, cin = weight.shape[:2]
+        channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+        grad_out = grad_out.contiguous(memory_format=torch.channels_last if channels_last
+                                       else torch.contiguous_format)
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            w_t = weight.reshape(cout, cin).t().contiguous().reshape(cin, cout, 1, 1)
+            grad_x = _onednn_pointwise(grad_out, w_t, None)
+        if ctx.needs_input_grad[1]:
+            if channels_last:
+                grad_w = grad_out.permute(0, 2, 3, 1).reshape(-1, cout).t() @ x.permute(0, 2, 3, 1).reshape(-1, cin)
+            else:
+                n = x.shape[0]
+                grad_w = (grad_out.reshape(n, cout, -1) @ x.reshape(n, cin, -1).transpose(1, 2)).sum(0)
+            grad_w = grad_w.reshape(weight.shape)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_b = grad_out.sum(dim=(0, 2, 3))
+        return grad_x, grad_w, grad_b
+
+
 def pointwise_conv2d(x, weight, bias=None):
     """``F.conv2d(x, weight, bias)`` for a 1x1 kernel (stride 1, no padding, one group).
 
     With one thread, PyTorch sends 1x1 convs of batches below 16 to its own im2col + BLAS path (ATen's
-    ``use_mkldnn`` heuristic: "THNN is faster when single-threaded"); with two or more threads it uses
-    oneDNN. On the CPU this was measured on (see ``USE_ONEDNN_POINTWISE``), oneDNN is 2-3x faster at
-    one thread as well, so float32 CPU convs outside autocast call it directly. Other dtypes (float64,
-    which oneDNN lacks), devices and autocast keep ``F.conv2d``.
+    ``use_mkldnn`` heuristic: "THNN is faster when single-threaded"), forward and backward; with two or
+    more threads it uses oneDNN. On the CPU this was measured on (see ``USE_ONEDNN_POINTWISE``), oneDNN
+    is 2-3x faster at one thread as well, so float32 CPU convs outside autocast call it directly, and
+    their gradients go through :class:`_PointwiseConv` (the input gradient by oneDNN too). Other dtypes
+    (float64, which oneDNN lacks), devices and autocast keep ``F.conv2d``.
     """
     if (USE_ONEDNN_POINTWISE and x.device.type == 'cpu' and x.dtype == torch.float32
             and weight.dtype == torch.float32 and not torch.is_autocast_enabled('cpu')
             and torch.backends.mkldnn.is_available()):
-        return torch.ops.aten.mkldnn_convolution(x, weight, bias, (0, 0), (1, 1), (1, 1), 1)
+        if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias)):
+            return _PointwiseConv.apply(x, weight, bias)
+        return _onednn_pointwise(x, weight, bias)
     return F.conv2d(x, weight, bias)
