@@ -41,8 +41,8 @@ def channels_last(t):
     return t.contiguous(memory_format=torch.channels_last)
 
 
-def onednn_conv(x, w, padding=0, groups=1):
-    return torch.ops.aten.mkldnn_convolution(x, w, None, (padding, padding), (1, 1), (1, 1), groups)
+def onednn_conv(x, w):
+    return torch.ops.aten.mkldnn_convolution(x, w, None, (0, 0), (1, 1), (1, 1), 1)
 
 
 def main():

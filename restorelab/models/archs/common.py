@@ -198,7 +198,6 @@ class _PointwiseConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
         return _onednn_pointwise(x, weight, bias)
 
     @staticmethod
@@ -220,7 +219,7 @@ class _PointwiseConv(torch.autograd.Function):
                 n = x.shape[0]
                 grad_w = (grad_out.reshape(n, cout, -1) @ x.reshape(n, cin, -1).transpose(1, 2)).sum(0)
             grad_w = grad_w.reshape(weight.shape)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
+        if ctx.needs_input_grad[2]:  # False when there is no bias
             grad_b = grad_out.sum(dim=(0, 2, 3))
         return grad_x, grad_w, grad_b
 
