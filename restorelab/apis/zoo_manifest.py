@@ -46,13 +46,17 @@ class Release:
     published_source: str  # where the numbers are printed, and how they were scored
     path: Optional[str] = None  # file inside ``source.repo`` at ``source.commit``
     sha256: Optional[str] = None
+    # The git blob id (SHA-1 of ``blob <size>\0<content>``, as ``git ls-tree`` lists it) of
+    # ``path`` at ``source.commit``: the check of a file whose sha256 nobody published and
+    # that is too large to be read from a copy of the repository here.
+    git_blob: Optional[str] = None
     links: Tuple[Tuple[str, str], ...] = field(default=())  # (label, URL) for link-only entries
     link_file: str = ''  # the file name a link gives, where the release says it
     note: str = ''
 
     @property
     def downloadable(self):
-        return self.sha256 is not None
+        return self.sha256 is not None or self.git_blob is not None
 
     @property
     def url(self):
