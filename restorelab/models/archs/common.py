@@ -175,7 +175,8 @@ __all__ = [
     'BiasFreeLayerNorm', 'WithBiasLayerNorm', 'ChannelLayerNorm', 'LAYER_NORM_TYPES',
     'PixelUnshuffleDownsample', 'PixelShuffleUpsample', 'window_partition', 'window_reverse',
     'drop_path', 'DropPath', 'trunc_normal_init_', 'count_parameters', 'pointwise_conv2d',
-    'use_onednn_pointwise', 'set_onednn_pointwise', 'onednn_pointwise',
+    'use_onednn_pointwise', 'set_onednn_pointwise', 'onednn_pointwise', 'CHUNK_BYTES', 'chunk_count',
+    'project_channels', 'project_attention',
 ]
 
 
@@ -281,3 +282,56 @@ def pointwise_conv2d(x, weight, bias=None):
             return _PointwiseConv.apply(x, weight, bias)
         return _onednn_pointwise(x, weight, bias)
     return F.conv2d(x, weight, bias)
+
+
+# Largest intermediate (bytes) one chunk of a fast path creates: glibc serves blocks above its
+# largest mmap threshold (32 MB) as fresh mappings, unmapped when freed and page-faulted (zeroed) in
+# again at every allocation, so work split into chunks below it reuses freed heap memory instead.
+CHUNK_BYTES = 24 * 2 ** 20
+
+
+def chunk_count(pixels, channels, itemsize, chunk_bytes=CHUNK_BYTES):
+    """How many chunks of channels keep a ``pixels x channels`` intermediate of ``itemsize``-byte
+    values within ``chunk_bytes`` (at least one, at most one per channel)."""
+    # int(): under tracing (FLOP counting) sizes are tensors.
+    return max(1, min(channels, -(-int(pixels) * channels * itemsize // chunk_bytes)))
+
+
+def project_channels(x, pointwise, depthwise, channels):
+    """Output channels ``channels`` (a slice) of ``depthwise(pointwise(x))``, a 1x1 conv followed by
+    a depth-wise conv (the q/k/v and gate projections of Restormer-style blocks).
+
+    Both convs act per output channel, so a part is its own product and depth-wise conv with those
+    rows of the weights: no slices of one full output (whose backward zero-fills the whole tensor
+    once per slice)."""
+    def pick(t):
+        return None if t is None else t[channels]
+    y = pointwise_conv2d(x, pick(pointwise.weight), pick(pointwise.bias))
+    return F.conv2d(y, pick(depthwise.weight), pick(depthwise.bias), padding=depthwise.padding,
+                    groups=y.shape[1])
+
+
+def project_attention(attn, v, project_out, size, residual=None):
+    """``project_out(A v) (+ residual)`` for per-head channel attention, as one product.
+
+    ``attn``: (N, heads, c, c) attention maps (A is block-diagonal over the heads); ``v``: the
+    values as (N, H*W, heads*c) rows; ``size``: (H, W). ``project_out(A v) = (W_out A) v``: the
+    (C x C) matrix ``W_out A`` is formed per sample (tiny) and applied to the rows of v in one
+    batched product, which replaces the attention-times-v products, the head rearrangement and the
+    1x1 conv, and adds the residual. Returns a channels-last (N, C, H, W) tensor.
+    """
+    n, heads, c, _ = attn.shape
+    dim = heads * c
+    h, w = size
+    # Per head, the output projection's columns of that head times its attention map:
+    # (heads, C, c) @ (N, heads, c, c) -> (N, heads, C, c) -> (N, C, heads * c).
+    w_out = project_out.weight.reshape(dim, heads, c).transpose(0, 1)
+    combined = (w_out @ attn).transpose(1, 2).reshape(n, dim, dim)
+    if residual is None:
+        out = v @ combined.transpose(1, 2)
+    else:
+        out = torch.baddbmm(residual.permute(0, 2, 3, 1).reshape(n, h * w, dim), v,
+                            combined.transpose(1, 2))
+    if project_out.bias is not None:
+        out = out + project_out.bias
+    return out.reshape(n, h, w, dim).permute(0, 3, 1, 2)
