@@ -21,9 +21,11 @@ from tests.fixtures.zoo_server import (FIXTURE_NAME, ZooServer, fixture_bytes,
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / 'docs' / 'model_zoo.md'
-# Issue 13: the twelve releases that are plain files in public git repositories.
+# Issue 13: the twelve releases that are plain files in public git repositories; DualGCN's
+# five TensorFlow checkpoints (an .index file and its .data shard each).
 EXPECTED_DOWNLOADABLE = {f'{m}_{s}' for m in ('prenet', 'prenet_r', 'prn', 'prn_r', 'brn', 'aidnet')
-                         for s in ('rain100h', 'rain100l')}
+                         for s in ('rain100h', 'rain100l')} | {
+    f'dualgcn_{s}' for s in ('rain200h', 'rain200l', 'did_data', 'ddn_data', 'spa_data')}
 
 
 @pytest.fixture(autouse=True)
@@ -271,7 +273,7 @@ def test_link_only_releases_say_where_to_download_and_how_to_convert(tmp_path):
 
 
 # ---------------------------------------------------------------- the manifest itself
-def test_the_twelve_downloadable_releases_of_issue_13():
+def test_the_downloadable_releases():
     assert {r.name for r in zoo.list_released(True)} == EXPECTED_DOWNLOADABLE
     assert len(RELEASES) == len(zoo.list_released(True)) + len(zoo.list_released(False))
 
@@ -302,9 +304,12 @@ def test_manifest_entry_is_well_formed(name, converters):
     if r.downloadable:
         assert re.fullmatch(r'[0-9a-f]{64}', r.sha256)
         assert r.url == f'{RAW_GITHUB}{r.source.repo}/{r.source.commit}/{r.path}'
-        assert re.fullmatch(r'https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/\S+\.pth',
-                            r.url)
+        assert re.fullmatch(r'https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/\S+'
+                            r'\.(pth|index)', r.url)
         assert not r.links
+        for path, digest in r.companions:  # a TensorFlow checkpoint's shard beside its index
+            assert r.path.endswith('.index') and path == r.path[:-len('index')] + 'data-00000-of-00001'
+            assert re.fullmatch(r'[0-9a-f]{40}|[0-9a-f]{64}', digest)
     else:
         assert r.sha256 is None and r.path is None and r.url is None
         assert r.links or 'no deraining weights' in r.note
