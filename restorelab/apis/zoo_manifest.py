@@ -6,14 +6,21 @@ rule, the facts shared by one repository (commit, licence, source of the publish
 are written once, and a comment can sit beside a fact that needs one. ``tools/zoo.py list
 --json`` prints the same data as JSON for other programs.
 
-Two kinds of entries:
+Where a file comes from (``Release.host``):
 
-- *downloadable*: a plain file in a public git repository, fetched from
-  ``https://raw.githubusercontent.com/<repo>/<commit>/<path>`` (pinned to a commit) and
-  checked against ``sha256`` by :func:`restorelab.apis.zoo.get_released`;
-- *link-only*: weights on Google Drive, Baidu Cloud, OneDrive or a GitHub release page,
-  which cannot be fetched and hashed here. They list their download links and the one
-  command that converts the downloaded file (:attr:`Release.convert_command`).
+- ``github``: a file in a public git repository, fetched from
+  ``https://raw.githubusercontent.com/<repo>/<commit>/<path>`` (pinned to a commit);
+- ``url``: a plain HTTPS download (a GitHub release asset);
+- ``gdrive``: a Google Drive file id, fetched through the optional ``gdown`` package
+  (``pip install -e '.[zoo]'``);
+- ``link only``: weights on Baidu Cloud, OneDrive or a Drive folder whose files are not
+  identified one by one: downloaded by hand, converted with :attr:`Release.convert_command`.
+
+How a fetched file is checked (``Release.check``), strongest first: its ``sha256``; its git
+``git_blob`` id (what ``git ls-tree`` lists, for files too large to be read from a copy of the
+repository here); an ``output_check`` (the converted model reproduces the release's own result
+images for sample inputs) with the first download's sha256 recorded in the cache; or the
+recorded digest alone (a later download that differs is refused unless the user accepts it).
 
 Every link below was read from the named repository at the named commit, except where the
 entry's note says otherwise. Nothing here is downloaded at import.
@@ -30,6 +37,16 @@ class Source:
     repo: str  # 'owner/name' on GitHub
     commit: str  # 40 hex digits
     licence: str
+
+
+@dataclass(frozen=True)
+class OutputCheck:
+    """Sample inputs of a release and its own results for them: the converted model must
+    reproduce each result to ``min_psnr`` dB after 8-bit rounding. ``samples`` holds
+    ``(input path, its git blob id, result path, its git blob id)`` in ``source``."""
+    source: Source
+    samples: Tuple[Tuple[str, str, str, str], ...]
+    min_psnr: float = 50.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,9 @@ class Release:
     # ``path`` at ``source.commit``: the check of a file whose sha256 nobody published and
     # that is too large to be read from a copy of the repository here.
     git_blob: Optional[str] = None
+    drive_id: Optional[str] = None  # a Google Drive file id (host 'gdrive')
+    asset_url: Optional[str] = None  # a plain HTTPS download, e.g. a GitHub release asset
+    output_check: Optional[OutputCheck] = None
     links: Tuple[Tuple[str, str], ...] = field(default=())  # (label, URL) for link-only entries
     # Files of the same repository and commit that must lie beside ``path`` under their own
     # names, as (path, digest): a TensorFlow checkpoint's ``.data-00000-of-00001`` shard beside
@@ -60,15 +80,42 @@ class Release:
     note: str = ''
 
     @property
+    def host(self):
+        """'github', 'url', 'gdrive' or 'link only' (see the module doc)."""
+        if self.path and (self.sha256 or self.git_blob):
+            return 'github'
+        if self.asset_url:
+            return 'url'
+        if self.drive_id:
+            return 'gdrive'
+        return 'link only'
+
+    @property
+    def check(self):
+        """How a fetched file is verified: 'sha256', 'git blob', 'output check' (with the
+        recorded digest), 'recorded digest', or None for a link-only entry."""
+        if self.host == 'link only':
+            return None
+        if self.sha256:
+            return 'sha256'
+        if self.git_blob:
+            return 'git blob'
+        return 'output check' if self.output_check else 'recorded digest'
+
+    @property
     def downloadable(self):
-        return self.sha256 is not None or self.git_blob is not None
+        return self.host != 'link only'
 
     @property
     def url(self):
-        """The raw.githubusercontent.com URL pinned to the commit (downloadable entries)."""
-        if not self.downloadable:
-            return None
-        return f'{RAW_GITHUB}{self.source.repo}/{self.source.commit}/{self.path}'
+        """Where the file is fetched from (None for link-only entries)."""
+        if self.host == 'github':
+            return f'{RAW_GITHUB}{self.source.repo}/{self.source.commit}/{self.path}'
+        if self.host == 'url':
+            return self.asset_url
+        if self.host == 'gdrive':
+            return f'https://drive.google.com/uc?id={self.drive_id}'
+        return None
 
     @property
     def filename(self):
@@ -225,6 +272,18 @@ _DRSFORMER_SETS = {  # set: (config suffix, Google Drive id, Baidu Cloud id + co
     'SPA-Data': ('spa_data', '1i33Zmb1YXdLcalJOIP7YTegjnuTsVcC1', '1Jp5sAsFFmJmko7ZwHdKmxQ?pwd=vfvt',
                  (48.54, 0.9924)),
 }
+# The DRSformer repository's own Rain200H results for three of its sample test inputs
+# (Datasets/test/Rain200H/input/k.png -> evaluations/.../results/Rain200H/k.png): the
+# converted Rain200H model must reproduce them. No other set ships both inputs and results.
+_DRSFORMER_RESULTS = 'evaluations/Evalution_Rain200L_Rain200H_SPA-Data/results/Rain200H'
+_DRSFORMER_RAIN200H_CHECK = OutputCheck(DRSFORMER, (
+    ('Datasets/test/Rain200H/input/1.png', '349b419a0cfa06619c92e16410f4d360f3c8db3b',
+     f'{_DRSFORMER_RESULTS}/1.png', 'd20e222a1fc7e479326759416394823ee9e276e1'),
+    ('Datasets/test/Rain200H/input/2.png', '43fa8c73e558a40726d1b753aab4f344e896e1ea',
+     f'{_DRSFORMER_RESULTS}/2.png', '420968fe970f91f41d556b113580aa56b0f259d7'),
+    ('Datasets/test/Rain200H/input/3.png', '307041f625e4f031dea6881298fcd38fc7f9b0a1',
+     f'{_DRSFORMER_RESULTS}/3.png', '853eb138d07562d01bcc939c53d39cd9e5853eb0'),
+))
 _IDT_SETS = {  # set: (config suffix, README "Full-size Evaluation Results")
     'Rain200H': ('rain200h', (32.10, 0.9343)),
     'Rain200L': ('rain200l', (40.74, 0.9884)),
@@ -234,6 +293,8 @@ _IDT_SETS = {  # set: (config suffix, README "Full-size Evaluation Results")
 }
 _IDT_FOLDER = 'https://drive.google.com/drive/folders/1PrEwOyFPciWKHC_UFe5ZE7x9JqfUkUMP?usp=sharing'
 
+# Releases outside git repositories: Google Drive files (fetched with gdown), release assets,
+# and link-only ones (Baidu Cloud, Drive folders whose files are not identified one by one).
 _LINK_ONLY = [
     *[Release(
         name=f'drsformer_{suffix}', model='DRSformer', trained_for=dataset,
@@ -246,6 +307,8 @@ _LINK_ONLY = [
                           "with RCDNet's scripts ('rcdnet')"),
         links=(('Google Drive', _GDRIVE.format(drive)),
                ('Baidu Cloud (code in the link)', _BAIDU.format(baidu))),
+        drive_id=drive, link_file=f'{dataset}.pth',
+        output_check=_DRSFORMER_RAIN200H_CHECK if suffix == 'rain200h' else None,
         note=('trained without MEFC (the release\'s DRSformer_arch_200L+SPA.py); the config sets '
               'use_mefc=False' if suffix in ('rain200l', 'spa_data') else ''))
       for dataset, (suffix, drive, baidu, published) in _DRSFORMER_SETS.items()],
@@ -263,6 +326,7 @@ _LINK_ONLY = [
                ('GitHub release asset v1.0',
                 'https://github.com/swz30/Restormer/releases/download/v1.0/deraining.pth')),
         link_file='deraining.pth',  # Deraining/test.py's default --weights
+        asset_url='https://github.com/swz30/Restormer/releases/download/v1.0/deraining.pth',
         note=('the README links only the Drive folder; the release-asset URL is the one other '
               'projects download (e.g. the tests of chaiNNer-org/spandrel), not read from a page '
               'of the repository. restorelab has no Rain13K config: the Rain200H config builds '

@@ -37,22 +37,54 @@ _DTYPES = {1: '<f4', 2: '<f8', 3: '<i4', 4: '<u1', 5: '<i2', 6: '<i1', 9: '<i8',
 _DATA_SUFFIX = re.compile(r'\.data-(\d{5})-of-(\d{5})$')
 
 
+def _ends_with_table_magic(path):
+    try:
+        with open(path, 'rb') as f:
+            f.seek(0, 2)
+            if f.tell() < _FOOTER_SIZE:
+                return False
+            f.seek(-8, 2)
+            return struct.unpack('<Q', f.read(8))[0] == _TABLE_MAGIC
+    except OSError:
+        return False
+
+
 def is_tf_checkpoint(path):
     """Whether ``path`` names a TensorFlow V2 checkpoint: its ``.index`` file, one of its
-    ``.data-*`` shards, or the prefix beside which ``<prefix>.index`` exists."""
+    ``.data-*`` shards, the prefix beside which ``<prefix>.index`` exists, or an index file
+    under another name (recognised by its content: a cache may store ``model.index`` as
+    ``<name>.pth``, its shard as ``<name>.data-00000-of-00001``)."""
     path = Path(path)
     text = str(path)
-    return (text.endswith('.index') or bool(_DATA_SUFFIX.search(text))
-            or (not path.exists() and Path(text + '.index').is_file()))
+    if text.endswith('.index') or _DATA_SUFFIX.search(text):
+        return True
+    if not path.exists():
+        return Path(text + '.index').is_file()
+    return path.is_file() and _ends_with_table_magic(path)
 
 
 def checkpoint_prefix(path):
-    """The checkpoint prefix (``.../model-Rain200H``) of any of its files or itself."""
+    """The checkpoint prefix (``.../model-Rain200H``) of any of its files or itself: the
+    name without ``.index`` or ``.data-*``; an index file under another name (``x.pth``)
+    loses its last suffix."""
     text = str(path)
     if text.endswith('.index'):
         return text[:-len('.index')]
     match = _DATA_SUFFIX.search(text)
-    return text[:match.start()] if match else text
+    if match:
+        return text[:match.start()]
+    path = Path(text)
+    if path.suffix and path.is_file() and _ends_with_table_magic(path):
+        return str(path.with_suffix(''))
+    return text
+
+
+def _index_file(path):
+    """The index file of the checkpoint ``path`` names."""
+    path = Path(path)
+    if path.is_file() and not _DATA_SUFFIX.search(str(path)) and _ends_with_table_magic(path):
+        return path
+    return Path(checkpoint_prefix(path) + '.index')
 
 
 def _varint(buf, pos):
@@ -165,7 +197,7 @@ def read_tf_checkpoint(path):
     order. ``path`` is the prefix or any of its files; every shard must lie beside the
     index. Tensors keep TensorFlow's layout (a conv kernel is ``(kh, kw, in, out)``)."""
     prefix = checkpoint_prefix(path)
-    index = Path(prefix + '.index')
+    index = _index_file(path)
     if not index.is_file():
         raise CheckpointConversionError(
             f'TensorFlow checkpoint index not found: {index} (a checkpoint is the pair '

@@ -8,40 +8,8 @@ import torch.nn.functional as F
 from restorelab.models.archs.common import count_parameters
 from restorelab.models.converters import CheckpointConversionError, load_official_checkpoint
 from restorelab.registry import MODELS
+from tests.fixtures.dualgcn_release import layer, random_release_arrays, release_layout, unit_kernels
 from tests.fixtures.tf_checkpoint import write_tf_checkpoint
-
-
-def unit_kernels(c):
-    """The release's BasicUnit convs in the order model.py creates them (conv2d, conv2d_1, ...):
-    TensorFlow kernel shapes (kh, kw, in, out)."""
-    h, q = c // 2, c // 4
-    return [(1, 1, c, h), (1, 1, c, h), (1, 1, c, h), (1, 1, h, c),  # sGCN: theta, nu, xi, out
-            (3, 3, c, c), (3, 3, c, c), (3, 3, c, c), (3, 3, c, c),  # DCM: conv1..conv4
-            (1, 1, 5 * c, c),  # DCM fusion
-            (1, 1, c, h), (1, 1, c, q), (1, 1, h, h), (1, 1, q, q),  # cGCN: zeta, kappa, 2 graph convs
-            (1, 1, q, c)]  # cGCN out
-
-
-def layer(i):
-    return 'conv2d' if i == 0 else f'conv2d_{i}'
-
-
-def release_layout(c):
-    """{TensorFlow variable: shape} of the release's Inference(images, channels=c)."""
-    layers = {'Generator/basic/conv2d': (3, 3, 3, c), 'Generator/basic/conv2d_1': (3, 3, c, c)}
-    for scope in ['encoder0', 'encoder1', 'encoder2', 'encoder3', 'encoder4', 'middle']:
-        layers.update({f'Generator/{scope}/{layer(i)}': s for i, s in enumerate(unit_kernels(c))})
-    for k in range(5):
-        layers[f'Generator/decoder{k}/conv2d'] = (1, 1, 2 * c, c)
-        layers.update({f'Generator/decoder{k}/{layer(i + 1)}': s
-                       for i, s in enumerate(unit_kernels(c))})
-    layers['Generator/reconstruct/conv2d'] = (3, 3, 2 * c, c)
-    layers['Generator/reconstruct/conv2d_1'] = (3, 3, c, 3)
-    out = {}
-    for name, shape in layers.items():
-        out[f'{name}/kernel'], out[f'{name}/bias'] = shape, (shape[-1],)
-    return out
-
 
 UNIT_MODULES = ['sgcn.theta', 'sgcn.nu', 'sgcn.xi', 'sgcn.out', 'dcm.conv1', 'dcm.conv2',
                 'dcm.conv3', 'dcm.conv4', 'dcm.fusion', 'cgcn.zeta', 'cgcn.kappa',
@@ -84,13 +52,6 @@ def test_parameter_count_equals_the_release():
 def test_key_layout_small_configuration():
     model = MODELS.build(dict(type='DualGCN', channels=8))
     assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == restorelab_layout(8)
-
-
-def random_release_arrays(c, seed=0):
-    """Values for every release variable, TensorFlow layouts, float64."""
-    rng = np.random.default_rng(seed)
-    return {name: rng.standard_normal(shape) / np.sqrt(np.prod(shape[:-1]) if len(shape) > 1 else 5)
-            for name, shape in release_layout(c).items()}
 
 
 # ---- the release's maths, NHWC, on its own kernels (model.py) -----------------------------

@@ -88,3 +88,45 @@ def test_config_trains_at_tiny_size(tmp_path):
     assert not unchanged
     assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(1e-4)]
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()
+
+
+def test_released_layout_converts_into_image_restorer(tmp_path, capsys):
+    """tools/convert_checkpoint.py on a file laid out like TrainedModel/model-<set>.index +
+    .data (random values, channels 72): the restorer built from the config loads the result
+    and computes what the arch with the converted weights computes. A file of another width
+    is refused with exit status 2 and the option to pass."""
+    import importlib.util
+
+    from mmengine.runner import load_checkpoint
+
+    from restorelab.models.converters import load_official_checkpoint
+    from tests.fixtures.tf_checkpoint import write_tf_checkpoint
+    from tests.fixtures.dualgcn_release import random_release_arrays
+
+    spec = importlib.util.spec_from_file_location(
+        'convert_checkpoint_tool', CONFIGS.parents[1] / 'tools' / 'convert_checkpoint.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    config = str(CONFIGS / 'dualgcn_spa_data.py')
+    arrays = {k: v.astype(np.float32) for k, v in random_release_arrays(72).items()}
+    index, _ = write_tf_checkpoint(tmp_path / 'model-SPA', arrays)
+    dst = tmp_path / 'dualgcn_spa_data.pth'
+    assert tool.main(['dualgcn', str(index), str(dst), '--check-config', config]) == 0
+    saved = torch.load(dst, map_location='cpu', weights_only=True)
+    assert saved['meta']['num_params'] == 2_731_071
+    cfg = Config.fromfile(config)
+    restorer = MODELS.build(cfg.model).eval()
+    load_checkpoint(restorer, str(dst), map_location='cpu', strict=True)
+    reference = MODELS.build(cfg.model.arch).eval()
+    reference.load_state_dict(load_official_checkpoint(index, 'dualgcn'))
+    x = torch.rand(1, 3, 9, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(restorer(x, mode='tensor'), reference(x), rtol=0, atol=0)
+
+    small = {k: v.astype(np.float32) for k, v in random_release_arrays(8).items()}
+    index, _ = write_tf_checkpoint(tmp_path / 'model-small', small)
+    capsys.readouterr()
+    assert tool.main(['dualgcn', str(index), str(tmp_path / 'x.pth'), '--check-config', config]) == 2
+    err = capsys.readouterr().err
+    assert "The weights are a DualGCN with channels=8: pass a config whose model.arch is " \
+           "dict(type='DualGCN', channels=8)" in err

@@ -92,3 +92,16 @@ def test_foreign_index_file_is_refused(tmp_path):
     with pytest.raises(CheckpointConversionError,
                        match=r'not a TensorFlow checkpoint index \(no table magic number'):
         read_tf_checkpoint(path)
+
+
+def test_index_under_another_name_is_recognised_by_content(tmp_path):
+    """A cache may keep ``model-X.index`` as ``<name>.pth`` with its shard as
+    ``<name>.data-00000-of-00001``: the index is recognised by its table magic number."""
+    index, data = write_tf_checkpoint(tmp_path / 'model-X', {'w': np.arange(4, dtype=np.float32)})
+    index.rename(tmp_path / 'released-1234abcd.pth')
+    data.rename(tmp_path / 'released-1234abcd.data-00000-of-00001')
+    path = tmp_path / 'released-1234abcd.pth'
+    assert is_tf_checkpoint(path) and checkpoint_prefix(path) == str(tmp_path / 'released-1234abcd')
+    assert torch.equal(read_checkpoint_file(path)['w'], torch.arange(4.))
+    torch.save({'w': torch.zeros(1)}, tmp_path / 'plain.pth')  # a torch file is not one
+    assert not is_tf_checkpoint(tmp_path / 'plain.pth')
