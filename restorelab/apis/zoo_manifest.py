@@ -250,9 +250,10 @@ _DOWNLOADABLE = [
         training_data=(f'{dataset} training set (the release says nothing of it; the file name '
                        'is the set)'),
         published=published, published_source=_DUALGCN_PUBLISHED,
-        note=('test.py clips the output to [0, 1] and saves np.uint8(255 * out) (truncated; '
-              'restorelab rounds). The same files are in paper/2021/AAAI/code.zip at later '
-              'commits of the repository'))
+        note=('each .index needs its TensorFlow shard model-<set>.data-00000-of-00001 (10,924,284 '
+              'bytes, checked by its git blob id: Release.companions) beside it. test.py clips '
+              'the output to [0, 1] and saves np.uint8(255 * out) (truncated; restorelab rounds). '
+              'The same files are in paper/2021/AAAI/code.zip at later commits of the repository'))
       for dataset, (suffix, stem, index_sha256, data_blob, published) in _DUALGCN_SETS.items()],
 ]
 
