@@ -71,6 +71,11 @@ class Release:
     asset_url: Optional[str] = None  # a plain HTTPS download, e.g. a GitHub release asset
     output_check: Optional[OutputCheck] = None
     links: Tuple[Tuple[str, str], ...] = field(default=())  # (label, URL) for link-only entries
+    # Files of the same repository and commit that must lie beside ``path`` under their own
+    # names, as (path, digest): a TensorFlow checkpoint's ``.data-00000-of-00001`` shard beside
+    # its ``.index``. The digest is a sha256 (64 hex) or, for a file too large to be read from a
+    # copy of the repository here, its git blob id (40 hex).
+    companions: Tuple[Tuple[str, str], ...] = field(default=())
     link_file: str = ''  # the file name a link gives, where the release says it
     note: str = ''
 
@@ -141,6 +146,10 @@ RESTORMER = Source('swz30/Restormer', 'df766d5521afd21cce56e24159f300b30ebf3fb0'
                    'Academic Public License (LICENSE.md): non-commercial use only')
 UFORMER = Source('ZhendongWang6/Uformer', '65fc970a8ffc09605faca74ed016ee93c9ad8a36', 'MIT (LICENSE)')
 IDT = Source('jiexiaou/IDT', 'd72510c53af6d45eac5c22092e7a4dde9c64877f', 'MIT (LICENSE)')
+# The authors' web site; at this commit paper/2021/AAAI/code/ holds DualGCN's TensorFlow test
+# code and weights (the next commit, 726bc4b, replaces the folder by code.zip).
+DUALGCN = Source('xueyangfu/xueyangfu.github.io', '99fe217b116064608821be4907e8b250377d2c8c',
+                 'none stated (no LICENSE file; model.py and test.py state none)')
 
 # Scoring of the PReNet/BRN/AIDNet numbers: the authors' statistic/statistic_rain100{H,L}.m
 # (restorelab's 'rcdnet' protocol) on the 481x321 Rain100H/L test images.
@@ -176,6 +185,29 @@ def _prenet_family(model, key, folder, sha256s, published):
                          _PRENET_README, config_folder='prenet')
 
 
+_DUALGCN_MODELS = 'paper/2021/AAAI/code/TrainedModel'
+_DUALGCN_SETS = {  # set: (config suffix, file stem, .index sha256, .data git blob, Table 1)
+    'Rain200H': ('rain200h', 'Rain200H',
+                 '9c6b36b93cfb1a60af63f2fb476c63940d1bbe25cb1c8e3bd6f84eac722f3eb0',
+                 '1da484c5137082c87f20d00717b47cc3ea65c967', (31.15, 0.9125)),
+    'Rain200L': ('rain200l', 'Rain200L',
+                 '88cfe20e8d25dd8769666ec2d38d3756f79bea0a9f93710ecf4c7fdff0a31fd8',
+                 'a946bd27e06d0e0eac1bff706371b0f667464451', (40.73, 0.9886)),
+    'DID-Data': ('did_data', 'DID',
+                 'feb3154bec86b99a4700bbd9c66f1570122a0c2604b38182ed3fd51d5a14d364',
+                 '80a973d14801482e35288db86768efe025fe08ce', (34.37, 0.9620)),
+    'DDN-Data': ('ddn_data', 'DDN',
+                 '0ec8ce7ad748f415b6376390f83cdcdcb5462b51ef10c484590540c5d1e6a33f',
+                 '4b30d3bb6173db0dc56d01c4e2195df43b4f9c50', (33.01, 0.9489)),
+    'SPA-Data': ('spa_data', 'SPA',
+                 'd43fc34272ba6ed7428ae1f37d18c66f602888937bdb30c220afbbbfebbc5741',
+                 'a3d96058ab36e6d08ac9800e9fd8e7a0c8435591', (44.18, 0.9902)),
+}
+_DUALGCN_PUBLISHED = ('DRSformer paper (CVPR 2023), Table 1, DualGCN row (the paper evaluates '
+                      "methods with released models by their online code); Rain200L/H and SPA-Data "
+                      "scored with restorelab "
+                      "protocol 'restormer', DID/DDN-Data with 'rcdnet', as the DRSformer entries")
+
 _DOWNLOADABLE = [
     *_prenet_family('PReNet', 'prenet', 'PReNet6',
                     ('127c0098787c5272f1f8583f6c5202e7ef674f750cd145a1691912a6d9e96210',
@@ -207,6 +239,22 @@ _DOWNLOADABLE = [
         'Rain100L': ('27c70dc92934fce4769938347259e77449403146600b9b3d4f33d3fffb1e56fd',
                      (40.41, 0.988), 'RainTrainL (trainL_aid135.py)'),
     }, _AIDNET_README),
+    # DualGCN: one TensorFlow checkpoint per set, TrainedModel/model-<set>.index (read here:
+    # sha256) + model-<set>.data-00000-of-00001 (10,924,284 bytes, larger than the copies of the
+    # repository here hold: git blob id). The index is the file converted; its shard lies beside.
+    *[Release(
+        name=f'dualgcn_{suffix}', model='DualGCN', trained_for=dataset,
+        config=f'configs/dualgcn/dualgcn_{suffix}.py', converter='dualgcn', source=DUALGCN,
+        path=f'{_DUALGCN_MODELS}/model-{stem}.index', sha256=index_sha256,
+        companions=((f'{_DUALGCN_MODELS}/model-{stem}.data-00000-of-00001', data_blob),),
+        training_data=(f'{dataset} training set (the release says nothing of it; the file name '
+                       'is the set)'),
+        published=published, published_source=_DUALGCN_PUBLISHED,
+        note=('each .index needs its TensorFlow shard model-<set>.data-00000-of-00001 (10,924,284 '
+              'bytes, checked by its git blob id: Release.companions) beside it. test.py clips '
+              'the output to [0, 1] and saves np.uint8(255 * out) (truncated; restorelab rounds). '
+              'The same files are in paper/2021/AAAI/code.zip at later commits of the repository'))
+      for dataset, (suffix, stem, index_sha256, data_blob, published) in _DUALGCN_SETS.items()],
 ]
 
 # ---------------------------------------------------------------------------------------------

@@ -22,11 +22,14 @@ from tests.fixtures.zoo_server import (FIXTURE_NAME, ZooServer, fixture_bytes,
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / 'docs' / 'model_zoo.md'
 # The twelve releases that are plain files in public git repositories (each with its sha256),
-# DRSformer's five Google Drive files and Restormer's release asset.
+# DRSformer's five Google Drive files and Restormer's release asset; DualGCN's five TensorFlow
+# checkpoints (an .index file by sha256, its .data shard beside it by git blob id).
 EXPECTED_SHA256 = {f'{m}_{s}' for m in ('prenet', 'prenet_r', 'prn', 'prn_r', 'brn', 'aidnet')
                    for s in ('rain100h', 'rain100l')}
 EXPECTED_ELSEWHERE = {f'drsformer_{s}' for s in ('rain200l', 'rain200h', 'did_data', 'ddn_data',
                                                  'spa_data')} | {'restormer_rain13k'}
+EXPECTED_WITH_COMPANIONS = {f'dualgcn_{s}' for s in ('rain200h', 'rain200l', 'did_data',
+                                                     'ddn_data', 'spa_data')}
 
 
 @pytest.fixture(autouse=True)
@@ -277,11 +280,12 @@ def test_link_only_releases_say_where_to_download_and_how_to_convert(tmp_path):
 # ---------------------------------------------------------------- the manifest itself
 def test_the_fetched_releases_and_their_checks():
     fetched = {r.name for r in zoo.list_released(True)}
-    assert EXPECTED_SHA256 | EXPECTED_ELSEWHERE <= fetched
-    assert all(RELEASES[n].check == 'sha256' for n in EXPECTED_SHA256)
+    assert EXPECTED_SHA256 | EXPECTED_ELSEWHERE | EXPECTED_WITH_COMPANIONS <= fetched
+    assert all(RELEASES[n].check == 'sha256' for n in EXPECTED_SHA256 | EXPECTED_WITH_COMPANIONS)
     assert RELEASES['drsformer_rain200h'].check == 'output check'
     assert {RELEASES[n].check for n in EXPECTED_ELSEWHERE - {'drsformer_rain200h'}} == \
         {'recorded digest'}
+    assert {n for n in fetched if RELEASES[n].companions} == EXPECTED_WITH_COMPANIONS
     assert len(RELEASES) == len(zoo.list_released(True)) + len(zoo.list_released(False))
 
 
@@ -315,6 +319,9 @@ def test_manifest_entry_is_well_formed(name, converters):
         assert re.fullmatch(r'https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/\S+\.\w+',
                             r.url)
         assert not r.links and r.drive_id is None and r.asset_url is None
+        for path, digest in r.companions:  # a TensorFlow checkpoint's shard beside its index
+            assert r.path.endswith('.index') and path == r.path[:-len('index')] + 'data-00000-of-00001'
+            assert re.fullmatch(r'[0-9a-f]{40}|[0-9a-f]{64}', digest)
     elif r.host == 'gdrive':
         assert re.fullmatch(r'[-\w]{25,}', r.drive_id) and r.sha256 is None
         assert any(r.drive_id in url for _, url in r.links)  # the README's own link, for by hand
