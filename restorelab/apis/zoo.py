@@ -161,9 +161,33 @@ def cached_path(release, cache_dir=None):
     return resolve_cache_dir(cache_dir) / f'{stem}.pth'
 
 
+def companion_paths(release, cache_dir=None):
+    """``[(repository path, digest, cache path)]`` of the files a release needs beside its main
+    one (``Release.companions``: a TensorFlow checkpoint's data shard beside its ``.index``),
+    cached under the main file's name with the companion's own suffix
+    (``<name>-<hash>.data-00000-of-00001``)."""
+    main = cached_path(release, cache_dir)
+    stem = release.path.rsplit('/', 1)[-1].rsplit('.', 1)[0] if release.path else ''
+    rows = []
+    for path, digest in release.companions:
+        name = path.rsplit('/', 1)[-1]
+        suffix = name[len(stem):] if stem and name.startswith(stem) else '.' + name
+        rows.append((path, digest, main.with_name(main.stem + suffix)))
+    return rows
+
+
 def is_cached(release, cache_dir=None):
     """Whether ``release``'s file is in the cache (not re-hashed: see :func:`verify_cache`)."""
-    return release.downloadable and cached_path(release, cache_dir).is_file()
+    return (release.downloadable and cached_path(release, cache_dir).is_file()
+            and all(p.is_file() for _, _, p in companion_paths(release, cache_dir)))
+
+
+def _companion_problem(path, digest):
+    """None when the file at ``path`` has ``digest`` (a sha256, or a 40-hex git blob id)."""
+    sha256, blob = _hashes(path)
+    got = blob if len(digest) == 40 else sha256
+    kind = 'git blob id' if len(digest) == 40 else 'sha256'
+    return None if got == digest else f'has {kind} {got}, expected {digest}'
 
 
 def _hashes(path):
@@ -238,6 +262,11 @@ def verify_cache(cache_dir=None):
             state = 'ok' if problem is None else (
                 'sha256 mismatch' if release.sha256 else
                 'git blob mismatch' if release.git_blob else 'differs from recorded digest')
+            for _, digest, companion in companion_paths(release, cache_dir):
+                if state == 'ok' and not companion.is_file():
+                    state = f'missing {companion.name}'
+                elif state == 'ok' and _companion_problem(companion, digest):
+                    state = f'{companion.name} mismatch'
         rows.append((release, path, state))
     return rows
 
@@ -530,13 +559,17 @@ def get_released(name, cache_dir=None, mirror=None, timeout=DEFAULT_TIMEOUT, for
     target = cached_path(release, cache)
     records = read_records(cache)
     recorded_only = not release.sha256 and not release.git_blob
-    if target.is_file() and not force and (not recorded_only or name in records):
-        problem = _digest_problem(release, *_hashes(target), records)
-        if problem:
-            raise ChecksumError(
-                f'the cached file of released model {name!r}, {target}, {problem}: it was changed '
-                f'after it was verified. Delete it (or pass force=True / `tools/zoo.py download '
-                f'{name} --force`) to fetch it again.')
+    companions = companion_paths(release, cache)
+    if (target.is_file() and not force and (not recorded_only or name in records)
+            and all(p.is_file() for _, _, p in companions)):
+        checks = [(target, _digest_problem(release, *_hashes(target), records))]
+        checks += [(p, _companion_problem(p, digest)) for _, digest, p in companions]
+        for path, problem in checks:
+            if problem:
+                raise ChecksumError(
+                    f'the cached file of released model {name!r}, {path}, {problem}: it was '
+                    f'changed after it was verified. Delete it (or pass force=True / `tools/zoo.py '
+                    f'download {name} --force`) to fetch it again.')
         return ReleasedModel(name, config, str(target), release.converter, release)
 
     kind, where = resolve_source(release, mirror)
@@ -583,14 +616,40 @@ def get_released(name, cache_dir=None, mirror=None, timeout=DEFAULT_TIMEOUT, for
                 f'the file fetched for released model {name!r} from {source} ({part.stat().st_size}'
                 f' bytes) {problem}. It was discarded: nothing was written to the cache '
                 f'({cache}). {advice}')
+        fetched = _fetch_companions(release, companions, Path(tmp), mirror, timeout, cache)
         if release.output_check is not None:
             _run_output_check(release, part, cache, mirror, timeout, log)
         if recorded_only:
             _write_record(cache, name, sha256, release.url)
+        for done, (_, _, companion) in zip(fetched, companions):  # the main file last: its
+            _move_into_place(done, companion)  # presence means the others are there too
         _move_into_place(part, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return ReleasedModel(name, config, str(target), release.converter, release)
+
+
+def _fetch_companions(release, companions, folder, mirror, timeout, cache):
+    """Fetch and check ``release``'s companion files into ``folder`` (beside the main file's
+    download, under their cache names); returns their paths there."""
+    paths = []
+    for path, digest, cached in companions:
+        kind, where = resolve_repository_file(release.source, path, mirror)
+        part = folder / cached.name
+        failure = _fetch(kind, where, part, timeout)
+        if failure:
+            raise DownloadError(
+                f'could not fetch {path}, which released model {release.name!r} needs beside its '
+                f'main file, from {_describe(kind, where)}: {failure}. Nothing was written to the '
+                f'cache ({cache}); try again.')
+        problem = _companion_problem(part, digest)
+        if problem:
+            raise ChecksumError(
+                f'{path} of released model {release.name!r} fetched from {_describe(kind, where)} '
+                f'{problem}. It was discarded: nothing was written to the cache ({cache}); try '
+                'again.')
+        paths.append(part)
+    return paths
 
 
 def load_released_weights(model, released):
@@ -616,6 +675,7 @@ def release_to_dict(release, cache_dir=None):
         cached=is_cached(release, cache_dir), config=release.config,
         converter=release.converter, url=release.url, sha256=release.sha256,
         git_blob=release.git_blob, drive_id=release.drive_id,
+        companions=[dict(path=path, digest=digest) for path, digest in release.companions],
         output_check=(dict(repo=check.source.repo, commit=check.source.commit,
                            min_psnr=check.min_psnr,
                            samples=[dict(input=i, result=r) for i, _, r, _ in check.samples])
@@ -660,6 +720,9 @@ def markdown_tables():
                  else f'[{r.filename}]({r.url})')
         digest = (f' `{r.sha256[:16]}…`' if r.sha256 else
                   f' `{r.git_blob[:16]}…`' if r.git_blob else '')
+        for path, companion_digest in r.companions:
+            where += f' + {path.rsplit("/", 1)[-1]}'
+            digest += f' + `{companion_digest[:16]}…`'
         lines.append(f'| `{r.name}` | {r.model} | {r.trained_for} | {_published(r)} | '
                      f'{_HOSTS[r.host]} | {where} | {r.check}{digest} |')
     lines += ['', '| name | model | trained for | published PSNR / SSIM | download | convert '

@@ -270,3 +270,30 @@ def test_a_mirror_repository_without_the_commit_says_so(repository, monkeypatch,
     msg = str(info.value)
     assert f'it lacks commit {"b" * 40}' in msg and 'git clone --mirror' in msg
     assert _cache_files(tmp_path / 'cache') == []
+
+
+def test_companion_files_are_fetched_checked_and_kept_beside_the_main_file(monkeypatch, tmp_path):
+    """A TensorFlow release's data shard beside its .index (Release.companions): fetched from the
+    same repository, checked by its git blob id, cached under the main file's name."""
+    data, shard = fixture_bytes(), b'tensor bytes of the shard' * 100
+    base = _blob_release('c' * 40, data)
+    release = _register(monkeypatch, dataclasses.replace(
+        base, path='models/model-Set.index',
+        companions=(('models/model-Set.data-00000-of-00001', git_blob_id(shard)),)))
+    with ZooServer() as server:
+        server.serve(release, data)
+        shard_url = f'/{release.source.repo}/{release.source.commit}/models/model-Set.data-00000-of-00001'
+        server.serve_path(shard_url, shard[:-1] + b'?')  # a damaged shard: nothing is cached
+        with pytest.raises(zoo.ChecksumError, match='model-Set.data-00000-of-00001 of released'):
+            zoo.get_released(release.name, mirror=server.base, log=_quiet)
+        assert _cache_files(tmp_path / 'cache') == []
+        server.serve_path(shard_url, shard)
+        got = Path(zoo.get_released(release.name, mirror=server.base, log=_quiet).checkpoint)
+        beside = got.with_name(got.stem + '.data-00000-of-00001')
+        assert beside.read_bytes() == shard and zoo.is_cached(release)
+        assert [s for r, _, s in zoo.verify_cache() if r.name == release.name] == ['ok']
+        beside.write_bytes(b'changed')
+        assert [s for r, _, s in zoo.verify_cache() if r.name == release.name] == [
+            f'{beside.name} mismatch']
+        with pytest.raises(zoo.ChecksumError, match='changed after it was verified'):
+            zoo.get_released(release.name, mirror=server.base, log=_quiet)
