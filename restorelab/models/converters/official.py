@@ -31,12 +31,16 @@ ARCH_PREFIX = 'arch.'
 _SHOW = 5  # how many keys an error message lists
 
 
-def register_converter(name, arch_type):
+def register_converter(name, arch_type, infer_arch=None):
     """Register ``convert(state_dict) -> state_dict`` under ``name``;
-    ``arch_type`` is the registered arch its output fits with default options."""
+    ``arch_type`` is the registered arch its output fits with default options.
+    ``infer_arch(converted_state_dict)`` (optional) reads off the arch config a file was saved
+    from (None when it cannot tell): a file that does not fit the arch asked for is then refused
+    naming the config it does fit."""
 
     def decorator(fn):
         fn.arch_type = arch_type
+        fn.infer_arch = infer_arch
         CHECKPOINT_CONVERTERS.register_module(name=name, module=fn)
         return fn
 
@@ -162,17 +166,22 @@ def build_arch(arch):
     return MODELS.build(arch)
 
 
-def check_state_dict_fits(state_dict, model, source='checkpoint'):
+def check_state_dict_fits(state_dict, model, source='checkpoint', infer_arch=None):
     """Raise a :class:`CheckpointConversionError` naming the first missing and
     unexpected keys and the shape mismatches when ``state_dict`` does not load
-    strictly into ``model``."""
+    strictly into ``model``; with ``infer_arch`` (a converter's), also the arch
+    config the file does fit."""
     problems = state_dict_mismatch(model.state_dict(), state_dict, show=_SHOW)
     if not problems:
         return
-    raise CheckpointConversionError(
-        f'{source} does not fit {type(model).__name__}: ' + problems
-        + '. Is it a checkpoint of this model? For a non-default variant pass its config '
-        '(--check-config CONFIG).')
+    fits = infer_arch(state_dict) if infer_arch is not None else None
+    if fits is not None:
+        fits = 'dict(' + ', '.join(f'{k}={v!r}' for k, v in fits.items()) + ')'
+        advice = f'. The file holds {fits}: pass a config whose model.arch is that (--check-config CONFIG).'
+    else:
+        advice = ('. Is it a checkpoint of this model? For a non-default variant pass its config '
+                  '(--check-config CONFIG).')
+    raise CheckpointConversionError(f'{source} does not fit {type(model).__name__}: ' + problems + advice)
 
 
 def load_official_checkpoint(path, model_name, arch=None, key=None):
@@ -183,7 +192,8 @@ def load_official_checkpoint(path, model_name, arch=None, key=None):
     state_dict, _ = unwrap_state_dict(read_checkpoint_file(path), source=str(path), key=key)
     converted = converter(state_dict)
     model = build_arch(arch if arch is not None else default_arch_cfg(model_name, converter))
-    check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})')
+    check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})',
+                          infer_arch=getattr(converter, 'infer_arch', None))
     return converted
 
 
@@ -216,7 +226,8 @@ def convert_official_checkpoint(model_name, src, dst, arch=None, key=None):
     converted = converter(state_dict)
     arch_cfg = arch if arch is not None else default_arch_cfg(model_name, converter)
     model = build_arch(arch_cfg)
-    check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})')
+    check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})',
+                          infer_arch=getattr(converter, 'infer_arch', None))
     meta = dict(
         source=str(Path(src).resolve()),
         source_sha256=_sha256(src),
