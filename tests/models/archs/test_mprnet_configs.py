@@ -57,6 +57,7 @@ def test_lr_per_epoch_is_the_releases():
     lrs = []
     for _ in range(cfg.train_cfg.max_epochs):
         lrs.append(optimizer.param_groups[0]['lr'])
+        wrapper.step()  # the epoch's updates (no gradients here), then the schedulers
         for scheduler in schedulers:  # mmengine's ParamSchedulerHook after each epoch
             scheduler.step()
     assert lrs == pytest.approx(release, rel=1e-9, abs=0)
@@ -119,6 +120,8 @@ def test_config_trains_at_tiny_size(tmp_path):
     cfg.train_dataloader.dataset.pipeline[2].patch_size = 16
     cfg.train_cfg.max_epochs, cfg.train_cfg.val_interval = 2, 2
     cfg.default_hooks.visualization = dict(type='ComparisonVisualizationHook', num_images=0)
+    # One checkpoint: each save formats the whole config (mmengine's yapf), seconds apiece.
+    cfg.default_hooks.checkpoint.update(interval=2, save_best=None)
     runner = Runner.from_cfg(cfg)
     before = {k: v.clone() for k, v in runner.model.arch.named_parameters()}
     runner.train()
