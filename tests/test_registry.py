@@ -45,7 +45,9 @@ def _build_args(tmp_path):
             'PRN': dict(recurrent_iter=2), 'PRN_r': dict(recurrent_iter=2),
             'BRN': dict(recurrent_iter=1), 'AIDNet': dict(recurrent_iter=1, attention='se', reduction=2),
             'DualGCN': dict(channels=4),
+            'MPRNet': dict(n_feat=8, scale_unetfeats=4, scale_orsnetfeats=4, num_cab=1),
             'L1Loss': {}, 'MSELoss': {}, 'CharbonnierLoss': {}, 'PSNRLoss': {}, 'SSIMLoss': {},
+            'EdgeLoss': {}, 'CompositeLoss': dict(losses=[dict(type='L1Loss')]),
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),

@@ -150,6 +150,8 @@ IDT = Source('jiexiaou/IDT', 'd72510c53af6d45eac5c22092e7a4dde9c64877f', 'MIT (L
 # code and weights (the next commit, 726bc4b, replaces the folder by code.zip).
 DUALGCN = Source('xueyangfu/xueyangfu.github.io', '99fe217b116064608821be4907e8b250377d2c8c',
                  'none stated (no LICENSE file; model.py and test.py state none)')
+MPRNET = Source('swz30/MPRNet', '43feb2aed45f5e0b9082c78c8c455160e30a3a82',
+                'Academic Public License (LICENSE.md): non-commercial use only')
 
 # Scoring of the PReNet/BRN/AIDNet numbers: the authors' statistic/statistic_rain100{H,L}.m
 # (restorelab's 'rcdnet' protocol) on the 481x321 Rain100H/L test images.
@@ -351,6 +353,25 @@ _LINK_ONLY = [
         note=('one Drive folder holds the deraining models of every set; the README does not '
               'say which file belongs to which set'))
       for dataset, (suffix, published) in _IDT_SETS.items()],
+    # MPRNet: one deraining model (Rain13K), on Google Drive (fetched with gdown).
+    Release(
+        name='mprnet_rain13k', model='MPRNet', trained_for='Rain13K',
+        config='configs/mprnet/mprnet_rain13k.py', converter='mprnet', source=MPRNET,
+        training_data=('Rain13K: 13,712 pairs from Rain14000, Rain1800, Rain800 and Rain12 (MPRNet '
+                       'paper, Sec. 4.1), one model for the five test sets'),
+        published=None,
+        published_source=('MPRNet paper (CVPR 2021), Table 1, PSNR/SSIM: Test100 30.27/0.897, '
+                          'Rain100H 30.41/0.890, Rain100L 36.40/0.965, Test2800 33.64/0.938, '
+                          'Test1200 32.91/0.916 (average 32.73/0.921), scored with the release\'s '
+                          "Deraining/evaluate_PSNR_SSIM.m (restorelab protocol 'restormer') on the "
+                          'test sets of its Deraining/Datasets/README.md; transcribed from the '
+                          'paper, not cross-checked against a copy of it in this project'),
+        links=(('Google Drive (README.md "Quick Run", Deraining/README.md)',
+                _GDRIVE.format('1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM')),),
+        link_file='model_deraining.pth',  # Deraining/test.py's default --weights
+        drive_id='1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM',
+        note=("a {'epoch', 'state_dict', 'optimizer'} file saved from DataParallel; the converter "
+              'takes its state_dict')),
 ]
 
 RELEASES = {r.name: r for r in (*_DOWNLOADABLE, *_LINK_ONLY)}

@@ -276,6 +276,34 @@ def test_train_step_updates_weights():
     assert preds[0].pred_img.shape == (3, 13, 11)
 
 
+class TwoStages(TwoConv):
+    """TwoConv whose intermediate image (after the first conv) is supervised too."""
+
+    def forward_stages(self, x):
+        early = x + self.conv2(self.conv1(x))
+        return [self(x), early]
+
+
+def test_loss_sums_over_forward_stages_and_inference_uses_forward():
+    model = ImageRestorer(TwoStages(), dict(type='CharbonnierLoss'))
+    data = model.data_preprocessor(_data(), training=True)
+    gt = torch.stack([s.gt_img for s in data['data_samples']])
+    final, early = model.arch.forward_stages(data['inputs'])
+    loss = model(**data, mode='loss')['loss_pix']
+    torch.testing.assert_close(loss, CharbonnierLoss()(final, gt) + CharbonnierLoss()(early, gt), rtol=1e-6, atol=0)
+    assert not torch.equal(final, early)
+    with torch.no_grad():
+        assert torch.equal(model.restore(data['inputs']), model.arch(data['inputs']).clamp(0, 1))
+
+    class BadStage(TwoConv):
+        def forward_stages(self, x):
+            return [self(x), x[..., :8]]
+
+    model = ImageRestorer(BadStage(), dict(type='L1Loss'))
+    with pytest.raises(ValueError, match=r'the arch returned \(2, 3, 16, 8\); expected a tensor of shape \(2, 3, 16, 16\)'):
+        model(**model.data_preprocessor(_data(), training=True), mode='loss')
+
+
 def test_bad_configs_and_calls_give_clear_errors():
     with pytest.raises(ValueError, match=r"unknown key\(s\) 'tile_size'; did you mean .*'tile'\?"):
         ImageRestorer(Pointwise(), None, test_cfg=dict(tile_size=64))
