@@ -2,14 +2,15 @@
 
 An official checkpoint is read with ``torch.load(weights_only=True)`` (a file
 that needs arbitrary unpickling is refused), unwrapped (``params``,
-``params_ema``, ``state_dict``, DataParallel ``module.``), passed through the
+``params_ema``, ``state_dict``, ``net``, DataParallel ``module.``), passed through the
 converter registered for the model in ``CHECKPOINT_CONVERTERS`` and checked key
 by key and shape by shape against the arch before anything is saved.
 
 Which wrapper wins when a file has several: ``params``, then ``params_ema``,
-then ``state_dict``. ``params`` first because the official Restormer and
+then ``state_dict``, then ``net``. ``params`` first because the official Restormer and
 DRSformer test scripts load ``checkpoint['params']`` (their releases hold only
 that key); pass ``key='params_ema'`` to take BasicSR's EMA weights instead.
+``net`` is where RESCAN's ``train.py`` keeps the weights (beside ``clock`` and ``opt``).
 """
 import hashlib
 import importlib
@@ -25,18 +26,22 @@ from restorelab.utils.errors import CheckpointConversionError, closest_names
 from restorelab.utils.fileio import atomic_output
 from restorelab.utils.state_dicts import state_dict_mismatch
 
-WRAPPER_KEYS = ('params', 'params_ema', 'state_dict')
+WRAPPER_KEYS = ('params', 'params_ema', 'state_dict', 'net')
 # ImageRestorer holds the arch as ``self.arch``: its weights are ``arch.<name>`` in a checkpoint.
 ARCH_PREFIX = 'arch.'
 _SHOW = 5  # how many keys an error message lists
 
 
-def register_converter(name, arch_type):
+def register_converter(name, arch_type, describe_variant=None):
     """Register ``convert(state_dict) -> state_dict`` under ``name``;
-    ``arch_type`` is the registered arch its output fits with default options."""
+    ``arch_type`` is the registered arch its output fits with default options.
+    ``describe_variant(state_dict) -> str``, when given, says which variant of the arch an
+    official state_dict was built with and what to pass for it ('' when it cannot tell); a
+    file that does not fit the arch is refused with that sentence."""
 
     def decorator(fn):
         fn.arch_type = arch_type
+        fn.describe_variant = describe_variant
         CHECKPOINT_CONVERTERS.register_module(name=name, module=fn)
         return fn
 
@@ -162,17 +167,25 @@ def build_arch(arch):
     return MODELS.build(arch)
 
 
-def check_state_dict_fits(state_dict, model, source='checkpoint'):
+def check_state_dict_fits(state_dict, model, source='checkpoint', variant_hint=''):
     """Raise a :class:`CheckpointConversionError` naming the first missing and
     unexpected keys and the shape mismatches when ``state_dict`` does not load
-    strictly into ``model``."""
+    strictly into ``model``; ``variant_hint`` (a sentence saying which variant the
+    file holds and what to pass) ends the message when given."""
     problems = state_dict_mismatch(model.state_dict(), state_dict, show=_SHOW)
     if not problems:
         return
+    advice = (variant_hint[0].upper() + variant_hint[1:] if variant_hint else
+              'Is it a checkpoint of this model? For a non-default variant pass its config '
+              '(--check-config CONFIG)')
     raise CheckpointConversionError(
-        f'{source} does not fit {type(model).__name__}: ' + problems
-        + '. Is it a checkpoint of this model? For a non-default variant pass its config '
-        '(--check-config CONFIG).')
+        f'{source} does not fit {type(model).__name__}: ' + problems + '. ' + advice + '.')
+
+
+def _variant_hint(converter, state_dict):
+    """The converter's sentence on the variant ``state_dict`` holds ('' without one)."""
+    describe = getattr(converter, 'describe_variant', None)
+    return describe(state_dict) if describe is not None else ''
 
 
 def load_official_checkpoint(path, model_name, arch=None, key=None):
@@ -183,7 +196,8 @@ def load_official_checkpoint(path, model_name, arch=None, key=None):
     state_dict, _ = unwrap_state_dict(read_checkpoint_file(path), source=str(path), key=key)
     converted = converter(state_dict)
     model = build_arch(arch if arch is not None else default_arch_cfg(model_name, converter))
-    check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})')
+    check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})',
+                          variant_hint=_variant_hint(converter, state_dict))
     return converted
 
 
@@ -216,7 +230,8 @@ def convert_official_checkpoint(model_name, src, dst, arch=None, key=None):
     converted = converter(state_dict)
     arch_cfg = arch if arch is not None else default_arch_cfg(model_name, converter)
     model = build_arch(arch_cfg)
-    check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})')
+    check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})',
+                          variant_hint=_variant_hint(converter, state_dict))
     meta = dict(
         source=str(Path(src).resolve()),
         source_sha256=_sha256(src),
