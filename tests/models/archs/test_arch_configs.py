@@ -65,7 +65,7 @@ BRN_FAMILY = {  # config -> (arch, parameters, iterations per epoch, left-right 
 # The releases' 100 epochs and lr steps after epochs 30, 50, 80, in iterations.
 SCHEDULES = {1254: (125_400, [37_620, 62_700, 100_320]), 400: (40_000, [12_000, 20_000, 32_000]),
              1800: (180_000, [54_000, 90_000, 144_000])}
-# Scored as each paper scored its sets: the authors' MATLAB statistic scripts ('rcdnet').
+# Rain200H/L: the sets RecDerain retrained BRN on (its "RainHeavy*"/"RainLight*").
 RAIN200_BRN = ('brn/brn_rain200h.py', 'brn/brn_rain200l.py')
 
 
@@ -97,7 +97,7 @@ def test_brn_family_recipe(name):
         dataset = 'Rain200H' if name.endswith('h.py') else 'Rain200L'
         assert cfg.train_dataloader.dataset.data_root == f'data/{dataset}'
         assert [(m.type, m.protocol, m.prefix) for m in cfg.test_evaluator] == [
-            ('PSNR', 'rcdnet', dataset), ('SSIM', 'rcdnet', dataset)]
+            ('PSNR', 'restormer', dataset), ('SSIM', 'restormer', dataset)]
     if arch_type == 'AIDNet':
         expected_attention = ('se', 2) if name.endswith('rain100l.py') else ('cbam', 16)
         assert (cfg.model.arch.attention, cfg.model.arch.reduction) == expected_attention

@@ -40,7 +40,7 @@ def test_rescan_recipe(name):
     dataset = RESCAN_CONFIGS[name]
     assert cfg.train_dataloader.dataset.data_root == f'data/{dataset}'
     assert [(m.type, m.protocol, m.prefix) for m in cfg.test_evaluator] == [
-        ('PSNR', 'rcdnet', dataset), ('SSIM', 'rcdnet', dataset)]
+        ('PSNR', 'restormer', dataset), ('SSIM', 'restormer', dataset)]
 
 
 def test_the_loss_is_the_release_sum_of_stage_mses_on_the_rain():
