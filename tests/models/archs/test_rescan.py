@@ -11,6 +11,7 @@ from restorelab.models.converters import (CheckpointConversionError, get_convert
                                          load_official_checkpoint, unwrap_state_dict)
 from restorelab.registry import MODELS
 
+pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors; a shared CPU
 
 def conv(name, c_in, c_out, k=3):
     return [(f'{name}.weight', (c_out, c_in, k, k)), (f'{name}.bias', (c_out,))]

@@ -17,6 +17,8 @@ from restorelab.utils.image_io import imwrite_rgb
 CONFIGS = Path(__file__).resolve().parents[3] / 'configs'
 RESCAN_CONFIGS = {'rescan/rescan_rain200h.py': 'Rain200H', 'rescan/rescan_rain200l.py': 'Rain200L'}
 
+pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors; a shared CPU
+
 
 @pytest.mark.parametrize('name', sorted(RESCAN_CONFIGS))
 def test_rescan_recipe(name):
