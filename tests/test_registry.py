@@ -44,6 +44,7 @@ def _build_args(tmp_path):
             'PReNet': dict(recurrent_iter=2), 'PReNet_r': dict(recurrent_iter=2),
             'PRN': dict(recurrent_iter=2), 'PRN_r': dict(recurrent_iter=2),
             'BRN': dict(recurrent_iter=1), 'AIDNet': dict(recurrent_iter=1, attention='se', reduction=2),
+            'DualGCN': dict(channels=4),
             'RESCAN': dict(num_stages=2, depth=3, channels=4),
             'L1Loss': {}, 'MSELoss': {}, 'CharbonnierLoss': {}, 'PSNRLoss': {}, 'SSIMLoss': {},
             'MultiStageLoss': dict(loss=dict(type='MSELoss')),

@@ -1,9 +1,10 @@
 """Plain ``nn.Module`` archs, one file per family; importing this package
 registers every arch in ``restorelab.registry.MODELS``."""
 from . import aidnet, brn, common, idt, prenet, restormer, uformer  # noqa: F401
-from . import rescan  # noqa: F401
+from . import dualgcn, rescan  # noqa: F401
 from .aidnet import AIDNet
 from .brn import BRN
+from .dualgcn import DualGCN
 from .idt import IDT
 from .prenet import PRN, PReNet, PReNetRecursive, PRNRecursive
 from .rescan import RESCAN
@@ -11,4 +12,4 @@ from .restormer import Restormer
 from .uformer import Uformer
 
 __all__ = ['Restormer', 'PReNet', 'PReNetRecursive', 'PRN', 'PRNRecursive', 'Uformer', 'IDT', 'BRN',
-           'AIDNet', 'RESCAN']
+           'AIDNet', 'DualGCN', 'RESCAN']

@@ -26,22 +26,23 @@ from restorelab.utils.errors import CheckpointConversionError, closest_names
 from restorelab.utils.fileio import atomic_output
 from restorelab.utils.state_dicts import state_dict_mismatch
 
+from .tf_checkpoint import checkpoint_prefix, is_tf_checkpoint, read_tf_checkpoint
+
 WRAPPER_KEYS = ('params', 'params_ema', 'state_dict', 'net')
 # ImageRestorer holds the arch as ``self.arch``: its weights are ``arch.<name>`` in a checkpoint.
 ARCH_PREFIX = 'arch.'
 _SHOW = 5  # how many keys an error message lists
 
 
-def register_converter(name, arch_type, describe_variant=None):
+def register_converter(name, arch_type, variant_of=None):
     """Register ``convert(state_dict) -> state_dict`` under ``name``;
     ``arch_type`` is the registered arch its output fits with default options.
-    ``describe_variant(state_dict) -> str``, when given, says which variant of the arch an
-    official state_dict was built with and what to pass for it ('' when it cannot tell); a
-    file that does not fit the arch is refused with that sentence."""
+    ``variant_of(converted_state_dict) -> dict`` (optional) gives the arch options the
+    weights imply (e.g. ``{'channels': 16}``), named in the error when they do not fit."""
 
     def decorator(fn):
         fn.arch_type = arch_type
-        fn.describe_variant = describe_variant
+        fn.variant_of = variant_of
         CHECKPOINT_CONVERTERS.register_module(name=name, module=fn)
         return fn
 
@@ -73,7 +74,11 @@ def read_checkpoint_file(path):
 
     A file holding Python objects beyond tensors and containers could run code
     when unpickled: it is refused, with how to re-save it as plain tensors.
+    A TensorFlow checkpoint (its ``.index`` or ``.data-*`` file, or its prefix) is
+    read without TensorFlow into ``{variable name: tensor}`` (TensorFlow layouts).
     """
+    if is_tf_checkpoint(path):
+        return read_tf_checkpoint(path)
     path = Path(path)
     if not path.is_file():
         raise CheckpointConversionError(f'checkpoint file not found: {path}')
@@ -167,25 +172,26 @@ def build_arch(arch):
     return MODELS.build(arch)
 
 
-def check_state_dict_fits(state_dict, model, source='checkpoint', variant_hint=''):
+def check_state_dict_fits(state_dict, model, source='checkpoint', converter=None):
     """Raise a :class:`CheckpointConversionError` naming the first missing and
     unexpected keys and the shape mismatches when ``state_dict`` does not load
-    strictly into ``model``; ``variant_hint`` (a sentence saying which variant the
-    file holds and what to pass) ends the message when given."""
+    strictly into ``model``; with a ``converter`` that knows its variants
+    (``variant_of``), the message names the arch options the weights need."""
     problems = state_dict_mismatch(model.state_dict(), state_dict, show=_SHOW)
     if not problems:
         return
-    advice = (variant_hint[0].upper() + variant_hint[1:] if variant_hint else
-              'Is it a checkpoint of this model? For a non-default variant pass its config '
-              '(--check-config CONFIG)')
+    variant_of = getattr(converter, 'variant_of', None)
+    options = variant_of(state_dict) if variant_of is not None else None
+    if options:
+        spelled = ', '.join(f'{k}={v!r}' for k, v in options.items())
+        hint = (f'. The weights are a {converter.arch_type} with {spelled}: pass a config whose '
+                f"model.arch is dict(type='{converter.arch_type}', {spelled}) "
+                '(--check-config CONFIG).')
+    else:
+        hint = ('. Is it a checkpoint of this model? For a non-default variant pass its config '
+                '(--check-config CONFIG).')
     raise CheckpointConversionError(
-        f'{source} does not fit {type(model).__name__}: ' + problems + '. ' + advice + '.')
-
-
-def _variant_hint(converter, state_dict):
-    """The converter's sentence on the variant ``state_dict`` holds ('' without one)."""
-    describe = getattr(converter, 'describe_variant', None)
-    return describe(state_dict) if describe is not None else ''
+        f'{source} does not fit {type(model).__name__}: ' + problems + hint)
 
 
 def load_official_checkpoint(path, model_name, arch=None, key=None):
@@ -197,7 +203,7 @@ def load_official_checkpoint(path, model_name, arch=None, key=None):
     converted = converter(state_dict)
     model = build_arch(arch if arch is not None else default_arch_cfg(model_name, converter))
     check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})',
-                          variant_hint=_variant_hint(converter, state_dict))
+                          converter=converter)
     return converted
 
 
@@ -231,10 +237,12 @@ def convert_official_checkpoint(model_name, src, dst, arch=None, key=None):
     arch_cfg = arch if arch is not None else default_arch_cfg(model_name, converter)
     model = build_arch(arch_cfg)
     check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})',
-                          variant_hint=_variant_hint(converter, state_dict))
+                          converter=converter)
+    # A TensorFlow checkpoint may be named by its prefix: hash its index file then.
+    hashed = Path(src) if Path(src).is_file() else Path(checkpoint_prefix(src) + '.index')
     meta = dict(
         source=str(Path(src).resolve()),
-        source_sha256=_sha256(src),
+        source_sha256=_sha256(hashed),
         source_key=wrapper,
         converter=model_name,
         arch=_plain(arch_cfg) if not isinstance(arch_cfg, torch.nn.Module) else type(arch_cfg).__name__,

@@ -27,27 +27,22 @@ def reverse_colour_channels(state_dict):
     return out
 
 
-def describe_rescan_variant(state_dict):
-    """The ``RESCAN`` arguments a release state_dict was built with, as a sentence, or ''
-    when the keys are not a RESCAN's. ``prediction`` and ``num_stages`` leave no trace in
-    the weights."""
+def rescan_variant(state_dict):
+    """The ``RESCAN`` arguments a state_dict's keys and shapes imply (``unit``, ``depth``,
+    ``channels``, ``use_se``), or None when they are not a RESCAN's. ``prediction`` and
+    ``num_stages`` leave no trace in the weights (the release's settings.py ``frame`` and
+    ``stage_num``)."""
     names = {k.split('.')[2] for k in state_dict if k.startswith('rnns.0.')}
     units = [_UNIT_BY_KEY[n] for n in names if n in _UNIT_BY_KEY]
     layers = {int(k.split('.')[1]) for k in state_dict if re.match(r'rnns\.\d+\.', k)}
     if len(units) != 1 or 'dec.0.weight' not in state_dict or layers != set(range(len(layers))):
-        return ''
-    args = dict(unit=units[0], depth=len(layers) + 2,
+        return None
+    return dict(unit=units[0], depth=len(layers) + 2,
                 channels=int(state_dict['dec.0.weight'].shape[0]),
                 use_se=any('.se.fc.' in k or k.startswith('dec.1.fc.') for k in state_dict))
-    arch = ', '.join(f'{k}={v!r}' for k, v in args.items())
-    return (f"the file holds RESCAN weights with {arch}; pass a config whose model.arch is "
-            f"dict(type='RESCAN', {arch}, prediction=..., num_stages=...) with --check-config "
-            "CONFIG (prediction and num_stages are not stored in the file: they are the "
-            "release's settings.py frame and stage_num; configs/rescan/ has the release's "
-            "default, ConvGRU, depth 7, 24 channels, SE, 'full', 4 stages)")
 
 
-@register_converter('rescan', arch_type='RESCAN', describe_variant=describe_rescan_variant)
+@register_converter('rescan', arch_type='RESCAN', variant_of=rescan_variant)
 def convert_rescan(state_dict):
     """Official RESCAN keys -> restorelab ``RESCAN`` keys: the same names (``rnns.<i>.conv_*``,
     ``rnns.<i>.se.fc.{0,2}``, ``dec.{0,1,3}``); the colour channels of the first and last
