@@ -48,6 +48,8 @@ def _build_args(tmp_path):
             'MPRNet': dict(n_feat=8, scale_unetfeats=4, scale_orsnetfeats=4, num_cab=1),
             'L1Loss': {}, 'MSELoss': {}, 'CharbonnierLoss': {}, 'PSNRLoss': {}, 'SSIMLoss': {},
             'EdgeLoss': {}, 'CompositeLoss': dict(losses=[dict(type='L1Loss')]),
+            'RESCAN': dict(num_stages=2, depth=3, channels=4),
+            'MultiStageLoss': dict(loss=dict(type='MSELoss')),
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),

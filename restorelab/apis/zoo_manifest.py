@@ -210,6 +210,30 @@ _DUALGCN_PUBLISHED = ('DRSformer paper (CVPR 2023), Table 1, DualGCN row (the pa
                       "scored with restorelab "
                       "protocol 'restormer', DID/DDN-Data with 'rcdnet', as the DRSformer entries")
 
+# csdwren/RecDerain's models for the new Rain100H/Rain100L ("RainHeavy*"/"RainLight*",
+# restorelab's Rain200H/Rain200L), files logs/Rain{Heavy,Light}/<model>/<file>; the numbers are
+# the BRN paper's table on those sets, shown in the README as results/3.jpg.
+_RECDERAIN_RAIN200 = {'Rain200H': 'RainHeavy', 'Rain200L': 'RainLight'}
+_RECDERAIN_TABLE = (f'csdwren/RecDerain results/3.jpg at {RECDERAIN.commit[:7]} (BRN paper, TIP 2020, '
+                    'table on RainHeavy*/RainLight*); statistic/statistic_Rain{Heavy,Light}.m, '
+                    "restorelab protocol 'rcdnet'")
+
+
+def _recderain_rain200(model, key, folder, filename, files, note=''):
+    """One model's Rain200H and Rain200L files in csdwren/RecDerain: ``files`` maps each set to
+    ``(sha256, (PSNR, SSIM) published)``."""
+    return [
+        Release(
+            name=f'{key}_{dataset.lower()}', model=model, trained_for=dataset,
+            config=f'configs/{key}/{key}_{dataset.lower()}.py', converter=key, source=RECDERAIN,
+            path=f'logs/{_RECDERAIN_RAIN200[dataset]}/{folder}/{filename}', sha256=sha256,
+            training_data=(f'{dataset} ("{_RECDERAIN_RAIN200[dataset]}*" in the RecDerain README): '
+                           'the 1800 training pairs its DerainDataset.py reads'),
+            published=published, published_source=_RECDERAIN_TABLE, note=note)
+        for dataset, (sha256, published) in files.items()
+    ]
+
+
 _DOWNLOADABLE = [
     *_prenet_family('PReNet', 'prenet', 'PReNet6',
                     ('127c0098787c5272f1f8583f6c5202e7ef674f750cd145a1691912a6d9e96210',
@@ -257,6 +281,28 @@ _DOWNLOADABLE = [
               'the output to [0, 1] and saves np.uint8(255 * out) (truncated; restorelab rounds). '
               'The same files are in paper/2021/AAAI/code.zip at later commits of the repository'))
       for dataset, (suffix, stem, index_sha256, data_blob, published) in _DUALGCN_SETS.items()],
+    # RESCAN, and the PReNet and BRN models the BRN authors retrained on Rain200H/Rain200L.
+    *_recderain_rain200('RESCAN', 'rescan', 'RESCAN', 'latest', {
+        'Rain200H': ('237e29616891f599334c236def92ce216ef9662ca1f77437643ac4b1987c58a3',
+                     (28.02, 0.862)),
+        'Rain200L': ('49bfd63951fc6fde251de82db9af42ef995db9d00113a585cd171c51fb533017',
+                     (38.43, 0.982)),
+    }, note=("trained by the BRN authors with XiaLiPKU/RESCAN's train.py (its checkpoint layout "
+             "{'net', 'clock', 'opt'}, saved at step 19,975 of 20,000; its default model: "
+             'ConvGRU, full prediction, 4 stages, depth 7, 24 channels, SE); the release itself '
+             'publishes no weights')),
+    *_recderain_rain200('PReNet', 'prenet', 'PReNet', 'net_latest.pth', {
+        'Rain200H': ('cef889ca3daba79c6e96c7f13ecfd8cf823e105b8acf63efa8296b5020c27bed',
+                     (29.36, 0.903)),
+        'Rain200L': ('a1df2965e2e99081371210c678f63d95de95c40d87f556deb491dd064cb59a27',
+                     (37.93, 0.983)),
+    }, note='retrained by the BRN authors, not a file of the PReNet release (csdwren/PReNet)'),
+    *_recderain_rain200('BRN', 'brn', 'BRN', 'net_latest.pth', {
+        'Rain200H': ('8663ddfb16af5065016f707863af12f45a006ff0f2c88639e85ebc05ff7c75fd',
+                     (30.27, 0.917)),
+        'Rain200L': ('7683c2227b4b8c12cb039d2643b329a7ec4b2e6bb03ff4ef9d16a308a2527dc5',
+                     (38.86, 0.985)),
+    }),
 ]
 
 # ---------------------------------------------------------------------------------------------

@@ -276,34 +276,6 @@ def test_train_step_updates_weights():
     assert preds[0].pred_img.shape == (3, 13, 11)
 
 
-class TwoStages(TwoConv):
-    """TwoConv whose intermediate image (after the first conv) is supervised too."""
-
-    def forward_stages(self, x):
-        early = x + self.conv2(self.conv1(x))
-        return [self(x), early]
-
-
-def test_loss_sums_over_forward_stages_and_inference_uses_forward():
-    model = ImageRestorer(TwoStages(), dict(type='CharbonnierLoss'))
-    data = model.data_preprocessor(_data(), training=True)
-    gt = torch.stack([s.gt_img for s in data['data_samples']])
-    final, early = model.arch.forward_stages(data['inputs'])
-    loss = model(**data, mode='loss')['loss_pix']
-    torch.testing.assert_close(loss, CharbonnierLoss()(final, gt) + CharbonnierLoss()(early, gt), rtol=1e-6, atol=0)
-    assert not torch.equal(final, early)
-    with torch.no_grad():
-        assert torch.equal(model.restore(data['inputs']), model.arch(data['inputs']).clamp(0, 1))
-
-    class BadStage(TwoConv):
-        def forward_stages(self, x):
-            return [self(x), x[..., :8]]
-
-    model = ImageRestorer(BadStage(), dict(type='L1Loss'))
-    with pytest.raises(ValueError, match=r'the arch returned \(2, 3, 16, 8\); expected a tensor of shape \(2, 3, 16, 16\)'):
-        model(**model.data_preprocessor(_data(), training=True), mode='loss')
-
-
 def test_bad_configs_and_calls_give_clear_errors():
     with pytest.raises(ValueError, match=r"unknown key\(s\) 'tile_size'; did you mean .*'tile'\?"):
         ImageRestorer(Pointwise(), None, test_cfg=dict(tile_size=64))
@@ -390,3 +362,36 @@ def test_tool_switches_set_test_cfg_only_when_given():
     cfg = Config(dict(model=dict(type='ImageRestorer')))
     apply_inference_switches(cfg, bf16=True)
     assert cfg.model.test_cfg == dict(bf16=True)
+
+
+class TwoStages(nn.Module):
+    """A two-stage arch: ``forward_stages`` gives both estimates, ``forward`` the last."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor([0.5, 0.25]))
+
+    def forward_stages(self, x):
+        first = x * self.scale[0]
+        return [first, first + x * self.scale[1]]
+
+    def forward(self, x):
+        return self.forward_stages(x)[-1]
+
+
+def test_a_multi_stage_loss_gets_every_stage_output():
+    model = ImageRestorer(TwoStages(), dict(type='MultiStageLoss', loss=dict(type='MSELoss'),
+                                            stage_weights=[1, 2]))
+    data = model.data_preprocessor(_data(), training=True)
+    gt = torch.stack([s.gt_img for s in data['data_samples']])
+    x = data['inputs']
+    expected = F.mse_loss(0.5 * x, gt) + 2 * F.mse_loss(0.75 * x, gt)
+    torch.testing.assert_close(model(**data, mode='loss')['loss_pix'], expected)
+    # A plain loss sees only the final output.
+    plain = ImageRestorer(TwoStages(), dict(type='MSELoss'))
+    torch.testing.assert_close(plain(**data, mode='loss')['loss_pix'], F.mse_loss(0.75 * x, gt))
+    # An arch without stages cannot be trained with a multi-stage loss.
+    single = ImageRestorer(TwoConv(), dict(type='MultiStageLoss', loss=dict(type='MSELoss')))
+    with pytest.raises(ValueError, match='needs the output of every stage, but TwoConv has no '
+                                         r'forward_stages\(\)'):
+        single(**single.data_preprocessor(_data()), mode='loss')

@@ -3,8 +3,7 @@
 # MPRNet with the release's deraining recipe (swz30/MPRNet at 43feb2a: Deraining/training.yml,
 # train.py, losses.py, dataset_RGB.py):
 #   loss: on each of the three stage images, Charbonnier (eps 1e-3) + 0.05 x edge loss (Charbonnier
-#     between Laplacians), summed over the stages (ImageRestorer sums pixel_loss over the arch's
-#     forward_stages);
+#     between Laplacians), summed over the stages (MultiStageLoss over the arch's forward_stages);
 #   Adam lr 2e-4, betas (0.9, 0.999), eps 1e-8, no weight decay;
 #   250 epochs; lr per epoch (GradualWarmupScheduler, multiplier 1, 3 warm-up epochs, then
 #     CosineAnnealingLR(T_max=247, eta_min=1e-6), stepped once before training and after every
@@ -40,9 +39,9 @@ model = dict(
     type='ImageRestorer',
     arch=dict(type='MPRNet', n_feat=40, scale_unetfeats=20, scale_orsnetfeats=16, num_cab=8,
               kernel_size=3, reduction=4, bias=False),
-    pixel_loss=dict(type='CompositeLoss', losses=[
+    pixel_loss=dict(type='MultiStageLoss', loss=dict(type='CompositeLoss', losses=[
         dict(type='CharbonnierLoss', loss_weight=1.0, eps=1e-3),
-        dict(type='EdgeLoss', loss_weight=0.05, eps=1e-3)]),
+        dict(type='EdgeLoss', loss_weight=0.05, eps=1e-3)])),
     data_preprocessor=dict(type='RestorationDataPreprocessor'))
 
 patch_size = 256

@@ -7,8 +7,9 @@ from .dualgcn import DualGCN
 from .idt import IDT
 from .mprnet import MPRNet
 from .prenet import PRN, PReNet, PReNetRecursive, PRNRecursive
+from .rescan import RESCAN
 from .restormer import Restormer
 from .uformer import Uformer
 
 __all__ = ['Restormer', 'PReNet', 'PReNetRecursive', 'PRN', 'PRNRecursive', 'Uformer', 'IDT', 'BRN',
-           'AIDNet', 'DualGCN', 'MPRNet']
+           'AIDNet', 'DualGCN', 'MPRNet', 'RESCAN']

@@ -27,7 +27,8 @@ module): ``img = conv2(x) + input image``, ``features = conv1(x) * sigmoid(conv3
 
 ``forward`` returns the stage-3 image, restorelab's one ``(N, 3, H, W)`` output.
 ``forward_stages`` returns the release's ``[stage-3, stage-2, stage-1]`` images, every one of
-which the release trains against the ground truth: ``ImageRestorer`` sums its loss over them.
+which the release trains against the ground truth (its config sums the loss over them with
+``MultiStageLoss``).
 
 Parameter names are the release's (``shallow_feat1``, ``stage1_encoder.encoder_level1``,
 ``csff_enc1``, ``sam12``, ``stage3_orsnet.orb1``, ``concat23``, ``tail``...), so its checkpoints

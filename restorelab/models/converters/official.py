@@ -2,14 +2,15 @@
 
 An official checkpoint is read with ``torch.load(weights_only=True)`` (a file
 that needs arbitrary unpickling is refused), unwrapped (``params``,
-``params_ema``, ``state_dict``, DataParallel ``module.``), passed through the
+``params_ema``, ``state_dict``, ``net``, DataParallel ``module.``), passed through the
 converter registered for the model in ``CHECKPOINT_CONVERTERS`` and checked key
 by key and shape by shape against the arch before anything is saved.
 
 Which wrapper wins when a file has several: ``params``, then ``params_ema``,
-then ``state_dict``. ``params`` first because the official Restormer and
+then ``state_dict``, then ``net``. ``params`` first because the official Restormer and
 DRSformer test scripts load ``checkpoint['params']`` (their releases hold only
 that key); pass ``key='params_ema'`` to take BasicSR's EMA weights instead.
+``net`` is where RESCAN's ``train.py`` keeps the weights (beside ``clock`` and ``opt``).
 """
 import hashlib
 import importlib
@@ -27,7 +28,7 @@ from restorelab.utils.state_dicts import state_dict_mismatch
 
 from .tf_checkpoint import checkpoint_prefix, is_tf_checkpoint, read_tf_checkpoint
 
-WRAPPER_KEYS = ('params', 'params_ema', 'state_dict')
+WRAPPER_KEYS = ('params', 'params_ema', 'state_dict', 'net')
 # ImageRestorer holds the arch as ``self.arch``: its weights are ``arch.<name>`` in a checkpoint.
 ARCH_PREFIX = 'arch.'
 _SHOW = 5  # how many keys an error message lists

@@ -268,7 +268,7 @@ def test_training_loss_sums_over_the_three_stages():
     torch.manual_seed(0)
     loss_cfg = dict(type='CompositeLoss',
                     losses=[dict(type='CharbonnierLoss'), dict(type='EdgeLoss', loss_weight=0.05)])
-    restorer = ImageRestorer(MPRNet(**TINY), loss_cfg)
+    restorer = ImageRestorer(MPRNet(**TINY), dict(type='MultiStageLoss', loss=loss_cfg))
     gt = torch.rand(2, 3, 16, 16)
     inputs = (gt + 0.2 * torch.rand_like(gt)).clamp(0, 1)
     loss = restorer(inputs, [DataSample(gt_img=g) for g in gt], mode='loss')['loss_pix']

@@ -25,9 +25,9 @@ def test_rain13k_config_builds_the_release_model_and_loss():
     cfg = Config.fromfile(CONFIG)
     model = MODELS.build(cfg.model)
     assert type(model.arch).__name__ == 'MPRNet' and count_parameters(model.arch) == 3_637_249
-    assert cfg.model.pixel_loss == dict(type='CompositeLoss', losses=[
-        dict(type='CharbonnierLoss', loss_weight=1.0, eps=1e-3), dict(type='EdgeLoss', loss_weight=0.05, eps=1e-3)])
-    assert [type(loss).__name__ for loss in model.pixel_loss.losses] == ['CharbonnierLoss', 'EdgeLoss']
+    assert cfg.model.pixel_loss == dict(type='MultiStageLoss', loss=dict(type='CompositeLoss', losses=[
+        dict(type='CharbonnierLoss', loss_weight=1.0, eps=1e-3), dict(type='EdgeLoss', loss_weight=0.05, eps=1e-3)]))
+    assert [type(loss).__name__ for loss in model.pixel_loss.loss.losses] == ['CharbonnierLoss', 'EdgeLoss']
     assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=2e-4, betas=(0.9, 0.999), eps=1e-8)
     assert cfg.train_cfg == dict(type='EpochBasedTrainLoop', max_epochs=250, val_interval=5)
     loader = cfg.train_dataloader
