@@ -246,7 +246,7 @@ def test_another_variant_is_refused_naming_it(tmp_path, arch, words):
     with pytest.raises(CheckpointConversionError) as err:
         load_official_checkpoint(src, 'rescan')  # the default ConvGRU, depth 7, 24 channels
     message = str(err.value)
-    assert 'does not fit RESCAN' in message and f'The weights are a RESCAN with {words}' in message
+    assert 'does not fit RESCAN' in message and f"The file holds dict(type='RESCAN', {words})" in message
     assert f"dict(type='RESCAN', {words})" in message and '--check-config CONFIG' in message
     assert len(load_official_checkpoint(src, 'rescan', arch=dict(type='RESCAN', **arch))) > 0
 
