@@ -25,18 +25,23 @@ from restorelab.utils.errors import CheckpointConversionError, closest_names
 from restorelab.utils.fileio import atomic_output
 from restorelab.utils.state_dicts import state_dict_mismatch
 
+from .tf_checkpoint import checkpoint_prefix, is_tf_checkpoint, read_tf_checkpoint
+
 WRAPPER_KEYS = ('params', 'params_ema', 'state_dict')
 # ImageRestorer holds the arch as ``self.arch``: its weights are ``arch.<name>`` in a checkpoint.
 ARCH_PREFIX = 'arch.'
 _SHOW = 5  # how many keys an error message lists
 
 
-def register_converter(name, arch_type):
+def register_converter(name, arch_type, variant_of=None):
     """Register ``convert(state_dict) -> state_dict`` under ``name``;
-    ``arch_type`` is the registered arch its output fits with default options."""
+    ``arch_type`` is the registered arch its output fits with default options.
+    ``variant_of(converted_state_dict) -> dict`` (optional) gives the arch options the
+    weights imply (e.g. ``{'channels': 16}``), named in the error when they do not fit."""
 
     def decorator(fn):
         fn.arch_type = arch_type
+        fn.variant_of = variant_of
         CHECKPOINT_CONVERTERS.register_module(name=name, module=fn)
         return fn
 
@@ -68,7 +73,11 @@ def read_checkpoint_file(path):
 
     A file holding Python objects beyond tensors and containers could run code
     when unpickled: it is refused, with how to re-save it as plain tensors.
+    A TensorFlow checkpoint (its ``.index`` or ``.data-*`` file, or its prefix) is
+    read without TensorFlow into ``{variable name: tensor}`` (TensorFlow layouts).
     """
+    if is_tf_checkpoint(path):
+        return read_tf_checkpoint(path)
     path = Path(path)
     if not path.is_file():
         raise CheckpointConversionError(f'checkpoint file not found: {path}')
@@ -162,17 +171,26 @@ def build_arch(arch):
     return MODELS.build(arch)
 
 
-def check_state_dict_fits(state_dict, model, source='checkpoint'):
+def check_state_dict_fits(state_dict, model, source='checkpoint', converter=None):
     """Raise a :class:`CheckpointConversionError` naming the first missing and
     unexpected keys and the shape mismatches when ``state_dict`` does not load
-    strictly into ``model``."""
+    strictly into ``model``; with a ``converter`` that knows its variants
+    (``variant_of``), the message names the arch options the weights need."""
     problems = state_dict_mismatch(model.state_dict(), state_dict, show=_SHOW)
     if not problems:
         return
+    variant_of = getattr(converter, 'variant_of', None)
+    options = variant_of(state_dict) if variant_of is not None else None
+    if options:
+        spelled = ', '.join(f'{k}={v!r}' for k, v in options.items())
+        hint = (f'. The weights are a {converter.arch_type} with {spelled}: pass a config whose '
+                f"model.arch is dict(type='{converter.arch_type}', {spelled}) "
+                '(--check-config CONFIG).')
+    else:
+        hint = ('. Is it a checkpoint of this model? For a non-default variant pass its config '
+                '(--check-config CONFIG).')
     raise CheckpointConversionError(
-        f'{source} does not fit {type(model).__name__}: ' + problems
-        + '. Is it a checkpoint of this model? For a non-default variant pass its config '
-        '(--check-config CONFIG).')
+        f'{source} does not fit {type(model).__name__}: ' + problems + hint)
 
 
 def load_official_checkpoint(path, model_name, arch=None, key=None):
@@ -183,7 +201,8 @@ def load_official_checkpoint(path, model_name, arch=None, key=None):
     state_dict, _ = unwrap_state_dict(read_checkpoint_file(path), source=str(path), key=key)
     converted = converter(state_dict)
     model = build_arch(arch if arch is not None else default_arch_cfg(model_name, converter))
-    check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})')
+    check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})',
+                          converter=converter)
     return converted
 
 
@@ -216,10 +235,13 @@ def convert_official_checkpoint(model_name, src, dst, arch=None, key=None):
     converted = converter(state_dict)
     arch_cfg = arch if arch is not None else default_arch_cfg(model_name, converter)
     model = build_arch(arch_cfg)
-    check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})')
+    check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})',
+                          converter=converter)
+    # A TensorFlow checkpoint may be named by its prefix: hash its index file then.
+    hashed = Path(src) if Path(src).is_file() else Path(checkpoint_prefix(src) + '.index')
     meta = dict(
         source=str(Path(src).resolve()),
-        source_sha256=_sha256(src),
+        source_sha256=_sha256(hashed),
         source_key=wrapper,
         converter=model_name,
         arch=_plain(arch_cfg) if not isinstance(arch_cfg, torch.nn.Module) else type(arch_cfg).__name__,
