@@ -1,5 +1,7 @@
 """Pixel losses for training restorers; importing this package registers them."""
+from .charbonnier_edge_loss import CharbonnierEdgeLoss
 from .pixel_losses import CharbonnierLoss, L1Loss, MSELoss, PSNRLoss
 from .ssim_loss import SSIMLoss, gaussian_window
 
-__all__ = ['L1Loss', 'MSELoss', 'CharbonnierLoss', 'PSNRLoss', 'SSIMLoss', 'gaussian_window']
+__all__ = ['L1Loss', 'MSELoss', 'CharbonnierLoss', 'PSNRLoss', 'SSIMLoss', 'gaussian_window',
+           'CharbonnierEdgeLoss']
