@@ -19,6 +19,8 @@ from restorelab.registry import MODELS
 from restorelab.utils.errors import CheckpointConversionError
 from tests.fixtures.tf_bundle import write_bundle
 
+pytestmark = pytest.mark.usefixtures('single_thread')
+
 REPO = Path(__file__).resolve().parents[3]
 
 
