@@ -34,7 +34,7 @@ def compare_tf_release(model, spec, release_dir, variant, sizes, seed):
     from harness import psnr
 
     from restorelab.models.archs.common import count_parameters
-    from restorelab.models.converters import get_converter, load_official_checkpoint
+    from restorelab.models.converters import load_official_checkpoint
     from restorelab.models.converters.tf_checkpoint import read_tf_checkpoint
     from restorelab.registry import MODELS
 
@@ -58,8 +58,7 @@ def compare_tf_release(model, spec, release_dir, variant, sizes, seed):
         ours.load_state_dict(state_dict, strict=True)
         figures = dict(params=count_parameters(ours), official_params=official['trainable_values'],
                        checkpoint_values=int(sum(v.numel() for v in raw.values())),
-                       converted_values=int(sum(v.numel() for v in state_dict.values())),
-                       converter=get_converter(model).__name__)
+                       converted_values=int(sum(v.numel() for v in state_dict.values())))
         for (h, w), x in inputs.items():
             row = {}
             for dtype in (torch.float64, torch.float32):

@@ -299,9 +299,9 @@ class MSPFN(nn.Module):
         self.cfm = CoarseFusion()
         self.ffm = nn.ModuleList(FineFusion(num_caus) for _ in range(num_ffms))
         self.rm = Reconstruction()
-        self.init_weights()
+        self.reset_parameters()
 
-    def init_weights(self):
+    def reset_parameters(self):
         """The release's initialisation (see the module doc)."""
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
