@@ -160,6 +160,27 @@ _DOWNLOADABLE = [
         'Rain100L': ('27c70dc92934fce4769938347259e77449403146600b9b3d4f33d3fffb1e56fd',
                      (40.41, 0.988), 'RainTrainL (trainL_aid135.py)'),
     }, _AIDNET_README),
+    # DDN: Xueyang Fu's TensorFlow re-implementation ships its trained model inside the training
+    # code's archive; converter 'ddn' reads the TensorFlow checkpoint in the .zip directly.
+    Release(
+        name='ddn_ddn_data', model='DDN', trained_for='DDN-Data', config='configs/ddn/ddn_ddn_data.py',
+        converter='ddn',
+        source=Source('xueyangfu/xueyangfu.github.io', '5cd918be695654e2048ba3e7ed1b86e3b5474259',
+                      'none stated as a licence (no LICENSE file); the archive\'s readme.txt: "for '
+                      'non-commercial use only"'),
+        path='paper/2017/cvpr/CVPR17_training_code.zip',
+        sha256='74534e2de9cabe0e86df453a6c5b487ad28cbc1fa2e9bc5f829405e595160f57',
+        git_blob='78afc294f3f7872b9d44df46577eb51298d6ee99',
+        training_data=('not stated: the readme says only that model/trained/model is a pre-trained '
+                       'model of this re-implementation; the release\'s data set is the paper\'s '
+                       '(DDN-Data, 14 rainy renderings of each clean image)'),
+        published=(30.00, 0.9041),
+        published_source=('DRSformer paper (CVPR 2023), Table 1, DDN-Data column (numbers DRSformer '
+                          "takes from earlier papers; RCDNet's scripts, restorelab protocol 'rcdnet')"),
+        note=('the file is the training code\'s archive (966 KB); its '
+              'CVPR17_training_code/model/trained/model.{index,data-00000-of-00001} is a TensorFlow '
+              'checkpoint, which the converter reads from the archive without TensorFlow. The '
+              "paper's own MatConvNet model (CVPR17_testing_code.zip, MATLAB) is not converted")),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -239,6 +260,28 @@ _LINK_ONLY = [
         note=('one Drive folder holds the deraining models of every set; the README does not '
               'say which file belongs to which set'))
       for dataset, (suffix, published) in _IDT_SETS.items()],
+    # MSPFN: kuijiang94/MSPFN links its TensorFlow checkpoint (test/test_MSPFN.py restores
+    # '../MSPFN/epoch50'); converter 'mspfn' reads it without TensorFlow.
+    Release(
+        name='mspfn_m17n1_rain13k', model='MSPFN', trained_for='Rain13K',
+        config='configs/mspfn/mspfn_m17n1_rain13k.py', converter='mspfn',
+        source=Source('kuijiang94/MSPFN', '26e6073b163ac4f087d6c57bf55eba7ed20751d7',
+                      'none stated (no LICENSE file, none in the README)'),
+        training_data=('the 13,712 pairs of Rain14000, Rain1800, Rain800 and Rain12 (README: '
+                       '"Download training dataset", Baidu Cloud)'),
+        published=None,
+        published_source=('not transcribed: the MSPFN paper\'s tables could not be read here; the '
+                          'README says the released model is 0.1-0.2 dB below the paper\'s numbers. '
+                          'DRSformer\'s Table 1 lists MSPFN retrained per set, not this model'),
+        links=(('Google Drive (README "Download the pretrained models")',
+                _GDRIVE.format('1nrjZtNs6AJYvfHi9TeCVTs50E57Fxgsc')),
+               ('Baidu Cloud (password u5v6)', _BAIDU.format('1vfYbkbygiR4fC1I6eNcpmQ'))),
+        link_file='epoch50.index',
+        note=('the network of model/TEST_MSPFN_M17N1.py (17 fine fusion modules, one channel '
+              'attention unit per scale); test_MSPFN.py restores the checkpoint prefix '
+              'MSPFN/epoch50: convert its epoch50.index (with epoch50.data-* beside it) or the '
+              'folder. The download itself was not reachable from here: its layout is the test '
+              "script's, not checked")),
 ]
 
 RELEASES = {r.name: r for r in (*_DOWNLOADABLE, *_LINK_ONLY)}

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / 'docs' / 'model_zoo.md'
 # Issue 13: the twelve releases that are plain files in public git repositories.
 EXPECTED_DOWNLOADABLE = {f'{m}_{s}' for m in ('prenet', 'prenet_r', 'prn', 'prn_r', 'brn', 'aidnet')
-                         for s in ('rain100h', 'rain100l')}
+                         for s in ('rain100h', 'rain100l')} | {'ddn_ddn_data'}
 
 
 @pytest.fixture(autouse=True)
@@ -302,7 +302,8 @@ def test_manifest_entry_is_well_formed(name, converters):
     if r.downloadable:
         assert re.fullmatch(r'[0-9a-f]{64}', r.sha256)
         assert r.url == f'{RAW_GITHUB}{r.source.repo}/{r.source.commit}/{r.path}'
-        assert re.fullmatch(r'https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/\S+\.pth',
+        # a torch file, or an archive holding a TensorFlow checkpoint (DDN's training code)
+        assert re.fullmatch(r'https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/\S+\.(pth|zip)',
                             r.url)
         assert not r.links
     else:
