@@ -9,9 +9,10 @@ have and restorelab does not depend on TensorFlow.
 
 What is read: numeric tensors (float, double, int, bool, half) in little-endian bundles.
 String tensors (the object graph of ``tf.train.Checkpoint``) are skipped. Refused with a clear
-error: compressed tables, big-endian bundles, partitioned (sliced) variables, and entries
-whose byte size does not match their shape. The CRC32C checksums are not verified (pure
-Python would take minutes on a large file); sizes and shapes are.
+error: compressed tables, big-endian bundles, partitioned (sliced) variables, index blocks
+whose CRC32C does not match, and entries whose byte size does not match their shape. The
+tensors' own CRC32Cs are not verified (pure Python would take minutes on a large file); their
+sizes, shapes and offsets are.
 
 Paths accepted by :func:`read_tf_checkpoint`: the prefix (``model/epoch50``), its ``.index``
 or one of its ``.data-*`` files, a folder holding one checkpoint (or a TensorFlow ``checkpoint``
@@ -37,6 +38,33 @@ NUMPY_DTYPES = {1: '<f4', 2: '<f8', 3: '<i4', 4: 'u1', 5: '<i2', 6: 'i1', 9: '<i
                 17: '<u2', 19: '<f2', 22: '<u4', 23: '<u8'}
 DT_STRING = 7
 _DATA_SUFFIX = re.compile(r'\.data-\d{5}-of-\d{5}$')
+
+
+def _crc32c_table():
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+        table.append(crc)
+    return table
+
+
+_CRC32C_TABLE = _crc32c_table()
+
+
+def crc32c(data):
+    """CRC-32C (Castagnoli) of ``data``, as LevelDB tables checksum their blocks."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = _CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked_crc32c(data):
+    """LevelDB's stored form of a CRC-32C (rotated and offset)."""
+    crc = crc32c(data)
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 def _varint(buf, pos):
@@ -90,6 +118,10 @@ def _block(index_bytes, offset, size, source):
         raise CheckpointConversionError(
             f'{source}: the index table is compressed (type {compression}); TensorFlow writes '
             'checkpoint indexes uncompressed, and restorelab reads only those')
+    stored = struct.unpack_from('<I', index_bytes, end + 1)[0]
+    if masked_crc32c(index_bytes[offset:end + 1]) != stored:
+        raise CheckpointConversionError(f'{source}: a table block fails its checksum: the .index '
+                                        'file is damaged')
     return index_bytes[offset:end]
 
 

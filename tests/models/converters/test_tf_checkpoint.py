@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from restorelab.models.converters import read_checkpoint_file
-from restorelab.models.converters.tf_checkpoint import (checkpoint_prefix, is_tf_checkpoint,
+from restorelab.models.converters.tf_checkpoint import (checkpoint_prefix, crc32c,
+                                                         is_tf_checkpoint, masked_crc32c,
                                                          read_tf_checkpoint)
 from restorelab.utils.errors import CheckpointConversionError
 from tests.fixtures.tf_bundle import write_bundle
@@ -30,7 +31,7 @@ def check_equal(got, expected):
     assert list(got) == sorted(expected)  # TensorFlow's (sorted) order
     for name, value in expected.items():
         assert isinstance(got[name], torch.Tensor)
-        assert got[name].numpy().dtype == value.dtype, name
+        assert got[name].numpy().dtype == value.dtype and got[name].shape == value.shape, name
         np.testing.assert_array_equal(got[name].numpy(), value)
 
 
@@ -90,6 +91,7 @@ def test_string_tensors_are_skipped(tmp_path):
     ('short data', "variable 'scalar' lies past the end of data shard 0"),
     ('no magic', 'not a TensorFlow checkpoint index'),
     ('truncated index', 'not a TensorFlow checkpoint index'),
+    ('flipped index byte', 'a table block fails its checksum'),
     ('sliced', "variable 'layer_1/conv_1/bias' is partitioned"),
     ('big endian', 'a big-endian TensorFlow checkpoint'),
 ])
@@ -105,6 +107,10 @@ def test_damaged_or_unsupported_files_are_refused_clearly(tmp_path, damage, mess
         index.write_bytes(index.read_bytes()[:-8] + b'\0' * 8)
     elif damage == 'truncated index':
         index.write_bytes(index.read_bytes()[:-20])
+    elif damage == 'flipped index byte':
+        blob = bytearray(index.read_bytes())
+        blob[20] ^= 0x01  # inside the first data block
+        index.write_bytes(bytes(blob))
     with pytest.raises(CheckpointConversionError, match=message):
         read_tf_checkpoint(prefix)
 
@@ -116,3 +122,9 @@ def test_compressed_tables_are_refused(tmp_path):
     index.write_bytes(blob)
     with pytest.raises(CheckpointConversionError, match=r'compressed \(type 1\)'):
         read_tf_checkpoint(tmp_path / 'model')
+
+
+def test_crc32c_check_values():
+    assert crc32c(b'123456789') == 0xE3069283  # the CRC-32C check value
+    assert crc32c(b'') == 0
+    assert masked_crc32c(b'') == 0xA282EAD8  # LevelDB's mask of a zero CRC
