@@ -45,6 +45,7 @@ def _build_args(tmp_path):
             'PRN': dict(recurrent_iter=2), 'PRN_r': dict(recurrent_iter=2),
             'BRN': dict(recurrent_iter=1), 'AIDNet': dict(recurrent_iter=1, attention='se', reduction=2),
             'L1Loss': {}, 'MSELoss': {}, 'CharbonnierLoss': {}, 'PSNRLoss': {}, 'SSIMLoss': {},
+            'DDN': dict(num_units=1), 'MSPFN': dict(num_ffms=1), 'CharbonnierEdgeLoss': {},
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),

@@ -4,7 +4,6 @@ and measures restorelab's arch against its outputs on the weights TensorFlow sav
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -31,7 +30,7 @@ def tf_python():
 
 def compare_tf_release(model, spec, release_dir, variant, sizes, seed):
     """The figures of one variant (``spec``: ``dict(arch=..., official=<runner variant>)``)."""
-    from harness import psnr
+    from harness import psnr  # benchmarks/, on sys.path under official_equivalence.py
 
     from restorelab.models.archs.common import count_parameters
     from restorelab.models.converters import load_official_checkpoint
@@ -75,8 +74,3 @@ def compare_tf_release(model, spec, release_dir, variant, sizes, seed):
             figures[f'{h}x{w}'] = row
     return figures
 
-
-def ensure_harness_importable():
-    here = str(Path(__file__).resolve().parents[1])
-    if here not in sys.path:
-        sys.path.insert(0, here)

@@ -4,7 +4,7 @@ xueyangfu/xueyangfu.github.io, ``paper/2017/cvpr/``), run under TensorFlow in an
 ``--release`` is the unpacked archive's ``CVPR17_training_code`` folder; set
 ``RESTORELAB_TF_PYTHON`` (see ``_tf.py``). The release's graph saves its random weights with
 ``tf.train.Saver``; converter 'ddn' reads that checkpoint without TensorFlow."""
-from ._tf import compare_tf_release, ensure_harness_importable
+from ._tf import compare_tf_release
 
 RELEASE = ('xueyangfu/xueyangfu.github.io', '5cd918be695654e2048ba3e7ed1b86e3b5474259')
 CONVERTER = 'ddn'
@@ -14,5 +14,4 @@ VARIANTS = {'DDN': dict(arch=dict(type='DDN'), official='DDN')}
 
 
 def compare(release_dir, variant, sizes, seed):
-    ensure_harness_importable()
     return compare_tf_release(CONVERTER, VARIANTS[variant], release_dir, variant, sizes, seed)

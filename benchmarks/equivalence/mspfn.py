@@ -4,7 +4,7 @@
 (``model/TEST_MSPFN_M17N1.py``, the released weights' network) and 'MSPFN' (``model/MSPFN.py``,
 the network ``train_MSPFN.py`` trains). The release's graph saves its random weights with
 ``tf.train.Saver``; converter 'mspfn' reads that checkpoint without TensorFlow."""
-from ._tf import compare_tf_release, ensure_harness_importable
+from ._tf import compare_tf_release
 
 RELEASE = ('kuijiang94/MSPFN', '26e6073b163ac4f087d6c57bf55eba7ed20751d7')
 CONVERTER = 'mspfn'
@@ -18,5 +18,4 @@ VARIANTS = {
 
 
 def compare(release_dir, variant, sizes, seed):
-    ensure_harness_importable()
     return compare_tf_release(CONVERTER, VARIANTS[variant], release_dir, variant, sizes, seed)

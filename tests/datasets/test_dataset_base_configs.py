@@ -68,6 +68,17 @@ def tree_spa(root):
     return 2, 1
 
 
+def tree_rain13k(root):
+    """Rain13K's input/target folders; the validation/test pairs (Rain100H's numbered test
+    split) under test/ of the same root here."""
+    for side in ('input', 'target'):
+        for name in ('1', '2', '3'):
+            img(root / side / f'{name}.png')
+        for name in ('1', '2'):
+            img(root / 'test' / side / f'{name}.png')
+    return 3, 2
+
+
 LAYOUTS = {
     'rain200l.py': ('Rain200L', 'restormer', tree_same_names),
     'rain200h.py': ('Rain200H', 'restormer', tree_same_names),
@@ -76,6 +87,8 @@ LAYOUTS = {
     'spa_data.py': ('SPA-Data', 'restormer', tree_spa),
     'did_data.py': ('DID-Data', 'rcdnet', tree_did),
     'ddn_data.py': ('DDN-Data', 'rcdnet', tree_ddn),
+    # trains on Rain13K, validates and tests on Rain100H (the metrics' prefix)
+    'rain13k.py': ('Rain100H', 'restormer', tree_rain13k, 'Rain13K'),
 }
 
 
@@ -86,9 +99,9 @@ def test_every_dataset_config_is_covered():
 
 @pytest.mark.parametrize('name', sorted(LAYOUTS))
 def test_config_loads_and_builds_on_a_generated_tree(name, tmp_path):
-    prefix, protocol, make_tree = LAYOUTS[name]
+    prefix, protocol, make_tree, *root = LAYOUTS[name]
     cfg = Config.fromfile(str(CONFIG_DIR / name))
-    assert cfg.data_root == f'data/{prefix}'
+    assert cfg.data_root == f'data/{root[0] if root else prefix}'
     assert cfg.train_patch_size == 128 and cfg.train_batch_size == 4
     for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
         assert evaluator == [dict(type='PSNR', protocol=protocol, prefix=prefix),
