@@ -166,7 +166,7 @@ _DOWNLOADABLE = [
         name='ddn_ddn_data', model='DDN', trained_for='DDN-Data', config='configs/ddn/ddn_ddn_data.py',
         converter='ddn',
         source=Source('xueyangfu/xueyangfu.github.io', '5cd918be695654e2048ba3e7ed1b86e3b5474259',
-                      'none stated as a licence (no LICENSE file); the archive\'s readme.txt: "for '
+                      'none stated (no LICENSE file); the archive\'s readme.txt says "for '
                       'non-commercial use only"'),
         path='paper/2017/cvpr/CVPR17_training_code.zip',
         sha256='74534e2de9cabe0e86df453a6c5b487ad28cbc1fa2e9bc5f829405e595160f57',
