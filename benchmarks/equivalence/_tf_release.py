@@ -116,6 +116,9 @@ class MSPFN:
             self.make = lambda x: self.cls(x, None, 1)
         else:
             self.cls = import_release(release_dir, 'model', 'MSPFN').MODEL
+            # MODEL.__init__ also builds the training loss, whose Laplacian is a float32-only
+            # constant; the forward measured here does not need it.
+            self.cls.inference_losses = lambda model, x, imitation: (None, None)
             self.make = lambda x: self.cls(x, x, None, 1)
 
     def build(self, x):
