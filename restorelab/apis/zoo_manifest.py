@@ -152,6 +152,12 @@ DUALGCN = Source('xueyangfu/xueyangfu.github.io', '99fe217b116064608821be4907e8b
                  'none stated (no LICENSE file; model.py and test.py state none)')
 MPRNET = Source('swz30/MPRNet', '43feb2aed45f5e0b9082c78c8c455160e30a3a82',
                 'Academic Public License (LICENSE.md): non-commercial use only')
+# The same web site at an earlier commit: paper/2017/cvpr/ holds DDN's training code archive.
+DDN = Source('xueyangfu/xueyangfu.github.io', '5cd918be695654e2048ba3e7ed1b86e3b5474259',
+             'none stated (no LICENSE file); the archive\'s readme.txt says "for non-commercial use '
+             'only"')
+MSPFN = Source('kuijiang94/MSPFN', '26e6073b163ac4f087d6c57bf55eba7ed20751d7',
+               'none stated (no LICENSE file, none in the README)')
 
 # Scoring of the PReNet/BRN/AIDNet numbers: the authors' statistic/statistic_rain100{H,L}.m
 # (restorelab's 'rcdnet' protocol) on the 481x321 Rain100H/L test images.
@@ -303,6 +309,25 @@ _DOWNLOADABLE = [
         'Rain200L': ('7683c2227b4b8c12cb039d2643b329a7ec4b2e6bb03ff4ef9d16a308a2527dc5',
                      (38.86, 0.985)),
     }),
+    # DDN: Xueyang Fu's TensorFlow re-implementation ships its trained model inside the training
+    # code's archive; converter 'ddn' reads the TensorFlow checkpoint in the .zip directly.
+    Release(
+        name='ddn_ddn_data', model='DDN', trained_for='DDN-Data', config='configs/ddn/ddn_ddn_data.py',
+        converter='ddn',
+        source=DDN,
+        path='paper/2017/cvpr/CVPR17_training_code.zip',
+        sha256='74534e2de9cabe0e86df453a6c5b487ad28cbc1fa2e9bc5f829405e595160f57',
+        git_blob='78afc294f3f7872b9d44df46577eb51298d6ee99',
+        training_data=('not stated: the readme says only that model/trained/model is a pre-trained '
+                       'model of this re-implementation; the release\'s data set is the paper\'s '
+                       '(DDN-Data, 14 rainy renderings of each clean image)'),
+        published=(30.00, 0.9041),
+        published_source=('DRSformer paper (CVPR 2023), Table 1, DDN-Data column (numbers DRSformer '
+                          "takes from earlier papers; RCDNet's scripts, restorelab protocol 'rcdnet')"),
+        note=('the file is the training code\'s archive (966 KB); its '
+              'CVPR17_training_code/model/trained/model.{index,data-00000-of-00001} is a TensorFlow '
+              'checkpoint, which the converter reads from the archive without TensorFlow. The '
+              "paper's own MatConvNet model (CVPR17_testing_code.zip, MATLAB) is not converted")),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -418,6 +443,27 @@ _LINK_ONLY = [
         drive_id='1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM',
         note=("a {'epoch', 'state_dict', 'optimizer'} file saved from DataParallel; the converter "
               'takes its state_dict')),
+    # MSPFN: kuijiang94/MSPFN links its TensorFlow checkpoint (test/test_MSPFN.py restores
+    # '../MSPFN/epoch50'); converter 'mspfn' reads it without TensorFlow.
+    Release(
+        name='mspfn_m17n1_rain13k', model='MSPFN', trained_for='Rain13K',
+        config='configs/mspfn/mspfn_m17n1_rain13k.py', converter='mspfn',
+        source=MSPFN,
+        training_data=('the 13,712 pairs of Rain14000, Rain1800, Rain800 and Rain12 (README: '
+                       '"Download training dataset", Baidu Cloud)'),
+        published=None,
+        published_source=('not transcribed: the MSPFN paper\'s tables could not be read here; the '
+                          'README says the released model is 0.1-0.2 dB below the paper\'s numbers. '
+                          'DRSformer\'s Table 1 lists MSPFN retrained per set, not this model'),
+        links=(('Google Drive (README "Download the pretrained models")',
+                _GDRIVE.format('1nrjZtNs6AJYvfHi9TeCVTs50E57Fxgsc')),
+               ('Baidu Cloud (password u5v6)', _BAIDU.format('1vfYbkbygiR4fC1I6eNcpmQ'))),
+        link_file='epoch50.index',
+        note=('the network of model/TEST_MSPFN_M17N1.py (17 fine fusion modules, one channel '
+              'attention unit per scale); test_MSPFN.py restores the checkpoint prefix '
+              'MSPFN/epoch50: convert its epoch50.index (with epoch50.data-* beside it) or the '
+              'folder. The download itself was not reachable from here: its layout is the test '
+              "script's, not checked")),
 ]
 
 RELEASES = {r.name: r for r in (*_DOWNLOADABLE, *_LINK_ONLY)}
