@@ -50,7 +50,7 @@ def _build_args(tmp_path):
             'EdgeLoss': {}, 'CompositeLoss': dict(losses=[dict(type='L1Loss')]),
             'RESCAN': dict(num_stages=2, depth=3, channels=4),
             'MultiStageLoss': dict(loss=dict(type='MSELoss')),
-            'DDN': dict(num_units=1), 'MSPFN': dict(num_ffms=1), 'CharbonnierEdgeLoss': {},
+            'DDN': dict(num_units=1), 'MSPFN': dict(num_ffms=1), 'Laplacian3x3EdgeLoss': {},
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),

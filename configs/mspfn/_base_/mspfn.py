@@ -3,9 +3,11 @@
 # - the network of model/MSPFN.py: 17 fine fusion modules with 3, 3 and 1 channel attention
 #   units at scales 1, 1/2 and 1/4 (mspfn_m17n1_<set>.py: the released weights' network, one
 #   per scale);
-# - loss: Charbonnier (eps 1e-3) of the derained image + 0.05 x Charbonnier of its 3x3 Laplacian
-#   (MODEL.inference_losses), on images in [-1, 1]: CharbonnierEdgeLoss with scale=2 on
-#   restorelab's [0, 1] images gives the same values;
+# - loss: Charbonnier (eps 1e-3) of the derained image + 0.05 x Charbonnier (eps 1e-3) of its
+#   3x3 Laplacian (MODEL.inference_losses), on images in [-1, 1]. On restorelab's [0, 1] images
+#   every difference is half as large, and sqrt((2 d) ** 2 + eps ** 2) = 2 sqrt(d ** 2 +
+#   (eps / 2) ** 2): the same loss values are CharbonnierLoss(eps=5e-4, loss_weight=2) +
+#   Laplacian3x3EdgeLoss(eps=5e-4, loss_weight=0.1);
 # - Adam (TensorFlow's defaults: betas 0.9/0.999, eps 1e-8), lr 5e-4 * 0.8 ** (step / 20,000)
 #   + 1e-6 (exponential_decay, staircase=False, stepped every iteration);
 # - batch 12 of 96x96 patches, each batch turned by one of the 8 rotations/reflections of the
@@ -27,7 +29,9 @@ _base_ = ['../../_base_/default_runtime.py']
 model = dict(
     type='ImageRestorer',
     arch=dict(type='MSPFN', num_ffms=17, num_caus=(3, 3, 1)),
-    pixel_loss=dict(type='CharbonnierEdgeLoss', edge_weight=0.05, eps=1e-3, scale=2.0),
+    pixel_loss=dict(type='CompositeLoss', losses=[
+        dict(type='CharbonnierLoss', eps=5e-4, loss_weight=2.0),
+        dict(type='Laplacian3x3EdgeLoss', eps=5e-4, loss_weight=0.1)]),
     data_preprocessor=dict(type='RestorationDataPreprocessor'))
 
 patch_size = 96

@@ -41,7 +41,9 @@ def test_mspfn_recipe(name, caus, params):
     assert cfg.model.arch == dict(type='MSPFN', num_ffms=17, num_caus=caus)
     if caus == (1, 1, 1):  # one full-size build suffices to count (the other is counted in test_mspfn)
         assert count_parameters(MODELS.build(cfg.model.arch)) == params
-    assert cfg.model.pixel_loss == dict(type='CharbonnierEdgeLoss', edge_weight=0.05, eps=1e-3, scale=2.0)
+    assert cfg.model.pixel_loss == dict(type='CompositeLoss', losses=[
+        dict(type='CharbonnierLoss', eps=5e-4, loss_weight=2.0),
+        dict(type='Laplacian3x3EdgeLoss', eps=5e-4, loss_weight=0.1)])
     assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=5e-4 + 1e-6, betas=(0.9, 0.999), eps=1e-8)
     assert cfg.param_scheduler == [dict(type='ExponentialDecayToFloorLR', decay_rate=0.8,
                                         decay_steps=20_000, floor=1e-6, by_epoch=False)]
@@ -55,6 +57,35 @@ def test_mspfn_recipe(name, caus, params):
     for loader in (cfg.val_dataloader, cfg.test_dataloader):  # validated on Rain100L
         assert loader.dataset.data_root == 'data/Rain13K'
         assert loader.dataset.data_prefix == dict(img='test/Rain100L/input', gt='test/Rain100L/target')
+
+
+def release_loss(x, imitation):
+    """MSPFN's MODEL.inference_losses on images in [-1, 1] (NHWC there, NCHW here): Charbonnier
+    of the error + 0.05 x Charbonnier of the difference of Laplacians, whose filter is the
+    release's (3, 3, 3, 3) constant: -1 around 8 on each channel's diagonal, 'SAME' padding."""
+    def charbonnier(a, b):
+        return torch.sqrt((a - b) ** 2 + 1e-3 ** 2).mean()
+
+    kernel = -torch.ones(3, 3, dtype=x.dtype)
+    kernel[1, 1] = 8
+    weight = torch.zeros(3, 3, 3, 3, dtype=x.dtype)  # (out, in, kh, kw): zero across channels
+    for c in range(3):
+        weight[c, c] = kernel
+
+    def laplacian(img):
+        return torch.nn.functional.conv2d(img, weight, padding=1)
+
+    return charbonnier(x, imitation) + 0.05 * charbonnier(laplacian(x), laplacian(imitation))
+
+
+def test_mspfn_loss_has_the_release_values_on_its_images_in_minus_one_one():
+    loss = MODELS.build(Config.fromfile(CONFIGS / 'mspfn/mspfn_rain13k.py').model.pixel_loss)
+    gen = torch.Generator().manual_seed(0)
+    pred, target = (torch.rand(2, 3, 9, 12, generator=gen, dtype=torch.float64) for _ in range(2))
+    torch.testing.assert_close(loss(pred, target), release_loss(target * 2 - 1, pred * 2 - 1),
+                               rtol=1e-12, atol=0)
+    torch.testing.assert_close(loss(pred, pred), release_loss(pred * 2 - 1, pred * 2 - 1),
+                               rtol=1e-12, atol=0)  # 1.05 x eps: no error left
 
 
 def images(rng, size):

@@ -263,7 +263,7 @@ def test_sizes_must_be_multiples_of_four_and_the_restorer_pads():
         with pytest.raises(ValueError, match='multiples of 4 .* got 10x12'):
             model(torch.rand(1, 3, 10, 12))
         restorer = MODELS.build(dict(type='ImageRestorer', arch=dict(type='MSPFN', num_ffms=1),
-                                     pixel_loss=dict(type='CharbonnierEdgeLoss', scale=2.0))).eval()
+                                     pixel_loss=dict(type='L1Loss'))).eval()
         assert restorer.restore(torch.rand(1, 3, 10, 13)).shape == (1, 3, 10, 13)
 
 
