@@ -1,7 +1,7 @@
 # MSPFN as released (kuijiang94/MSPFN, model/TEST_MSPFN_M17N1.py: 17 FFMs with one channel
 # attention unit per scale, 15,823,424 parameters), with the recipe of _base_/mspfn.py; this is
-# the config of the released weights (Baidu Cloud / Google Drive, link-only), e.g.
-#   python tools/convert_checkpoint.py mspfn MSPFN/epoch50.index mspfn_m17n1_rain13k.pth \
+# the config of the released weights (Google Drive; by name: mspfn_m17n1_rain13k), e.g.
+#   python tools/convert_checkpoint.py mspfn MSPFN mspfn_m17n1_rain13k.pth \
 #     --check-config configs/mspfn/mspfn_m17n1_rain13k.py
 #   python tools/test.py configs/mspfn/mspfn_m17n1_rain13k.py mspfn_m17n1_rain13k.pth
 _base_ = ['./_base_/mspfn.py', '../_base_/datasets/rain13k.py']

@@ -443,12 +443,12 @@ _LINK_ONLY = [
         drive_id='1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM',
         note=("a {'epoch', 'state_dict', 'optimizer'} file saved from DataParallel; the converter "
               'takes its state_dict')),
-    # MSPFN: kuijiang94/MSPFN links its TensorFlow checkpoint (test/test_MSPFN.py restores
-    # '../MSPFN/epoch50'); converter 'mspfn' reads it without TensorFlow.
+    # MSPFN: one Google Drive file (fetched with gdown) holding the TensorFlow checkpoint that
+    # test/test_MSPFN.py restores ('../MSPFN/epoch50'); converter 'mspfn' reads it without
+    # TensorFlow.
     Release(
         name='mspfn_m17n1_rain13k', model='MSPFN', trained_for='Rain13K',
-        config='configs/mspfn/mspfn_m17n1_rain13k.py', converter='mspfn',
-        source=MSPFN,
+        config='configs/mspfn/mspfn_m17n1_rain13k.py', converter='mspfn', source=MSPFN,
         training_data=('the 13,712 pairs of Rain14000, Rain1800, Rain800 and Rain12 (README: '
                        '"Download training dataset", Baidu Cloud)'),
         published=None,
@@ -458,12 +458,17 @@ _LINK_ONLY = [
         links=(('Google Drive (README "Download the pretrained models")',
                 _GDRIVE.format('1nrjZtNs6AJYvfHi9TeCVTs50E57Fxgsc')),
                ('Baidu Cloud (password u5v6)', _BAIDU.format('1vfYbkbygiR4fC1I6eNcpmQ'))),
-        link_file='epoch50.index',
+        link_file='MSPFN',  # the folder test_MSPFN.py reads, once the download is unpacked
+        drive_id='1nrjZtNs6AJYvfHi9TeCVTs50E57Fxgsc',
         note=('the network of model/TEST_MSPFN_M17N1.py (17 fine fusion modules, one channel '
-              'attention unit per scale); test_MSPFN.py restores the checkpoint prefix '
-              'MSPFN/epoch50: convert its epoch50.index (with epoch50.data-* beside it) or the '
-              'folder. The download itself was not reachable from here: its layout is the test '
-              "script's, not checked")),
+              'attention unit per scale). The Drive link is one file, not a folder, while a '
+              'TensorFlow checkpoint is two (epoch50.index and epoch50.data-*): an archive, '
+              'whose format and contents could not be checked from here. Converter \'mspfn\' '
+              'reads a .zip archive holding the checkpoint as it is (the one checkpoint inside, '
+              'or the one its TensorFlow checkpoint file names), as it reads the unpacked folder '
+              'MSPFN/ or its .index file; an archive of another format must be unpacked first. '
+              "A reader of the release's issues (#9) found epoch30 where the test script "
+              'restores epoch50')),
 ]
 
 RELEASES = {r.name: r for r in (*_DOWNLOADABLE, *_LINK_ONLY)}

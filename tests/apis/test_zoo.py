@@ -22,13 +22,14 @@ from tests.fixtures.zoo_server import (FIXTURE_NAME, ZooServer, fixture_bytes,
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / 'docs' / 'model_zoo.md'
 # The twelve releases that are plain files in public git repositories (each with its sha256) and
-# DDN's training-code archive (a .zip holding a TensorFlow checkpoint, also by sha256),
-# DRSformer's five Google Drive files and Restormer's release asset; DualGCN's five TensorFlow
-# checkpoints (an .index file by sha256, its .data shard beside it by git blob id).
+# DDN's training-code archive (a .zip holding a TensorFlow checkpoint, also by sha256);
+# DRSformer's five Google Drive files, MSPFN's Drive file and Restormer's release asset; DualGCN's
+# five TensorFlow checkpoints (an .index file by sha256, its .data shard beside it by git blob id).
 EXPECTED_SHA256 = {f'{m}_{s}' for m in ('prenet', 'prenet_r', 'prn', 'prn_r', 'brn', 'aidnet')
                    for s in ('rain100h', 'rain100l')} | {'ddn_ddn_data'}
 EXPECTED_ELSEWHERE = {f'drsformer_{s}' for s in ('rain200l', 'rain200h', 'did_data', 'ddn_data',
-                                                 'spa_data')} | {'restormer_rain13k'}
+                                                 'spa_data')} | {'restormer_rain13k',
+                                                                 'mspfn_m17n1_rain13k'}
 EXPECTED_WITH_COMPANIONS = {f'dualgcn_{s}' for s in ('rain200h', 'rain200l', 'did_data',
                                                      'ddn_data', 'spa_data')}
 # csdwren/RecDerain's Rain200H/Rain200L files (RESCAN, PReNet and BRN retrained by the BRN

@@ -1,6 +1,7 @@
 """MSPFN: the release's variable layout, exact parameter counts, TensorFlow's 'SAME' and
 transposed-convolution conventions, the blocks and the network written out, conversion of
 TensorFlow checkpoints and its refusals."""
+import zipfile
 from collections import OrderedDict
 
 import numpy as np
@@ -278,6 +279,14 @@ def test_other_variants_and_models_are_refused(tmp_path):
     got = load_official_checkpoint(tmp_path / 'MSPFN', 'mspfn',
                                    arch=dict(type='MSPFN', num_ffms=1, num_caus=(3, 3, 1)))
     assert len(got) == len(arrays)
+    # The released folder zipped, under the name the zoo caches a Drive download by.
+    archive = tmp_path / 'mspfn_m17n1_rain13k.pth'
+    with zipfile.ZipFile(archive, 'w') as z:
+        for path in sorted((tmp_path / 'MSPFN').iterdir()):
+            z.write(path, f'MSPFN/{path.name}')
+    zipped = load_official_checkpoint(archive, 'mspfn',
+                                      arch=dict(type='MSPFN', num_ffms=1, num_caus=(3, 3, 1)))
+    assert list(zipped) == list(got) and all(torch.equal(zipped[k], got[k]) for k in got)
     write_tf_checkpoint(tmp_path / 'ddn' / 'model', {'layer_1/conv_1/kernel': np.zeros((3, 3, 3, 16), np.float32)})
     with pytest.raises(CheckpointConversionError,
                        match=r'does not fit MSPFN: 91 missing keys .*1 unexpected keys '
