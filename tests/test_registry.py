@@ -46,6 +46,7 @@ def _build_args(tmp_path):
             'BRN': dict(recurrent_iter=1), 'AIDNet': dict(recurrent_iter=1, attention='se', reduction=2),
             'DualGCN': dict(channels=4),
             'MPRNet': dict(n_feat=8, scale_unetfeats=4, scale_orsnetfeats=4, num_cab=1),
+            'SPDNet': dict(n_feats=4, n_resblocks=1),
             'L1Loss': {}, 'MSELoss': {}, 'CharbonnierLoss': {}, 'PSNRLoss': {}, 'SSIMLoss': {},
             'EdgeLoss': {}, 'CompositeLoss': dict(losses=[dict(type='L1Loss')]),
             'RESCAN': dict(num_stages=2, depth=3, channels=4),
