@@ -152,6 +152,8 @@ DUALGCN = Source('xueyangfu/xueyangfu.github.io', '99fe217b116064608821be4907e8b
                  'none stated (no LICENSE file; model.py and test.py state none)')
 MPRNET = Source('swz30/MPRNet', '43feb2aed45f5e0b9082c78c8c455160e30a3a82',
                 'Academic Public License (LICENSE.md): non-commercial use only')
+SPDNET = Source('Joyies/SPDNet', 'c03b8d3b7d60705fdcefda73b3a39afc5198dcd4',
+                'none stated (no LICENSE file, none in the README)')
 
 # Scoring of the PReNet/BRN/AIDNet numbers: the authors' statistic/statistic_rain100{H,L}.m
 # (restorelab's 'rcdnet' protocol) on the 481x321 Rain100H/L test images.
@@ -341,6 +343,14 @@ _IDT_SETS = {  # set: (config suffix, README "Full-size Evaluation Results")
     'SPA-Data': ('spa_data', (47.34, 0.9929)),
 }
 _IDT_FOLDER = 'https://drive.google.com/drive/folders/1PrEwOyFPciWKHC_UFe5ZE7x9JqfUkUMP?usp=sharing'
+_SPDNET_SETS = {  # set: (config suffix, training data (SPDNet README "Datasets"), DRSformer Table 1)
+    'Rain200H': ('rain200h', 'Rain200H: 1800 training pairs (the README\'s training command)',
+                 (31.28, 0.9207)),
+    'Rain200L': ('rain200l', 'Rain200L: 1800 training pairs', (40.50, 0.9875)),
+    'DID-Data': ('did_data', 'Rain1200 (DID-Data): 12000 training pairs', (34.57, 0.9560)),
+    'SPA-Data': ('spa_data', 'SPA-Data: 638492 training pairs', (43.20, 0.9871)),
+}
+_SPDNET_FOLDER = 'https://drive.google.com/drive/folders/1ylON5AkJVayoypOXDaUEkYd76LtMF-lB?usp=sharing'
 
 # Releases outside git repositories: Google Drive files (fetched with gdown), release assets,
 # and link-only ones (Baidu Cloud, Drive folders whose files are not identified one by one).
@@ -418,6 +428,22 @@ _LINK_ONLY = [
         drive_id='1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM',
         note=("a {'epoch', 'state_dict', 'optimizer'} file saved from DataParallel; the converter "
               'takes its state_dict')),
+    # SPDNet: one Google Drive folder ("The pre-trained model can be available at google
+    # drive"), files not listed per set in the README.
+    *[Release(
+        name=f'spdnet_{suffix}', model='SPDNet', trained_for=dataset,
+        config=f'configs/spdnet/spdnet_{suffix}.py', converter='spdnet', source=SPDNET,
+        training_data=training_data, published=published,
+        published_source=('DRSformer paper (CVPR 2023), Table 1, SPDNet row (its text: models '
+                          'of the authors evaluated with their code where released, retrained '
+                          "otherwise); scored with RCDNet's scripts ('rcdnet') for DID-Data, "
+                          "Restormer's ('restormer') for Rain200L/H and SPA-Data"),
+        links=(('Google Drive folder (README "Test")', _SPDNET_FOLDER),),
+        link_file='model_best.pt',  # the README's test command: --pre_train .../model_best.pt
+        note=('the README links one Drive folder and names no file per set; its test command '
+              "is Rain200H's (data_range 1-1800/1-200). The DRSformer authors point to this "
+              "release for SPDNet's SPA-Data weights (cschenxiang/DRSformer issue #8)"))
+      for dataset, (suffix, training_data, published) in _SPDNET_SETS.items()],
 ]
 
 RELEASES = {r.name: r for r in (*_DOWNLOADABLE, *_LINK_ONLY)}
