@@ -44,7 +44,9 @@ def _build_args(tmp_path):
             'PReNet': dict(recurrent_iter=2), 'PReNet_r': dict(recurrent_iter=2),
             'PRN': dict(recurrent_iter=2), 'PRN_r': dict(recurrent_iter=2),
             'BRN': dict(recurrent_iter=1), 'AIDNet': dict(recurrent_iter=1, attention='se', reduction=2),
+            'RCDNet': dict(stages=1, num_M=2, num_Z=2, num_blocks=1),
             'L1Loss': {}, 'MSELoss': {}, 'CharbonnierLoss': {}, 'PSNRLoss': {}, 'SSIMLoss': {},
+            'RCDNetLoss': {},
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),

@@ -31,12 +31,16 @@ ARCH_PREFIX = 'arch.'
 _SHOW = 5  # how many keys an error message lists
 
 
-def register_converter(name, arch_type):
+def register_converter(name, arch_type, variant=None):
     """Register ``convert(state_dict) -> state_dict`` under ``name``;
-    ``arch_type`` is the registered arch its output fits with default options."""
+    ``arch_type`` is the registered arch its output fits with default options.
+    ``variant(state_dict) -> dict | None``, for families whose sizes are arch options, reads
+    those options from an official file, so that a file that does not fit the arch asked for
+    is refused with the options that would fit it."""
 
     def decorator(fn):
         fn.arch_type = arch_type
+        fn.variant = variant
         CHECKPOINT_CONVERTERS.register_module(name=name, module=fn)
         return fn
 
@@ -162,17 +166,28 @@ def build_arch(arch):
     return MODELS.build(arch)
 
 
-def check_state_dict_fits(state_dict, model, source='checkpoint'):
+def check_state_dict_fits(state_dict, model, source='checkpoint', variant=None):
     """Raise a :class:`CheckpointConversionError` naming the first missing and
     unexpected keys and the shape mismatches when ``state_dict`` does not load
-    strictly into ``model``."""
+    strictly into ``model``. ``variant``: the arch options the file was read to hold
+    (a converter's ``variant``), named in the message as the ones to pass."""
     problems = state_dict_mismatch(model.state_dict(), state_dict, show=_SHOW)
     if not problems:
         return
-    raise CheckpointConversionError(
-        f'{source} does not fit {type(model).__name__}: ' + problems
-        + '. Is it a checkpoint of this model? For a non-default variant pass its config '
-        '(--check-config CONFIG).')
+    if variant:
+        options = ', '.join(f'{k}={v!r}' for k, v in variant.items())
+        advice = (f'. The file holds {type(model).__name__}({options}): pass --check-config with a '
+                  f"config whose model.arch is dict(type='{type(model).__name__}', {options}).")
+    else:
+        advice = ('. Is it a checkpoint of this model? For a non-default variant pass its config '
+                  '(--check-config CONFIG).')
+    raise CheckpointConversionError(f'{source} does not fit {type(model).__name__}: ' + problems + advice)
+
+
+def _file_variant(converter, state_dict):
+    """The converter's reading of the file's arch options, or None."""
+    variant = getattr(converter, 'variant', None)
+    return variant(state_dict) if variant is not None else None
 
 
 def load_official_checkpoint(path, model_name, arch=None, key=None):
@@ -183,7 +198,8 @@ def load_official_checkpoint(path, model_name, arch=None, key=None):
     state_dict, _ = unwrap_state_dict(read_checkpoint_file(path), source=str(path), key=key)
     converted = converter(state_dict)
     model = build_arch(arch if arch is not None else default_arch_cfg(model_name, converter))
-    check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})')
+    check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})',
+                          variant=_file_variant(converter, state_dict))
     return converted
 
 
@@ -216,7 +232,8 @@ def convert_official_checkpoint(model_name, src, dst, arch=None, key=None):
     converted = converter(state_dict)
     arch_cfg = arch if arch is not None else default_arch_cfg(model_name, converter)
     model = build_arch(arch_cfg)
-    check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})')
+    check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})',
+                          variant=_file_variant(converter, state_dict))
     meta = dict(
         source=str(Path(src).resolve()),
         source_sha256=_sha256(src),
