@@ -26,7 +26,9 @@ class ImageRestorer(BaseModel):
             ``(N, 3, H, W)`` in [0, 1] to the same shape; its ``size_multiple``
             attribute (default 1) is the factor H and W must be multiples of.
         pixel_loss: loss config (e.g. ``dict(type='L1Loss', loss_weight=1.0)``) or
-            module, called as ``loss(pred, gt)``; None for an inference-only model.
+            module, called as ``loss(pred, gt)``; None for an inference-only model. A loss
+            whose ``takes_stage_outputs`` is true supervises intermediate estimates (e.g.
+            ``RCDNetLoss``): it is called as ``loss(arch.forward_stages(inputs), gt, inputs)``.
         data_preprocessor: config or module; None means ``RestorationDataPreprocessor``.
         train_cfg: no options yet; must be None or empty.
         test_cfg: ``pad_mode`` ('reflect'|'replicate'|'constant'), ``tile`` (None, an
@@ -78,6 +80,8 @@ class ImageRestorer(BaseModel):
                 f'training input {h}x{w} is not a multiple of the arch\'s size_multiple '
                 f'{self.size_multiple}; choose a patch size that is')
         gt = stack_gt(data_samples, like=inputs)
+        if getattr(self.pixel_loss, 'takes_stage_outputs', False):
+            return self.stage_loss(inputs, gt)
         pred = self.arch(inputs)
         if not torch.is_tensor(pred) or pred.shape != gt.shape:
             got = tuple(pred.shape) if torch.is_tensor(pred) else type(pred).__name__
@@ -86,6 +90,19 @@ class ImageRestorer(BaseModel):
         # in half precision, and eps/log terms need float32.
         with torch.autocast(device_type=pred.device.type, enabled=False):
             return dict(loss_pix=self.pixel_loss(pred.float(), gt.float()))
+
+    def stage_loss(self, inputs, gt):
+        """``dict(loss_pix=...)`` of a loss on the arch's intermediate estimates: the arch's
+        ``forward_stages(inputs)``, passed with ``gt`` and ``inputs`` (in float32, as above)."""
+        forward_stages = getattr(self.arch, 'forward_stages', None)
+        if forward_stages is None:
+            raise ValueError(
+                f'{type(self.pixel_loss).__name__} supervises the intermediate estimates of an arch '
+                f'with forward_stages(); {type(self.arch).__name__} has none: use a loss on the '
+                "output instead, e.g. pixel_loss=dict(type='MSELoss')")
+        stages = forward_stages(inputs)
+        with torch.autocast(device_type=inputs.device.type, enabled=False):
+            return dict(loss_pix=self.pixel_loss(stages, gt, inputs))
 
     def compiled_arch(self, options):
         """``torch.compile(self.arch, **options)``, built once per set of options and kept outside the
