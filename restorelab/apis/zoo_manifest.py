@@ -94,6 +94,8 @@ RESTORMER = Source('swz30/Restormer', 'df766d5521afd21cce56e24159f300b30ebf3fb0'
                    'Academic Public License (LICENSE.md): non-commercial use only')
 UFORMER = Source('ZhendongWang6/Uformer', '65fc970a8ffc09605faca74ed016ee93c9ad8a36', 'MIT (LICENSE)')
 IDT = Source('jiexiaou/IDT', 'd72510c53af6d45eac5c22092e7a4dde9c64877f', 'MIT (LICENSE)')
+RCDNET = Source('hongwang01/RCDNet', 'c6e1539697590452ce0ceb6d6e3bb897e8f65f90',
+                'none stated (no LICENSE file, none in the README)')
 
 # Scoring of the PReNet/BRN/AIDNet numbers: the authors' statistic/statistic_rain100{H,L}.m
 # (restorelab's 'rcdnet' protocol) on the 481x321 Rain100H/L test images.
@@ -160,6 +162,31 @@ _DOWNLOADABLE = [
         'Rain100L': ('27c70dc92934fce4769938347259e77449403146600b9b3d4f33d3fffb1e56fd',
                      (40.41, 0.988), 'RainTrainL (trainL_aid135.py)'),
     }, _AIDNET_README),
+    # RCDNet: hongwang01/RCDNet's "Pretrained Model/<set>/model_best.pt" (about 12.7 MB each,
+    # too large to be read from a copy of the repository here: checked by git blob id). Each is
+    # the best epoch of its training run on the test set, by the release trainer's own PSNR.
+    *[Release(
+        name=f'rcdnet_{suffix}', model='RCDNet', trained_for=dataset,
+        config=f'configs/rcdnet/rcdnet_{suffix}.py', converter='rcdnet', source=RCDNET,
+        path=f'Pretrained Model/{folder}/model_best.pt', git_blob=blob,
+        training_data=training_data, published=published,
+        published_source=("hongwang01/RCDNet_simple README at d2c2401, column 'RCDNet(CVPR2020)' "
+                          "(the release's MATLAB statistic.m: restorelab protocol 'rcdnet')"),
+        note=('trained on Rain1400 (DDN-Data) with the release\'s for_syn code'
+              if suffix == 'ddn_data' else ''))
+      for suffix, dataset, folder, blob, training_data, published in (
+          ('rain100l', 'Rain100L', 'rain100L', 'f43723a964dd6c9098c3064507ce2676033bc9df',
+           'RainTrainL: the 200 Rain100L training pairs (README: --data_range 1-200/1-100)',
+           (40.00, 0.9860)),
+          ('rain100h', 'Rain100H', 'rain100H', '0b7212d06a62396aed1f66abfc61af212e982fef',
+           'RainTrainH: all 1800 Rain100H training pairs (README: 1800 training pairs)',
+           (31.28, 0.9093)),
+          ('ddn_data', 'DDN-Data', 'rain1400', 'c4bd21a36ef3abbe9e2edfbb355c16168af00e0a',
+           'Rain1400 (DDN-Data): 12600 training pairs (README)', (33.04, 0.9472)),
+          ('spa_data', 'SPA-Data', 'SPA-Data', 'a0acbb3a5784f1ace919016d4d88860074170555',
+           'SPA-Data: 638492 training pairs (README), 1500 batches of 16 per epoch',
+           (41.47, 0.9834)),
+      )],
 ]
 
 # ---------------------------------------------------------------------------------------------
