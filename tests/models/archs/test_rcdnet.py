@@ -273,9 +273,13 @@ def test_converter_reads_expanded_release_tensors():
 
 
 def test_round_trip_through_the_loader_gives_the_same_outputs(tmp_path):
+    """A file as the release's PyTorch 0.4.1 wrote it: the legacy (pre-zip) format, the
+    expanded tensors saved as views of one value."""
     state = release_file(release_layout(3, 32, 4), seed=3)
+    state['eta12'] = torch.tensor([0.3]).expand(2, 1)
+    state['w_z_f'] = torch.randn(1, 1, 3, 3).expand(4, 3, -1, -1)
     src = tmp_path / 'model_best.pt'
-    torch.save(state, src)
+    torch.save(state, src, _use_new_zipfile_serialization=False)
     arch = dict(type='RCDNet', stages=3, num_Z=4)
     converted = load_official_checkpoint(src, 'rcdnet', arch=arch)
     model = MODELS.build(arch).eval()
