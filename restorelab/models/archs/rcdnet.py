@@ -31,7 +31,7 @@ Release: hongwang01/RCDNet at c6e1539 (``RCDNet_code/for_syn/src/model/rcdnet.py
 SPA-Data code ``for_spa/src/model/rcdnet.py`` is the same module). Parameter names follow it
 (``xnet``, ``x_stage``, ``m_stage``, ``fxnet``, ``weight0``, ``conv``, ``eta2``, ``eta11``,
 ``eta12``, ``tau``, ``w_z_f``, ``resx1..4``, ``resm1..4``), so that its
-``Pretrained Model/*/model_best.pt`` convert with three changes (converter 'rcdnet'):
+``Pretrained Model/*/model_best.pt`` convert with two changes (converter 'rcdnet'):
 
 - the release stores the kernel ``C`` of stages 1..S as ``conv``, ``S - 1`` copies
   ``(S-1, 3, num_M, k, k)`` of which its forward reads only ``conv[1]`` (its comment: "rain
