@@ -63,9 +63,9 @@ def test_released_names_are_checked_before_anything_runs(released):
     with pytest.raises(BenchConfigError, match=r"models\[0\] \(P\): zoo='prenet_rain100' is not "
                        r"a released model; zoo takes a name.*prenet_rain100h"):
         check_bench_config(dict(base, models=[dict(name='P', zoo='prenet_rain100')]))
-    with pytest.raises(BenchConfigError, match=r"zoo='drsformer_rain200h' is listed with "
+    with pytest.raises(BenchConfigError, match=r"zoo='idt_rain200h' is listed with "
                        r"download links only \(download it, convert it and give config/checkpoint\)"):
-        check_bench_config(dict(base, models=[dict(name='D', zoo='drsformer_rain200h')]))
+        check_bench_config(dict(base, models=[dict(name='D', zoo='idt_rain200h')]))
     with pytest.raises(BenchConfigError, match=r"models\[0\] \(P\): zoo names unknown dataset\(s\) "
                        r"\['Rain100L'\]; the datasets are \['Set'\]"):
         check_bench_config(dict(base, models=[dict(name='P', zoo=dict(Rain100L=FIXTURE_NAME))]))

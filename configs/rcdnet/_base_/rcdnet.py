@@ -5,7 +5,8 @@
 # commands, RCDNet_code/for_syn/src/{option.py,trainer.py,utility.py,data/}, for SPA-Data
 # RCDNet_code/for_spa/src/trainer.py): S = 17 stages, num_M = num_Z = 32; the loss of
 # trainer.py (MSE of every stage's B and rain layer, 0.1 each, 1 for the output and the last
-# rain layer) on pixel values in [0, 255] (loss_weight 255^2 on restorelab's [0, 1]); Adam
+# rain layer; a rain layer R^(s) enters as the background O - R^(s) it implies, the same
+# squared error) on pixel values in [0, 255] (loss_weight 255^2 on restorelab's [0, 1]); Adam
 # lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay; StepLR every 25 epochs, gamma 0.2;
 # 100 epochs; batch 16 of 64x64 crops (common.get_patch), flipped left-right with probability
 # 1/2 (common.augment: its up-down flip and transpose are commented out) for the synthetic
@@ -43,10 +44,14 @@ _base_ = ['../../_base_/default_runtime.py']
 
 stages = 17
 init_kernel_file = 'checkpoints/official/rcdnet/init_kernel.mat'
+# Weights of RCDNet.forward_stages' estimates [B^(0), B^(1..S), O - R^(1..S), output]
+# (restorelab.models.archs.rcdnet.rcdnet_stage_weights).
+stage_weights = [0.1] * (1 + stages) + [0.1] * (stages - 1) + [1.0, 1.0]
 model = dict(
     type='ImageRestorer',
     arch=dict(type='RCDNet', stages=stages, num_M=32, num_Z=32, init_kernel_file=init_kernel_file),
-    pixel_loss=dict(type='RCDNetLoss', loss_weight=255.0 ** 2, stage_weight=0.1, final_weight=1.0),
+    pixel_loss=dict(type='MultiStageLoss', loss=dict(type='MSELoss', loss_weight=255.0 ** 2),
+                    stage_weights=stage_weights),
     data_preprocessor=dict(type='RestorationDataPreprocessor'))
 
 patch_size = 64

@@ -46,8 +46,10 @@ Other differences from the release, none of them in the maths at test time:
   of the biases and thresholds: this arch takes [0, 1] like every restorelab arch and
   multiplies by ``rgb_range`` on the way in and divides on the way out;
 - its forward returns ``(B^(0), [B^(1)..B^(S), output], [R^(1)..R^(S)])``; here ``forward``
-  returns the output and :meth:`RCDNet.forward_stages` the rest, for the release's loss
-  (``restorelab.models.losses.RCDNetLoss``);
+  returns the output and :meth:`RCDNet.forward_stages` every estimate its loss supervises, the
+  rain layers as the backgrounds they imply, ``O - R^(s)`` (the release's
+  ``mse(R^(s), O - B)`` is ``mse(O - R^(s), B)``), so that the release's loss is
+  ``MultiStageLoss`` over them (configs/rcdnet);
 - the release needs ``S >= 3`` (it indexes ``conv[1]`` of ``S - 1`` copies); here any
   ``S >= 1`` runs;
 - the release reads its initial kernels from ``init_kernel.mat`` at import time and only
@@ -111,6 +113,14 @@ def init_rain_kernels(num_M=32, size=9, channels=3):
                      else rain_kernel(size, 2 + 3 / 12 * i, 0.2, 0.5)
                      for i in range(1, num_M + 1)])
     return torch.from_numpy(np.ascontiguousarray(np.broadcast_to(bank, (channels, *bank.shape)))).float()
+
+
+def rcdnet_stage_weights(stages, intermediate=0.1, final=1.0):
+    """The weights of the release's loss (``for_syn/src/trainer.py``) on the estimates of
+    :meth:`RCDNet.forward_stages`: ``intermediate`` for ``B^(0)``, ``B^(1..S)`` and
+    ``O - R^(1..S-1)``, ``final`` for ``O - R^(S)`` (its 0.1 plus the 0.9 it adds) and the
+    output."""
+    return [intermediate] * (1 + stages) + [intermediate] * (stages - 1) + [final, final]
 
 
 def load_rain_kernel_file(path, shape):
@@ -276,11 +286,13 @@ class RCDNet(nn.Module):
         return B0, Bs, Rs
 
     def forward_stages(self, inp):
-        """Every estimate the release's loss supervises, in [0, 1] units:
-        ``dict(B0=B^(0), B=[B^(1), ..., B^(S), output], R=[R^(1), ..., R^(S)])``."""
+        """Every background estimate the release's loss supervises, in [0, 1] units, 2S + 2 of
+        them: ``[B^(0), B^(1), ..., B^(S), O - R^(1), ..., O - R^(S), output]`` (the release's
+        loss weighs them 0.1 each but 1 for the last two; :func:`rcdnet_stage_weights`)."""
         scale = self.rgb_range
-        B0, Bs, Rs = self.unfold(inp * scale)
-        return dict(B0=B0 / scale, B=[b / scale for b in Bs], R=[r / scale for r in Rs])
+        O = inp * scale
+        B0, Bs, Rs = self.unfold(O)
+        return [b / scale for b in [B0, *Bs[:-1], *[O - R for R in Rs], Bs[-1]]]
 
     def forward(self, inp):
         _, Bs, _ = self.unfold(inp * self.rgb_range)

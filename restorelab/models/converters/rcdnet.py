@@ -32,26 +32,20 @@ def _check_release_file(state_dict):
             'copies of the rain kernels, (S-1, 3, num_M, k, k)')
 
 
-def rcdnet_variant(state_dict):
-    """The arch options a release file was trained with, read from its shapes:
-    ``dict(stages=S, num_M=..., num_Z=..., num_blocks=T, kernel_size=k)``."""
-    stages = {int(m.group(1)) for k in state_dict
-              for m in [re.match(r'x_stage\.(\d+)\.', k)] if m}
+def infer_rcdnet_arch(state_dict):
+    """The ``RCDNet`` config a converted state_dict was saved from, read off its shapes
+    (None when it is not an RCDNet state_dict)."""
+    try:
+        kernel, w_z = state_dict['weight0'], state_dict['w_z_f']
+    except KeyError:
+        return None
+    stages = {int(m.group(1)) for k in state_dict for m in [re.match(r'x_stage\.(\d+)\.', k)] if m}
     blocks = {int(m.group(1)) for k in state_dict for m in [re.match(r'xnet\.resx(\d+)\.', k)] if m}
-    kernel = state_dict['weight0']
-    return dict(stages=len(stages), num_M=int(kernel.shape[1]), num_Z=int(state_dict['w_z_f'].shape[0]),
+    return dict(type='RCDNet', stages=len(stages), num_M=int(kernel.shape[1]), num_Z=int(w_z.shape[0]),
                 num_blocks=len(blocks), kernel_size=int(kernel.shape[-1]))
 
 
-def _variant_or_none(state_dict):
-    try:
-        _check_release_file(state_dict)
-    except CheckpointConversionError:
-        return None
-    return rcdnet_variant(state_dict)
-
-
-@register_converter('rcdnet', arch_type='RCDNet', variant=_variant_or_none)
+@register_converter('rcdnet', arch_type='RCDNet', infer_arch=infer_rcdnet_arch)
 def convert_rcdnet(state_dict):
     """Official RCDNet keys -> restorelab ``RCDNet`` keys, in the file's order: the same names,
     ``conv`` reduced to the one kernel copy the release's forward reads (``conv[1]``), the

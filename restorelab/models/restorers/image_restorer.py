@@ -27,8 +27,8 @@ class ImageRestorer(BaseModel):
             attribute (default 1) is the factor H and W must be multiples of.
         pixel_loss: loss config (e.g. ``dict(type='L1Loss', loss_weight=1.0)``) or
             module, called as ``loss(pred, gt)``; None for an inference-only model. A loss
-            whose ``takes_stage_outputs`` is true supervises intermediate estimates (e.g.
-            ``RCDNetLoss``): it is called as ``loss(arch.forward_stages(inputs), gt, inputs)``.
+            whose ``takes_stage_outputs`` is True (``MultiStageLoss``) is called with the
+            list of the arch's ``forward_stages(inputs)`` instead of one prediction.
         data_preprocessor: config or module; None means ``RestorationDataPreprocessor``.
         train_cfg: no options yet; must be None or empty.
         test_cfg: ``pad_mode`` ('reflect'|'replicate'|'constant'), ``tile`` (None, an
@@ -80,29 +80,26 @@ class ImageRestorer(BaseModel):
                 f'training input {h}x{w} is not a multiple of the arch\'s size_multiple '
                 f'{self.size_multiple}; choose a patch size that is')
         gt = stack_gt(data_samples, like=inputs)
-        if getattr(self.pixel_loss, 'takes_stage_outputs', False):
-            return self.stage_loss(inputs, gt)
-        pred = self.arch(inputs)
-        if not torch.is_tensor(pred) or pred.shape != gt.shape:
-            got = tuple(pred.shape) if torch.is_tensor(pred) else type(pred).__name__
-            raise ValueError(f'the arch returned {got}; expected a tensor of shape {tuple(gt.shape)}')
+        per_stage = getattr(self.pixel_loss, 'takes_stage_outputs', False)
+        if per_stage:
+            if not callable(getattr(self.arch, 'forward_stages', None)):
+                raise ValueError(
+                    f'{type(self.pixel_loss).__name__} needs the output of every stage, but '
+                    f'{type(self.arch).__name__} has no forward_stages(); use a loss of the '
+                    "final output (e.g. dict(type='MSELoss'))")
+            preds = list(self.arch.forward_stages(inputs))
+        else:
+            preds = [self.arch(inputs)]
+        for pred in preds:
+            if not torch.is_tensor(pred) or pred.shape != gt.shape:
+                got = tuple(pred.shape) if torch.is_tensor(pred) else type(pred).__name__
+                raise ValueError(f'the arch returned {got}; expected a tensor of shape {tuple(gt.shape)}')
         # Losses in float32 also under AMP: autocast would run SSIM's convolutions
         # in half precision, and eps/log terms need float32.
-        with torch.autocast(device_type=pred.device.type, enabled=False):
-            return dict(loss_pix=self.pixel_loss(pred.float(), gt.float()))
-
-    def stage_loss(self, inputs, gt):
-        """``dict(loss_pix=...)`` of a loss on the arch's intermediate estimates: the arch's
-        ``forward_stages(inputs)``, passed with ``gt`` and ``inputs`` (in float32, as above)."""
-        forward_stages = getattr(self.arch, 'forward_stages', None)
-        if forward_stages is None:
-            raise ValueError(
-                f'{type(self.pixel_loss).__name__} supervises the intermediate estimates of an arch '
-                f'with forward_stages(); {type(self.arch).__name__} has none: use a loss on the '
-                "output instead, e.g. pixel_loss=dict(type='MSELoss')")
-        stages = forward_stages(inputs)
-        with torch.autocast(device_type=inputs.device.type, enabled=False):
-            return dict(loss_pix=self.pixel_loss(stages, gt, inputs))
+        with torch.autocast(device_type=gt.device.type, enabled=False):
+            preds = [p.float() for p in preds]
+            loss = self.pixel_loss(preds if per_stage else preds[0], gt.float())
+        return dict(loss_pix=loss)
 
     def compiled_arch(self, options):
         """``torch.compile(self.arch, **options)``, built once per set of options and kept outside the

@@ -165,10 +165,11 @@ def test_forward_is_the_unfolded_algorithm(stages):
     with torch.no_grad():
         got = model.forward_stages(x)
         out = model(x)
-    assert len(got['B']) == stages + 1 and len(got['R']) == stages
+    # [B^(0), B^(1..S), O - R^(1..S), output]
+    expected = [B0, *Bs[:-1], *[x - r for r in Rs], final]
+    assert len(got) == len(expected) == 2 * stages + 2
     torch.testing.assert_close(out, final, rtol=0, atol=1e-12)
-    torch.testing.assert_close(got['B0'], B0, rtol=0, atol=1e-12)
-    for ours, ref in zip(got['B'] + got['R'], Bs + Rs):
+    for ours, ref in zip(got, expected):
         torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
     assert out.abs().max() > 1e-3 and Rs[-1].abs().max() > 1e-4  # not a trivial zero
 
@@ -299,9 +300,8 @@ def test_another_variant_is_refused_naming_the_options_to_pass(tmp_path):
     message = str(err.value)
     assert 'does not fit RCDNet: ' in message and 'missing keys (first: x_stage.4.' in message
     assert 'eta11: checkpoint (3, 1) vs model (16, 1)' in message
-    assert ("The file holds RCDNet(stages=4, num_M=32, num_Z=32, num_blocks=4, kernel_size=9): pass "
-            "--check-config with a config whose model.arch is dict(type='RCDNet', stages=4, num_M=32, "
-            "num_Z=32, num_blocks=4, kernel_size=9)") in message
+    assert ("The file holds dict(type='RCDNet', stages=4, num_M=32, num_Z=32, num_blocks=4, "
+            "kernel_size=9): pass a config whose model.arch is that (--check-config CONFIG)") in message
     assert len(load_official_checkpoint(src, 'rcdnet', arch=dict(type='RCDNet', stages=4))) == \
         len(restorelab_layout(4))
 

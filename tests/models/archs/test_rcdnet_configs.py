@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from restorelab.models.archs.common import count_parameters
-from restorelab.models.archs.rcdnet import init_rain_kernels
+from restorelab.models.archs.rcdnet import init_rain_kernels, rcdnet_stage_weights
 from restorelab.registry import MODELS
 from restorelab.utils.errors import ModelInitFileError
 from restorelab.utils.image_io import imwrite_rgb
@@ -34,8 +34,8 @@ def test_every_config_builds_the_released_model():
     assert (model.arch.stages, model.arch.num_M, model.arch.num_Z) == (17, 32, 32)
     assert model.arch.init_kernel_file == 'checkpoints/official/rcdnet/init_kernel.mat'
     loss = model.pixel_loss
-    assert type(loss).__name__ == 'RCDNetLoss'
-    assert (loss.loss_weight, loss.stage_weight, loss.final_weight) == (255.0 ** 2, 0.1, 1.0)
+    assert type(loss).__name__ == 'MultiStageLoss' and type(loss.loss).__name__ == 'MSELoss'
+    assert loss.loss.loss_weight == 255.0 ** 2 and loss.stage_weights == rcdnet_stage_weights(17)
 
 
 @pytest.mark.parametrize('name', sorted(RECIPES))
@@ -79,6 +79,7 @@ def tiny_config(tmp_path, kernel_file):
     cfg = Config.fromfile(CONFIGS / 'rcdnet_rain100l.py')
     cfg.work_dir = str(tmp_path / 'work')
     cfg.model.arch.update(stages=2, num_M=4, num_Z=3, init_kernel_file=str(kernel_file))
+    cfg.model.pixel_loss.stage_weights = rcdnet_stage_weights(2)
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.data_root = str(root)
         loader.num_workers, loader.persistent_workers = 0, False
