@@ -48,6 +48,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -307,11 +308,12 @@ def resolve_repository_file(source, path, mirror=None):
     after applying ``mirror`` / ``$RESTORELAB_ZOO_MIRROR``: ``('url', URL)``, ``('file',
     Path)`` or ``('git', (git_dir, commit, path))``."""
     tail = f'{source.repo}/{source.commit}/{path}'
+    url_tail = f'{source.repo}/{source.commit}/{quote(path)}'  # paths may hold spaces
     mirror = _mirror(mirror)
     if mirror is None:
-        return 'url', RAW_GITHUB + tail
+        return 'url', RAW_GITHUB + url_tail
     if _URL_SCHEME.match(mirror):
-        return 'url', mirror.rstrip('/') + '/' + tail
+        return 'url', mirror.rstrip('/') + '/' + url_tail
     folder = Path(os.path.expanduser(mirror))
     if not folder.is_dir():
         raise ZooError(
