@@ -238,10 +238,6 @@ class GroupView:
             time.sleep(0.1)
         return out
 
-    def mark_reported(self):
-        if self.store is not None:
-            self._call(self.store.set, 'reported', '1')
-
 
 def _exit_after_stall(stall):
     """The default reaction to a stall: end this process's DataLoader workers (a worker that
@@ -425,8 +421,6 @@ class Watchdog:
             paragraph = self.paragraph(quiet, timeout, records, asked=asked)
             _write(self.log_path(), paragraph + '\n')
             print(paragraph, file=sys.stderr, flush=True)
-            if group is not None:
-                group.mark_reported()
         self.stalled = Stall(record=record, quiet=quiet, timeout=timeout, paragraph=paragraph,
                              reporter=reporter)
         self._stop.set()
