@@ -88,8 +88,7 @@ def setup_distributed(cfg, launcher):
                           'start the run with torchrun (tools/dist_train.sh) or srun')
     if not dist.is_initialized():
         report_progress('rendezvous', detail='init_process_group')
-        dist.init_process_group(backend='gloo',
-                                timeout=datetime.timedelta(seconds=dist_timeout(cfg)))
+        _init_gloo(datetime.timedelta(seconds=dist_timeout(cfg)))
         report_progress('start-up', detail='process group ready')
     cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
@@ -99,6 +98,25 @@ def setup_distributed(cfg, launcher):
     wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
     return cfg
+
+
+def _init_gloo(timeout):
+    """The gloo process group of this process (``env://``: RANK, WORLD_SIZE, MASTER_ADDR,
+    MASTER_PORT), its keys under a prefix of this start of the run.
+
+    torchrun's agent keeps one key-value store for all the restarts of a run, and
+    ``init_process_group`` writes the same keys each time: a restarted group could read the
+    addresses its predecessor's processes published and connect gloo's full mesh to dead
+    ranks ('Connection refused' until the timeout, or a wait that never ends). With the
+    restart count in the prefix, each group reads only its own processes' addresses.
+    """
+    from torch.distributed import rendezvous
+    store, rank, world_size = next(rendezvous('env://', int(os.environ['RANK']),
+                                              int(os.environ['WORLD_SIZE']), timeout=timeout))
+    store.set_timeout(timeout)
+    store = dist.PrefixStore(f'restorelab/start_{restart_count()}/', store)
+    dist.init_process_group(backend='gloo', store=store, rank=rank, world_size=world_size,
+                            timeout=timeout)
 
 
 def dist_timeout(cfg):

@@ -69,7 +69,9 @@ class WatchdogHook(Hook):
         self._dog.report('data', runner.iter + 2)
 
     def before_val(self, runner):
-        self._dog.report('evaluation', detail='validation begins')
+        # During training: the iteration validated (runner.iter iterations are done).
+        self._dog.report('evaluation', runner.iter if runner.iter else None,
+                         detail='validation begins')
 
     def before_val_iter(self, runner, batch_idx, data_batch=None):
         self._dog.report('evaluation', detail=f'validation batch {batch_idx + 1}')
