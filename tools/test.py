@@ -18,7 +18,8 @@ from mmengine.config import DictAction  # noqa: E402
 
 from restorelab.engine import launch, watchdog  # noqa: E402
 from restorelab.engine.config_errors import explain_config_error  # noqa: E402
-from restorelab.engine.elastic import SignalStop, exit_status_after_stop, stop_on_signals  # noqa: E402
+from restorelab.engine.elastic import (SignalStop, exit_status_after_stop,  # noqa: E402
+                                       stop_on_signals)
 from restorelab.utils.errors import UserInputError  # noqa: E402
 from restorelab.engine import setup_engine  # noqa: E402
 

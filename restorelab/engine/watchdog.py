@@ -429,9 +429,10 @@ class Watchdog:
 
     def write_stacks(self, record):
         """Append the Python stack of every thread of this process to the log, in one write."""
+        where = describe(record['phase'], record['iteration'], record['detail'])
         head = (f'watchdog: stacks of rank {record["rank"]} (pid {record["pid"]} on '
-                f'{record["host"]}), in {describe(record["phase"], record["iteration"], record["detail"])}'
-                f', {record["idle"]:.1f} s without progress of its own:\n')
+                f'{record["host"]}), in {where}, {record["idle"]:.1f} s without progress of its '
+                'own:\n')
         with tempfile.TemporaryFile(mode='w+') as tmp:
             faulthandler.dump_traceback(file=tmp, all_threads=True)
             tmp.flush()
@@ -556,8 +557,9 @@ def _write(path, text):
 
 def _flush_logging():
     import logging
-    for logger in [logging.getLogger()] + [
-            lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]:
+    loggers = [lg for lg in logging.Logger.manager.loggerDict.values()
+               if isinstance(lg, logging.Logger)]
+    for logger in [logging.getLogger()] + loggers:
         for handler in logger.handlers:
             try:
                 handler.flush()

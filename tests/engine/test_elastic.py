@@ -3,7 +3,6 @@ for, signals as an exception, the launcher's exit status for failed processes an
 import logging
 import os
 import signal
-import sys
 from types import SimpleNamespace
 
 import pytest

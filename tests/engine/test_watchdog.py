@@ -2,7 +2,6 @@
 it quiet, the timeout is derived from the iterations, a group of processes shares its progress
 through a key-value store, and a native timer ends a process whose monitor cannot run."""
 import datetime
-import os.path as osp
 import subprocess
 import sys
 import threading
@@ -38,7 +37,8 @@ def test_a_stalled_process_writes_its_stacks_and_one_paragraph(tmp_path, capsys)
     assert f'The Python stack of every thread of each process is in {log}.' in paragraph
     assert paragraph.endswith('continue with `X --resume`.')
     text = open(log).read()
-    assert 'watchdog: stacks of rank 0 (pid ' in text and 'in loading the data of iteration 4' in text
+    assert 'watchdog: stacks of rank 0 (pid ' in text
+    assert 'in loading the data of iteration 4' in text
     assert 'in test_a_stalled_process_writes_its_stacks_and_one_paragraph' in text  # main thread
     assert text.rstrip().endswith(paragraph)
     assert capsys.readouterr().err.strip() == paragraph  # the screen gets the paragraph only
@@ -131,7 +131,8 @@ def test_a_group_trips_only_when_no_process_progresses(tmp_path, store, monkeypa
     assert len(reports) == 1
     paragraph = reports[0].paragraph
     assert 'none of its 2 processes made progress for ' in paragraph
-    assert 'rank 1 made no progress for ' in paragraph and 'in loading the data of iteration 7' in paragraph
+    assert 'rank 1 made no progress for ' in paragraph
+    assert 'in loading the data of iteration 7' in paragraph
     assert 'rank 0 waits in a collective (gradient all-reduce) of iteration 7' in paragraph
     text = open(log).read()
     assert 'watchdog: stacks of rank 0' in text and 'watchdog: stacks of rank 1' in text

@@ -206,3 +206,30 @@ def test_signal_to_dist_train_saves_once_exits_128_plus_n_and_resumes(root, stra
     out, err = _finish(proc)
     assert f'continues at position {step * 4} of its stream' in out + err
     _assert_like_straight(work, straight)
+
+
+def test_preemption_under_srun_saves_once_and_every_task_exits_143(root, tmp_path):
+    """Slurm's preemption as srun delivers it: SIGTERM to every task of ``--launcher slurm``
+    (no Slurm here: the tasks get the environment srun gives them)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = str(s.getsockname()[1])
+    work = str(tmp_path / 'w')
+    procs = [popen_train(_args(root, work, flags=['--launcher', 'slurm']), env=dict(
+        SLURM_PROCID=str(rank), SLURM_NTASKS='2', SLURM_LOCALID=str(rank), SLURM_JOB_ID='42',
+        MASTER_ADDR='127.0.0.1', MASTER_PORT=port)) for rank in (0, 1)]
+    wait_for_file(osp.join(work, 'iter_3.pth'), procs[0])
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    results = [proc.communicate(timeout=300) for proc in procs]
+    assert [proc.returncode for proc in procs] == [143, 143], results[0][1][-3000:]
+    (out0, err0), (out1, err1) = results
+    last, messages = _stop_message(err0)
+    assert messages == [last]  # one message, last, from rank 0 only
+    assert 'training stopped by' not in out1 + err1
+    step = int(re.match(r'training stopped by SIGTERM at iteration (\d+) after saving ',
+                        last).group(1))
+    assert last.endswith(' --launcher slurm --resume` under srun (or requeue the job)')
+    assert [(e['iter'], e['stop_signal']) for e in end_reports(work)] == [(step, 'SIGTERM')] * 2
+    assert open(osp.join(work, 'last_checkpoint')).read() == osp.join(work, f'iter_{step}.pth')

@@ -19,8 +19,9 @@ class WatchdogHook(Hook):
     The tools start the watchdog before the Runner exists (to watch the rendezvous too); code
     that runs a Runner itself starts one with ``restorelab.engine.watchdog.watching()`` around
     it (without one, the reports cost nothing and nothing is watched). This hook sets the
-    watchdog's timeout (when given) and its log: the run's log file. Under DDP, the gradient all-reduce is run by a communication
-    hook that first records the 'collective' phase (the same all-reduce as DDP's own).
+    watchdog's timeout (when given) and its log: the run's log file. Under DDP, with a
+    watchdog, the gradient all-reduce is run by a communication hook that first records the
+    'collective' phase (the same all-reduce as DDP's own).
 
     Args:
         timeout (float | None): ``watchdog_timeout``: seconds without progress that end the
