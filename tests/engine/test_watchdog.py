@@ -157,4 +157,5 @@ ctypes.PyDLL(None).sleep(60)
     assert res.returncode == 1, res.stderr[-2000:]
     assert time.monotonic() - start < 60
     text = open(log).read()
-    assert 'Timeout (0:00:01)!' in text and '<string>", line 8' in text  # the PyDLL call
+    line = code.splitlines().index('ctypes.PyDLL(None).sleep(60)') + 1
+    assert 'Timeout (0:00:01)!' in text and f'<string>", line {line}' in text  # the PyDLL call
