@@ -39,7 +39,7 @@ class FaultHook(Hook):
     ``work_dir/stall_data`` before iteration ``stall_data_at``, which makes a
     ``StallDataOnce`` transform stop its worker; with ``slow_rank`` and
     ``slow_val_s``/``slow_save_s``, that rank spends that long on each validation
-    batch / each checkpoint chunk written (the first checkpoint gets ``slow_save_mb``
+    batch / each chunk of the first checkpoint it writes (which gets ``slow_save_mb``
     MiB more, i.e. as many chunks more); ``work_dir/slow_val.json`` and
     ``slow_saves.jsonl`` record how long they took."""
 
@@ -172,8 +172,8 @@ class StallDataOnce(BaseTransform):
 
 
 def _slow_checkpoint_writes(seconds):
-    """Each chunk of a checkpoint written through restorelab's atomic writes takes
-    ``seconds`` longer (a slow disk)."""
+    """Each chunk of the next checkpoint written through restorelab's atomic writes takes
+    ``seconds`` longer (a slow disk, for one save)."""
     import contextlib
 
     from restorelab.engine import atomic_io
@@ -196,6 +196,7 @@ def _slow_checkpoint_writes(seconds):
             with plain(path, *args, **kwargs) as f:
                 yield f
             return
+        atomic_io.atomic_output = plain  # this save only
         start = time.monotonic()
         with plain(path, *args, **kwargs) as f:
             yield SlowFile(f)
