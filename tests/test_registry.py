@@ -46,11 +46,13 @@ def _build_args(tmp_path):
             'BRN': dict(recurrent_iter=1), 'AIDNet': dict(recurrent_iter=1, attention='se', reduction=2),
             'DualGCN': dict(channels=4),
             'MPRNet': dict(n_feat=8, scale_unetfeats=4, scale_orsnetfeats=4, num_cab=1),
+            'SPDNet': dict(n_feats=4, n_resblocks=1),
             'L1Loss': {}, 'MSELoss': {}, 'CharbonnierLoss': {}, 'PSNRLoss': {}, 'SSIMLoss': {},
             'EdgeLoss': {}, 'CompositeLoss': dict(losses=[dict(type='L1Loss')]),
             'RESCAN': dict(num_stages=2, depth=3, channels=4),
             'MultiStageLoss': dict(loss=dict(type='MSELoss')),
             'DDN': dict(num_units=1), 'MSPFN': dict(num_ffms=1), 'Laplacian3x3EdgeLoss': {},
+            'RCDNet': dict(stages=1, num_M=2, num_Z=2, num_blocks=1),
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),
@@ -70,7 +72,7 @@ def _build_args(tmp_path):
             'ProgressiveLearningHook': dict(stage_iters=[1], patch_sizes=[8], batch_sizes=[1]),
             'AtomicCheckpointHook': dict(interval=2, by_epoch=False),
             'StopSignalHook': {}, 'NonFiniteGuardHook': dict(max_consecutive=2),
-            'CheckpointFitHook': {},
+            'CheckpointFitHook': {}, 'WatchdogHook': dict(timeout=30),
         },
         'OPTIM_WRAPPERS': {
             'CPUAmpOptimWrapper': dict(
