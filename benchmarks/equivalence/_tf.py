@@ -60,7 +60,8 @@ def compare_tf_release(model, spec, release_dir, variant, sizes, seed):
         models = {dtype: copy.deepcopy(ours).to(dtype) for dtype in (torch.float64, torch.float32)}
         figures = dict(params=count_parameters(ours), official_params=official['trainable_values'],
                        checkpoint_values=int(sum(v.numel() for v in raw.values())),
-                       converted_values=int(sum(v.numel() for v in state_dict.values())))
+                       converted_values=int(sum(v.numel() for v in state_dict.values())),
+                       official_graph=official['graph'], official_float64=official['float64'])
         for (h, w), x in inputs.items():
             row = {}
             for dtype, model in models.items():

@@ -19,8 +19,13 @@ the release's test-time input and output conventions, in float32 and in float64,
 ``tf.float32`` (variables, constants, LSTM states) is read as ``tf.float64`` through the
 module the release imports as ``tensorflow`` (whose ``maximum``/``minimum`` also give a Python
 number the other operand's dtype, as ``prelu``'s ``tf.maximum(0.0, x)`` needs); every op then
-runs in float64 on the CPU.
-``WORK_DIR/official.json`` gets the number of trainable values.
+runs in float64 on the CPU. The release's files are not edited.
+``WORK_DIR/official.json`` gets the number of trainable values and what was built (``graph``,
+``float64``), which the adapters copy into the results record.
+
+The values are loaded with one ``Session.run`` of all the variables' initializers (values fed
+for their initial-value tensors): ``Variable.load`` per variable is one run each, and each run of
+a new fetch prunes the whole graph, which for MSPFN's ~860 variables took most of an hour.
 """
 import json
 import os
@@ -63,6 +68,12 @@ def _binary_with_python_scalars(op):
     return wrapper
 
 
+FLOAT64 = ("the release's files unchanged; the module they import as 'tensorflow' (tf.compat.v1, "
+           "tf_slim as tf.contrib.slim) has tf.float32 = tf.float64, tf.zeros' default dtype "
+           "float64, and tf.maximum/tf.minimum giving a Python number the other operand's dtype "
+           "(prelu's tf.maximum(0.0, x)); every op runs in float64")
+
+
 def use_dtype(dtype):
     """Make the release's ``tf.float32`` and ``tf.zeros``' default mean ``dtype``."""
     TF.float32 = dtype
@@ -89,6 +100,7 @@ class DDN:
 
     def __init__(self, release_dir, variant):
         self.training = import_release(release_dir, '.', 'training')
+        self.graph = "training.py's inference(x, is_training=False)"
 
     def build(self, x):
         return self.training.inference(x, is_training=False)
@@ -114,12 +126,18 @@ class MSPFN:
         if variant == 'M17N1':
             self.cls = import_release(release_dir, 'model', 'TEST_MSPFN_M17N1').Model
             self.make = lambda x: self.cls(x, None, 1)
+            self.graph = ("model/TEST_MSPFN_M17N1.py: Model(x, None, 1).imitation (the generator "
+                          "only, as test_MSPFN.py builds it)")
         else:
             self.cls = import_release(release_dir, 'model', 'MSPFN').MODEL
             # MODEL.__init__ also builds the training loss, whose Laplacian is a float32-only
             # constant; the forward measured here does not need it.
             self.cls.inference_losses = lambda model, x, imitation: (None, None)
             self.make = lambda x: self.cls(x, x, None, 1)
+            self.graph = ("model/MSPFN.py: MODEL(x, x, None, 1).imitation, the generator only: "
+                          "MODEL.inference_losses (train_MSPFN.py's loss, whose Laplacian "
+                          "constant is float32 only) replaced in memory by a function building "
+                          "nothing")
 
     def build(self, x):
         return self.make(x).imitation
@@ -160,6 +178,12 @@ def random_values(release, variables, seed):
     return values
 
 
+def load_values(sess, variables, values, dtype):
+    """Give every variable its value in one run of all the initializers."""
+    sess.run([var.initializer for var in variables],
+             {var.initializer.inputs[1]: values[var.op.name].astype(dtype) for var in variables})
+
+
 def run(model, variant, release_dir, work_dir, seed):
     work_dir = Path(work_dir).resolve()
     release = RELEASES[model](Path(release_dir).resolve(), variant)
@@ -177,16 +201,15 @@ def run(model, variant, release_dir, work_dir, seed):
             with tf1.Session(config=config) as sess:
                 if values is None:
                     values = random_values(release, variables, seed)
-                    for var in variables:
-                        var.load(values[var.op.name], sess)
+                    load_values(sess, variables, values, np.float32)
                     tf1.train.Saver().save(sess, str(work_dir / 'ckpt' / 'model'),
                                            write_meta_graph=False)
                     trainable = sum(int(np.prod(v.shape.as_list())) for v in tf1.trainable_variables())
                     (work_dir / 'official.json').write_text(json.dumps(dict(
-                        trainable_values=trainable, variables=len(variables))))
+                        trainable_values=trainable, variables=len(variables),
+                        graph=release.graph, float64=FLOAT64)))
                 else:
-                    for var in variables:
-                        var.load(values[var.op.name].astype(dtype.as_numpy_dtype), sess)
+                    load_values(sess, variables, values, dtype.as_numpy_dtype)
                 result = sess.run(out, {x: release.to_release(rgb).astype(dtype.as_numpy_dtype)})
             stem = path.stem[len('in_'):]
             np.save(work_dir / f'out_{stem}_{dtype_name}.npy',
