@@ -118,7 +118,7 @@ def find_release(name):
     raise UnknownModelError(
         f'{what}. {hint}Fetched by name: {", ".join(r.name for r in list_released(True))}. '
         f'Listed with download links only: {", ".join(r.name for r in list_released(False))}. '
-        'See `python tools/zoo.py list` or docs/model_zoo.md.')
+        'See `python tools/zoo.py list` or docs/released_weights.md.')
 
 
 def resolve_config(release):
@@ -717,7 +717,7 @@ _HOSTS = dict(github='GitHub file', url='HTTPS', gdrive='Google Drive')
 
 
 def markdown_tables():
-    """The tables of docs/model_zoo.md's "Released weights by name", from the manifest."""
+    """The tables of docs/released_weights.md, from the manifest."""
     lines = ['| name | model | trained for | published PSNR / SSIM | host | file | check |',
              '|---|---|---|---|---|---|---|']
     for r in list_released(True):
