@@ -721,8 +721,8 @@ def markdown_tables():
     lines = ['| name | model | trained for | published PSNR / SSIM | host | file | check |',
              '|---|---|---|---|---|---|---|']
     for r in list_released(True):
-        where = (f'[{r.source.repo}@{r.source.commit[:7]}: {r.path}]({r.url})' if r.host == 'github'
-                 else f'[{r.filename}]({r.url})')
+        # The file's name links to it; its repository and commit are listed below the tables.
+        where = f'[{r.path.rsplit("/", 1)[-1] if r.host == "github" else r.filename}]({r.url})'
         digest = (f' `{r.sha256[:16]}…`' if r.sha256 else
                   f' `{r.git_blob[:16]}…`' if r.git_blob else '')
         for path, companion_digest in r.companions:
