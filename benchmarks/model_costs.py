@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import write_record  # noqa: E402
+from harness import REPO_ROOT, write_record  # noqa: E402
 
 # name -> the config whose arch is counted (the Rain200H model where there is one: the
 # heaviest setting of Table 1; otherwise the release's own training set).
@@ -39,7 +39,7 @@ def measure(config, shape):
     from restorelab.benchmark import count_flops, count_parameters, release_formulation, runs_fast_path
     from restorelab.engine.launch import load_config
 
-    model = init_model(load_config(config))
+    model = init_model(load_config(str(REPO_ROOT / config)))
     paper = count_flops(release_formulation(model.arch), shape)
     executed = count_flops(model.arch, shape) if runs_fast_path(model.arch) else paper
     return dict(config=config, arch=type(model.arch).__name__, shape=list(shape),
