@@ -152,6 +152,8 @@ DUALGCN = Source('xueyangfu/xueyangfu.github.io', '99fe217b116064608821be4907e8b
                  'none stated (no LICENSE file; model.py and test.py state none)')
 MPRNET = Source('swz30/MPRNet', '43feb2aed45f5e0b9082c78c8c455160e30a3a82',
                 'Academic Public License (LICENSE.md): non-commercial use only')
+FADFORMER = Source('deng-ai-lab/FADformer', '75a883580dfebf29b70a40191a92a6d0d348b263',
+                   'none stated (no LICENSE file, none in the README)')
 
 # Scoring of the PReNet/BRN/AIDNet numbers: the authors' statistic/statistic_rain100{H,L}.m
 # (restorelab's 'rcdnet' protocol) on the 481x321 Rain100H/L test images.
@@ -341,6 +343,13 @@ _IDT_SETS = {  # set: (config suffix, README "Full-size Evaluation Results")
     'SPA-Data': ('spa_data', (47.34, 0.9929)),
 }
 _IDT_FOLDER = 'https://drive.google.com/drive/folders/1PrEwOyFPciWKHC_UFe5ZE7x9JqfUkUMP?usp=sharing'
+_FADFORMER_SETS = {  # set: (config suffix, Baidu NetDisk id + code of the README, paper Table 1)
+    'Rain200L': ('rain200l', '14-xuieEB4gW6VO5KHCcNFQ?pwd=cozn', (41.80, 0.9906)),
+    'Rain200H': ('rain200h', '1kTEeWv6FvicdAa-m49M33A?pwd=qw5d', (32.48, 0.9359)),
+    'DID-Data': ('did_data', '12wkegevMjiQCh6yvG8dDXA?pwd=0vcr', (35.48, 0.9657)),
+    'DDN-Data': ('ddn_data', '132Qz9TflresThDdjZAzvDA?pwd=c313', (34.42, 0.9602)),
+    'SPA-Data': ('spa_data', '1iHbPEjuUMVYt9do7odrtmg?pwd=3s40', (49.21, 0.9934)),
+}
 
 # Releases outside git repositories: Google Drive files (fetched with gdown), release assets,
 # and link-only ones (Baidu Cloud, Drive folders whose files are not identified one by one).
@@ -418,6 +427,23 @@ _LINK_ONLY = [
         drive_id='1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM',
         note=("a {'epoch', 'state_dict', 'optimizer'} file saved from DataParallel; the converter "
               'takes its state_dict')),
+    # FADformer: one model per set, on Baidu NetDisk only (README "Pre-trained Models").
+    *[Release(
+        name=f'fadformer_{suffix}', model='FADformer', trained_for=dataset,
+        config=f'projects/fadformer/configs/fadformer_{suffix}.py', converter='fadformer',
+        source=FADFORMER, training_data=f'{dataset} training set (FADformer README, train_*.py)',
+        published=published,
+        published_source=('FADformer paper (ECCV 2024), Table 1 (the README shows it as figs/result.png); '
+                          'per the comments of the release\'s predict_with_metrics.py, Rain200L/H and '
+                          'SPA-Data scored by that script ("option2 ... to reproduce the performance table": '
+                          'each image restored as four overlapping corner crops of a multiple of 4, averaged; '
+                          'Y-channel PSNR of the unrounded outputs, pytorch_msssim SSIM), DID/DDN-Data with '
+                          "MATLAB code as DRSformer's (restorelab protocol 'rcdnet')"),
+        links=(('Baidu NetDisk (code in the link)', _BAIDU.format(baidu)),),
+        link_file='FADformer_Rain200H.pth' if suffix == 'rain200h' else '',
+        note=("a {'state_dict'} file saved from DataParallel (train_*.py); the file names inside the "
+              'Baidu shares are not stated (predict_with_metrics.py loads FADformer_Rain200H.pth)'))
+      for dataset, (suffix, baidu, published) in _FADFORMER_SETS.items()],
 ]
 
 RELEASES = {r.name: r for r in (*_DOWNLOADABLE, *_LINK_ONLY)}
