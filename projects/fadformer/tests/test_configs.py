@@ -163,3 +163,15 @@ def test_config_trains_at_tiny_size(tmp_path):
     assert math.isfinite(runner.message_hub.get_scalar('train/loss').current())
     assert 'val/Rain200H/PSNR' in runner.message_hub.log_scalars
     assert (tmp_path / 'work' / 'epoch_2.pth').is_file()
+
+
+def test_mini_config_is_the_releases_second_variant_and_recipe():
+    """configs/rain200/FADformer_mini.json: batch 8, 300 epochs; FADformer_mini(): dim 24, depths 2-3-4-3-2."""
+    cfg = load('mini_rain200h')
+    assert cfg.model.arch == dict(type='FADformer', in_channels=3, out_channels=3, dim=24, depths=[2, 3, 4, 3, 2])
+    assert cfg.total_batch_size == 8 and cfg.batch_size_per_process == 2 and cfg.train_dataloader.batch_size == 8
+    assert cfg.train_cfg == dict(type='EpochBasedTrainLoop', max_epochs=301, val_interval=1)
+    (sched,) = cfg.param_scheduler
+    assert (sched.T_max, sched.eta_min, sched.by_epoch, sched.end) == (300, 1e-5, True, 301)
+    assert cfg.model.pixel_loss == load('rain200h').model.pixel_loss
+    assert count_parameters(MODELS.build(cfg.model).arch) == 1_816_485
