@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from projects.fadformer.fadformer import FADformer, infer_fadformer_arch, map_official_key, variant_name
 from restorelab.models.converters import convert_official_checkpoint, load_official_checkpoint
@@ -70,7 +71,19 @@ def test_another_variant_is_refused_naming_the_config_it_fits(tmp_path):
                        match=r"does not fit FADformer.*dict\(type='FADformer', in_channels=3, out_channels=3, "
                              r"dim=8, depths=\(1, 1, 2, 1, 1\)\)"):
         load_official_checkpoint(src, 'fadformer')  # the default arch: the release's FADformer()
-    assert variant_name(infer_fadformer_arch(FADformer(dim=24, depths=(2, 3, 4, 3, 2)).state_dict())) == 'FADformer_mini'
+    # The release's second variant (FADformer_mini(): dim 24, depths 2-3-4-3-2), saved as train_*.py saves
+    # it, against the default FADformer(): refused with the arch config of the mini's config file.
+    mini = FADformer(dim=24, depths=(2, 3, 4, 3, 2)).state_dict()
+    official_names = {k.replace('.fusion.fourier_unit.', '.mixer_gloal.FFC.').replace('.fusion.', '.mixer_gloal.'): v
+                      for k, v in mini.items()}
+    assert {map_official_key(k) for k in official_names} == set(mini)
+    torch.save({'state_dict': {f'module.{k}': v for k, v in official_names.items()}}, tmp_path / 'mini.pth')
+    with pytest.raises(CheckpointConversionError,
+                       match=r"does not fit FADformer.*dim=24, depths=\(2, 3, 4, 3, 2\)\).*--check-config"):
+        load_official_checkpoint(tmp_path / 'mini.pth', 'fadformer')
+    assert variant_name(infer_fadformer_arch(mini)) == 'FADformer_mini'
+    mini_config = Config.fromfile(Path(__file__).parents[1] / 'configs' / 'fadformer_mini_rain200h.py').model.arch
+    assert load_official_checkpoint(tmp_path / 'mini.pth', 'fadformer', arch=mini_config).keys() == mini.keys()
     assert variant_name(infer_fadformer_arch(FADformer(**TINY).state_dict())) is None
 
 
