@@ -31,6 +31,7 @@ MODELS = {
     'Restormer': 'configs/restormer/restormer_rain200h.py',
     'IDT': 'configs/idt/idt_rain200h.py',
     'DRSformer': 'projects/drsformer/configs/drsformer_rain200h.py',
+    'FADformer': 'projects/fadformer/configs/fadformer_rain200h.py',
 }
 
 

@@ -23,7 +23,7 @@ def test_every_model_config_exists_and_every_table1_method_it_names_is_published
     costs, published = _load('model_costs'), _load('published')
     for name, config in costs.MODELS.items():
         assert (REPO_ROOT / config).is_file(), (name, config)
-    assert set(published.COSTS) - set(costs.MODELS) <= {'FADformer', 'NeRD-Rain'}
+    assert set(published.COSTS) - set(costs.MODELS) <= {'NeRD-Rain'}
     for cells in published.TABLE1.values():
         assert len(cells) == len(published.TABLE1_SETS)
 
