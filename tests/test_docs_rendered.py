@@ -23,9 +23,11 @@ def test_every_rendered_block_equals_the_records():
 
 
 def test_the_pages_have_the_blocks():
-    text = (REPO_ROOT / 'docs' / 'model_zoo.md').read_text()
-    for name in ('zoo-releases', 'equivalence'):
-        assert f'<!-- results:{name} -->' in text and f'<!-- /results:{name} -->' in text
+    for page, names in (('model_zoo.md', ('models', 'table1', 'equivalence')),
+                        ('released_weights.md', ('zoo-releases',))):
+        text = (REPO_ROOT / 'docs' / page).read_text()
+        for name in names:
+            assert f'<!-- results:{name} -->' in text and f'<!-- /results:{name} -->' in text
 
 
 def test_a_changed_record_makes_its_block_stale(tmp_path):

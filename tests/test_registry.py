@@ -53,6 +53,8 @@ def _build_args(tmp_path):
             'MultiStageLoss': dict(loss=dict(type='MSELoss')),
             'DDN': dict(num_units=1), 'MSPFN': dict(num_ffms=1), 'Laplacian3x3EdgeLoss': {},
             'RCDNet': dict(stages=1, num_M=2, num_Z=2, num_blocks=1),
+            # projects/fadformer (registered once the plugin is imported)
+            'FADformer': dict(dim=8, depths=[1, 1, 1, 1, 1]), 'FrequencyContrastiveLoss': {},
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),
@@ -84,8 +86,9 @@ def _build_args(tmp_path):
 @pytest.mark.parametrize('name', BUILD_REGISTRIES)
 def test_every_registered_component_builds(name, tmp_path):
     # The plugins' components too (a plugin registers when imported).
-    if importlib.util.find_spec('projects.drsformer') is not None:
-        importlib.import_module('projects.drsformer.drsformer')
+    for plugin in ('projects.drsformer.drsformer', 'projects.fadformer.fadformer'):
+        if importlib.util.find_spec(plugin.rsplit('.', 1)[0]) is not None:
+            importlib.import_module(plugin)
     init_default_scope('restorelab')
     reg = getattr(registry, name)
     reg.import_from_location()

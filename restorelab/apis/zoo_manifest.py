@@ -158,6 +158,8 @@ SPDNET = Source('Joyies/SPDNet', 'c03b8d3b7d60705fdcefda73b3a39afc5198dcd4',
                  'none stated (no LICENSE file, none in the README)')
 RCDNET = Source('hongwang01/RCDNet', 'c6e1539697590452ce0ceb6d6e3bb897e8f65f90',
                 'none stated (no LICENSE file, none in the README)')
+FADFORMER = Source('deng-ai-lab/FADformer', '75a883580dfebf29b70a40191a92a6d0d348b263',
+                   'none stated (no LICENSE file, none in the README)')
 # The same web site at an earlier commit: paper/2017/cvpr/ holds DDN's training code archive.
 DDN = Source('xueyangfu/xueyangfu.github.io', '5cd918be695654e2048ba3e7ed1b86e3b5474259',
              'none stated (no LICENSE file); the archive\'s readme.txt says "for non-commercial use '
@@ -405,6 +407,13 @@ _SPDNET_SETS = {  # set: (config suffix, training data (SPDNet README "Datasets"
     'SPA-Data': ('spa_data', 'SPA-Data: 638492 training pairs', (43.20, 0.9871)),
 }
 _SPDNET_FOLDER = 'https://drive.google.com/drive/folders/1ylON5AkJVayoypOXDaUEkYd76LtMF-lB?usp=sharing'
+_FADFORMER_SETS = {  # set: (config suffix, Baidu NetDisk id + code of the README, paper Table 1)
+    'Rain200L': ('rain200l', '14-xuieEB4gW6VO5KHCcNFQ?pwd=cozn', (41.80, 0.9906)),
+    'Rain200H': ('rain200h', '1kTEeWv6FvicdAa-m49M33A?pwd=qw5d', (32.48, 0.9359)),
+    'DID-Data': ('did_data', '12wkegevMjiQCh6yvG8dDXA?pwd=0vcr', (35.48, 0.9657)),
+    'DDN-Data': ('ddn_data', '132Qz9TflresThDdjZAzvDA?pwd=c313', (34.42, 0.9602)),
+    'SPA-Data': ('spa_data', '1iHbPEjuUMVYt9do7odrtmg?pwd=3s40', (49.21, 0.9934)),
+}
 
 # Releases outside git repositories: Google Drive files (fetched with gdown), release assets,
 # and link-only ones (Baidu Cloud, Drive folders whose files are not identified one by one).
@@ -498,6 +507,23 @@ _LINK_ONLY = [
               "is Rain200H's (data_range 1-1800/1-200). The DRSformer authors point to this "
               "release for SPDNet's SPA-Data weights (cschenxiang/DRSformer issue #8)"))
       for dataset, (suffix, training_data, published) in _SPDNET_SETS.items()],
+    # FADformer: one model per set, on Baidu NetDisk only (README "Pre-trained Models").
+    *[Release(
+        name=f'fadformer_{suffix}', model='FADformer', trained_for=dataset,
+        config=f'projects/fadformer/configs/fadformer_{suffix}.py', converter='fadformer',
+        source=FADFORMER, training_data=f'{dataset} training set (FADformer README, train_*.py)',
+        published=published,
+        published_source=('FADformer paper (ECCV 2024), Table 1 (the README shows it as figs/result.png); '
+                          'per the comments of the release\'s predict_with_metrics.py, Rain200L/H and '
+                          'SPA-Data scored by that script ("option2 ... to reproduce the performance table": '
+                          'each image restored as four overlapping corner crops of a multiple of 4, averaged; '
+                          'Y-channel PSNR of the unrounded outputs, pytorch_msssim SSIM), DID/DDN-Data with '
+                          "MATLAB code as DRSformer's (restorelab protocol 'rcdnet')"),
+        links=(('Baidu NetDisk (code in the link)', _BAIDU.format(baidu)),),
+        link_file='FADformer_Rain200H.pth' if suffix == 'rain200h' else '',
+        note=("a {'state_dict'} file saved from DataParallel (train_*.py); the file names inside the "
+              'Baidu shares are not stated (predict_with_metrics.py loads FADformer_Rain200H.pth)'))
+      for dataset, (suffix, baidu, published) in _FADFORMER_SETS.items()],
     # MSPFN: one Google Drive file (fetched with gdown) holding the TensorFlow checkpoint that
     # test/test_MSPFN.py restores ('../MSPFN/epoch50'); converter 'mspfn' reads it without
     # TensorFlow.

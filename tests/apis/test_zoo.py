@@ -21,7 +21,7 @@ from tests.fixtures.zoo_server import (FIXTURE_NAME, ZooServer, fixture_bytes,
                                        fixture_release, fixture_state_dict, url_path)
 
 REPO = Path(__file__).resolve().parents[2]
-DOC = REPO / 'docs' / 'model_zoo.md'
+DOC = REPO / 'docs' / 'released_weights.md'
 # The twelve releases that are plain files in public git repositories (each with its sha256) and
 # DDN's training-code archive (a .zip holding a TensorFlow checkpoint, also by sha256);
 # DRSformer's five Google Drive files, MSPFN's Drive file and Restormer's release asset; DualGCN's
@@ -359,7 +359,7 @@ def test_manifest_entry_is_well_formed(name, converters):
 
 
 def test_docs_show_the_manifest():
-    """docs/model_zoo.md's tables are `python tools/zoo.py list --markdown`, kept in sync."""
+    """docs/released_weights.md's tables are `python tools/zoo.py list --markdown`, kept in sync."""
     assert zoo.markdown_tables() in DOC.read_text()
 
 
