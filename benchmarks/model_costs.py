@@ -19,10 +19,13 @@ from harness import REPO_ROOT, write_record  # noqa: E402
 # name -> the config whose arch is counted (the Rain200H model where there is one: the
 # heaviest setting of Table 1; otherwise the release's own training set).
 MODELS = {
+    'DDN': 'configs/ddn/ddn_ddn_data.py',
     'RESCAN': 'configs/rescan/rescan_rain200h.py',
     'PReNet': 'configs/prenet/prenet_rain200h.py',
     'BRN': 'configs/brn/brn_rain200h.py',
     'AIDNet': 'configs/aidnet/aidnet_rain100h.py',
+    # MSPFN: the released weights' network (M17N1; train_MSPFN.py's has num_caus=(3, 3, 1)).
+    'MSPFN': 'configs/mspfn/mspfn_m17n1_rain13k.py',
     'RCDNet': 'configs/rcdnet/rcdnet_rain100h.py',
     'MPRNet': 'configs/mprnet/mprnet_rain13k.py',
     'DualGCN': 'configs/dualgcn/dualgcn_rain200h.py',
