@@ -9,7 +9,8 @@ from .mprnet import MPRNet
 from .prenet import PRN, PReNet, PReNetRecursive, PRNRecursive
 from .rescan import RESCAN
 from .restormer import Restormer
+from .spanet import SPANet
 from .uformer import Uformer
 
 __all__ = ['Restormer', 'PReNet', 'PReNetRecursive', 'PRN', 'PRNRecursive', 'Uformer', 'IDT', 'BRN',
-           'AIDNet', 'DualGCN', 'MPRNet', 'RESCAN']
+           'AIDNet', 'DualGCN', 'MPRNet', 'RESCAN', 'SPANet']
