@@ -152,6 +152,9 @@ DUALGCN = Source('xueyangfu/xueyangfu.github.io', '99fe217b116064608821be4907e8b
                  'none stated (no LICENSE file; model.py and test.py state none)')
 MPRNET = Source('swz30/MPRNet', '43feb2aed45f5e0b9082c78c8c455160e30a3a82',
                 'Academic Public License (LICENSE.md): non-commercial use only')
+SPANET = Source('stevewongv/SPANet', '82d28899c1793170335fdf2527eb365444533c8b',
+                'BSD-3-Clause-style (License.txt): redistribution with the copyright notice, no '
+                'endorsement')
 
 # Scoring of the PReNet/BRN/AIDNet numbers: the authors' statistic/statistic_rain100{H,L}.m
 # (restorelab's 'rcdnet' protocol) on the 481x321 Rain100H/L test images.
@@ -234,6 +237,12 @@ def _recderain_rain200(model, key, folder, filename, files, note=''):
     ]
 
 
+_RECDERAIN_SPANET = ("trained by the BRN authors (RecDerain ships no SPANet code; its README says "
+                     "the competing methods were retrained with their own code: stevewongv/SPANet's "
+                     "main.py layout, clock 40,000, lr 5e-3 never decayed); the SPANet release "
+                     "itself publishes only its SPA-Data model")
+
+
 _DOWNLOADABLE = [
     *_prenet_family('PReNet', 'prenet', 'PReNet6',
                     ('127c0098787c5272f1f8583f6c5202e7ef674f750cd145a1691912a6d9e96210',
@@ -303,6 +312,32 @@ _DOWNLOADABLE = [
         'Rain200L': ('7683c2227b4b8c12cb039d2643b329a7ec4b2e6bb03ff4ef9d16a308a2527dc5',
                      (38.86, 0.985)),
     }),
+    # SPANet: the release's SPA-Data model (real rain), and the models the BRN authors trained
+    # on Rain200H/Rain200L with the release's main.py. All three in main.py's layout
+    # {'net', 'clock', 'opt'} (RecDerain's saved from DataParallel: 'module.' prefixes).
+    Release(
+        name='spanet_spa_data', model='SPANet', trained_for='SPA-Data',
+        config='configs/spanet/spanet_spa_data.py', converter='spanet', source=SPANET,
+        path='model/latest', sha256='3b5d58d0f4569004a0d2dc6f4373463bd60991fc8a04c061361357cf012e5eb0',
+        training_data="SPA-Data's real rainy/clean training pairs (real_world.txt)",
+        published=(38.53, 0.9875),
+        published_source=(f'stevewongv/SPANet README at {SPANET.commit[:7]} ("Performance Change": '
+                          'PSNR 38.02 -> 38.53, SSIM 0.9868 -> 0.9875) on SPA-Data\'s '
+                          'real_test_1000, scored with skimage.measure compare_psnr/compare_ssim on '
+                          'the float outputs clipped to [0, 1], all three channels: no restorelab '
+                          'protocol'),
+        note=('its optimizer state records clock 40,000, initial lr 5e-4 and lr 5e-5 (main.py '
+              'states 5e-3). Committed (f0d982d) two days before the README raised its numbers '
+              'from 38.02 / 0.9868 to 38.53 / 0.9875 together with the CUDA IRNN (fb35145); the '
+              'release does not say which figure this file gives')),
+    *_recderain_rain200('SPANet', 'spanet', 'SPANet', 'step_40000', {
+        'Rain200H': ('53c8c823c7138a7bb3c73db1be38a92bdc78e20bd206bbc202b6dfaa7d8e2189',
+                     (26.59, 0.869)),
+    }, note=_RECDERAIN_SPANET),
+    *_recderain_rain200('SPANet', 'spanet', 'SPANet', 'latest', {
+        'Rain200L': ('c6c6c10c1371fd31fd620143e79cb786fb02d984c538355372cbeeca00730192',
+                     (36.13, 0.975)),
+    }, note=_RECDERAIN_SPANET),
 ]
 
 # ---------------------------------------------------------------------------------------------
