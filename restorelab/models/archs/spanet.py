@@ -20,10 +20,10 @@ The SAM: ``conv3x3`` (c -> c), IRNN, ``conv3x3`` (4c -> c), IRNN, ``conv3x3`` (4
 ``conv1x1`` (c -> 1), sigmoid; each IRNN gives four maps (one per direction) that are
 concatenated, in the order up, right, down, left.
 
-The IRNN (identity-initialised recurrence, here with per-channel weights ``w_d`` and biases
-``b_d``, one pair per direction ``d``): each row (for right and left) or column (for down and
-up) of every channel is swept in one direction, the state starting as the input at the first
-pixel of the sweep, passed through ReLU::
+The IRNN (a recurrent network of ReLU units with a per-channel weight ``w_d`` and bias ``b_d``
+for each direction ``d``; the release starts every ``w_d`` at 0.2): each row (for right and
+left) or column (for down and up) of every channel is swept in one direction, the state
+starting as the input at the first pixel of the sweep, passed through ReLU::
 
     h_0 = ReLU(x_0)
     h_i = ReLU(w_d * h_{i-1} + b_d + x_i)        i = 1, 2, ... along the sweep
