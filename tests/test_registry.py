@@ -46,6 +46,7 @@ def _build_args(tmp_path):
             'BRN': dict(recurrent_iter=1), 'AIDNet': dict(recurrent_iter=1, attention='se', reduction=2),
             'DualGCN': dict(channels=4),
             'MPRNet': dict(n_feat=8, scale_unetfeats=4, scale_orsnetfeats=4, num_cab=1),
+            'SPDNet': dict(n_feats=4, n_resblocks=1),
             'L1Loss': {}, 'MSELoss': {}, 'CharbonnierLoss': {}, 'PSNRLoss': {}, 'SSIMLoss': {},
             'EdgeLoss': {}, 'CompositeLoss': dict(losses=[dict(type='L1Loss')]),
             'RESCAN': dict(num_stages=2, depth=3, channels=4),
@@ -53,6 +54,7 @@ def _build_args(tmp_path):
             'SPANet': dict(channels=4, num_head_blocks=1, num_attentive_stages=1, blocks_per_stage=1,
                            num_tail_blocks=1),
             'AttentionMaskLoss': dict(loss=dict(type='L1Loss')),
+            'RCDNet': dict(stages=1, num_M=2, num_Z=2, num_blocks=1),
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),
@@ -73,7 +75,7 @@ def _build_args(tmp_path):
             'ProgressiveLearningHook': dict(stage_iters=[1], patch_sizes=[8], batch_sizes=[1]),
             'AtomicCheckpointHook': dict(interval=2, by_epoch=False),
             'StopSignalHook': {}, 'NonFiniteGuardHook': dict(max_consecutive=2),
-            'CheckpointFitHook': {},
+            'CheckpointFitHook': {}, 'WatchdogHook': dict(timeout=30),
         },
         'OPTIM_WRAPPERS': {
             'CPUAmpOptimWrapper': dict(
