@@ -61,7 +61,7 @@ converter 'spanet' renames nothing. Differences from the release:
   that the release's files load.
 - Output. The release's forward returns ``(attention map of the first SAM, image)``; ``forward``
   returns the image (restorelab's contract) and :meth:`SPANet.forward_with_attention` both,
-  for the release's training loss (``SPANetAttentionLoss``).
+  for the release's training loss (``AttentionMaskLoss``).
 - The feature width and block counts are constructor arguments (the release's 32 channels,
   3 + 4 x 3 + 2 blocks are the defaults).
 """
