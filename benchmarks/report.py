@@ -124,11 +124,29 @@ def render_table1(results_dir=None):
     return '\n'.join(lines) + '\n'
 
 
+def render_real_rain_spanet(results_dir=None):
+    """SPANet's real-photo check (benchmarks/real_rain_spanet.py): one row per model."""
+    lines = ['| model | zoo name | trained on | photos | NIQE ↓ | BRISQUE ↓ | run |',
+             '|---|---|---|---|---|---|---|']
+    for record in records('real-rain-spanet', results_dir):
+        for name, model in record['results']['models'].items():
+            if model['status'] != 'ok':
+                lines.append(f'| {name} | {model["zoo"] or "—"} | {model["trained_on"] or "—"} | '
+                             f'failed: {model["reason"]} | | | {_run(record)} |')
+                continue
+            photos = ', '.join(image['key'] for image in model['images'])
+            lines.append(f'| {name} | {model["zoo"] or "—"} | {model["trained_on"] or "(rainy input)"} '
+                         f'| {photos} | {model["mean"]["niqe"]:.3f} | {model["mean"]["brisque"]:.2f} '
+                         f'| {_run(record)} |')
+    return '\n'.join(lines) + '\n'
+
+
 RENDERERS = {
     'equivalence': render_equivalence,
     'zoo-releases': render_zoo_releases,
     'models': render_models,
     'table1': render_table1,
+    'real-rain-spanet': render_real_rain_spanet,
 }
 
 

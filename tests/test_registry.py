@@ -52,6 +52,9 @@ def _build_args(tmp_path):
             'RESCAN': dict(num_stages=2, depth=3, channels=4),
             'MultiStageLoss': dict(loss=dict(type='MSELoss')),
             'DDN': dict(num_units=1), 'MSPFN': dict(num_ffms=1), 'Laplacian3x3EdgeLoss': {},
+            'SPANet': dict(channels=4, num_head_blocks=1, num_attentive_stages=1, blocks_per_stage=1,
+                           num_tail_blocks=1),
+            'AttentionMaskLoss': dict(loss=dict(type='L1Loss')),
             'RCDNet': dict(stages=1, num_M=2, num_Z=2, num_blocks=1),
             # projects/fadformer (registered once the plugin is imported)
             'FADformer': dict(dim=8, depths=[1, 1, 1, 1, 1]), 'FrequencyContrastiveLoss': {},
@@ -66,6 +69,7 @@ def _build_args(tmp_path):
             'LoadImageFromFile': dict(key='img'), 'PackInputs': {}, 'AddSyntheticRain': {},
             'PairedRandomCrop': dict(patch_size=8), 'PairedRandomFlip': {},
             'PairedRandomRot90': {}, 'PairedRandomTranspose': {},
+            'PairedRandomResizedCrop': dict(size=8),
         },
         'METRICS': {'PSNR': {}, 'SSIM': {}, 'NIQE': dict(params_file=str(niqe)),
                     'BRISQUE': dict(params_file=str(brisque))},

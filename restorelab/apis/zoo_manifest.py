@@ -160,6 +160,9 @@ RCDNET = Source('hongwang01/RCDNet', 'c6e1539697590452ce0ceb6d6e3bb897e8f65f90',
                 'none stated (no LICENSE file, none in the README)')
 FADFORMER = Source('deng-ai-lab/FADformer', '75a883580dfebf29b70a40191a92a6d0d348b263',
                    'none stated (no LICENSE file, none in the README)')
+SPANET = Source('stevewongv/SPANet', '82d28899c1793170335fdf2527eb365444533c8b',
+                'BSD-3-Clause-style (License.txt): redistribution with the copyright notice, no '
+                'endorsement')
 # The same web site at an earlier commit: paper/2017/cvpr/ holds DDN's training code archive.
 DDN = Source('xueyangfu/xueyangfu.github.io', '5cd918be695654e2048ba3e7ed1b86e3b5474259',
              'none stated (no LICENSE file); the archive\'s readme.txt says "for non-commercial use '
@@ -246,6 +249,12 @@ def _recderain_rain200(model, key, folder, filename, files, note=''):
             published=published, published_source=_RECDERAIN_TABLE, note=note)
         for dataset, (sha256, published) in files.items()
     ]
+
+
+_RECDERAIN_SPANET = ("trained by the BRN authors (RecDerain ships no SPANet code; its README says "
+                     "the competing methods were retrained with their own code: stevewongv/SPANet's "
+                     "main.py layout, clock 40,000, lr 5e-3 never decayed); the SPANet release "
+                     "itself publishes only its SPA-Data model")
 
 
 _DOWNLOADABLE = [
@@ -342,6 +351,32 @@ _DOWNLOADABLE = [
            'SPA-Data: 638492 training pairs (README), 1500 batches of 16 per epoch',
            (41.47, 0.9834)),
       )],
+    # SPANet: the release's SPA-Data model (real rain), and the models the BRN authors trained
+    # on Rain200H/Rain200L with the release's main.py. All three in main.py's layout
+    # {'net', 'clock', 'opt'} (RecDerain's saved from DataParallel: 'module.' prefixes).
+    Release(
+        name='spanet_spa_data', model='SPANet', trained_for='SPA-Data',
+        config='configs/spanet/spanet_spa_data.py', converter='spanet', source=SPANET,
+        path='model/latest', sha256='3b5d58d0f4569004a0d2dc6f4373463bd60991fc8a04c061361357cf012e5eb0',
+        training_data="SPA-Data's real rainy/clean training pairs (real_world.txt)",
+        published=(38.53, 0.9875),
+        published_source=(f'stevewongv/SPANet README at {SPANET.commit[:7]} ("Performance Change": '
+                          'PSNR 38.02 -> 38.53, SSIM 0.9868 -> 0.9875) on SPA-Data\'s '
+                          'real_test_1000, scored with skimage.measure compare_psnr/compare_ssim on '
+                          'the float outputs clipped to [0, 1], all three channels: no restorelab '
+                          'protocol'),
+        note=('its optimizer state records clock 40,000, initial lr 5e-4 and lr 5e-5 (main.py '
+              'states 5e-3). Committed (f0d982d) two days before the README raised its numbers '
+              'from 38.02 / 0.9868 to 38.53 / 0.9875 together with the CUDA IRNN (fb35145); the '
+              'release does not say which figure this file gives')),
+    *_recderain_rain200('SPANet', 'spanet', 'SPANet', 'step_40000', {
+        'Rain200H': ('53c8c823c7138a7bb3c73db1be38a92bdc78e20bd206bbc202b6dfaa7d8e2189',
+                     (26.59, 0.869)),
+    }, note=_RECDERAIN_SPANET),
+    *_recderain_rain200('SPANet', 'spanet', 'SPANet', 'latest', {
+        'Rain200L': ('c6c6c10c1371fd31fd620143e79cb786fb02d984c538355372cbeeca00730192',
+                     (36.13, 0.975)),
+    }, note=_RECDERAIN_SPANET),
     # DDN: Xueyang Fu's TensorFlow re-implementation ships its trained model inside the training
     # code's archive; converter 'ddn' reads the TensorFlow checkpoint in the .zip directly.
     Release(
