@@ -23,9 +23,11 @@ def test_every_rendered_block_equals_the_records():
 
 
 def test_the_pages_have_the_blocks():
-    text = (REPO_ROOT / 'docs' / 'model_zoo.md').read_text()
-    for name in ('zoo-releases', 'equivalence'):
-        assert f'<!-- results:{name} -->' in text and f'<!-- /results:{name} -->' in text
+    for page, names in (('model_zoo.md', ('models', 'table1', 'equivalence')),
+                        ('released_weights.md', ('zoo-releases',))):
+        text = (REPO_ROOT / 'docs' / page).read_text()
+        for name in names:
+            assert f'<!-- results:{name} -->' in text and f'<!-- /results:{name} -->' in text
 
 
 def test_a_changed_record_makes_its_block_stale(tmp_path):
@@ -40,3 +42,19 @@ def test_a_changed_record_makes_its_block_stale(tmp_path):
     assert '| 61.0 |' in report.render_text(block, tmp_path) != block
     with pytest.raises(SystemExit, match="unknown results block 'nope'"):
         report.render_text('<!-- results:nope -->\nx\n<!-- /results:nope -->', tmp_path)
+
+
+def test_the_real_rain_table_has_a_row_per_model_and_says_a_failure(tmp_path):
+    report = load_report()
+    model = dict(zoo='spanet_spa_data', trained_on='SPA-Data (real rain)', status='ok', reason=None,
+                 num_images=2, mean=dict(niqe=3.25, brisque=12.5), seconds=1.0,
+                 images=[dict(key='1', niqe=3.0, brisque=10.0), dict(key='2', niqe=3.5, brisque=15.0)])
+    failed = dict(model, zoo='prenet_rain100h', status='failed', reason='no file', mean=None, images=[])
+    record = dict(name='real-rain-spanet', date='2026-01-02T00:00:00', commit='0123456789', dirty=True,
+                  results=dict(models={'SPANet_SPA': model, 'PReNet_Rain100H': failed}))
+    (tmp_path / 'real-rain-spanet.json').write_text(json.dumps(record))
+    rows = report.render_real_rain_spanet(tmp_path).splitlines()
+    assert rows[2] == ('| SPANet_SPA | spanet_spa_data | SPA-Data (real rain) | 1, 2 | 3.250 | 12.50 '
+                       '| 2026-01-02, 0123456 (dirty) |')
+    assert rows[3].startswith('| PReNet_Rain100H | prenet_rain100h |') and 'failed: no file' in rows[3]
+    assert len(rows) == 4

@@ -10,8 +10,9 @@ from .prenet import PRN, PReNet, PReNetRecursive, PRNRecursive
 from .rcdnet import RCDNet
 from .rescan import RESCAN
 from .restormer import Restormer
+from .spanet import SPANet
 from .spdnet import SPDNet
 from .uformer import Uformer
 
 __all__ = ['Restormer', 'PReNet', 'PReNetRecursive', 'PRN', 'PRNRecursive', 'Uformer', 'IDT', 'BRN',
-           'AIDNet', 'DualGCN', 'MPRNet', 'RCDNet', 'RESCAN', 'SPDNet']
+           'AIDNet', 'DualGCN', 'MPRNet', 'RCDNet', 'RESCAN', 'SPANet', 'SPDNet']
