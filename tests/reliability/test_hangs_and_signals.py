@@ -5,10 +5,11 @@ collective, a DataLoader worker that stops yielding, a SIGKILLed rank, a restart
 never joins the process group): each hang ends in one paragraph and the stacks in the log, each
 fault in a torchrun restart, and the run finishes with the uninterrupted run's weights. A
 validation and a checkpoint save longer than the timeout, which report their progress, do not
-trip it. SIGINT and SIGTERM to tools/dist_train.sh (one after the other in one run) save once,
-print one message last and exit with 128 + N; --resume continues with the uninterrupted
-batches. The watchdog's timeout is TIMEOUT seconds here: above the longest step of a start-up
-on a busy 2-core machine, well below the tests' own limits."""
+trip it. SIGINT and SIGTERM to tools/dist_train.sh (one after the other in one run, SIGTERM to
+every process and to the launcher alone) save once, print one message last and exit with
+128 + N; --resume continues with the uninterrupted batches. The watchdog's timeout is TIMEOUT
+seconds here: above the longest step of a start-up on a busy 2-core machine, well below the
+tests' own limits."""
 import json
 import os
 import os.path as osp
@@ -174,10 +175,12 @@ def _stop_message(err):
     return lines[-1], [line for line in lines if line.startswith('training stopped by')]
 
 
-def _assert_stopped_by(signame, proc, work, timeout=300):
+def _assert_stopped_by(signame, proc, work, stops=1, timeout=300):
     """``proc`` (tools/dist_train.sh on ``work``) stopped by ``signame``: exit 128 + N without a
-    traceback, one message, last on the screen, naming the checkpoint saved once by rank 0 and
-    the command that continues; both ranks stopped there. The iteration it stopped at."""
+    traceback, one message, last on the screen, naming the checkpoint saved once by rank 0 (the
+    only checkpoints are iter_*.pth) and the command that continues; both ranks stopped there
+    with the same weights; torchrun's log says so (the ``stops``-th time in this work dir). The
+    iteration it stopped at, and the output."""
     signum = getattr(signal, signame)
     out, err = proc.communicate(timeout=timeout)
     assert proc.returncode == 128 + signum, err[-4000:]
@@ -192,10 +195,12 @@ def _assert_stopped_by(signame, proc, work, timeout=300):
     assert last.endswith(' --resume`')
     ends = end_reports(work)
     assert [(e['iter'], e['stop_signal']) for e in ends] == [(step, signame)] * 2
+    assert ends[0]['param_sum'] == ends[1]['param_sum']
     assert open(osp.join(work, 'last_checkpoint')).read() == checkpoint
+    assert all(f.startswith('iter_') for f in os.listdir(work) if f.endswith('.pth'))
     assert (out + err).count(f'{signame} received: saving a checkpoint at iteration {step}') == 1
     torchrun_log = open(osp.join(work, 'torchrun.log')).read()  # torchrun's own messages
-    assert f'stopped by {signame}' in torchrun_log
+    assert torchrun_log.count(f'stopped by {signame}') == stops
     return step, out + err
 
 
@@ -210,29 +215,34 @@ def _trained_up_to(work, rank):
 
 def test_sigint_and_sigterm_to_dist_train_save_once_exit_128_plus_n_and_resume(root, straight,
                                                                                tmp_path):
-    """SIGINT to the launcher's process group (Ctrl-C), --resume, SIGTERM to the launcher and
-    each process (a scheduler's preemption), --resume: the uninterrupted run's batches and
+    """One run stopped three times, each resumed with --resume: SIGINT to the launcher's process
+    group (Ctrl-C), SIGTERM to the launcher and each process (a scheduler's preemption), SIGTERM to
+    the launcher alone (torchrun forwards it); it ends with the uninterrupted run's batches and
     weights."""
     work = str(tmp_path / 'w')
     proc = popen_train(_args(root, work), procs=2, new_session=True)
     wait_for_file(osp.join(work, 'iter_3.pth'), proc)
     os.killpg(proc.pid, signal.SIGINT)  # the terminal signals its foreground process group
-    first, _ = _assert_stopped_by('SIGINT', proc, work)
+    stopped = [_assert_stopped_by('SIGINT', proc, work)[0]]
 
-    proc = popen_train(_args(root, work, flags=['--resume']), procs=2)
-    # Once both processes of the resumed run trained an iteration (and wrote their pids).
-    wait_for(lambda: min(_trained_up_to(work, r) for r in (0, 1)) > first, proc,
-             'an iteration of the resumed run')
-    pids = [proc.pid] + [int(open(osp.join(work, f'pid_rank{r}')).read()) for r in (0, 1)]
-    for pid in pids:
-        os.kill(pid, signal.SIGTERM)
-    second, log = _assert_stopped_by('SIGTERM', proc, work)
-    assert f'continues at position {first * 4} of its stream' in log
-    assert first < second < 12
+    for stops, targets in ((1, 'every process'), (2, 'the launcher')):
+        proc = popen_train(_args(root, work, flags=['--resume']), procs=2)
+        # Once both processes of the resumed run trained an iteration (and wrote their pids).
+        wait_for(lambda: min(_trained_up_to(work, r) for r in (0, 1)) > stopped[-1], proc,
+                 'an iteration of the resumed run')
+        pids = [proc.pid]
+        if targets == 'every process':
+            pids += [int(open(osp.join(work, f'pid_rank{r}')).read()) for r in (0, 1)]
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+        step, log = _assert_stopped_by('SIGTERM', proc, work, stops=stops)
+        assert f'continues at position {stopped[-1] * 4} of its stream' in log
+        assert stopped[-1] < step < 12
+        stopped.append(step)
 
     proc = popen_train(_args(root, work, flags=['--resume']), procs=2)
     out, err = _finish(proc)
-    assert f'continues at position {second * 4} of its stream' in out + err
+    assert f'continues at position {stopped[-1] * 4} of its stream' in out + err
     _assert_like_straight(work, straight)
 
 
