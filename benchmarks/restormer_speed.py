@@ -83,7 +83,7 @@ def float64_check(model_cfg, size):
         return harness.max_abs_diff(plain(x), fast(x))
 
 
-def child(cfg, case_index, impl, what, runs):
+def child(cfg, case_index, impl, what, runs, clock='wall'):
     """(Fresh process) time ``runs`` + 1 runs of one formulation on one case (the first also gives
     the peak memory), or measure only the peak memory of one run; print the result as JSON."""
     _, kind, shape = cfg['cases'][case_index]
@@ -92,7 +92,7 @@ def child(cfg, case_index, impl, what, runs):
     if what == 'memory':
         harness.emit(dict(peak_mb=harness.peak_memory_mb(run)[1]))
     else:
-        harness.emit(harness.measure_here(run, runs, 1))
+        harness.emit(harness.measure_here(run, runs, 1, clock))
 
 
 def profile(cfg, case_index, impl, threads, rows=15):
@@ -137,20 +137,21 @@ def profile(cfg, case_index, impl, threads, rows=15):
     print(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=rows))
 
 
-def interleaved(cfg, case_index, runs):
+def interleaved(cfg, case_index, runs, clock='wall'):
     """Both formulations alternating in this process: ({impl: summary}, {impl: agreement with the
     fast one}) from the outputs of the first run (same weights; training updates them afterwards)."""
     _, kind, shape = cfg['cases'][case_index]
     x, gt = make_input(kind, shape)
     runners = {impl: make_runner(build(cfg['model'], impl), kind, x, gt) for impl in IMPLS}
-    figures, first = harness.interleaved(runners, runs, warmup=1)
+    figures, first = harness.interleaved(runners, runs, warmup=1, clock=clock)
     agreement = dict(plain=dict(max_abs=harness.max_abs_diff(first['plain'], first['fast']),
                                 psnr_db=harness.agreement_db(first['plain'], first['fast'])))
     return figures, agreement
 
 
 def child_args(args, threads):
-    return ['--runs', args.runs, '--threads', threads] + (['--small'] if args.small else []) \
+    return ['--runs', args.runs, '--threads', threads, '--clock', args.clock] \
+        + (['--small'] if args.small else []) \
         + (['--dry-run'] if args.dry_run else [])
 
 
@@ -162,6 +163,9 @@ def main(argv=None):
     parser.add_argument('--cases', default=None, help='comma-separated case numbers (default all), e.g. 0,2')
     parser.add_argument('--modes', nargs='+', choices=('interleaved', 'fresh'), default=['interleaved', 'fresh'])
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
+    parser.add_argument('--clock', choices=tuple(harness.CLOCKS), default='wall',
+                        help='wall: elapsed time (default); cpu: the process\'s CPU time, which leaves out '
+                        'waiting for a core on a shared machine (meaningful with --threads 1)')
     parser.add_argument('--profile', nargs=2, metavar=('CASE', 'IMPL'),
                         help="profile one run of one case of 'plain' or 'fast' (at the first --threads) and exit")
     harness.add_record_options(parser, 'a tiny model and sizes, one run after the first: seconds (a check '
@@ -177,7 +181,7 @@ def main(argv=None):
     if args.child:
         case, impl, what = args.child
         harness.set_threads(args.threads[0])
-        child(cfg, int(case), impl, what, args.runs)
+        child(cfg, int(case), impl, what, args.runs, args.clock)
         return 0
     if args.profile:
         if args.profile[1] not in IMPLS or not args.profile[0].isdigit() \
@@ -198,7 +202,7 @@ def main(argv=None):
     print(f'# torch {torch.__version__}, {harness.machine()["cores"]} CPUs, threads {args.threads}, '
           f'load average at start {begun["load_average"]}')
     print(f'# model: Restormer({cfg["model"] or "release defaults"}), first run + median of {args.runs} after it, '
-          f'modes {args.modes}')
+          f'modes {args.modes}, {args.clock} clock')
     harness.set_threads(args.threads[0])
     diff64 = float64_check(cfg['model'], cfg['check_size'])
     print(f'# float64 max abs difference at {cfg["check_size"][0]}x{cfg["check_size"][1]}: {diff64:.2e}', flush=True)
@@ -220,7 +224,7 @@ def main(argv=None):
             row = dict(case=name, kind=kind, shape=list(shape), threads=threads)
             for mode in args.modes:
                 if mode == 'interleaved':
-                    row['interleaved'], row['agreement'] = interleaved(cfg, index, args.runs)
+                    row['interleaved'], row['agreement'] = interleaved(cfg, index, args.runs, args.clock)
                 else:
                     row['fresh'] = {impl: harness.fresh_process(
                         __file__, ['--child', index, impl, 'time', *child_args(args, threads)], threads)
@@ -237,7 +241,7 @@ def main(argv=None):
             cases.append(row)
 
     results = dict(size=size, model=copy.deepcopy(cfg['model']) or 'release defaults', implementations=list(IMPLS),
-                   fast='fast', modes=args.modes, clock='wall', threads=args.threads, runs=args.runs, warmup=1,
+                   fast='fast', modes=args.modes, clock=args.clock, threads=args.threads, runs=args.runs, warmup=1,
                    float64_max_abs=diff64, float64_size=list(cfg['check_size']), cases=cases)
     print()
     print('\n'.join(tables.speed(results)))
