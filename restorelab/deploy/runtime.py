@@ -46,10 +46,9 @@ def require_deploy():
     return onnx, onnxruntime
 
 
-def psnr_db(reference, test):
-    """PSNR (dB, peak 1) of ``test`` against ``reference`` (arrays or tensors of one shape),
-    float64; ``inf`` when they are equal (``restorelab.utils.profiling.agreement_db``)."""
-    return agreement_db(test, reference)
+# PSNR (dB, peak 1) of one output against another (arrays or tensors of one shape), float64;
+# ``inf`` when they are equal: the harness's agreement measure, under the name the deploy API uses.
+psnr_db = agreement_db
 
 
 def new_session(path, threads=None):
