@@ -41,8 +41,13 @@ def source(record):
     m = record['machine']
     commit = 'commit ' + (record['commit'] or 'unknown')[:7] + (' with uncommitted changes' if record.get('dirty') else '')
     gpu = f', {m["gpu"]}' if m.get('gpu') else ''
-    load = (f'load average {_load(m.get("load_average_start"))} at the start, {_load(m.get("load_average"))} '
-            'at the end' if m.get('load_average') is not None else 'load average not recorded')
+    early = record['results'].get('load_average_1min') if isinstance(record['results'], dict) else None
+    if m.get('load_average') is not None:
+        load = f'load average {_load(m.get("load_average_start"))} at the start, {_load(m["load_average"])} at the end'
+    elif early:  # a record written before the harness kept the load in ``machine``
+        load = f'load average {early["before"]:.2f} at the start, {early["after"]:.2f} at the end'
+    else:
+        load = 'load average not recorded'
     return (f'`{record["command"]}`: {record["date"][:10]}, {commit}; {m["cpu"]}, {m["cores"]} cores{gpu}, '
             f'torch {m.get("torch", "?")}; {load}.')
 
@@ -124,6 +129,8 @@ RENDERERS = {
                                    'nice -n 19 python benchmarks/memory_growth.py --scratch DIR'),
     'resume-time': render_script('resume_time', tables.resume_time,
                                  'nice -n 19 python benchmarks/resume_time.py --scratch DIR --late-from-early'),
+    'watchdog-recovery': render_script('watchdog_recovery', tables.watchdog_recovery,
+                                       'nice -n 10 python benchmarks/watchdog_recovery.py --scratch DIR'),
     'gpu-check': render_script('gpu_check', tables.gpu_check, 'bash benchmarks/gpu_check.sh',
                                lambda record: record['results']['environment']['device'] == 'cuda'),
 }

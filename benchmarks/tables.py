@@ -132,6 +132,24 @@ def resume_time(results):
     return lines
 
 
+def watchdog_recovery(results):
+    """``watchdog_recovery.py``: per injected hang, seconds from the hang to the watchdog's
+    paragraph, to the restarted run's first resumed iteration and to the finished run (medians),
+    beside the uninterrupted run's length."""
+    straight = results['uninterrupted_s']
+    lines = ['| hang | runs | to the paragraph s | to the resumed iteration s | to the finished run s '
+             '| whole run s |', '|---|---|---|---|---|---|']
+    for name, figures in results['runs'].items():
+        m = figures['median']
+        lines.append(f'| {name} | {len(figures["runs"])} | {m["hang_to_paragraph_s"]:.1f} '
+                     f'| {m["hang_to_resumed_s"]:.1f} | {m["hang_to_finished_s"]:.1f} | {m["run_s"]:.1f} |')
+    lines.append(f'| none (uninterrupted) | {len(straight)} | – | – | – | '
+                 f'{sorted(straight)[len(straight) // 2]:.1f} |')
+    lines += ['', f'{results["processes"]} processes, {results["iterations"]} iterations, '
+              f'`--watchdog-timeout {results["timeout_s"]:g}`.']
+    return lines
+
+
 def gpu_check(results):
     """``gpu_check.py``: plain against fast per arch, case and precision (time, peak GPU memory,
     agreement), then the tests and the tool runs."""

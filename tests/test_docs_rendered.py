@@ -26,7 +26,7 @@ PAGE_BLOCKS = {
     'docs/model_zoo.md': ('zoo-releases', 'equivalence'),
     'docs/performance.md': ('drsformer-speed', 'restormer-speed', 'restormer-ops', 'cpu-roofline'),
     'docs/deployment.md': ('onnx-speed',),
-    'docs/reliability.md': ('resume-time', 'memory-growth'),
+    'docs/reliability.md': ('resume-time', 'memory-growth', 'watchdog-recovery'),
     'docs/gpu.md': ('gpu-check',),
 }
 

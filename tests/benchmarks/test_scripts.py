@@ -132,3 +132,10 @@ def test_resume_time(tmp_path):
     results = check_record(tmp_path / 'results', 'resume_time', ('loops', 'early', 'late'))
     assert [r['loop'] for r in results['loops']] == ['restorelab', 'mmengine']
     assert all(r['median']['2'] > 0 and r['median']['4'] > 0 for r in results['loops'])
+
+
+@pytest.mark.slow
+def test_watchdog_recovery(tmp_path):
+    subprocess_dry_run('watchdog_recovery', ['--scratch', str(tmp_path / 'scratch')], tmp_path)
+    results = check_record(tmp_path / 'results', 'watchdog_recovery', ('uninterrupted_s', 'runs', 'timeout_s'))
+    assert results['iterations'] == 2 and results['runs'] == {} and results['uninterrupted_s'][0] > 0
