@@ -21,7 +21,6 @@ import sys
 import time
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-sys.path.insert(0, REPO)
 
 TRAIN_PHOTOS = ('astronaut', 'coffee', 'rocket', 'motorcycle_left', 'hubble_deep_field')
 TEST_PHOTOS = ('chelsea', 'motorcycle_right')
@@ -167,10 +166,9 @@ def main(argv=None):
     rainy = score(pairs)
     print(f"rainy input: PSNR {rainy['PSNR']:.2f} dB, SSIM {rainy['SSIM']:.4f}")
 
-    try:
-        import projects.drsformer.drsformer  # noqa: F401  (the plugin; configs import it too)
-    except ImportError as err:
-        print(f'note: the DRSformer plugin could not be imported ({err})')
+    if 'drsformer' in names:  # loading its config imports the plugin (custom_imports)
+        from restorelab.engine import launch
+        launch.load_config(osp.join(REPO, MODELS['drsformer'][0]))
     trained, results = {}, dict(rainy_input=rainy)
     with mmengine.registry.DefaultScope.overwrite_default_scope('restorelab'):
         available = [n for n in names if REGISTRY.get(MODELS[n][1]) is not None]
