@@ -131,6 +131,8 @@ RENDERERS = {
                                  'nice -n 19 python benchmarks/resume_time.py --scratch DIR --late-from-early'),
     'watchdog-recovery': render_script('watchdog_recovery', tables.watchdog_recovery,
                                        'nice -n 10 python benchmarks/watchdog_recovery.py --scratch DIR'),
+    'demo': render_script('demo', tables.demo, 'python tools/demo.py --record benchmarks/results/demo.json',
+                          lambda record: not record['results']['quick'] and record['results']['iters_scale'] == 1),
     'gpu-check': render_script('gpu_check', tables.gpu_check, 'bash benchmarks/gpu_check.sh',
                                lambda record: record['results']['environment']['device'] == 'cuda'),
 }

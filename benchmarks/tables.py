@@ -150,6 +150,22 @@ def watchdog_recovery(results):
     return lines
 
 
+def demo(results):
+    """``tools/demo.py --record``: the rainy input's and each demo model's scores on the synthetic
+    test set, with its training iterations and time."""
+    rainy = results['rainy_input']
+    lines = ['| model | PSNR dB | SSIM | gain over the input dB | iterations | training s |',
+             '|---|---|---|---|---|---|',
+             f'| rainy input | {rainy["PSNR"]:.2f} | {rainy["SSIM"]:.4f} | – | – | – |']
+    for name, m in results['models'].items():
+        lines.append(f'| {name} | {m["PSNR"]:.2f} | {m["SSIM"]:.4f} | {m["PSNR"] - rainy["PSNR"]:+.2f} '
+                     f'| {m["iterations"]} | {m["train_seconds"]:.0f} |')
+    lines += ['', f'{results["test_images"]} test images, `restormer` protocol; {results["threads"]} '
+              f'torch thread{"s" if results["threads"] != 1 else ""}, CPU capability '
+              f'{results.get("cpu_capability", "?")}.']
+    return lines
+
+
 def gpu_check(results):
     """``gpu_check.py``: plain against fast per arch, case and precision (time, peak GPU memory,
     agreement), then the tests and the tool runs."""

@@ -28,6 +28,7 @@ PAGE_BLOCKS = {
     'docs/deployment.md': ('onnx-speed',),
     'docs/reliability.md': ('resume-time', 'memory-growth', 'watchdog-recovery'),
     'docs/gpu.md': ('gpu-check',),
+    'docs/quickstart.md': ('demo',),
 }
 
 

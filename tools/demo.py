@@ -49,7 +49,27 @@ def parse_args(argv=None):
     parser.add_argument('--quick', action='store_true',
                         help='smoke run: first model only, 4 iterations, tiny images')
     parser.add_argument('--no-benchmark', action='store_true')
+    parser.add_argument('--record', metavar='FILE',
+                        help='also write the scores with the run\'s record (command, commit, date, machine '
+                        'and its load, threads) as JSON; docs/quickstart.md renders '
+                        'benchmarks/results/demo.json (python benchmarks/report.py)')
     return parser.parse_args(argv)
+
+
+def write_record(path, results, rainy, n_test, args, argv, begun):
+    """The demo's scores (no local paths) with the run's record: what docs/quickstart.md shows."""
+    import torch
+
+    from restorelab.utils import profiling
+    models = {DISPLAY[n]: {k: results[n][k] for k in ('PSNR', 'SSIM', 'iterations', 'train_seconds')}
+              for n in results if n in DISPLAY}
+    summary = dict(rainy_input=dict(PSNR=rainy['PSNR'], SSIM=rainy['SSIM']), models=models,
+                   test_images=n_test, threads=args.threads, iters_scale=args.iters_scale,
+                   quick=args.quick, mkldnn=torch.backends.mkldnn.is_available(),
+                   cpu_capability=torch.backends.cpu.get_cpu_capability())
+    command = [osp.abspath(__file__), *(sys.argv[1:] if argv is None else argv)]
+    name = osp.splitext(osp.basename(path))[0]
+    print(f'record: {profiling.write_record(path, name, summary, argv=command, begun=begun)}')
 
 
 def step(msg, t0):
@@ -138,6 +158,8 @@ def write_bench_config(path, trained, data_root, quick):
 def main(argv=None):
     args = parse_args(argv)
     t0 = time.time()
+    from restorelab.utils import profiling
+    begun = profiling.begin()
     import torch
     torch.set_num_threads(max(1, args.threads))
     import mmengine.registry
@@ -211,6 +233,8 @@ def main(argv=None):
     step('4/4 summary', t0)
     with open(osp.join(work, 'summary.json'), 'w') as f:
         json.dump(results, f, indent=2)
+    if args.record:
+        write_record(args.record, results, rainy, n_test, args, argv, begun)
     print(f"Scores on the {n_test} synthetic-rain test images ('restormer' protocol: PSNR/SSIM "
           'on the Y channel, higher is better; the rainy input is what doing nothing scores):')
     print(f"  {'rainy input':12s} PSNR {rainy['PSNR']:6.2f} dB  SSIM {rainy['SSIM']:.4f}")
