@@ -99,3 +99,19 @@ def test_a_changed_record_makes_its_block_stale(tmp_path):
     assert '| 61.0 |' in report.render_text(block, tmp_path) != block
     with pytest.raises(SystemExit, match="unknown results block 'nope'"):
         report.render_text('<!-- results:nope -->\nx\n<!-- /results:nope -->', tmp_path)
+
+
+def test_the_demo_block_renders_a_full_run_and_not_a_quick_one_alone(tmp_path):
+    report = load_report()
+    results = dict(rainy_input=dict(PSNR=19.5, SSIM=0.68), test_images=4, threads=1, iters_scale=1.0,
+                   quick=True, cpu_capability='AVX2',
+                   models=dict(PReNet=dict(PSNR=21.75, SSIM=0.7, iterations=4, train_seconds=3.2)))
+    record = _record('demo-quick', results, command='python tools/demo.py --quick --record x.json')
+    (tmp_path / 'demo-quick.json').write_text(json.dumps(record))
+    text = report.RENDERERS['demo'](tmp_path)
+    assert text.startswith('Not measured at full size yet: run `python tools/demo.py --record '
+                           'benchmarks/results/demo.json`.')
+    assert '| PReNet | 21.75 | 0.7000 | +2.25 | 4 | 3 |' in text and '1 torch thread, CPU capability AVX2' in text
+    results['quick'] = False
+    (tmp_path / 'demo.json').write_text(json.dumps(_record('demo', results)))
+    assert 'Not measured' not in report.RENDERERS['demo'](tmp_path)
