@@ -139,3 +139,12 @@ def test_watchdog_recovery(tmp_path):
     subprocess_dry_run('watchdog_recovery', ['--scratch', str(tmp_path / 'scratch')], tmp_path)
     results = check_record(tmp_path / 'results', 'watchdog_recovery', ('uninterrupted_s', 'runs', 'timeout_s'))
     assert results['iterations'] == 2 and results['runs'] == {} and results['uninterrupted_s'][0] > 0
+
+
+def test_every_benchmark_script_has_its_dry_run_test():
+    """A new script in benchmarks/ gets a test here (gpu_check's are in tests/tools/test_gpu_check.py;
+    official_equivalence needs a release's code and writes its records through the same harness)."""
+    modules = {'harness', 'tables', 'report', 'official_equivalence', 'gpu_check'}
+    scripts = {p.stem for p in (REPO / 'benchmarks').glob('*.py')} - modules
+    text = Path(__file__).read_text()
+    assert sorted(s for s in scripts if f"'{s}'" not in text) == []
