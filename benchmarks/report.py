@@ -29,7 +29,7 @@ def records(prefix, results_dir=None):
     (``--dry-run`` checks a script; git ignores their records)."""
     folder = Path(results_dir) if results_dir else RESULTS_DIR
     found = [json.loads(p.read_text()) for p in sorted(folder.glob(f'{prefix}*.json'))]
-    return [r for r in found if not r['name'].endswith('-dry-run') and '--dry-run' not in r['command'].split()]
+    return [r for r in found if not r['name'].endswith('-dry-run') and '--dry-run' not in r.get('command', '').split()]
 
 
 def _load(values):
@@ -115,6 +115,84 @@ def render_zoo_releases(results_dir=None):
     return zoo.markdown_tables()
 
 
+def _g(macs):
+    return f'{macs / 1e9:.1f}'
+
+
+def _equivalence_figures(results_dir=None):
+    """``{model name in lower case: (worst float64 max abs, worst float32 dB)}`` over every
+    variant and size of its equivalence record."""
+    worst = {}
+    for record in records('equivalence-', results_dir):
+        sizes = [v for figures in record['results']['variants'].values()
+                 for v in figures.values() if isinstance(v, dict)]
+        worst[record['name'][len('equivalence-'):]] = (
+            max(v['float64_max_abs'] for v in sizes), min(v['float32_psnr_db'] for v in sizes))
+    return worst
+
+
+def render_models(results_dir=None):
+    """The model zoo's models table: per model, its cost record (parameters and FLOPs at
+    256x256), its paper's own figures, its equivalence record and its released weights."""
+    from published import COSTS
+
+    from restorelab.apis import zoo
+
+    equivalence = _equivalence_figures(results_dir)
+    lines = ['| model | config counted | params | FLOPs (G) at 256² | paper: params / FLOPs | '
+             'equal to the release: f64 max abs / f32 dB | weights: by name / link only |',
+             '|---|---|---|---|---|---|---|']
+    for record in records('cost-', results_dir):
+        res = record['results']
+        name = res['model']
+        flops = _g(res['flops'])
+        if res['flops_executed'] != res['flops']:
+            flops += f' ({_g(res["flops_executed"])} run)'
+        paper = COSTS.get(name)
+        paper = f'{paper["params_m"]} M / {paper["flops_g"]} G' if paper else '—'
+        key = name.lower().replace('-', '_')
+        eq = equivalence.get(key)
+        eq = f'{_abs(eq[0])} / {_db(eq[1])}' if eq else 'no record'
+        released = [r for r in zoo.list_released() if r.model.split('_')[0] == name]
+        by_name = sum(r.downloadable for r in released)
+        lines.append(f'| {name} | `{res["config"]}` | {res["params"]:,} | {flops} | {paper} | {eq} '
+                     f'| {by_name} / {len(released) - by_name} |')
+    return '\n'.join(lines) + '\n'
+
+
+def render_table1(results_dir=None):
+    """The DRSformer paper's Table 1 as published (benchmarks/published.py), with where each
+    method is in restorelab."""
+    from published import TABLE1, TABLE1_PAPER_NAMES, TABLE1_SETS
+
+    costs = {r['results']['model']: r['results']['config'] for r in records('cost-', results_dir)}
+    lines = ['| method | ' + ' | '.join(TABLE1_SETS) + ' | in restorelab |',
+             '|---|' + '---|' * (len(TABLE1_SETS) + 1)]
+    for method, cells in TABLE1.items():
+        label = method + (f' ("{TABLE1_PAPER_NAMES[method]}")' if method in TABLE1_PAPER_NAMES else '')
+        where = f'`{costs[method]}`' if method in costs else '—'
+        lines.append(f'| {label} | ' + ' | '.join(f'{p:.2f} / {s:.4f}' for p, s in cells)
+                     + f' | {where} |')
+    return '\n'.join(lines) + '\n'
+
+
+def render_real_rain_spanet(results_dir=None):
+    """SPANet's real-photo check (benchmarks/real_rain_spanet.py): one row per model."""
+    lines = ['| model | zoo name | trained on | photos | NIQE ↓ | BRISQUE ↓ | run |',
+             '|---|---|---|---|---|---|---|']
+    for record in records('real-rain-spanet', results_dir):
+        for name, model in record['results']['models'].items():
+            if model['status'] != 'ok':
+                lines.append(f'| {name} | {model["zoo"] or "—"} | {model["trained_on"] or "—"} | '
+                             f'failed: {model["reason"]} | | | {_run(record)} |')
+                continue
+            photos = ', '.join(image['key'] for image in model['images'])
+            lines.append(f'| {name} | {model["zoo"] or "—"} | {model["trained_on"] or "(rainy input)"} '
+                         f'| {photos} | {model["mean"]["niqe"]:.3f} | {model["mean"]["brisque"]:.2f} '
+                         f'| {_run(record)} |')
+    return '\n'.join(lines) + '\n'
+
+
 RENDERERS = {
     'equivalence': render_equivalence,
     'zoo-releases': render_zoo_releases,
@@ -135,6 +213,9 @@ RENDERERS = {
                           lambda record: not record['results']['quick'] and record['results']['iters_scale'] == 1),
     'gpu-check': render_script('gpu_check', tables.gpu_check, 'bash benchmarks/gpu_check.sh',
                                lambda record: record['results']['environment']['device'] == 'cuda'),
+    'models': render_models,
+    'table1': render_table1,
+    'real-rain-spanet': render_real_rain_spanet,
 }
 
 

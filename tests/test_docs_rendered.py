@@ -23,7 +23,9 @@ def test_every_rendered_block_equals_the_records():
 
 
 PAGE_BLOCKS = {
-    'docs/model_zoo.md': ('zoo-releases', 'equivalence'),
+    'docs/model_zoo.md': ('models', 'table1', 'equivalence'),
+    'docs/released_weights.md': ('zoo-releases',),
+    'configs/spanet/README.md': ('real-rain-spanet',),
     'docs/performance.md': ('drsformer-speed', 'restormer-speed', 'restormer-ops', 'cpu-roofline'),
     'docs/deployment.md': ('onnx-speed',),
     'docs/reliability.md': ('resume-time', 'memory-growth', 'watchdog-recovery'),
@@ -115,3 +117,19 @@ def test_the_demo_block_renders_a_full_run_and_not_a_quick_one_alone(tmp_path):
     results['quick'] = False
     (tmp_path / 'demo.json').write_text(json.dumps(_record('demo', results)))
     assert 'Not measured' not in report.RENDERERS['demo'](tmp_path)
+
+
+def test_the_real_rain_table_has_a_row_per_model_and_says_a_failure(tmp_path):
+    report = load_report()
+    model = dict(zoo='spanet_spa_data', trained_on='SPA-Data (real rain)', status='ok', reason=None,
+                 num_images=2, mean=dict(niqe=3.25, brisque=12.5), seconds=1.0,
+                 images=[dict(key='1', niqe=3.0, brisque=10.0), dict(key='2', niqe=3.5, brisque=15.0)])
+    failed = dict(model, zoo='prenet_rain100h', status='failed', reason='no file', mean=None, images=[])
+    record = dict(name='real-rain-spanet', date='2026-01-02T00:00:00', commit='0123456789', dirty=True,
+                  results=dict(models={'SPANet_SPA': model, 'PReNet_Rain100H': failed}))
+    (tmp_path / 'real-rain-spanet.json').write_text(json.dumps(record))
+    rows = report.render_real_rain_spanet(tmp_path).splitlines()
+    assert rows[2] == ('| SPANet_SPA | spanet_spa_data | SPA-Data (real rain) | 1, 2 | 3.250 | 12.50 '
+                       '| 2026-01-02, 0123456 (dirty) |')
+    assert rows[3].startswith('| PReNet_Rain100H | prenet_rain100h |') and 'failed: no file' in rows[3]
+    assert len(rows) == 4

@@ -51,7 +51,13 @@ def _build_args(tmp_path):
             'EdgeLoss': {}, 'CompositeLoss': dict(losses=[dict(type='L1Loss')]),
             'RESCAN': dict(num_stages=2, depth=3, channels=4),
             'MultiStageLoss': dict(loss=dict(type='MSELoss')),
+            'DDN': dict(num_units=1), 'MSPFN': dict(num_ffms=1), 'Laplacian3x3EdgeLoss': {},
+            'SPANet': dict(channels=4, num_head_blocks=1, num_attentive_stages=1, blocks_per_stage=1,
+                           num_tail_blocks=1),
+            'AttentionMaskLoss': dict(loss=dict(type='L1Loss')),
             'RCDNet': dict(stages=1, num_M=2, num_Z=2, num_blocks=1),
+            # projects/fadformer (registered once the plugin is imported)
+            'FADformer': dict(dim=8, depths=[1, 1, 1, 1, 1]), 'FrequencyContrastiveLoss': {},
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),
@@ -63,6 +69,7 @@ def _build_args(tmp_path):
             'LoadImageFromFile': dict(key='img'), 'PackInputs': {}, 'AddSyntheticRain': {},
             'PairedRandomCrop': dict(patch_size=8), 'PairedRandomFlip': {},
             'PairedRandomRot90': {}, 'PairedRandomTranspose': {},
+            'PairedRandomResizedCrop': dict(size=8),
         },
         'METRICS': {'PSNR': {}, 'SSIM': {}, 'NIQE': dict(params_file=str(niqe)),
                     'BRISQUE': dict(params_file=str(brisque))},
@@ -83,8 +90,9 @@ def _build_args(tmp_path):
 @pytest.mark.parametrize('name', BUILD_REGISTRIES)
 def test_every_registered_component_builds(name, tmp_path):
     # The plugins' components too (a plugin registers when imported).
-    if importlib.util.find_spec('projects.drsformer') is not None:
-        importlib.import_module('projects.drsformer.drsformer')
+    for plugin in ('projects.drsformer.drsformer', 'projects.fadformer.fadformer'):
+        if importlib.util.find_spec(plugin.rsplit('.', 1)[0]) is not None:
+            importlib.import_module(plugin)
     init_default_scope('restorelab')
     reg = getattr(registry, name)
     reg.import_from_location()

@@ -5,7 +5,7 @@
 #     python tools/benchmark.py configs/benchmarks/real_rain_photos.py --save-images
 #
 # Photos: any folder of rainy photos under data/RealRain (e.g. SIRR's 147 real test photos,
-# docs/datasets.md). Parameter files (not shipped; docs/model_zoo.md says where each comes
+# docs/datasets.md). Parameter files (not shipped; docs/published_results.md says where each comes
 # from): NIQE's pristine model modelparameters.mat (or BasicSR's niqe_pris_params.npz) in
 # checkpoints/iqa/niqe/, and the LIVE BRISQUE release's allmodel and allrange in
 # checkpoints/iqa/brisque/. Models: the heavy-rain (Rain100H) weights of each release,
