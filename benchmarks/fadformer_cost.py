@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import write_record  # noqa: E402
+import harness  # noqa: E402
 
 VARIANTS = {'FADformer': dict(dim=32, depths=(4, 8, 10, 8, 4)),
             'FADformer_mini': dict(dim=24, depths=(2, 3, 4, 3, 2))}
@@ -98,7 +98,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--variants', nargs='*', default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument('--size', type=int, default=256, help='square input side (a multiple of 4)')
+    harness.add_record_options(parser, 'FADformer_mini at 16x16 (a check of the script)')
     args = parser.parse_args(argv)
+    if args.dry_run:
+        args.variants, args.size = ['FADformer_mini'], 16
+    begun = harness.begin()
     from projects.fadformer.fadformer import FADformer
     torch.set_num_threads(max(1, torch.get_num_threads()))
     x = torch.rand(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(0))
@@ -129,7 +133,9 @@ def main(argv=None):
         print(f'{variant}: params {params} (modules that run: {params - unused}); mmengine {total / 1e9:.3f} G '
               f'{by_op}; thop {thop_total / 1e9 if thop_total else None} G; '
               f'{2 * len(calls)} FFTs, ~{estimate / 1e9:.2f} G real flops (estimate)')
-    print(f"written {write_record('fadformer-cost', results)}")
+    name = args.record or ('fadformer-cost-dry-run' if args.dry_run else 'fadformer-cost')
+    command = [__file__, *(sys.argv[1:] if argv is None else argv)]
+    print(f"written {harness.write_record(name, results, args.results_dir, argv=command, begun=begun)}")
 
 
 if __name__ == '__main__':

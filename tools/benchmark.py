@@ -16,10 +16,8 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
-from restorelab.engine import setup_engine  # noqa: E402
+from restorelab.utils.errors import UserInputError, user_error_message
+from restorelab.engine import setup_engine
 
 
 def parse_args(argv=None):

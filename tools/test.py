@@ -12,16 +12,14 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
+from mmengine.config import DictAction
 
-from mmengine.config import DictAction  # noqa: E402
-
-from restorelab.engine import launch, watchdog  # noqa: E402
-from restorelab.engine.config_errors import explain_config_error  # noqa: E402
-from restorelab.engine.elastic import (SignalStop, exit_status_after_stop,  # noqa: E402
+from restorelab.engine import launch, watchdog
+from restorelab.engine.config_errors import explain_config_error
+from restorelab.engine.elastic import (SignalStop, exit_status_after_stop,
                                        stop_on_signals)
-from restorelab.utils.errors import UserInputError  # noqa: E402
-from restorelab.engine import setup_engine  # noqa: E402
+from restorelab.utils.errors import UserInputError
+from restorelab.engine import setup_engine
 
 
 def parse_args(argv=None):

@@ -19,10 +19,9 @@ import signal
 import sys
 import tempfile
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-sys.path.insert(0, REPO)
+from restorelab.utils.errors import UserInputError, user_error_message
 
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 
 DEMO_BENCH = os.path.join('work_dirs', 'demo', 'benchmark_demo.py')
 DEMO_INTRO = (

@@ -16,12 +16,9 @@ Exit status: 0 ok, 1 when verify finds a damaged file, 2 for a user mistake or f
 """
 import argparse
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+from restorelab.utils.errors import UserInputError, user_error_message
 
 
 def parse_args(argv=None):

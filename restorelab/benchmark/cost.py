@@ -17,8 +17,8 @@ so the three report the same numbers.
   calls, on one image of the given shape.
 * Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` during one call,
   minus what was allocated before it. On the CPU, the growth of the process's
-  peak resident set size (``VmHWM`` in ``/proc/self/status``, reset through
-  ``/proc/self/clear_refs``) during one call after the warm-up. Free memory
+  peak resident set size (``VmHWM`` of the process's status file, reset through
+  its ``clear_refs``: ``restorelab.utils.procfs``) during one call after the warm-up. Free memory
   the allocator kept from earlier calls is first handed back to the system
   (glibc ``malloc_trim``), so the call has to take its working set again; what
   the allocator still keeps makes it an approximation (a lower bound). Not

@@ -17,10 +17,8 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from restorelab.utils.cli import split_model_arguments  # noqa: E402
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+from restorelab.utils.cli import split_model_arguments
+from restorelab.utils.errors import UserInputError, user_error_message
 
 DEFAULT_OPSET = 17  # restorelab.deploy.export.DEFAULT_OPSET (not imported: torch loads slowly)
 
