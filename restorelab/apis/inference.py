@@ -5,10 +5,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
-from restorelab.engine.setup import setup_engine
-from restorelab.registry import MODELS
 from restorelab.utils.errors import CheckpointMismatchError, InferenceMemoryError, UserInputError
 from restorelab.utils.plugins import import_custom_modules
 
@@ -87,33 +84,20 @@ def init_model(config, checkpoint=None, device='cpu'):
     downloaded once into the cache (``$RESTORELAB_ZOO_CACHE``, default
     ``~/.cache/restorelab/zoo``), its sha256 verified, and it is converted and loaded with
     ``torch.load(weights_only=True)``. The entry is kept as ``model.released``.
+    A shorthand of :func:`restorelab.apis.models.load_restorer`, which takes every kind of
+    model reference.
     """
-    setup_engine()
-    released = None
+    from .models import load_restorer
     if isinstance(config, (str, os.PathLike)) and not os.path.isfile(config):
-        from .zoo import find_release, get_released
+        from .zoo import find_release
         find_release(config)  # neither a file nor a name: the error lists the names
         if checkpoint is not None:
             raise UserInputError(
                 f'{os.fspath(config)!r} is a released model name: it brings its own weights. '
                 f'Call init_model({os.fspath(config)!r}) without a checkpoint, or pass a config '
                 'file with your checkpoint.')
-        released = get_released(config)
-        config = released.config
-    cfg = _load_config(config)
-    if 'model' not in cfg:
-        raise UserInputError('the config has no `model` entry; expected '
-                             "model=dict(type='ImageRestorer', arch=dict(type=...), ...)")
-    init_default_scope(cfg.get('default_scope', 'restorelab'))
-    model = MODELS.build(cfg.model)
-    if released is not None:
-        from .zoo import load_released_weights
-        load_released_weights(model, released)
-        model.released = released
-    elif checkpoint is not None:
-        load_weights(model, checkpoint)
-    model.cfg = cfg
-    return model.to(device).eval()
+        return load_restorer(dict(zoo=os.fspath(config)), device)
+    return load_restorer(dict(config=config, checkpoint=checkpoint), device)
 
 
 def restore_image(model, img, test_cfg=None, progress=None):

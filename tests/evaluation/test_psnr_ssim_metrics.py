@@ -46,7 +46,7 @@ def test_evaluator_gives_the_mean_of_functional_values_with_prefix(protocol):
     assert result['Rain200H/SSIM'] == pytest.approx(np.mean(ssims), abs=1e-12)
     per_image = evaluator.metrics[0].per_image
     assert [r['key'] for r in per_image] == ['img0', 'img1', 'img2']
-    assert [r['psnr'] for r in per_image] == pytest.approx(psnrs, abs=1e-12)
+    assert [r['PSNR'] for r in per_image] == pytest.approx(psnrs, abs=1e-12)
 
 
 def test_without_prefix_the_keys_are_psnr_and_ssim_and_crop_border_applies():
