@@ -4,12 +4,13 @@
 #
 #     python tools/benchmark.py configs/benchmarks/paper_table1.py --out work_dirs/table1
 #
-# Needs the test sets under data/ in the layouts of configs/_base_/datasets/
-# (docs/datasets.md) and the official weights under checkpoints/official/ (downloaded by
-# hand from each release; nothing here downloads). A missing file makes its cells "failed"
+# The sets are the dataset configs of configs/_base_/datasets/ (their test loaders and
+# evaluators, as tools/test.py uses them), so they need the test sets under data/ in those
+# layouts (docs/datasets.md), and the official weights under checkpoints/official/ (downloaded
+# by hand from each release; nothing here downloads). A missing file makes its cells "failed"
 # with the reason; the other cells still run. Models trained once per set list their
-# config/checkpoint per dataset name. Run a subset with --models / --datasets.
-_data = 'data'
+# config/checkpoint per dataset name. Run a subset with --models / --datasets, on several
+# processes with tools/dist_benchmark.sh.
 _weights = 'checkpoints/official'
 _sets = ['Rain200L', 'Rain200H', 'DID-Data', 'DDN-Data', 'SPA-Data']
 _drsformer_configs = dict(
@@ -33,17 +34,8 @@ models = [
 ]
 
 datasets = [
-    dict(name='Rain200L', type='paired', data_root=f'{_data}/Rain200L',
-         data_prefix=dict(img='test/input', gt='test/target'), protocol='restormer'),
-    dict(name='Rain200H', type='paired', data_root=f'{_data}/Rain200H',
-         data_prefix=dict(img='test/input', gt='test/target'), protocol='restormer'),
-    dict(name='DID-Data', type='paired', data_root=f'{_data}/DID-Data',
-         data_prefix=dict(img='test'), side_by_side='rain_left', protocol='rcdnet'),
-    dict(name='DDN-Data', type='paired', data_root=f'{_data}/DDN-Data',
-         data_prefix=dict(img='testing/rainy_image', gt='testing/ground_truth'),
-         filename_tmpl=dict(img='{}_*', gt='{}'), protocol='rcdnet'),
-    dict(name='SPA-Data', type='paired', data_root=f'{_data}/SPA-Data',
-         ann_file='real_test_1000.txt', protocol='restormer'),
+    dict(config=f'configs/_base_/datasets/{name}.py')
+    for name in ('rain200l', 'rain200h', 'did_data', 'ddn_data', 'spa_data')
 ]
 
 # One protocol for every model: reflect padding to each arch's size multiple, whole images

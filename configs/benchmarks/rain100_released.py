@@ -9,11 +9,11 @@
 # Scored with the authors' MATLAB statistic script ('rcdnet' protocol: Y of im2double,
 # unrounded, PSNR with peak 1, SSIM of Y*255 with the 2009 ssim.m downsampling).
 #
-# Test sets: the 100 pairs of each, as input/1.png and target/1.png under data/Rain100H/test
-# and data/Rain100L/test (docs/datasets.md: MSPFN's 480x320 crops of Rain100H, the
-# Rain2Avoid copy of Rain100L). Measured on a 2-core CPU (docs/model_zoo.md gives the date,
-# commit and the time the full run took). A quick look first: --limit 5.
-_data = 'data'
+# Test sets: configs/_base_/datasets/rain100{h,l}.py in their 'numbered' layout, the 100 pairs
+# of each as input/1.png and target/1.png under data/Rain100H/test and data/Rain100L/test
+# (docs/datasets.md: MSPFN's 480x320 crops of Rain100H, the Rain2Avoid copy of Rain100L).
+# Measured on a 2-core CPU (docs/model_zoo.md gives the date, commit and the time the full run
+# took). A quick look first: --limit 5 --no-cost (with --limit the cost table is one timed run).
 _sets = ['Rain100H', 'Rain100L']
 
 # Released weights by set: e.g. PReNet -> prenet_rain100h on Rain100H, prenet_rain100l on
@@ -26,8 +26,8 @@ models = [dict(name='Input', type='identity')] + [
 ]
 
 datasets = [
-    dict(name=s, type='paired', data_root=f'{_data}/{s}',
-         data_prefix=dict(img='test/input', gt='test/target'), protocol='rcdnet')
+    dict(config=f'configs/_base_/datasets/{s.lower()}.py', protocol='rcdnet',
+         cfg_options={'test_dataloader.dataset.layout': 'numbered'})
     for s in _sets
 ]
 

@@ -134,7 +134,7 @@ def test_test_tool_refuses_quantize_without_a_metric_to_apply_it_to(trained, tmp
     res = run_tool(['tools/test.py', TINY_CONFIG, osp.join(trained[0], 'iter_20.pth'),
                     '--quantize', 'truncate', '--cfg-options', 'test_evaluator=[]'])
     assert res.returncode == 2 and 'Traceback' not in res.stderr
-    assert 'no PSNR/SSIM/NIQE/BRISQUE metric' in res.stderr.strip().splitlines()[-1]
+    assert 'has no restorelab metric (PSNR/SSIM/NIQE/BRISQUE' in res.stderr.strip().splitlines()[-1]
 
 
 def test_test_tool_refuses_missing_checkpoint(tmp_path):

@@ -56,6 +56,11 @@ class PerImageMetric(BaseMetric):
         raise NotImplementedError
 
     @classmethod
+    def result_name(cls, cfg):
+        """The result key (``name``) a metric built from ``cfg`` reports."""
+        return cls.name
+
+    @classmethod
     def other_convention(cls, cfg):
         """The config of this metric in the other convention its numbers are reported in by
         some papers (PSNR/SSIM: RGB beside Y), or None; see the benchmark's tables."""

@@ -28,11 +28,15 @@ class _ProtocolMetric(PerImageMetric):
         self.protocol = check_protocol(protocol, crop_border)
         self.crop_border = crop_border
         self.channels = check_channels(channels)
-        self.name = self.metric.upper() + ('_RGB' if channels == 'rgb' else '')
+        self.name = self.result_name(dict(channels=channels))
 
     def score(self, pred, gt, names):
         return compute_metrics(pred, gt, self.protocol, self.crop_border, (self.metric,), names,
                                self.channels)[self.metric]
+
+    @classmethod
+    def result_name(cls, cfg):
+        return cls.metric.upper() + ('_RGB' if cfg.get('channels', 'y') == 'rgb' else '')
 
     @classmethod
     def other_convention(cls, cfg):
