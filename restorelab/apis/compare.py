@@ -50,10 +50,18 @@ def to_rgb8(img):
 
 
 def score(output, gt, protocol, names=None):
-    """PSNR/SSIM of ``output`` against ``gt`` under ``protocol``, both brought to 8-bit RGB
-    by :func:`to_rgb8` (the protocols score 8-bit images)."""
-    from restorelab.evaluation.functional import compute_metrics
-    return compute_metrics(to_rgb8(output), to_rgb8(gt), protocol, names=names)
+    """PSNR/SSIM of ``output`` against ``gt`` under ``protocol`` as ``{'psnr', 'ssim'}``: both
+    brought to 8-bit RGB by :func:`to_rgb8` and scored by the ``PSNR`` and ``SSIM`` metric
+    objects through mmengine's Evaluator, as tools/test.py and the benchmark score."""
+    from mmengine.evaluator import Evaluator
+
+    from restorelab.evaluation.metrics import PSNR, SSIM
+    names = names or ('result', 'ground truth')
+    evaluator = Evaluator([PSNR(protocol=protocol), SSIM(protocol=protocol)])
+    evaluator.process([dict(key=names[0], img_path=names[0], gt_path=names[1],
+                            pred_img=to_rgb8(output).transpose(2, 0, 1),
+                            gt_img=to_rgb8(gt).transpose(2, 0, 1))])
+    return {k.lower(): v for k, v in evaluator.evaluate(1).items()}
 
 
 def pair_by_name(image_paths, gt_paths):
@@ -63,19 +71,10 @@ def pair_by_name(image_paths, gt_paths):
     image_paths, gt_paths = list(image_paths), list(gt_paths or [])
     if len(image_paths) == 1 and len(gt_paths) == 1:
         return {image_paths[0]: gt_paths[0]}, []
-    def stem(path):
-        return os.path.splitext(os.path.basename(path))[0]
-
-    by_stem = {}
-    for gt in gt_paths:
-        by_stem.setdefault(stem(gt), []).append(gt)
-    pairs, used = {}, set()
-    for img in image_paths:
-        found = by_stem.get(stem(img), [])
-        if len(found) == 1:
-            pairs[img] = found[0]
-            used.add(found[0])
-    return pairs, [g for g in gt_paths if g not in used]
+    stems = [os.path.splitext(os.path.basename(g))[0] for g in gt_paths]
+    pairs = {img: gt_paths[stems.index(stem)] for img in image_paths
+             for stem in [os.path.splitext(os.path.basename(img))[0]] if stems.count(stem) == 1}
+    return pairs, [g for g in gt_paths if g not in pairs.values()]
 
 
 def describe_error(err):

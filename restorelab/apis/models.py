@@ -56,7 +56,7 @@ def model_ref(ref):
             ref = dict(zoo=text)
         elif os.path.isfile(text):
             raise ModelRefError(f'{text!r} is a file alone: a config needs its checkpoint, '
-                                f"dict(config={text!r}, checkpoint='CKPT.pth'); a reference is {FORMS}")
+                                f"dict(config={text!r}, checkpoint='CKPT.pth'); a reference is {FORMS}.")
         else:
             find_release(text)  # the error lists the released names
     if not isinstance(ref, dict):

@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -337,6 +338,7 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
         launch.finish_distributed()
         if rank:
             return None
+        shutil.rmtree(os.path.join(out_dir, '.collect'), ignore_errors=True)
     for mspec in cost_todo:
         results['cost'][mspec['name']] = _measure_cost(mspec, run)
     if save_images:
@@ -423,11 +425,14 @@ def _prepare_cell(mspec, dspec, loaded, run):
             loader = Runner.build_dataloader(dict(dspec['loader'], dataset=dataset),
                                              seed=run['inference']['seed'])
             metrics = []
-            for column in metric_columns(dspec):
+            for i, column in enumerate(metric_columns(dspec)):
                 metric = dict(column['cfg'], prefix=dspec['name'])
                 if 'quantize' in _init_args(metric):
                     metric['quantize'] = run['inference']['quantize']
                 metrics.append(METRICS.build(metric))
+                # Several processes gather per-image values through files in the output folder
+                # (shared by every machine of a run), removed once read.
+                metrics[-1].collect_dir = os.path.join(run['out_dir'], '.collect', str(i))
         parts = (model, loader, Evaluator(metrics))
     except _CellFailed as err:
         reason = str(err)
