@@ -119,6 +119,9 @@ def _check_models(models, dataset_names):
         sets = [None]
         for key in PER_DATASET_KEYS:
             if isinstance(entry.get(key), dict):
+                if not all(isinstance(v, str) and v for v in entry[key].values()):
+                    raise BenchConfigError(f'{where}: {key} must be a file path or name, or a dict '
+                                           f"of them by dataset name; got {entry[key]!r}")
                 unknown = sorted(k for k in entry[key] if k not in dataset_names)
                 if unknown or not entry[key]:
                     raise BenchConfigError(f'{where}: {key} names unknown dataset(s) {unknown}; '

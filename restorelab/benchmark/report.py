@@ -358,11 +358,11 @@ def _overlap(a, b):
     return max(0.0, w) * max(0.0, h)
 
 
-def plot_psnr_vs_latency(results, path):
+def psnr_vs_latency_figure(results):
     """One panel per set: the mean of its first metric (PSNR for paired sets) against median
     latency, one labelled point per model (labels placed where they overlap nothing); the rainy
     input as a dashed line. The title says how many images each set was scored on with
-    --limit. Returns the path."""
+    --limit. Returns the matplotlib figure (Agg backend)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -405,6 +405,13 @@ def plot_psnr_vs_latency(results, path):
     fig.tight_layout()
     for ax, points in drawn:
         place_labels(ax, points)
+    return fig
+
+
+def plot_psnr_vs_latency(results, path):
+    """:func:`psnr_vs_latency_figure` written to ``path`` (PNG); returns the path."""
+    import matplotlib.pyplot as plt
+    fig = psnr_vs_latency_figure(results)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

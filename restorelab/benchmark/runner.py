@@ -414,13 +414,13 @@ def _prepare_cell(mspec, dspec, loaded, run):
 
     parts, reason = None, None
     try:
+        dataset = run['built'][dspec['name']]
+        if isinstance(dataset, Exception):  # before the model: no download for a missing set
+            raise _CellFailed(f'dataset did not load: {failure_reason(dataset)}')
         try:
             model = loaded.get(mspec, dspec['name'])
         except Exception as err:
             raise _CellFailed(f'model did not load: {failure_reason(err)}') from err
-        dataset = run['built'][dspec['name']]
-        if isinstance(dataset, Exception):
-            raise _CellFailed(f'dataset did not load: {failure_reason(dataset)}')
         with DefaultScope.overwrite_default_scope('restorelab'):
             loader = Runner.build_dataloader(dict(dspec['loader'], dataset=dataset),
                                              seed=run['inference']['seed'])
