@@ -79,9 +79,8 @@ def pair_by_name(image_paths, gt_paths):
 
 def describe_error(err):
     """One line for a failed cell: a user's mistake as its message, anything else with its type."""
-    if isinstance(err, UserInputError):
-        return user_error_message(err)
-    return f'{type(err).__name__}: {err}'
+    return user_error_message(err) if isinstance(err, UserInputError) else \
+        f'{type(err).__name__}: {err}'
 
 
 def derain_each(images, models, load, test_cfg=None, ground_truths=None, protocol='restormer',
@@ -103,58 +102,43 @@ def derain_each(images, models, load, test_cfg=None, ground_truths=None, protoco
     """
     from restorelab.models.restorers.inference_utils import check_test_cfg
 
-    images, models = list(images), list(models)
+    images, models, ground_truths = list(images), list(models), ground_truths or {}
     names = list(names) if names is not None else [os.path.basename(p) for p in images]
-    ground_truths = ground_truths or {}
-    test_cfg = dict(test_cfg or {})
-    cells = max(1, len(images) * len(models))
+    progress, test_cfg, cells = progress or (lambda *a: None), dict(test_cfg or {}), \
+        max(1, len(images) * len(models))
     for i, (path, name) in enumerate(zip(images, names)):
+        img = gt = None
+        notes = []
         try:
             img = imread_image(path)
+            gt = imread_image(ground_truths[path]) if path in ground_truths else None
         except Exception as err:  # noqa: BLE001  a bad file fails its own cells only
-            for model in models:
-                yield CellResult(name, model.label, error=describe_error(err))
-            continue
-        gt, gt_error = None, None
-        if path in ground_truths:
-            try:
-                gt = imread_image(ground_truths[path])
-            except Exception as err:  # noqa: BLE001
-                gt_error = f'ground truth not scored: {describe_error(err)}'
+            if img is None:
+                yield from (CellResult(name, m.label, error=describe_error(err)) for m in models)
+                continue
+            notes.append(f'ground truth not scored: {describe_error(err)}')
         for j, choice in enumerate(models):
-            cell = i * len(models) + j
-            result = CellResult(name, choice.label, input=img)
-            if gt_error:
-                result.notes.append(gt_error)
-
-            def report(done, total, cell=cell, label=choice.label, name=name):
-                if progress is not None:
-                    progress((cell + done / max(total, 1)) / cells,
-                             f'{label} on {name}: step {done}/{total}')
+            cell, result = i * len(models) + j, CellResult(name, choice.label, input=img,
+                                                           notes=list(notes))
             try:
-                if progress is not None:
-                    progress(cell / cells, f'{choice.label} on {name}: loading the model')
-                model = load(choice)
-                start = time.perf_counter()
-                if model is None:
-                    out = img.copy()
-                else:
+                progress(cell / cells, f'{choice.label} on {name}: loading the model')
+                model, start = load(choice), time.perf_counter()
+                if model is not None:
                     try:
                         check_test_cfg({**model.test_cfg, **test_cfg}, model.size_multiple)
                     except ValueError as err:
                         raise UserInputError(f'{err} (inference options for {choice.label})') from None
-                    out = derain(model, img, test_cfg=test_cfg, progress=report)
+                result.output = img.copy() if model is None else derain(
+                    model, img, test_cfg=test_cfg, progress=lambda done, total, c=cell, m=choice: progress(
+                        (c + done / max(total, 1)) / cells, f'{m.label} on {name}: step {done}/{total}'))
                 result.seconds = time.perf_counter() - start
-                result.output = out
             except Cancelled:
                 raise
             except Exception as err:  # noqa: BLE001  one model's failure must not stop the others
                 result.error = describe_error(err)
-                yield result
-                continue
-            if gt is not None:
+            if gt is not None and result.output is not None:
                 try:
-                    result.metrics = score(out, gt, protocol, names=(name, ground_truths[path]))
+                    result.metrics = score(result.output, gt, protocol, names=(name, ground_truths[path]))
                 except Exception as err:  # noqa: BLE001
                     result.notes.append(f'not scored: {describe_error(err)}')
             yield result

@@ -1,37 +1,21 @@
 """The benchmark config (BENCH_CONFIG): model references x dataset configs, one inference
-protocol, the cost measurement. An mmengine python config with these top-level entries
-(names starting with ``_`` are free helper variables)::
+protocol, the cost measurement; docs/benchmarking.md describes every key. In short::
 
-    models = [
-        dict(name='Input', type='identity'),                            # the rainy input itself
-        dict(name='Restormer', config='configs/restormer/restormer_rain200h.py',
-             checkpoint='official/deraining.pth', convert='restormer'),  # official, converted
-        dict(name='DRSformer', config=dict(Rain200H='h.py', Rain200L='l.py'),
-             checkpoint=dict(Rain200H='h.pth', Rain200L='l.pth')),        # one model per set
-        dict(name='PReNet', zoo=dict(Rain100H='prenet_rain100h')),       # released, by name
-        dict(name='Restormer (ORT)', config='configs/restormer/restormer_rain200h.py',
-             checkpoint='restormer.onnx', backend='onnxruntime'),        # exported, ONNX Runtime
-    ]
-    datasets = [
-        dict(config='configs/_base_/datasets/rain200h.py'),              # as tools/test.py reads it
-        dict(config='configs/_base_/datasets/rain100h.py', protocol='rcdnet',
-             cfg_options={'test_dataloader.dataset.layout': 'numbered'}),
-        dict(name='RealRain', config='configs/_base_/datasets/real_rain.py', data_root='data/real'),
-    ]
+    models = [dict(name='Input', type='identity'),
+              dict(name='Restormer', config='configs/restormer/restormer_rain200h.py',
+                   checkpoint='official/deraining.pth', convert='restormer'),
+              dict(name='PReNet', zoo=dict(Rain100H='prenet_rain100h'))]   # per-set dicts
+    datasets = [dict(config='configs/_base_/datasets/rain200h.py'),
+                dict(config='configs/_base_/datasets/rain100h.py', protocol='rcdnet',
+                     cfg_options={'test_dataloader.dataset.layout': 'numbered'})]
     inference = dict(pad_mode='reflect', tile=None, self_ensemble=False, seed=0, quantize='round')
     cost = dict(shape=(3, 256, 256), runs=5, warmup=2)
-    reference = 'DRSformer'   # optional: the model every other is compared with
+    reference = 'Restormer'   # optional: the model the others are compared with
 
-A model entry is a model reference of :func:`restorelab.apis.load_restorer` with a ``name``;
-``config``, ``checkpoint`` and ``zoo`` may be dicts by dataset name (a set missing from the
-dict makes that cell fail with the reason). A dataset entry names a dataset config (the
-``configs/_base_/datasets/*.py`` whose ``test_dataloader`` and ``test_evaluator``
-tools/test.py uses); ``cfg_options`` are merged into it as ``--cfg-options`` would be,
-``data_root`` sets ``test_dataloader.dataset.data_root`` and ``protocol`` the protocol of
-every metric that takes one. Its name is ``name``, else the config's ``dataset_name``.
-Relative paths are read from the current directory, config files also from the restorelab
-checkout. Everything is checked here, before anything runs: an unknown key, a missing
-dataset config, an unknown metric or a model reference of no known kind raises
+A model entry is a :func:`restorelab.apis.load_restorer` reference with a ``name``; a dataset
+entry names a dataset config, whose ``test_dataloader`` and ``test_evaluator`` tools/test.py
+uses, with overrides. Everything is checked here, before anything runs: an unknown key, a
+missing dataset config, an unknown metric or a model reference of no known kind raises
 :class:`BenchConfigError` naming the entry and what would fit.
 """
 import copy
@@ -135,12 +119,6 @@ def _check_models(models, dataset_names):
     return [dict(m) for m in models]
 
 
-def _metric_names():
-    from restorelab.registry import METRICS
-    METRICS.import_from_location()
-    return sorted(METRICS.module_dict)
-
-
 def dataset_entry(entry, where='datasets[0]'):
     """A dataset entry resolved: ``dict(name, config, loader, metrics, entry)``, its test loader
     and evaluator metrics from the dataset config with the entry's overrides applied."""
@@ -170,9 +148,11 @@ def dataset_entry(entry, where='datasets[0]'):
     for metric in metrics:
         cls = metric_class(metric)
         if cls is None:
+            from restorelab.registry import METRICS
+            METRICS.import_from_location()
             raise BenchConfigError(f'{where} ({path}): test_evaluator names the unknown metric '
                                    f'{metric.get("type")!r}; registered metrics: '
-                                   f'{", ".join(_metric_names())}')
+                                   f'{", ".join(sorted(METRICS.module_dict))}')
         if entry.get('protocol') is not None and 'protocol' in inspect.signature(cls).parameters:
             metric['protocol'] = entry['protocol']
         try:  # a bad protocol or quantisation is found now, not in a cell
@@ -184,7 +164,28 @@ def dataset_entry(entry, where='datasets[0]'):
             raise BenchConfigError(f'{where} ({path}): {err}') from None
     name = entry.get('name') or cfg.get('dataset_name') or os.path.splitext(os.path.basename(path))[0]
     return dict(name=name, config=path, loader=cfg.to_dict()['test_dataloader'], metrics=metrics,
-                entry=dict(entry))
+                columns=metric_columns(metrics), entry=dict(entry))
+
+
+def metric_columns(metrics):
+    """``[dict(name, higher_is_better, decimals, other, protocol, cfg, quantized)]``: the
+    metrics of an evaluator, then each one's other convention (PSNR_RGB beside PSNR) unless
+    listed; what a metric class declares, nothing known by name here."""
+    from restorelab.engine.launch import metric_class
+    from restorelab.evaluation.metrics import PerImageMetric
+
+    columns = []
+    for other in (False, True):
+        for cfg in metrics:
+            cls = metric_class(cfg)
+            cfg = getattr(cls, 'other_convention', lambda c: None)(cfg) if other else cfg
+            name = cfg and (cls.result_name(cfg) if hasattr(cls, 'result_name') else cls.__name__)
+            if cfg and name not in [c['name'] for c in columns]:
+                columns.append(dict(name=name, higher_is_better=getattr(cls, 'higher_is_better', True),
+                                    decimals=getattr(cls, 'decimals', 4), other=other,
+                                    protocol=cfg.get('protocol'), cfg=cfg,
+                                    quantized=issubclass(cls, PerImageMetric)))
+    return columns
 
 
 def _check_datasets(datasets):
@@ -197,12 +198,6 @@ def _check_datasets(datasets):
         _check_name(spec['name'], f'datasets[{i}]', seen)
         out.append(spec)
     return out
-
-
-def _check_section(section, name, defaults):
-    section = {} if section is None else section
-    _check_keys(section, name, tuple(defaults))
-    return dict(defaults, **section)
 
 
 def check_bench_config(cfg):
@@ -230,24 +225,23 @@ def check_bench_config(cfg):
                                    'configs/benchmarks/ for examples)')
     datasets = _check_datasets(cfg['datasets'])
     models = _check_models(cfg['models'], [d['name'] for d in datasets])
-    inference = _check_section(cfg.get('inference'), 'inference', INFERENCE_DEFAULTS)
+    inference, cost = ({} if cfg.get(k) is None else cfg[k] for k in ('inference', 'cost'))
+    _check_keys(inference, 'inference', tuple(INFERENCE_DEFAULTS))
+    _check_keys(cost, 'cost', tuple(COST_DEFAULTS))
+    inference, cost = dict(INFERENCE_DEFAULTS, **inference), dict(COST_DEFAULTS, **cost)
     if not _is_int(inference['seed']):
         raise BenchConfigError(f"inference.seed must be an int, got {inference['seed']!r}")
-    try:
-        check_quantize(inference['quantize'])
-    except ValueError as err:
-        raise BenchConfigError(f'inference.quantize: {err}') from None
-    try:
-        check_test_cfg(restorer_test_cfg(inference))
-    except ValueError as err:
-        raise BenchConfigError(f'inference: {err}'.replace('test_cfg.', 'inference.')) from None
-    cost = _check_section(cfg.get('cost'), 'cost', COST_DEFAULTS)
-    shape = cost['shape']
-    if not (isinstance(shape, (list, tuple)) and len(shape) == 3
-            and all(_is_int(s) and s > 0 for s in shape)):
+    for check, what in ((lambda: check_quantize(inference['quantize']), 'inference.quantize: '),
+                        (lambda: check_test_cfg(restorer_test_cfg(inference)), 'inference: ')):
+        try:
+            check()
+        except ValueError as err:
+            raise BenchConfigError(f'{what}{err}'.replace('test_cfg.', 'inference.')) from None
+    if not (isinstance(cost['shape'], (list, tuple)) and len(cost['shape']) == 3
+            and all(_is_int(s) and s > 0 for s in cost['shape'])):
         raise BenchConfigError(f'cost.shape must be (C, H, W) positive ints, e.g. (3, 256, 256); '
-                               f'got {shape!r}')
-    cost['shape'] = tuple(int(s) for s in shape)
+                               f'got {cost["shape"]!r}')
+    cost['shape'] = tuple(int(s) for s in cost['shape'])
     for key, low in (('runs', 1), ('warmup', 0)):
         if not (_is_int(cost[key]) and cost[key] >= low):
             raise BenchConfigError(f'cost.{key} must be an int >= {low}, got {cost[key]!r}')
@@ -260,16 +254,13 @@ def check_bench_config(cfg):
 
 
 def restorer_test_cfg(inference):
-    """The restorer's ``test_cfg`` part of a checked ``inference`` dict (without the scoring
-    keys ``seed`` and ``quantize``)."""
+    """The restorer's ``test_cfg`` part of ``inference`` (without ``seed`` and ``quantize``)."""
     return {k: v for k, v in inference.items() if k not in SCORING_DEFAULTS}
 
 
 def select(entries, names, what):
-    """The entries named in ``names`` (a list, or a comma-separated string), in config order.
-
-    ``None`` selects every entry; an unknown name is an error listing the valid ones.
-    """
+    """The entries named in ``names`` (a list, or a comma-separated string; None: all), in
+    config order; an unknown name is an error listing the valid ones."""
     if names is None:
         return list(entries)
     if isinstance(names, str):

@@ -27,10 +27,10 @@ def load_results(path):
         with open(path) as f:
             data = json.load(f)
     except (OSError, ValueError) as err:
-        raise BenchmarkError(f'cannot read {path!r} ({err}); remove it or run without --resume') \
-            from None
-    if not isinstance(data, dict) or not isinstance(data.get('cells'), dict):
-        raise BenchmarkError(f'{path!r} is not a benchmark results.json (no "cells"); remove it '
+        data = err
+    if not (isinstance(data, dict) and isinstance(data.get('cells'), dict)):
+        raise BenchmarkError(f'cannot read {path!r} as a benchmark results.json ('
+                             f'{data if isinstance(data, Exception) else "no cells"}); remove it '
                              'or run without --resume')
     return from_json_safe(data)
 
@@ -158,20 +158,17 @@ def comparisons(results, reference=None, seed=0, samples=BOOTSTRAP_SAMPLES):
     return out
 
 
-def _significant(row):
-    return row['ci_low'] is not None and (row['ci_low'] > 0 or row['ci_high'] < 0)
-
-
 def comparison_table(results):
     """Per set, each model's mean difference to the reference, its interval and its wins."""
     lines = ['| Set | Model | Δ vs reference | 95 % CI | images better |', '|:---|:---|---:|:---:|---:|']
     for dataset, comp in (results.get('comparisons') or {}).items():
         for model, row in comp['rows'].items():
-            ci = ('–' if row['ci_low'] is None else
-                  f'[{row["ci_low"]:+.3f}, {row["ci_high"]:+.3f}]')
+            low, high = row['ci_low'], row['ci_high']
+            mark = ' *' if low is not None and (low > 0 or high < 0) else ''
             lines.append(f'| {_md(dataset)} ({comp["metric"]}; reference {_md(comp["reference"])}) '
-                         f'| {_md(model)} | {row["mean_diff"]:+.3f}{" *" if _significant(row) else ""}'
-                         f' | {ci} | {100 * row["wins"]:.0f} % of {row["images"]} |')
+                         f'| {_md(model)} | {row["mean_diff"]:+.3f}{mark} | '
+                         f'{"–" if low is None else f"[{low:+.3f}, {high:+.3f}]"} | '
+                         f'{100 * row["wins"]:.0f} % of {row["images"]} |')
     return lines
 
 
@@ -309,53 +306,44 @@ def write_csv(results, path):
                         ['' if v is None else v for v in extra])
 
 
-# Where a label may go around its point: offsets in points, and the alignment that puts the
-# text on that side; tried in order, the first that overlaps nothing is taken.
+# Where a label may go around its point (offsets in points, and the alignment that puts the
+# text on that side), in the order they are tried.
 _LABEL_SPOTS = [(dx * s, dy * t, ha, va) for dx, dy in ((5, 5), (5, 14), (0, 24), (12, 2))
                 for s, ha in ((1, 'left'), (-1, 'right')) for t, va in ((1, 'bottom'), (-1, 'top'))]
 
 
 def place_labels(ax, points):
-    """Label each ``(x, y, text)`` point of ``ax`` beside it where the label overlaps no other
-    label, no other point and stays inside the axes (the spot of least overlap when none is
-    free); returns the text artists."""
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    """Label each ``(x, y, text)`` point of ``ax`` at the first spot around it where the label
+    overlaps no other label or point and stays inside the axes (else at the spot of least
+    overlap); returns the text artists."""
+    from matplotlib.transforms import Bbox
+
+    renderer = ax.figure.canvas.get_renderer()
     frame = ax.get_window_extent(renderer).padded(-3)
-    markers = [ax.transData.transform((x, y)) for x, y, _ in points]
+    marks = [Bbox.from_bounds(*(ax.transData.transform((x, y)) - 4), 8, 8) for x, y, _ in points]
+
+    def area(a, b):
+        box = Bbox.intersection(a, b)
+        return 0.0 if box is None else box.width * box.height
+
     placed, texts = [], []
     for i, (x, y, text) in enumerate(points):
-        best = None
+        tried = []
         for dx, dy, ha, va in _LABEL_SPOTS:
             label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords='offset points',
                                 fontsize=8, ha=ha, va=va)
             box = label.get_window_extent(renderer)
-            clash = sum(_overlap(box, b) for b in placed) + sum(
-                _overlap(box, _square(m, 4)) for j, m in enumerate(markers) if j != i)
-            outside = box.width * box.height - _overlap(box, frame)
-            score = clash + outside
-            if best is None or score < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (score, label, box)
-            else:
-                label.remove()
-            if score == 0:
+            clash = sum(area(box, b) for b in placed + marks[:i] + marks[i + 1:])
+            tried.append((clash + box.width * box.height - area(box, frame), len(tried), label, box))
+            if tried[-1][0] == 0:
                 break
-        placed.append(best[2])
-        texts.append(best[1])
+        _, _, label, box = min(tried)
+        for *_, other, _ in tried:
+            if other is not label:
+                other.remove()
+        placed.append(box)
+        texts.append(label)
     return texts
-
-
-def _square(centre, half):
-    from matplotlib.transforms import Bbox
-    return Bbox.from_extents(centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half)
-
-
-def _overlap(a, b):
-    w = min(a.x1, b.x1) - max(a.x0, b.x0)
-    h = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return max(0.0, w) * max(0.0, h)
 
 
 def psnr_vs_latency_figure(results):
@@ -394,6 +382,9 @@ def psnr_vs_latency_figure(results):
             elif latency is not None and math.isfinite(value):
                 ax.scatter([latency], [value], s=30)
                 points.append((latency, value, model))
+        if not points:
+            ax.text(0.5, 0.5, 'no latency measured (--no-cost, or no model ran)', ha='center',
+                    va='center', transform=ax.transAxes, fontsize=8, color='gray')
         protocols = sorted({c.get('protocol') for c in dataset['columns'] if c.get('protocol')})
         ax.set_title(f'{dataset["name"]} ({", ".join(protocols) or name}{subset})', fontsize=10)
         ax.set_xlabel(f'latency (ms/image, {results["environment"]["device"]}, '

@@ -15,7 +15,6 @@ import itertools
 import json
 import os
 import platform
-import random
 import shutil
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from .report import comparisons, load_results, write_outputs, write_results_json
 
 RESULTS_VERSION = 2
 COST_EXTRA_RUNS = 4  # what counting FLOPs and measuring memory take, in restorations
+_RUNNERS = itertools.count()  # a unique experiment name for each cell's Runner
 
 
 def cell_id(model_name, dataset_name):
@@ -48,41 +48,35 @@ def collect_environment(device):
     import mmengine
 
     import restorelab
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    commit = dirty = None
-    try:
-        out = subprocess.run(['git', '-C', root, 'rev-parse', 'HEAD'], capture_output=True,
-                             text=True, timeout=10)
-        if not out.returncode:
-            commit = out.stdout.strip()
-            dirty = bool(subprocess.run(['git', '-C', root, 'status', '--porcelain',
-                                         '--untracked-files=no'], capture_output=True, text=True,
-                                        timeout=10).stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    env = dict(restorelab=restorelab.__version__, torch=torch.__version__,
-               mmengine=mmengine.__version__, numpy=np.__version__,
-               python=platform.python_version(), platform=platform.platform(),
-               git_commit=commit, git_dirty=dirty, device=str(device),
-               torch_threads=torch.get_num_threads())
-    if torch.device(device).type == 'cuda':
-        env['gpu'] = torch.cuda.get_device_name(device)
-    else:
-        env['cpu'] = platform.processor() or platform.machine()
-    return env
+
+    def git(*args):
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        try:
+            out = subprocess.run(['git', '-C', root, *args], capture_output=True, text=True,
+                                 timeout=10)
+            return out.stdout.strip() if not out.returncode else None
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    commit = git('rev-parse', 'HEAD')
+    cuda = torch.device(device).type == 'cuda'
+    return dict(restorelab=restorelab.__version__, torch=torch.__version__,
+                mmengine=mmengine.__version__, numpy=np.__version__,
+                python=platform.python_version(), platform=platform.platform(), git_commit=commit,
+                git_dirty=None if commit is None else bool(git('status', '--porcelain',
+                                                               '--untracked-files=no')),
+                device=str(device), torch_threads=torch.get_num_threads(),
+                **{'gpu' if cuda else 'cpu': torch.cuda.get_device_name(device) if cuda else
+                   platform.processor() or platform.machine()})
 
 
 def check_device(device):
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise BenchmarkError(
-            f"--device {device!r}: expected 'cpu' or 'cuda' (or 'cuda:N')") from None
-    if dev.type not in ('cpu', 'cuda'):
-        raise BenchmarkError(f"--device {device!r}: expected 'cpu' or 'cuda'")
-    if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise BenchmarkError(f'--device {device}: CUDA is not available on this machine; use '
-                             '--device cpu')
+    dev = torch.device(device) if isinstance(device, str) and device.split(':')[0] in (
+        'cpu', 'cuda') else None
+    if dev is None or (dev.type == 'cuda' and not torch.cuda.is_available()):
+        raise BenchmarkError(f"--device {device!r}: expected 'cpu' or 'cuda' (or 'cuda:N')" if dev
+                             is None else f'--device {device}: CUDA is not available on this '
+                             'machine; use --device cpu')
     return str(dev)
 
 
@@ -90,14 +84,14 @@ def check_device(device):
 def deterministic(seed, device):
     """Seed every generator and ask torch for deterministic kernels (warn-only: an op
     without a deterministic version warns instead of failing the cell)."""
+    from mmengine.runner import set_random_seed
+
     if torch.device(device).type == 'cuda':
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     previous = (torch.are_deterministic_algorithms_enabled(),
                 torch.is_deterministic_algorithms_warn_only_enabled())
     torch.use_deterministic_algorithms(True, warn_only=True)
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    set_random_seed(seed)
     try:
         yield
     finally:
@@ -109,39 +103,18 @@ def _jsonable(value):
     return json.loads(json.dumps(value))
 
 
-def metric_columns(dataset):
-    """``[dict(name, higher_is_better, decimals, other, cfg)]`` of a resolved dataset: its
-    evaluator's metrics, then each one's other convention (PSNR_RGB beside PSNR) unless listed."""
-    from restorelab.engine.launch import metric_class
-
-    columns = []
-    for other in (False, True):
-        for cfg in dataset['metrics']:
-            cls = metric_class(cfg)
-            if other:
-                twin = getattr(cls, 'other_convention', lambda c: None)(cfg)
-                if twin is None:
-                    continue
-                cfg = twin
-            name = cls.result_name(cfg) if hasattr(cls, 'result_name') else cls.__name__
-            if name not in [c['name'] for c in columns]:
-                columns.append(dict(name=name, higher_is_better=getattr(cls, 'higher_is_better', True),
-                                    decimals=getattr(cls, 'decimals', 4), other=other, cfg=cfg))
-    return columns
-
-
 class _Progress:
-    """One line on stderr: the cell, its images, the grid's images and the time left, which
-    counts every cell and cost measurement still to run at the seconds per image each model
-    has taken so far (the mean of the others for a model not run yet)."""
+    """One line on stderr: the cell, the grid's images and the time left, which counts every
+    cell and cost measurement still to run at the seconds per image each model has taken so
+    far (the mean of the others for a model not run yet); costs are restorations of the cost
+    shape, scaled by what the measured ones took."""
 
     def __init__(self, enabled, images, costs, cost_pixels):
         self.enabled, self.tty = enabled, enabled and sys.stderr.isatty()
         self.start = self.tick = time.perf_counter()
-        self.left = dict(images)  # model -> images still to restore
-        self.costs = dict(costs)  # model -> restorations its cost measurement still takes
+        self.left, self.costs = dict(images), dict(costs)  # model -> images, restorations to go
         self.cost_pixels, self.spent, self.pixels = cost_pixels, {}, [0, 0]
-        self.cost_factor = [0.0, 0.0]  # measured / estimated seconds of the costs done
+        self.cost_factor = [0.0, 0.0]  # seconds the costs took, and were estimated to take
         self.done, self.total = 0, sum(self.left.values())
 
     def _rate(self, model):
@@ -149,49 +122,43 @@ class _Progress:
         return rates.get(model, np.mean(list(rates.values())) if rates else None)
 
     def cost_estimate(self, model):
-        rate, scale = self._rate(model), (self.cost_pixels / (self.pixels[0] / self.pixels[1])
-                                          if self.pixels[1] else 1.0)
+        scale = self.cost_pixels * self.pixels[1] / self.pixels[0] if self.pixels[0] else 1.0
         factor = self.cost_factor[0] / self.cost_factor[1] if self.cost_factor[1] else 1.0
+        rate = self._rate(model)
         return None if rate is None else self.costs.get(model, 0) * rate * scale * factor
 
     def eta(self):
         """Seconds left, or None before any image is restored."""
-        parts = [(self._rate(m), n) for m, n in self.left.items() if n] + \
-            [(self.cost_estimate(m), 1) for m, n in self.costs.items() if n]
-        return None if any(r is None for r, _ in parts) else sum(r * n for r, n in parts)
+        parts = [self._rate(m) and self._rate(m) * n for m, n in self.left.items() if n] + \
+            [self.cost_estimate(m) for m, n in self.costs.items() if n]
+        return None if any(p is None for p in parts) else float(sum(parts))
 
     def images(self, model, count, pixels):
-        now = time.perf_counter()
-        spent = self.spent.setdefault(model, [0.0, 0])
-        spent[0] += now - self.tick
-        spent[1] += count
+        now, spent = time.perf_counter(), self.spent.setdefault(model, [0.0, 0])
+        spent[0], spent[1] = spent[0] + now - self.tick, spent[1] + count
         self.tick, self.done = now, self.done + count
         self.left[model] = max(0, self.left.get(model, 0) - count)
         self.pixels = [self.pixels[0] + pixels, self.pixels[1] + count]
 
     def skip(self, model, count):
         """A failed cell's images: nothing left to do for them."""
-        self.left[model] = max(0, self.left.get(model, 0) - count)
-        self.total -= count
+        self.left[model], self.total = max(0, self.left.get(model, 0) - count), self.total - count
         self.tick = time.perf_counter()
 
     def cost_done(self, model, seconds):
         estimate = self.cost_estimate(model)
         if estimate:
             self.cost_factor = [self.cost_factor[0] + seconds, self.cost_factor[1] + estimate]
-        self.costs[model] = 0
-        self.tick = time.perf_counter()
+        self.costs[model], self.tick = 0, time.perf_counter()
 
     def show(self, label, final=False):
-        if not self.enabled or not (self.tty or final):
-            return
-        eta = self.eta()
-        line = (f'{label} | grid {self.done}/{self.total} images | '
-                f'{time.perf_counter() - self.start:.0f}s elapsed, '
-                f'{"ETA –" if eta is None else f"ETA {eta:.0f}s"}')
-        sys.stderr.write(('\r' + line + '\x1b[K' + ('\n' if final else '')) if self.tty
-                         else line + '\n')
-        sys.stderr.flush()
+        if self.enabled and (self.tty or final):
+            eta = self.eta()
+            line = (f'{label} | grid {self.done}/{self.total} images | '
+                    f'{time.perf_counter() - self.start:.0f}s elapsed, '
+                    f'{"ETA –" if eta is None else f"ETA {eta:.0f}s"}')
+            sys.stderr.write(('\r' + line + '\x1b[K' + '\n' * final) if self.tty else line + '\n')
+            sys.stderr.flush()
 
 
 class _ProgressHook(Hook):
@@ -220,14 +187,13 @@ class _Models:
         from restorelab.apis import load_restorer
 
         ref = entry_ref(entry, dataset)
-        key = json.dumps(ref, sort_keys=True, default=str)
-        if key != self.key:
-            self.key, self.value = key, None
-            try:
+        if json.dumps(ref, sort_keys=True, default=str) != self.key:
+            self.key, self.value = json.dumps(ref, sort_keys=True, default=str), None
+            try:  # a failure is kept: the next set of the same files fails the same way
                 with deterministic(self.run['inference']['seed'], self.run['device']):
                     self.value = load_restorer(ref, self.run['device'],
                                                restorer_test_cfg(self.run['inference']))
-            except Exception as err:  # kept: the next set of the same files fails the same way
+            except Exception as err:
                 self.value = err
         if isinstance(self.value, Exception):
             raise self.value
@@ -248,77 +214,65 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
         save_images: write the 8-bit restored images to ``out_dir/images/<model>/<dataset>/``
             and one contact sheet per set to ``out_dir/contact_sheets/<dataset>.png``.
         measure_costs: measure parameters, FLOPs, latency and memory of every model run
-            (``False``: quality only; costs already in results.json are kept). With ``limit``
-            the latency is one run without warm-up (stated in table.md).
-        limit: score only the first ``limit`` images of each set (a quick look; stated in
-            table.md and the plot); None = every image.
+            (``False``: quality only; costs already in results.json are kept).
+        limit: score only the first ``limit`` images of each set and time one run without
+            warm-up (a quick look; table.md and the plot say so); None = every image.
         quantize: 'round' or 'truncate', overriding the config's ``inference.quantize``.
         sheet_images: images (rows) per contact sheet.
-        launcher: 'none', or 'pytorch'/'slurm' for one of several processes started by
-            tools/dist_benchmark.sh / tools/slurm_benchmark.sh.
+        launcher: 'none', or 'pytorch'/'slurm' in one of the processes that
+            tools/dist_benchmark.sh / tools/slurm_benchmark.sh start.
     """
     from mmengine.dist import broadcast_object_list
 
     from restorelab.engine import launch
+    from restorelab.evaluation.functional import check_quantize
 
     cfg = check_bench_config(bench)
-    if limit is not None and not (isinstance(limit, int) and limit >= 1):
-        raise BenchmarkError(f'--limit must be a positive number of images, got {limit!r}')
-    if not (isinstance(sheet_images, int) and sheet_images >= 1):
-        raise BenchmarkError(f'--sheet-images must be a positive number of images, got '
-                             f'{sheet_images!r}')
-    if quantize is not None:
-        from restorelab.evaluation.functional import check_quantize
-        try:
-            cfg['inference']['quantize'] = check_quantize(quantize)
-        except ValueError as err:
-            raise BenchmarkError(f'--quantize: {err}') from None
+    for name, value in (('--limit', 1 if limit is None else limit), ('--sheet-images', sheet_images)):
+        if not (isinstance(value, int) and value >= 1):
+            raise BenchmarkError(f'{name} must be a positive number of images, got {value!r}')
+    try:
+        cfg['inference']['quantize'] = check_quantize(quantize or cfg['inference']['quantize'])
+    except ValueError as err:
+        raise BenchmarkError(f'--quantize: {err}') from None
     device = check_device(device)
-    model_specs = select(cfg['models'], models, 'models')
-    dataset_specs = select(cfg['datasets'], datasets, 'datasets')
+    model_specs, dataset_specs = (select(cfg['models'], models, 'models'),
+                                  select(cfg['datasets'], datasets, 'datasets'))
     rank, world_size = launch.init_distributed(launcher)
     if device.startswith('cuda') and world_size > 1:
         device = launch.default_device()
-    cost_cfg = dict(cfg['cost'])
-    if limit is not None:  # a quick look: one timed run, no warm-up
-        cost_cfg.update(runs=1, warmup=0)
+    cost_cfg = dict(cfg['cost'], **(dict(runs=1, warmup=0) if limit else {}))
     run = dict(out_dir=out_dir, device=device, inference=_jsonable(cfg['inference']), limit=limit,
                cost_cfg=_jsonable(cost_cfg), save_images=save_images, log=log, rank=rank,
                world_size=world_size, launcher=launcher)
-    results_path = os.path.join(out_dir, 'results.json')
-    previous = [None]
+    results_path, previous = os.path.join(out_dir, 'results.json'), [dict(cells={}, cost={})]
     if rank == 0:
         os.makedirs(out_dir, exist_ok=True)
-        if resume and not os.path.isfile(results_path):
-            previous[0] = BenchmarkError(f'--resume: no {results_path!r} to resume from; run '
-                                         'without --resume first (or check --out)')
-        elif resume:
-            previous[0] = load_results(results_path)
-    if world_size > 1:
+        if resume:
+            previous[0] = load_results(results_path) if os.path.isfile(results_path) else \
+                BenchmarkError(f'--resume: no {results_path!r} to resume from; run without '
+                               '--resume first (or check --out)')
+    if world_size > 1:  # every process runs the cells the first one finds unfinished
         broadcast_object_list(previous)
     if isinstance(previous[0], Exception):
         raise previous[0]
-    results = _start_results(cfg, run, previous[0] or dict(cells={}, cost={}))
+    results = _start_results(cfg, run, previous[0])
     todo = [(m, d) for m in model_specs for d in dataset_specs
             if not _reusable(results['cells'].get(cell_id(m['name'], d['name'])),
-                             _cell_template(m, d, run), ('model_entry', 'dataset_spec',
-                                                         'inference', 'limit'))]
+                             _cell_record(m, d, run))]
     if len(model_specs) * len(dataset_specs) > len(todo) and rank == 0:
         log(f'resume: {len(model_specs) * len(dataset_specs) - len(todo)} finished cell(s) taken '
             f'from {results_path}')
     cost_todo = [m for m in model_specs if measure_costs and not _reusable(
-        results['cost'].get(m['name']), _cost_record(m, run), ('model_entry', 'settings',
-                                                               'inference', 'device'))]
+        results['cost'].get(m['name']), _cost_record(m, run))]
     built = run['built'] = {d['name']: _build_dataset(d, limit) for d in dataset_specs}
-    sizes = run['sizes'] = {n: 1 if isinstance(d, Exception) else max(1, len(d))
-                            for n, d in built.items()}
-    images = {}
-    for m, d in todo:
-        images[m['name']] = images.get(m['name'], 0) + sizes[d['name']]
-    run['bar'] = _Progress(progress and rank == 0, images,
-                           {m['name']: 0 if m.get('type') == 'identity' else
-                            cost_cfg['runs'] + cost_cfg['warmup'] + COST_EXTRA_RUNS
-                            for m in cost_todo}, cost_cfg['shape'][1] * cost_cfg['shape'][2])
+    run['sizes'] = {n: 1 if isinstance(d, Exception) else max(1, len(d)) for n, d in built.items()}
+    images = {m['name']: sum(run['sizes'][d['name']] for m2, d in todo if m2 is m)
+              for m in model_specs}
+    runs = cost_cfg['runs'] + cost_cfg['warmup'] + COST_EXTRA_RUNS
+    run['bar'] = _Progress(progress and rank == 0, images, {
+        m['name']: 0 if m.get('type') == 'identity' else runs for m in cost_todo},
+        cost_cfg['shape'][1] * cost_cfg['shape'][2])
     loaded = _Models(run)
     try:
         for mspec, dspec in todo:
@@ -339,7 +293,7 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
         if rank:
             return None
         shutil.rmtree(os.path.join(out_dir, '.collect'), ignore_errors=True)
-    for mspec in cost_todo:
+    for mspec in cost_todo:  # one process, after the cells: its share of the time is known
         results['cost'][mspec['name']] = _measure_cost(mspec, run)
     if save_images:
         results['contact_sheets'] = _write_contact_sheets(out_dir, model_specs, dataset_specs,
@@ -355,9 +309,8 @@ def _build_dataset(dspec, limit):
     from mmengine.registry import DefaultScope
 
     from restorelab.registry import DATASETS
-    dataset_cfg = copy.deepcopy(dspec['loader']['dataset'])
-    if limit is not None:
-        dataset_cfg['indices'] = limit
+    dataset_cfg = dict(copy.deepcopy(dspec['loader']['dataset']),
+                       **({'indices': limit} if limit else {}))
     try:
         with DefaultScope.overwrite_default_scope('restorelab'):
             return DATASETS.build(dataset_cfg)
@@ -365,7 +318,7 @@ def _build_dataset(dspec, limit):
         return err
 
 
-def _cell_template(mspec, dspec, run):
+def _cell_record(mspec, dspec, run):
     return dict(model=mspec['name'], dataset=dspec['name'], model_entry=_jsonable(mspec),
                 dataset_spec=_jsonable(dict(loader=dspec['loader'], metrics=dspec['metrics'])),
                 inference=run['inference'], limit=run['limit'])
@@ -376,34 +329,31 @@ def _cost_record(mspec, run):
                 inference=run['inference'], device=run['device'])
 
 
-def _reusable(old, new, keys):
+def _reusable(old, new):
+    """A finished cell (or cost) of results.json whose settings are those of this run."""
     return old is not None and old.get('status') in ('ok', 'unscored') and all(
-        old.get(k) == new.get(k) for k in keys)
+        old.get(k) == v for k, v in new.items() if k not in ('model', 'dataset'))
 
 
 def _start_results(cfg, run, previous):
     """The results dict: this run's environment and settings, and the cells and costs of
     ``previous`` whose model and dataset are still in the config."""
-    models = [m['name'] for m in cfg['models']]
-    sets = [d['name'] for d in cfg['datasets']]
+    models, sets = [m['name'] for m in cfg['models']], [d['name'] for d in cfg['datasets']]
     return dict(
         version=RESULTS_VERSION, environment=collect_environment(run['device']),
         processes=run['world_size'], inference=run['inference'], cost_settings=run['cost_cfg'],
         models=models, identity=[m['name'] for m in cfg['models'] if m.get('type') == 'identity'],
         limit=run['limit'], reference=cfg['reference'],
-        datasets=[dict(name=d['name'], config=d['entry']['config'],
-                       columns=[dict({k: v for k, v in c.items() if k != 'cfg'},
-                                     protocol=c['cfg'].get('protocol'))
-                                for c in metric_columns(d)])
-                  for d in cfg['datasets']],
+        datasets=[dict(name=d['name'], config=d['entry']['config'], columns=[
+            {k: v for k, v in c.items() if k not in ('cfg', 'quantized')} for c in d['columns']])
+            for d in cfg['datasets']],
         cells={k: c for k, c in previous.get('cells', {}).items()
                if c['model'] in models and c['dataset'] in sets},
         cost={k: c for k, c in previous.get('cost', {}).items() if k in models})
 
 
-# ----------------------------------------------------------------------------- one cell
 def _prepare_cell(mspec, dspec, loaded, run):
-    """``(model, dataloader, evaluator)`` of a cell, or the reason it cannot run; on several
+    """``((model, dataloader, evaluator), None)`` of a cell, or ``(None, reason)``; on several
     processes every process gets the same answer (one that fails fails the cell for all)."""
     from mmengine.dist import all_gather_object
     from mmengine.evaluator import Evaluator
@@ -424,31 +374,25 @@ def _prepare_cell(mspec, dspec, loaded, run):
         with DefaultScope.overwrite_default_scope('restorelab'):
             loader = Runner.build_dataloader(dict(dspec['loader'], dataset=dataset),
                                              seed=run['inference']['seed'])
-            metrics = []
-            for i, column in enumerate(metric_columns(dspec)):
-                metric = dict(column['cfg'], prefix=dspec['name'])
-                if 'quantize' in _init_args(metric):
-                    metric['quantize'] = run['inference']['quantize']
-                metrics.append(METRICS.build(metric))
-                # Several processes gather per-image values through files in the output folder
-                # (shared by every machine of a run), removed once read.
-                metrics[-1].collect_dir = os.path.join(run['out_dir'], '.collect', str(i))
+            metrics = [METRICS.build(dict(c['cfg'], prefix=dspec['name'], **(
+                {'quantize': run['inference']['quantize']} if c['quantized'] else {})))
+                for c in dspec['columns']]
+        for i, metric in enumerate(metrics):
+            # Several processes gather the per-image values through files in the output
+            # folder (which every machine of a run shares), removed once read.
+            metric.collect_dir = os.path.join(run['out_dir'], '.collect', str(i))
         parts = (model, loader, Evaluator(metrics))
     except _CellFailed as err:
         reason = str(err)
     except Exception as err:  # the run goes on
         reason = failure_reason(err)
     if run['world_size'] > 1:
-        reasons = all_gather_object(reason)
-        reason = next((r for r in reasons if r is not None), None)
+        reason = next((r for r in all_gather_object(reason) if r is not None), None)
     return (None, reason) if reason else (parts, None)
 
 
-def _init_args(metric_cfg):
-    import inspect
-
-    from restorelab.engine.launch import metric_class
-    return inspect.signature(metric_class(metric_cfg)).parameters
+class _CellFailed(Exception):
+    """A cell that cannot run because its model or data did not load."""
 
 
 def _run_cell(mspec, dspec, loaded, run):
@@ -456,12 +400,10 @@ def _run_cell(mspec, dspec, loaded, run):
     never raised."""
     from restorelab.engine import launch
 
-    cell = _cell_template(mspec, dspec, run)
+    cell = _cell_record(mspec, dspec, run)
     label, bar, start = f'{mspec["name"]} | {dspec["name"]}', run['bar'], time.perf_counter()
     parts, reason = _prepare_cell(mspec, dspec, loaded, run)
     if reason:
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
         bar.skip(mspec['name'], run['sizes'][dspec['name']])
         cell.update(status='failed', reason=reason, num_images=0, mean={}, images=[])
     else:
@@ -476,7 +418,7 @@ def _run_cell(mspec, dspec, loaded, run):
             dict(work_dir=os.path.join(run['out_dir'], 'logs', name), test_cfg=dict(type='TestLoop'),
                  default_scope='restorelab', launcher=run['launcher'], log_level='WARNING',
                  randomness=dict(seed=run['inference']['seed']),
-                 experiment_name=f'{name}_{next(_RUNNERS)}',  # unique within the process
+                 experiment_name=f'{name}_{next(_RUNNERS)}',
                  default_hooks=dict(logger=None, checkpoint=None, param_scheduler=None),
                  visualizer=dict(type='Visualizer', vis_backends=[]),
                  env_cfg=dict(dist_cfg=dict(backend='gloo' if run['device'] == 'cpu' else 'nccl'))),
@@ -489,74 +431,63 @@ def _run_cell(mspec, dspec, loaded, run):
                 runner.logger.removeHandler(handler)
         records = [dict(key=loader.dataset.get_data_info(i).get('key', str(i)))
                    for i in range(len(loader.dataset))]
-        for metric in evaluator.metrics:
+        for metric in evaluator.metrics:  # the values of the whole set, on the first process
             for record, value in zip(records, getattr(metric, 'per_image', [])):
                 record.update({k: v for k, v in value.items() if k != 'key'})
-        cell.update(status='ok' if mean else 'unscored',
-                    reason=None if mean else f'the test_evaluator of {dspec["config"]} has no metric',
-                    num_images=len(records), mean=mean, images=records)
+        cell.update(status='ok' if mean else 'unscored', num_images=len(records), mean=mean,
+                    reason=None if mean else f'the test_evaluator of {dspec["config"]} is empty',
+                    images=records)
     cell['seconds'] = round(time.perf_counter() - start, 3)
     bar.show(f'{label}: {cell["num_images"]} images', final=True)
-    if cell['status'] == 'failed' and run['rank'] == 0:
-        run['log'](f'{label}: failed: {cell["reason"]}')
-    elif not bar.enabled and run['rank'] == 0:
-        run['log'](f'{label}: ' + (cell['status'] if cell['status'] != 'ok' else ', '.join(
-            f'{k} {v:.4f}' for k, v in cell['mean'].items())))
+    if run['rank'] == 0 and (cell['status'] == 'failed' or not bar.enabled):
+        run['log'](f'{label}: ' + (f'failed: {cell["reason"]}' if cell['status'] == 'failed' else
+                                   ', '.join(f'{k} {v:.4f}' for k, v in cell['mean'].items())
+                                   or cell['status']))
     return cell
 
 
-_RUNNERS = itertools.count()
-
-
-class _CellFailed(Exception):
-    """A cell that cannot run because its model did not load."""
-
-
-# --------------------------------------------------------------------------------- cost
 def _measure_cost(mspec, run):
     """Cost of a model, built from its config (the first one for per-dataset configs) with its
-    initial weights: parameters, FLOPs, latency and memory do not depend on the weights."""
+    initial weights: parameters, FLOPs, latency and memory do not depend on the weights. An
+    .onnx entry: the arch of its config counted, the file timed in ONNX Runtime."""
     from restorelab.apis import load_restorer, model_ref
+    from restorelab.apis.zoo import find_release, resolve_config
     from .cost import count_paper_flops, count_parameters, measure_cost, measure_speed
 
     record, start = _cost_record(mspec, run), time.perf_counter()
     settings, inference = record['settings'], record['inference']
     try:
         ref = model_ref(entry_ref(mspec))
+        config = resolve_config(find_release(ref['zoo'])) if ref['kind'] == 'released' else \
+            ref['config']
+        device, test_cfg = 'cpu' if ref['kind'] == 'onnx' else run['device'], restorer_test_cfg(inference)
+        args = (settings['shape'], settings['runs'], settings['warmup'], device, inference['seed'])
         if ref['kind'] == 'identity':
             record.update(params=0, flops=0, paper_flops=0, fast_path=False, latency_ms=None,
                           peak_memory_mb=None)
+        elif config is None:
+            raise BenchmarkError(f'model {mspec["name"]!r}: an .onnx without its config has no '
+                                 'arch to count parameters and FLOPs of; give config=')
         else:
-            if ref['kind'] == 'released':
-                from restorelab.apis.zoo import find_release, resolve_config
-                ref = dict(kind='model', config=resolve_config(find_release(ref['zoo'])))
-            if ref['config'] is None:
-                raise BenchmarkError(f'model {mspec["name"]!r}: an .onnx without its config has '
-                                     'no arch to count parameters and FLOPs of; give config=')
-            with deterministic(inference['seed'], run['device']):
-                model = load_restorer(dict(config=ref['config']), 'cpu' if ref['kind'] == 'onnx'
-                                      else run['device'], restorer_test_cfg(inference))
-            args = (settings['shape'], settings['runs'], settings['warmup'],
-                    'cpu' if ref['kind'] == 'onnx' else run['device'], inference['seed'])
+            with deterministic(inference['seed'], device):
+                model = load_restorer(dict(config=config), device, test_cfg)
             if ref['kind'] == 'onnx':  # the exported file runs the release formulation
                 paper = count_paper_flops(model.arch, settings['shape'], inference['seed'])
                 record.update(params=count_parameters(model.arch), flops=paper, paper_flops=paper,
-                              fast_path=False, flops_shape=list(settings['shape']))
-                record.update(measure_speed(load_restorer(
-                    dict(onnx=ref['onnx'], config=ref['config']), 'cpu',
-                    restorer_test_cfg(inference)), *args))
+                              fast_path=False, flops_shape=list(settings['shape']),
+                              **measure_speed(load_restorer(dict(onnx=ref['onnx'], config=config), 'cpu',
+                                                           test_cfg), *args))
             else:
                 record.update(measure_cost(model, *args))
         record.update(status='ok', reason=None)
     except Exception as err:
         record.update(status='failed', reason=failure_reason(err))
     run['bar'].cost_done(mspec['name'], time.perf_counter() - start)
-    if record['status'] == 'failed':
-        run['log'](f'cost of {mspec["name"]}: failed: {record["reason"]}')
-    elif record.get('latency_ms') is not None:
-        run['log'](f'cost of {mspec["name"]}: {record["params"]:,} parameters, '
-                   f'{record["paper_flops"] / 1e9:.3f} G FLOPs (MACs), '
-                   f'{record["latency_ms"]:.1f} ms/image at {record["flops_shape"]}')
+    if record['status'] == 'failed' or record.get('latency_ms') is not None:
+        run['log'](f'cost of {mspec["name"]}: ' + (
+            f'failed: {record["reason"]}' if record['status'] == 'failed' else
+            f'{record["params"]:,} parameters, {record["paper_flops"] / 1e9:.3f} G FLOPs (MACs), '
+            f'{record["latency_ms"]:.1f} ms/image at {record["flops_shape"]}'))
     run['bar'].show(f'cost of {mspec["name"]}', final=True)
     return record
 
@@ -576,16 +507,14 @@ def _write_contact_sheets(out_dir, model_specs, dataset_specs, built, count, log
         dataset, rel = built[dspec['name']], os.path.join('contact_sheets', f'{dspec["name"]}.png')
         if isinstance(dataset, Exception):  # a set that did not load has no sheet
             continue
-        samples = []
-        for i in range(min(count, len(dataset))):
-            data = dataset[i]
-            gt = data['data_samples'].get('gt_img')
-            samples.append((data['data_samples'].metainfo['key'], to_u8(data['inputs']),
-                            None if gt is None else to_u8(gt)))
-        model_dirs = [(m['name'], os.path.join(out_dir, 'images', m['name'], dspec['name']))
-                      for m in model_specs if m.get('type') != 'identity']
+        samples = [(d['data_samples'].metainfo['key'], to_u8(d['inputs']),
+                    None if d['data_samples'].get('gt_img') is None else
+                    to_u8(d['data_samples'].gt_img))
+                   for d in (dataset[i] for i in range(min(count, len(dataset))))]
         try:
-            write_contact_sheet(os.path.join(out_dir, rel), samples, model_dirs)
+            write_contact_sheet(os.path.join(out_dir, rel), samples, [
+                (m['name'], os.path.join(out_dir, 'images', m['name'], dspec['name']))
+                for m in model_specs if m.get('type') != 'identity'])
         except (OSError, ValueError) as err:
             log(f'contact sheet of {dspec["name"]} not written: {failure_reason(err)}')
             continue

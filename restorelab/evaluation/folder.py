@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 from mmengine.evaluator import Evaluator
 from mmengine.registry import DefaultScope
-from mmengine.utils import ProgressBar
+from mmengine.utils import track_iter_progress
 
 from restorelab.datasets.saved_results import PAIR_MODES, Problem, SavedResultsDataset
 from restorelab.registry import METRICS
@@ -23,17 +23,12 @@ from .functional.niqe import NIQE_BLOCK
 __all__ = ['PAIR_MODES', 'evaluate_folders', 'evaluate_no_reference']
 
 
-def _bar(items, show, what):
+def _each(items, show, what):
+    """``items``, with a progress bar under ``what`` when ``show``."""
     if show and items:
         print(what)
-        return ProgressBar(len(items))
-    return None
-
-
-def _done(bar):
-    if bar:
-        bar.file.write('\n')
-        bar.file.flush()
+        return track_iter_progress(list(items))
+    return items
 
 
 def _raise(problems, skip_bad, outcome):
@@ -52,8 +47,7 @@ def _score(dataset, metric_cfgs, check, skip_bad, progress):
     problems = list(dataset.problems)
     bad = {p.path for p in problems}
     good = []
-    bar = _bar(range(len(dataset)), progress, f'checking {len(dataset)} images')
-    for i in range(len(dataset)):
+    for i in _each(range(len(dataset)), progress, f'checking {len(dataset)} images'):
         info = dataset.get_data_info(i)
         if info['img_path'] not in bad and info.get('gt_path') not in bad:
             try:
@@ -61,13 +55,9 @@ def _score(dataset, metric_cfgs, check, skip_bad, progress):
                 good.append(i)
             except (FolderEvalError, ValueError, TypeError) as err:
                 problems.append(Problem(getattr(err, 'path', info['img_path']), str(err)))
-        if bar:
-            bar.update()
-    _done(bar)
     _raise(problems, skip_bad, 'nothing was scored')
     evaluator, scored = Evaluator(metrics), []
-    bar = _bar(good, progress, f'scoring {len(good)} images')
-    for i in good:
+    for i in _each(good, progress, f'scoring {len(good)} images'):
         sample, kept = dataset[i], [len(m.results) for m in metrics]
         try:
             evaluator.process([sample])
@@ -76,9 +66,6 @@ def _score(dataset, metric_cfgs, check, skip_bad, progress):
             for metric, n in zip(metrics, kept):
                 del metric.results[n:]
             problems.append(Problem(sample['img_path'], str(err)))
-        if bar:
-            bar.update()
-    _done(bar)
     _raise(problems, skip_bad, 'no report was made')
     if not scored:
         raise FolderEvalError(f'no scorable images in {dataset.results_dir!r}')

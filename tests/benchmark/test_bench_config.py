@@ -7,7 +7,6 @@ import pytest
 
 from restorelab.benchmark import BenchConfigError, check_bench_config, select
 from restorelab.benchmark.config import entry_ref
-from restorelab.benchmark.runner import metric_columns
 
 MODEL = dict(name='m', config='m.py', checkpoint='m.pth')
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,7 +31,7 @@ def test_defaults_are_filled_in_and_the_dataset_config_is_read():
     assert [(m['type'], m['protocol']) for m in dataset['metrics']] == [
         ('PSNR', 'restormer'), ('SSIM', 'restormer')]
     # Each metric's other convention is a column too.
-    assert [(c['name'], c['other']) for c in metric_columns(dataset)] == [
+    assert [(c['name'], c['other']) for c in dataset['columns']] == [
         ('PSNR', False), ('SSIM', False), ('PSNR_RGB', True), ('SSIM_RGB', True)]
 
 
