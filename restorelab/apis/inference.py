@@ -1,13 +1,11 @@
 """Build a restorer from a config and restore single images: what tools and users call."""
 import os
-from collections import OrderedDict
 
 import numpy as np
 import torch
-from mmengine.config import Config
 
 from restorelab.utils.errors import CheckpointMismatchError, InferenceMemoryError, UserInputError
-from restorelab.utils.plugins import import_custom_modules
+from .models import load_restorer, load_weights  # noqa: F401  (load_weights: the apis name)
 
 
 def _is_out_of_memory(err):
@@ -16,61 +14,6 @@ def _is_out_of_memory(err):
     text = str(err)
     return isinstance(err, RuntimeError) and ("can't allocate memory" in text
                                               or 'out of memory' in text.lower())
-
-
-def _load_config(config):
-    if isinstance(config, (str, os.PathLike)):
-        path = os.fspath(config)
-        if not os.path.isfile(path):
-            raise UserInputError(f'config file {path!r} does not exist')
-        cfg = Config.fromfile(path, import_custom_modules=False)
-    elif isinstance(config, Config):
-        cfg = config
-    elif isinstance(config, dict):
-        cfg = Config(config)
-    else:
-        raise TypeError(f'config must be a path, an mmengine Config or a dict, got {type(config).__name__}')
-    if cfg.get('custom_imports'):  # plugins, found from the config's folder
-        import_custom_modules(cfg['custom_imports'], cfg.filename or None)
-    return cfg
-
-
-def load_weights(model, checkpoint):
-    """Load the weights in file ``checkpoint`` into ``model`` (an ImageRestorer) strictly.
-
-    The file is read with ``torch.load(weights_only=True)`` and restorelab's
-    allow-list for its own training checkpoints (:func:`safe_torch_load`). Weights
-    are taken from ``params``, ``params_ema`` or ``state_dict`` (in that order of
-    preference; a mmengine checkpoint saved with EMAHook holds the EMA weights in
-    ``state_dict``) or a flat dict; a ``module.`` prefix is dropped and a bare
-    arch state_dict gets the ``arch.`` prefix. Returns the wrapper key used.
-
-    Raises:
-        CheckpointMismatchError: listing missing and unexpected keys and shape
-            mismatches, with how to convert an official release.
-    """
-    from restorelab.engine.checkpoint import safe_torch_load
-    from restorelab.models.converters.official import ARCH_PREFIX, unwrap_state_dict
-    from restorelab.utils.state_dicts import state_dict_mismatch
-
-    raw = safe_torch_load(checkpoint, map_location='cpu')
-    try:
-        state_dict, wrapper = unwrap_state_dict(raw, source=str(checkpoint))
-    except ValueError as err:
-        raise CheckpointMismatchError(str(err)) from None
-    expected = model.state_dict()
-    if (any(k.startswith(ARCH_PREFIX) for k in expected)
-            and not any(k.startswith(ARCH_PREFIX) for k in state_dict)):
-        state_dict = OrderedDict((ARCH_PREFIX + k, v) for k, v in state_dict.items())
-    problems = state_dict_mismatch(expected, state_dict)
-    if problems:
-        raise CheckpointMismatchError(
-            f'checkpoint {os.fspath(checkpoint)!r} (weights under {wrapper or "the top level"}) does '
-            f'not fit the model built from the config: {problems}. Check that config and '
-            'checkpoint belong together; an official release must first be converted with '
-            '`python tools/convert_checkpoint.py MODEL IN.pth OUT.pth`.')
-    model.load_state_dict(state_dict, strict=True)
-    return wrapper
 
 
 def init_model(config, checkpoint=None, device='cpu'):
@@ -87,7 +30,6 @@ def init_model(config, checkpoint=None, device='cpu'):
     A shorthand of :func:`restorelab.apis.models.load_restorer`, which takes every kind of
     model reference.
     """
-    from .models import load_restorer
     if isinstance(config, (str, os.PathLike)) and not os.path.isfile(config):
         from .zoo import find_release
         find_release(config)  # neither a file nor a name: the error lists the names

@@ -17,10 +17,14 @@ A reference is one of
 the web app all resolve references through this module.
 """
 import os
+from collections import OrderedDict
 
 import torch.nn as nn
+from mmengine.config import Config
 
-from restorelab.utils.errors import CheckpointNotFoundError, ModelRefError, UserInputError
+from restorelab.utils.errors import (CheckpointMismatchError, CheckpointNotFoundError,
+                                     ModelRefError, UserInputError)
+from restorelab.utils.plugins import import_custom_modules
 
 KINDS = ('model', 'released', 'onnx', 'identity')
 REF_KEYS = ('type', 'config', 'checkpoint', 'convert', 'convert_key', 'backend', 'zoo', 'onnx')
@@ -116,13 +120,67 @@ def describe_ref(ref):
         ref['kind']]()
 
 
+def _load_config(config):
+    if isinstance(config, (str, os.PathLike)):
+        path = os.fspath(config)
+        if not os.path.isfile(path):
+            raise UserInputError(f'config file {path!r} does not exist')
+        cfg = Config.fromfile(path, import_custom_modules=False)
+    elif isinstance(config, Config):
+        cfg = config
+    elif isinstance(config, dict):
+        cfg = Config(config)
+    else:
+        raise TypeError(f'config must be a path, an mmengine Config or a dict, got {type(config).__name__}')
+    if cfg.get('custom_imports'):  # plugins, found from the config's folder
+        import_custom_modules(cfg['custom_imports'], cfg.filename or None)
+    return cfg
+
+
+def load_weights(model, checkpoint):
+    """Load the weights in file ``checkpoint`` into ``model`` (an ImageRestorer) strictly.
+
+    The file is read with ``torch.load(weights_only=True)`` and restorelab's
+    allow-list for its own training checkpoints (:func:`safe_torch_load`). Weights
+    are taken from ``params``, ``params_ema`` or ``state_dict`` (in that order of
+    preference; a mmengine checkpoint saved with EMAHook holds the EMA weights in
+    ``state_dict``) or a flat dict; a ``module.`` prefix is dropped and a bare
+    arch state_dict gets the ``arch.`` prefix. Returns the wrapper key used.
+
+    Raises:
+        CheckpointMismatchError: listing missing and unexpected keys and shape
+            mismatches, with how to convert an official release.
+    """
+    from restorelab.engine.checkpoint import safe_torch_load
+    from restorelab.models.converters.official import ARCH_PREFIX, unwrap_state_dict
+    from restorelab.utils.state_dicts import state_dict_mismatch
+
+    raw = safe_torch_load(checkpoint, map_location='cpu')
+    try:
+        state_dict, wrapper = unwrap_state_dict(raw, source=str(checkpoint))
+    except ValueError as err:
+        raise CheckpointMismatchError(str(err)) from None
+    expected = model.state_dict()
+    if (any(k.startswith(ARCH_PREFIX) for k in expected)
+            and not any(k.startswith(ARCH_PREFIX) for k in state_dict)):
+        state_dict = OrderedDict((ARCH_PREFIX + k, v) for k, v in state_dict.items())
+    problems = state_dict_mismatch(expected, state_dict)
+    if problems:
+        raise CheckpointMismatchError(
+            f'checkpoint {os.fspath(checkpoint)!r} (weights under {wrapper or "the top level"}) does '
+            f'not fit the model built from the config: {problems}. Check that config and '
+            'checkpoint belong together; an official release must first be converted with '
+            '`python tools/convert_checkpoint.py MODEL IN.pth OUT.pth`.')
+    model.load_state_dict(state_dict, strict=True)
+    return wrapper
+
+
 def build_model(config):
     """The ImageRestorer of ``config`` (a path, Config or dict with a ``model`` entry) with its
     initial weights, in restorelab's default scope; the config is kept as ``model.cfg``."""
     from mmengine.registry import init_default_scope
 
     from restorelab.registry import MODELS
-    from .inference import _load_config
 
     cfg = _load_config(config)
     if 'model' not in cfg:
@@ -169,7 +227,6 @@ def load_restorer(ref, device='cpu', test_cfg=None):
             model.arch.load_state_dict(load_official_checkpoint(
                 checkpoint, ref['convert'], arch=model.arch, key=ref['convert_key']), strict=True)
         elif checkpoint is not None:
-            from .inference import load_weights
             load_weights(model, checkpoint)
     if test_cfg:
         model.test_cfg = check_test_cfg({**model.test_cfg, **test_cfg}, model.size_multiple)
@@ -188,7 +245,6 @@ def _load_onnx(ref, device, test_cfg):
         raise CheckpointNotFoundError(f'ONNX file {path!r} does not exist')
     model = load_onnx_model(path, test_cfg)
     if ref['config'] is not None:
-        from .inference import _load_config
         arch = _load_config(ref['config']).model.get('arch', {})
         expected = arch.get('type') if isinstance(arch, dict) else None
         if expected and expected != model.arch.arch_name:

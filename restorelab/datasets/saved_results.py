@@ -4,7 +4,6 @@ scored by the same metric objects as tools/test.py and the benchmark."""
 import os
 from dataclasses import dataclass
 
-import numpy as np
 from mmengine.dataset import BaseDataset
 
 from restorelab.registry import DATASETS
@@ -130,35 +129,19 @@ def pair_folders(results_dir, gt_dir, pair_by='name', result_template='{}', gt_t
     return pairs, problems, sorted(ignored)
 
 
-def read_8bit(path, quantize=None):
-    """An 8-bit RGB image file as ``(H, W, 3)`` uint8; a 16-bit one is quantised to 8 bits when
-    ``quantize`` says how ('round' or 'truncate'; results only: ground truths must be 8-bit)."""
-    from restorelab.evaluation.functional import quantize_image
-
-    img = imread_rgb(path)
-    if img.dtype == np.uint16 and quantize is not None:
-        return quantize_image(img.astype(np.float64) / 65535, 8, quantize)
-    if img.dtype != np.uint8:
-        hint = (' (or pass --quantize round|truncate to score 16-bit results at 8 bits)'
-                if quantize is None and img.dtype == np.uint16 else '')
-        raise ImageReadError(
-            f'{path!r} is a {img.dtype.itemsize * 8}-bit image; the protocols score 8-bit images '
-            f'as the MATLAB scripts read them: save 8-bit results and ground truths{hint}')
-    return img
-
-
 @DATASETS.register_module()
 class SavedResultsDataset(BaseDataset):
     """Result files of ``results_dir`` paired with the ground truths of ``gt_dir`` (see
     :func:`pair_folders`), or alone (``gt_dir=None``, for no-reference metrics). A sample is
-    ``dict(key, img_path, gt_path, pred_img, gt_img)`` with ``(3, H, W)`` uint8 images, what
-    a restorer's test step gives the metrics. Files without a partner are listed in
+    ``dict(key, img_path, gt_path, pred_img, gt_img)`` with ``(3, H, W)`` uint8 or uint16
+    images as the files hold them, what a restorer's test step gives the metrics (which bring
+    16-bit results to 8 bits as their ``quantize`` says). Files without a partner are listed in
     ``problems``, files no template matches in ``ignored``; an unreadable file raises
     :class:`FolderEvalError` with ``path``, the file at fault, when its sample is read."""
 
     def __init__(self, results_dir, gt_dir=None, pair_by='name', result_template='{}',
-                 gt_template='{}', quantize=None, **kwargs):
-        self.results_dir, self.gt_dir, self.quantize = results_dir, gt_dir, quantize
+                 gt_template='{}', **kwargs):
+        self.results_dir, self.gt_dir = results_dir, gt_dir
         self.pairing = (pair_by, result_template, gt_template)
         self.problems, self.ignored = [], []
         super().__init__(serialize_data=False, test_mode=True, **kwargs)
@@ -174,12 +157,11 @@ class SavedResultsDataset(BaseDataset):
 
     def prepare_data(self, idx):
         sample = dict(self.get_data_info(idx))
-        for field, path, mode in (('pred_img', sample['img_path'], self.quantize),
-                                  ('gt_img', sample.get('gt_path'), None)):
+        for field, path in (('pred_img', sample['img_path']), ('gt_img', sample.get('gt_path'))):
             if path is None:
                 continue
             try:
-                sample[field] = read_8bit(path, mode).transpose(2, 0, 1)
+                sample[field] = imread_rgb(path).transpose(2, 0, 1)
             except ImageReadError as err:
                 error = FolderEvalError(str(err))
                 error.path = path

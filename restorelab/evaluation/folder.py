@@ -9,6 +9,8 @@ is read and checked first, and without ``skip_bad`` the problems raise one
 import os
 from dataclasses import asdict
 
+import numpy as np
+
 from mmengine.evaluator import Evaluator
 from mmengine.registry import DefaultScope
 from mmengine.utils import track_iter_progress
@@ -37,6 +39,22 @@ def _raise(problems, skip_bad, outcome):
         raise FolderEvalError(f'{len(problems)} problem(s) found, {outcome}:\n{lines}\n'
                               'Fix the files, or pass --skip-bad (skip_bad=True) to score the '
                               'remaining ones and list these as skipped.')
+
+
+def _bit_depths(sample, quantize):
+    """The protocols score 8-bit images as the MATLAB scripts read them: a 16-bit result is
+    scored only when ``quantize`` says how to bring it to 8 bits, a 16-bit ground truth never."""
+    for field, path in (('pred_img', 'img_path'), ('gt_img', 'gt_path')):
+        img = sample.get(field)
+        if img is not None and img.dtype != np.uint8 and not (field == 'pred_img' and quantize):
+            hint = (' (or pass --quantize round|truncate to score 16-bit results at 8 bits)'
+                    if field == 'pred_img' else '')
+            error = FolderEvalError(
+                f'{sample[path]!r} is a {img.dtype.itemsize * 8}-bit image; the protocols score '
+                f'8-bit images as the MATLAB scripts read them: save 8-bit results and ground '
+                f'truths{hint}')
+            error.path = sample[path]
+            raise error
 
 
 def _score(dataset, metric_cfgs, check, skip_bad, progress):
@@ -96,16 +114,17 @@ def evaluate_folders(results_dir, gt_dir, protocol, pair_by='name', result_templ
     check_protocol(protocol, crop_border)
     if quantize is not None:
         check_quantize(quantize)
-    dataset = SavedResultsDataset(results_dir, gt_dir, pair_by, result_template, gt_template,
-                                  quantize)
+    dataset = SavedResultsDataset(results_dir, gt_dir, pair_by, result_template, gt_template)
 
     def check(sample):
-        pred, gt = (sample[k].transpose(1, 2, 0) for k in ('pred_img', 'gt_img'))
+        _bit_depths(sample, quantize)
+        # Sizes only (the scores come from the metrics): stand-ins of the images' shapes.
+        pred, gt = (np.zeros((*sample[k].shape[1:], 3), np.uint8) for k in ('pred_img', 'gt_img'))
         check_image_pair(pred, gt, protocol, crop_border, names=(sample['img_path'],
                                                                  sample['gt_path']))
 
-    metric_cfgs = [dict(type=t, protocol=protocol, crop_border=crop_border, channels=channels)
-                   for t in ('PSNR', 'SSIM')]
+    metric_cfgs = [dict(type=t, protocol=protocol, crop_border=crop_border, channels=channels,
+                        quantize=quantize or 'round') for t in ('PSNR', 'SSIM')]
     mean, images, skipped = _score(dataset, metric_cfgs, check, skip_bad, progress)
     return dict(protocol=protocol, crop_border=crop_border, quantize=quantize,
                 results_dir=results_dir, gt_dir=gt_dir, pair_by=pair_by, num_images=len(images),
@@ -129,15 +148,16 @@ def evaluate_no_reference(results_dir, niqe_params=None, convert_to='y', crop_bo
     metric_cfgs, used = [], []
     if niqe_params is not None:
         metric_cfgs.append(dict(type='NIQE', params_file=niqe_params, convert_to=convert_to,
-                                crop_border=crop_border))
+                                crop_border=crop_border, quantize=quantize or 'round'))
         used.append(f'NIQE, {os.path.basename(niqe_params)}')
     if brisque_params is not None:
         metric_cfgs.append(dict(type='BRISQUE', params_file=brisque_params,
                                 range_file=brisque_range, convert_to=brisque_convert_to,
-                                crop_border=crop_border))
+                                crop_border=crop_border, quantize=quantize or 'round'))
         used.append(f'BRISQUE, {os.path.basename(os.path.normpath(brisque_params))}')
 
     def check(sample):
+        _bit_depths(sample, quantize)
         h, w = sample['pred_img'].shape[1:]
         need = NIQE_BLOCK if niqe_params is not None else 1
         if min(h, w) - 2 * crop_border < need:
@@ -145,7 +165,7 @@ def evaluate_no_reference(results_dir, niqe_params=None, convert_to='y', crop_bo
                 f'NIQE needs at least {NIQE_BLOCK}x{NIQE_BLOCK} pixels' if need > 1 else
                 'nothing is left') + f' after crop_border={crop_border}')
 
-    dataset = SavedResultsDataset(results_dir, None, quantize=quantize)
+    dataset = SavedResultsDataset(results_dir, None)
     mean, images, skipped = _score(dataset, metric_cfgs, check, skip_bad, progress)
     return dict(protocol=f'no-reference ({"; ".join(used)})', crop_border=crop_border,
                 quantize=quantize, results_dir=results_dir, num_images=len(images), mean=mean,

@@ -11,15 +11,18 @@ from ..functional import check_quantize, float_to_uint8
 
 def to_uint8_image(img, field, key, quantize='round'):
     """A ``(3, H, W)`` image of a data sample as ``(H, W, 3)`` uint8 RGB: a uint8 tensor/array
-    as it is (a saved 8-bit file), a float one in [0, 1] quantised as ``quantize`` says."""
+    as it is (a saved 8-bit file), a float one in [0, 1] or a uint16 one (a saved 16-bit file)
+    quantised to 8 bits as ``quantize`` says."""
     if isinstance(img, torch.Tensor):
         img = img.detach().cpu().numpy()
     img = np.asarray(img)
     if img.ndim != 3 or img.shape[0] != 3 or not (
-            img.dtype == np.uint8 or np.issubdtype(img.dtype, np.floating)):
+            img.dtype in (np.uint8, np.uint16) or np.issubdtype(img.dtype, np.floating)):
         raise ValueError(f'sample {key!r}: {field} must be a (3, H, W) RGB tensor, float in [0, 1] '
-                         f'or uint8, got {img.dtype} {tuple(img.shape)}')
+                         f'or uint8/uint16, got {img.dtype} {tuple(img.shape)}')
     img = img.transpose(1, 2, 0)
+    if img.dtype == np.uint16:
+        img = img.astype(np.float64) / 65535
     return img if img.dtype == np.uint8 else float_to_uint8(img, quantize)
 
 
