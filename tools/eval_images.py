@@ -18,8 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-from restorelab.evaluation.folder import (PAIR_MODES, evaluate_folders,  # noqa: E402
-                                          evaluate_no_reference)
+from restorelab.evaluation.folder import PAIR_MODES, evaluate_folder  # noqa: E402
 from restorelab.evaluation.functional import PROTOCOLS  # noqa: E402
 from restorelab.evaluation.report import format_report, write_report  # noqa: E402
 
@@ -81,20 +80,27 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.no_reference:  # the metrics of tools/test.py and the benchmark, as configs
+        metrics, used = [], []
+        if args.niqe_params:
+            metrics.append(dict(type='NIQE', params_file=args.niqe_params,
+                                crop_border=args.crop_border))
+            used.append(f'NIQE, {os.path.basename(args.niqe_params)}')
+        if args.brisque_params:
+            metrics.append(dict(type='BRISQUE', params_file=args.brisque_params,
+                                range_file=args.brisque_range, crop_border=args.crop_border))
+            used.append(f'BRISQUE, {os.path.basename(os.path.normpath(args.brisque_params))}')
+        label = f'no-reference ({"; ".join(used)})'
+    else:
+        metrics = [dict(type=t, protocol=args.protocol, crop_border=args.crop_border,
+                        channels=args.channels) for t in ('PSNR', 'SSIM')]
+        label = args.protocol + (' (RGB)' if args.channels == 'rgb' else '')
     try:
-        if args.no_reference:
-            report = evaluate_no_reference(args.results_dir, args.niqe_params,
-                                           crop_border=args.crop_border, skip_bad=args.skip_bad,
-                                           progress=not args.no_progress,
-                                           brisque_params=args.brisque_params,
-                                           brisque_range=args.brisque_range,
-                                           quantize=args.quantize)
-        else:
-            report = evaluate_folders(
-                args.results_dir, args.gt_dir, args.protocol, pair_by=args.pair_by,
-                result_template=args.result_template, gt_template=args.gt_template,
-                crop_border=args.crop_border, skip_bad=args.skip_bad,
-                progress=not args.no_progress, quantize=args.quantize, channels=args.channels)
+        report = evaluate_folder(
+            args.results_dir, None if args.no_reference else args.gt_dir, metrics,
+            pair_by=args.pair_by, result_template=args.result_template,
+            gt_template=args.gt_template, skip_bad=args.skip_bad, progress=not args.no_progress,
+            quantize=args.quantize, label=label)
         if args.out:
             write_report(report, args.out)
     except (FileNotFoundError, ValueError) as err:  # FolderEvalError is a ValueError
