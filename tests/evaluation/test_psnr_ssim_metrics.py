@@ -121,3 +121,19 @@ def test_unknown_protocol_and_misplaced_crop_border_are_refused_at_build():
         PSNR(protocol='Restormer')
     with pytest.raises(ValueError, match="use protocol='basicsr'"):
         SSIM(protocol='rcdnet', crop_border=2)
+
+
+def test_the_other_convention_is_the_same_class_with_rgb_channels():
+    from restorelab.evaluation.functional import compute_metrics
+
+    cfg = dict(type='PSNR', protocol='rcdnet', prefix='A')
+    assert PSNR.other_convention(cfg) == dict(cfg, channels='rgb')
+    assert SSIM.other_convention(dict(cfg, channels='rgb'))['channels'] == 'y'
+    rng = np.random.default_rng(2)
+    gt = rng.integers(0, 256, (3, 20, 24), dtype=np.uint8)  # 8-bit images, as saved results
+    pred = np.clip(gt.astype(int) + rng.integers(-9, 10, gt.shape), 0, 255).astype(np.uint8)
+    metric = PSNR(protocol='rcdnet', channels='rgb')
+    assert metric.name == 'PSNR_RGB'
+    metric.process(None, [dict(key='a', pred_img=pred, gt_img=gt)])
+    assert metric.compute_metrics(metric.results) == {'PSNR_RGB': compute_metrics(
+        pred.transpose(1, 2, 0), gt.transpose(1, 2, 0), 'rcdnet', channels='rgb')['psnr']}
