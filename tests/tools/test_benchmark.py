@@ -128,6 +128,22 @@ def test_writes_every_output_and_records_the_environment(bench):
     assert not os.path.exists(os.path.join(out, '.collect'))
 
 
+def test_the_same_benchmark_on_cuda(cuda_device, bench, tmp_path):
+    """The CUDA case of the benchmark run above: the same cells succeed or fail, and the scores of
+    the 8-bit predictions agree with the CPU's (a rounding may flip at a few pixels)."""
+    out = str(tmp_path / 'cuda')
+    res = run_tool(['tools/benchmark.py', bench['config'], '--out', out, '--device', 'cuda'])
+    assert res.returncode == 0, res.stderr[-3000:]
+    cpu = read_json(os.path.join(bench['out'], 'results.json'))
+    cuda = read_json(os.path.join(out, 'results.json'))
+    assert cuda['environment']['device'] == 'cuda'
+    assert sorted(cuda['cells']) == sorted(cpu['cells'])
+    for key, cell in cpu['cells'].items():
+        assert cuda['cells'][key]['status'] == cell['status'], key
+        if cell['status'] == 'ok':
+            assert abs(cuda['cells'][key]['mean']['PSNR'] - cell['mean']['PSNR']) < 0.1, key
+
+
 def test_table_layout_marks_and_failed_cells(bench):
     results = read_json(os.path.join(bench['out'], 'results.json'))
     table = open(os.path.join(bench['out'], 'table.md')).read().splitlines()
