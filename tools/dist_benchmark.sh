@@ -41,5 +41,20 @@ else
 fi
 # A config that would be refused is one message and exit status 2, before any process starts.
 "$PYTHON" "$here/benchmark.py" "$CONFIG" --check "$@" > /dev/null || exit $?
-exec "$PYTHON" -m torch.distributed.run "${rdzv[@]}" --nproc_per_node="$NPROCS" \
-    --max-restarts="$MAX_RESTARTS" "$here/benchmark.py" "$CONFIG" --launcher pytorch "$@"
+# The first process leaves its exit status here (torchrun would take a status of 1, "every model
+# failed on a set", for a crashed process and print its traceback).
+export RESTORELAB_BENCHMARK_STATUS
+RESTORELAB_BENCHMARK_STATUS=$(mktemp)
+trap 'rm -f "$RESTORELAB_BENCHMARK_STATUS"' EXIT
+status=0
+"$PYTHON" -m torch.distributed.run "${rdzv[@]}" --nproc_per_node="$NPROCS" \
+    --max-restarts="$MAX_RESTARTS" "$here/benchmark.py" "$CONFIG" --launcher pytorch "$@" || status=$?
+if [[ $status -ne 0 ]]; then
+    # A process that was killed says nothing itself: the finished cells are on disk.
+    echo "error: the benchmark's processes stopped (exit status $status); the cells finished" \
+         "before are in results.json of the --out folder: run the same command with --resume" \
+         "to run the others." >&2
+    exit $status
+fi
+status=$(cat "$RESTORELAB_BENCHMARK_STATUS" 2>/dev/null)
+exit "${status:-0}"

@@ -111,3 +111,16 @@ def test_a_process_that_stops_leaves_the_finished_cells_and_says_how_to_resume(g
     assert f'The cells finished before are in {out / "results.json"}' in res.stderr
     assert 'run the same command with --resume' in res.stderr
     assert list(read_json(out / 'results.json')['cells']) == ['identity|A']
+
+
+def test_every_model_failing_on_a_set_exits_1_on_several_processes_too(tmp_path):
+    bench = tmp_path / 'bench.py'
+    bench.write_text("models = [dict(name='identity', type='identity')]\n"
+                     "datasets = [dict(config='configs/_base_/datasets/rain200h.py', "
+                     f"data_root={str(tmp_path / 'nowhere')!r})]\n")
+    res = run_tool(['bash', 'tools/dist_benchmark.sh', str(bench), '2', '--out',
+                    str(tmp_path / 'out'), '--no-cost', '--no-progress'], python=False,
+                   env={'PYTHON': sys.executable})
+    assert res.returncode == 1, res.stderr[-3000:]
+    assert res.stderr.count('error: every model failed on Rain200H: dataset did not load') == 1
+    assert 'ChildFailedError' not in res.stderr and 'processes stopped' not in res.stderr
