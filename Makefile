@@ -10,9 +10,10 @@ STAMP := $(VENV)/.restorelab-installed
 WEBUI_STAMP := $(VENV)/.restorelab-webui-installed
 BROWSER_STAMP := $(VENV)/.restorelab-browser-test-installed
 DEPLOY_STAMP := $(VENV)/.restorelab-deploy-installed
+ZOO_STAMP := $(VENV)/.restorelab-zoo-installed
 PYTEST_ARGS ?=
 
-.PHONY: install install-webui install-browser-test install-deploy demo webui test test-slow gpu-check clean
+.PHONY: install install-webui install-browser-test install-deploy install-zoo demo webui test test-slow gpu-check clean
 
 install: $(STAMP)
 
@@ -28,6 +29,10 @@ install-browser-test: $(BROWSER_STAMP)
 # --backend onnxruntime): onnx and onnxruntime. `make test` installs them so that tests/deploy
 # runs; `make demo` and `make install` do not need them.
 install-deploy: $(DEPLOY_STAMP)
+
+# Released weights on Google Drive (tools/zoo.py download NAME): gdown. `make test` installs it so
+# that the Drive tests (against a local server) run; weights in git repositories need nothing.
+install-zoo: $(ZOO_STAMP)
 
 $(PY):
 	python3 -m venv --system-site-packages $(VENV)
@@ -61,16 +66,20 @@ $(DEPLOY_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[test,deploy]'
 	@touch $(DEPLOY_STAMP)
 
+$(ZOO_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[test,zoo]'
+	@touch $(ZOO_STAMP)
+
 demo: install
 	$(PY) tools/demo.py
 
 webui: install-webui
 	$(PY) tools/webui.py
 
-test: install install-browser-test install-deploy
+test: install install-browser-test install-deploy install-zoo
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test-slow: install install-browser-test install-deploy
+test-slow: install install-browser-test install-deploy install-zoo
 	$(PY) -m pytest -q --runslow $(PYTEST_ARGS)
 
 # On a machine with a GPU: the CUDA tests, plain vs fast speed, memory and agreement, and AMP and

@@ -48,5 +48,9 @@ setup(
         # onnx (metadata, checks) and ONNX Runtime. torch's TorchScript exporter writes the graph,
         # so onnxscript (the dynamo exporter's) is not needed.
         'deploy': ['onnx>=1.17,<2', 'onnxruntime>=1.20,<2'],
+        # Released weights hosted on Google Drive (tools/zoo.py download, init_model(NAME)):
+        # gdown follows Drive's large-file confirmation page. Weights in git repositories and
+        # on plain HTTPS need nothing beyond the standard library.
+        'zoo': ['gdown>=5,<7'],
     },
 )

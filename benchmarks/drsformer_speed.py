@@ -143,11 +143,8 @@ def switch_runners(args, net, kind, x, gt):
         run = make_runner(copy.deepcopy(net), kind, x, gt)
 
         def blas_pointwise_run():
-            common.USE_ONEDNN_POINTWISE = False
-            try:
+            with common.onednn_pointwise(False):
                 return run()
-            finally:
-                common.USE_ONEDNN_POINTWISE = True
         runners['optimised, 1x1 convs by F.conv2d'] = blas_pointwise_run
     if args.bf16:
         runners['optimised + bf16'] = make_runner(copy.deepcopy(net), kind, x, gt, bf16=True)
@@ -189,7 +186,8 @@ def probe_memory(size, case_index, impl, official=None):
     cfg = CONFIGS[size]
     _, kind, shape = cfg['cases'][case_index]
     if impl == 'optimised-blas-pointwise':  # --blas-pointwise's variant
-        common.USE_ONEDNN_POINTWISE, impl = False, 'optimised'
+        common.set_onednn_pointwise(False)
+        impl = 'optimised'
     model = build(cfg['model'], official)[impl]
     x, gt = make_input(kind, shape)
     run = make_runner(model, kind, x, gt)
@@ -305,7 +303,7 @@ def main():
                         'takes minutes and is not timed)')
     parser.add_argument('--blas-pointwise', action='store_true',
                         help='also time the optimised model with its 1x1 convs by F.conv2d (PyTorch\'s choice: '
-                        'im2col + BLAS at one thread) instead of oneDNN (common.USE_ONEDNN_POINTWISE)')
+                        'im2col + BLAS at one thread) instead of oneDNN (common.onednn_pointwise(False))')
     parser.add_argument('--reuse-freed-memory', action='store_true',
                         help='raise glibc\'s mmap threshold first, so freed large blocks are reused instead '
                         'of returned to the system and page-faulted in again (affects both formulations)')

@@ -20,6 +20,7 @@ An adapter module defines ``RELEASE`` (repository, commit), ``CONVERTER``, ``VAR
 ``compare(release_dir, variant, sizes, seed)`` returning the figures itself.
 """
 import argparse
+import copy
 import importlib
 import math
 import sys
@@ -79,13 +80,16 @@ def compare_torch(adapter, release_dir, variant, sizes, seed):
     forward = getattr(adapter, 'official_forward', _default_forward)
     figures = dict(params=count_parameters(ours),
                    official_params=sum(p.numel() for p in official.parameters()))
+    # One copy of each model per precision, made from the same weights: casting one model back and
+    # forth would leave float32-rounded weights in the float64 run of the next size.
+    models = {dtype: (copy.deepcopy(official).to(dtype), copy.deepcopy(ours).to(dtype))
+              for dtype in (torch.float64, torch.float32)}
     for h, w in sizes:
         x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(seed + h * 1000 + w))
         row = {}
-        for dtype in (torch.float64, torch.float32):
-            official.to(dtype), ours.to(dtype)
+        for dtype, (official_d, ours_d) in models.items():
             with torch.no_grad():
-                a, b = forward(official, x.to(dtype)), ours(x.to(dtype))
+                a, b = forward(official_d, x.to(dtype)), ours_d(x.to(dtype))
             if a.shape != b.shape:
                 raise SystemExit(f'{variant} at {h}x{w}: official output {tuple(a.shape)}, '
                                  f'restorelab {tuple(b.shape)}')

@@ -1,13 +1,17 @@
-"""Released models by name: list them, download them into the cache, verify the cache.
+"""Released models by name: list them, fetch them into the cache, verify the cache.
 
     python tools/zoo.py list [--json | --markdown]
-    python tools/zoo.py download NAME [NAME ...] [--all] [--force]
+    python tools/zoo.py download NAME [NAME ...] [--all] [--force] [--accept-new-digest]
     python tools/zoo.py verify
 
-The cache is $RESTORELAB_ZOO_CACHE (default ~/.cache/restorelab/zoo); $RESTORELAB_ZOO_MIRROR
-replaces https://raw.githubusercontent.com/ with another URL or a folder of clones (see
-docs/model_zoo.md). `python tools/derain.py NAME INPUT` and `init_model(NAME)` download on
-first use; this tool is for looking, fetching ahead (e.g. before going offline) and checking.
+`list` shows every release restorelab knows, with its host (GitHub file, HTTPS, Google Drive,
+or link only), the check its file gets (sha256, git blob id, output check, recorded digest)
+and whether it is in the cache. The cache is $RESTORELAB_ZOO_CACHE (default
+~/.cache/restorelab/zoo); $RESTORELAB_ZOO_MIRROR replaces https://raw.githubusercontent.com/
+with another URL or a folder of repository copies (see docs/model_zoo.md). Google Drive files
+need gdown (pip install -e '.[zoo]'). `python tools/derain.py NAME INPUT` and
+`init_model(NAME)` fetch on first use; this tool is for looking, fetching ahead (e.g. before
+going offline) and checking.
 Exit status: 0 ok, 1 when verify finds a damaged file, 2 for a user mistake or failed download.
 """
 import argparse
@@ -31,6 +35,9 @@ def parse_args(argv=None):
     download.add_argument('names', nargs='*', metavar='NAME')
     download.add_argument('--all', action='store_true', help='every downloadable model')
     download.add_argument('--force', action='store_true', help='download again')
+    download.add_argument('--accept-new-digest', action='store_true',
+                          help='for a release checked by its recorded digest: accept a download '
+                          'that differs from the first one (and record it)')
     for p in (download, sub.add_parser('verify', help='re-hash the cached files')):
         p.add_argument('--cache-dir', default=None,
                        help='cache folder (default: $RESTORELAB_ZOO_CACHE or ~/.cache/restorelab/zoo)')
@@ -44,14 +51,23 @@ def _list(args, zoo):
     if args.markdown:
         print(zoo.markdown_tables(), end='')
         return 0
-    print(f'{"name":<20} {"model":<10} {"trained for":<12} {"published":<16} how')
+    width = max(len(r.name) for r in zoo.list_released()) + 1
+    print(f'{"name":<{width}} {"model":<10} {"trained for":<12} {"published":<16} '
+          f'{"host":<12} {"check":<16} cached')
     for r in zoo.list_released():
         published = f'{r.published[0]:.2f} / {r.published[1]:g}' if r.published else '-'
-        how = 'download by name' if r.downloadable else (
-            'link only: ' + r.links[0][1] if r.links else 'no release found')
-        print(f'{r.name:<20} {r.model:<10} {r.trained_for:<12} {published:<16} {how}')
-    print(f'\ncache: {zoo.resolve_cache_dir()}; details: python tools/zoo.py list --json')
+        host = zoo_hosts.get(r.host, r.host)
+        check = r.check or ('see links' if r.links else 'no release found')
+        cached = 'yes' if zoo.is_cached(r) else '-'
+        print(f'{r.name:<{width}} {r.model:<10} {r.trained_for:<12} {published:<16} {host:<12} '
+              f'{check:<16} {cached}')
+    print('\nchecks: ' + '; '.join(f'{k}: {v}' for k, v in zoo.CHECKS.items()))
+    print(f'cache: {zoo.resolve_cache_dir()}; links, files and digests: python tools/zoo.py '
+          'list --json')
     return 0
+
+
+zoo_hosts = dict(github='GitHub file', url='HTTPS', gdrive='Google Drive')
 
 
 def main(argv=None):
@@ -67,13 +83,14 @@ def main(argv=None):
                 raise UserInputError('name the models to download (python tools/zoo.py list), '
                                      'or pass --all')
             for name in names:
-                released = zoo.get_released(name, cache_dir=args.cache_dir, force=args.force)
-                print(f'{name}: {released.checkpoint} (sha256 verified)')
+                released = zoo.get_released(name, cache_dir=args.cache_dir, force=args.force,
+                                            accept_new_digest=args.accept_new_digest)
+                print(f'{name}: {released.checkpoint} ({released.release.check} checked)')
             return 0
         bad = 0
         for release, path, state in zoo.verify_cache(args.cache_dir):
             print(f'{release.name:<20} {state:<16} {path}')
-            bad += state == 'sha256 mismatch'
+            bad += state not in ('ok', 'missing')
         if bad:
             print(f'error: {bad} cached file(s) do not match the manifest: delete them or run '
                   'python tools/zoo.py download NAME --force', file=sys.stderr)

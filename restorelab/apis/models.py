@@ -20,11 +20,9 @@ import os
 from collections import OrderedDict
 
 import torch.nn as nn
-from mmengine.config import Config
 
-from restorelab.utils.errors import (CheckpointMismatchError, CheckpointNotFoundError,
-                                     ModelRefError, UserInputError)
-from restorelab.utils.plugins import import_custom_modules
+from restorelab.utils.errors import CheckpointMismatchError, CheckpointNotFoundError, ModelRefError
+from .building import build_restorer, load_config
 
 KINDS = ('model', 'released', 'onnx', 'identity')
 REF_KEYS = ('type', 'config', 'checkpoint', 'convert', 'convert_key', 'backend', 'zoo', 'onnx')
@@ -120,23 +118,6 @@ def describe_ref(ref):
         ref['kind']]()
 
 
-def _load_config(config):
-    if isinstance(config, (str, os.PathLike)):
-        path = os.fspath(config)
-        if not os.path.isfile(path):
-            raise UserInputError(f'config file {path!r} does not exist')
-        cfg = Config.fromfile(path, import_custom_modules=False)
-    elif isinstance(config, Config):
-        cfg = config
-    elif isinstance(config, dict):
-        cfg = Config(config)
-    else:
-        raise TypeError(f'config must be a path, an mmengine Config or a dict, got {type(config).__name__}')
-    if cfg.get('custom_imports'):  # plugins, found from the config's folder
-        import_custom_modules(cfg['custom_imports'], cfg.filename or None)
-    return cfg
-
-
 def load_weights(model, checkpoint):
     """Load the weights in file ``checkpoint`` into ``model`` (an ImageRestorer) strictly.
 
@@ -175,23 +156,6 @@ def load_weights(model, checkpoint):
     return wrapper
 
 
-def build_model(config):
-    """The ImageRestorer of ``config`` (a path, Config or dict with a ``model`` entry) with its
-    initial weights, in restorelab's default scope; the config is kept as ``model.cfg``."""
-    from mmengine.registry import init_default_scope
-
-    from restorelab.registry import MODELS
-
-    cfg = _load_config(config)
-    if 'model' not in cfg:
-        raise UserInputError('the config has no `model` entry; expected '
-                             "model=dict(type='ImageRestorer', arch=dict(type=...), ...)")
-    init_default_scope(cfg.get('default_scope', 'restorelab'))
-    model = MODELS.build(cfg.model)
-    model.cfg = cfg
-    return model
-
-
 def load_restorer(ref, device='cpu', test_cfg=None):
     """The ImageRestorer a model reference names (see the module doc), in eval mode on
     ``device``, with ``test_cfg`` (padding, tiling, self-ensemble, ...) over its config's.
@@ -214,11 +178,11 @@ def load_restorer(ref, device='cpu', test_cfg=None):
     elif kind == 'released':
         from .zoo import get_released, load_released_weights
         released = get_released(ref['zoo'])
-        model = build_model(released.config)
+        model = build_restorer(released.config)
         load_released_weights(model, released)
         model.released = released
     else:
-        model = build_model(ref['config'])
+        model = build_restorer(ref['config'])
         checkpoint = ref['checkpoint']
         if checkpoint is not None and not os.path.isfile(checkpoint):
             raise CheckpointNotFoundError(f'checkpoint file {os.fspath(checkpoint)!r} does not exist')
@@ -245,7 +209,7 @@ def _load_onnx(ref, device, test_cfg):
         raise CheckpointNotFoundError(f'ONNX file {path!r} does not exist')
     model = load_onnx_model(path, test_cfg)
     if ref['config'] is not None:
-        arch = _load_config(ref['config']).model.get('arch', {})
+        arch = load_config(ref['config']).model.get('arch', {})
         expected = arch.get('type') if isinstance(arch, dict) else None
         if expected and expected != model.arch.arch_name:
             raise ModelRefError(f'{path!r} holds a {model.arch.arch_name} but its config '

@@ -6,20 +6,28 @@ rule, the facts shared by one repository (commit, licence, source of the publish
 are written once, and a comment can sit beside a fact that needs one. ``tools/zoo.py list
 --json`` prints the same data as JSON for other programs.
 
-Two kinds of entries:
+Where a file comes from (``Release.host``):
 
-- *downloadable*: a plain file in a public git repository, fetched from
-  ``https://raw.githubusercontent.com/<repo>/<commit>/<path>`` (pinned to a commit) and
-  checked against ``sha256`` by :func:`restorelab.apis.zoo.get_released`;
-- *link-only*: weights on Google Drive, Baidu Cloud, OneDrive or a GitHub release page,
-  which cannot be fetched and hashed here. They list their download links and the one
-  command that converts the downloaded file (:attr:`Release.convert_command`).
+- ``github``: a file in a public git repository, fetched from
+  ``https://raw.githubusercontent.com/<repo>/<commit>/<path>`` (pinned to a commit);
+- ``url``: a plain HTTPS download (a GitHub release asset);
+- ``gdrive``: a Google Drive file id, fetched through the optional ``gdown`` package
+  (``pip install -e '.[zoo]'``);
+- ``link only``: weights on Baidu Cloud, OneDrive or a Drive folder whose files are not
+  identified one by one: downloaded by hand, converted with :attr:`Release.convert_command`.
+
+How a fetched file is checked (``Release.check``), strongest first: its ``sha256``; its git
+``git_blob`` id (what ``git ls-tree`` lists, for files too large to be read from a copy of the
+repository here); an ``output_check`` (the converted model reproduces the release's own result
+images for sample inputs) with the first download's sha256 recorded in the cache; or the
+recorded digest alone (a later download that differs is refused unless the user accepts it).
 
 Every link below was read from the named repository at the named commit, except where the
 entry's note says otherwise. Nothing here is downloaded at import.
 """
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
+from urllib.parse import quote
 
 RAW_GITHUB = 'https://raw.githubusercontent.com/'
 
@@ -30,6 +38,16 @@ class Source:
     repo: str  # 'owner/name' on GitHub
     commit: str  # 40 hex digits
     licence: str
+
+
+@dataclass(frozen=True)
+class OutputCheck:
+    """Sample inputs of a release and its own results for them: the converted model must
+    reproduce each result to ``min_psnr`` dB after 8-bit rounding. ``samples`` holds
+    ``(input path, its git blob id, result path, its git blob id)`` in ``source``."""
+    source: Source
+    samples: Tuple[Tuple[str, str, str, str], ...]
+    min_psnr: float = 50.0
 
 
 @dataclass(frozen=True)
@@ -50,20 +68,56 @@ class Release:
     # ``path`` at ``source.commit``: the check of a file whose sha256 nobody published and
     # that is too large to be read from a copy of the repository here.
     git_blob: Optional[str] = None
+    drive_id: Optional[str] = None  # a Google Drive file id (host 'gdrive')
+    asset_url: Optional[str] = None  # a plain HTTPS download, e.g. a GitHub release asset
+    output_check: Optional[OutputCheck] = None
     links: Tuple[Tuple[str, str], ...] = field(default=())  # (label, URL) for link-only entries
+    # Files of the same repository and commit that must lie beside ``path`` under their own
+    # names, as (path, digest): a TensorFlow checkpoint's ``.data-00000-of-00001`` shard beside
+    # its ``.index``. The digest is a sha256 (64 hex) or, for a file too large to be read from a
+    # copy of the repository here, its git blob id (40 hex).
+    companions: Tuple[Tuple[str, str], ...] = field(default=())
     link_file: str = ''  # the file name a link gives, where the release says it
     note: str = ''
 
     @property
+    def host(self):
+        """'github', 'url', 'gdrive' or 'link only' (see the module doc)."""
+        if self.path and (self.sha256 or self.git_blob):
+            return 'github'
+        if self.asset_url:
+            return 'url'
+        if self.drive_id:
+            return 'gdrive'
+        return 'link only'
+
+    @property
+    def check(self):
+        """How a fetched file is verified: 'sha256', 'git blob', 'output check' (with the
+        recorded digest), 'recorded digest', or None for a link-only entry."""
+        if self.host == 'link only':
+            return None
+        if self.sha256:
+            return 'sha256'
+        if self.git_blob:
+            return 'git blob'
+        return 'output check' if self.output_check else 'recorded digest'
+
+    @property
     def downloadable(self):
-        return self.sha256 is not None or self.git_blob is not None
+        return self.host != 'link only'
 
     @property
     def url(self):
-        """The raw.githubusercontent.com URL pinned to the commit (downloadable entries)."""
-        if not self.downloadable:
-            return None
-        return f'{RAW_GITHUB}{self.source.repo}/{self.source.commit}/{self.path}'
+        """Where the file is fetched from (None for link-only entries)."""
+        if self.host == 'github':
+            # Percent-encoded: some paths have spaces (RCDNet's 'Pretrained Model/...').
+            return f'{RAW_GITHUB}{self.source.repo}/{self.source.commit}/{quote(self.path)}'
+        if self.host == 'url':
+            return self.asset_url
+        if self.host == 'gdrive':
+            return f'https://drive.google.com/uc?id={self.drive_id}'
+        return None
 
     @property
     def filename(self):
@@ -94,6 +148,16 @@ RESTORMER = Source('swz30/Restormer', 'df766d5521afd21cce56e24159f300b30ebf3fb0'
                    'Academic Public License (LICENSE.md): non-commercial use only')
 UFORMER = Source('ZhendongWang6/Uformer', '65fc970a8ffc09605faca74ed016ee93c9ad8a36', 'MIT (LICENSE)')
 IDT = Source('jiexiaou/IDT', 'd72510c53af6d45eac5c22092e7a4dde9c64877f', 'MIT (LICENSE)')
+# The authors' web site; at this commit paper/2021/AAAI/code/ holds DualGCN's TensorFlow test
+# code and weights (the next commit, 726bc4b, replaces the folder by code.zip).
+DUALGCN = Source('xueyangfu/xueyangfu.github.io', '99fe217b116064608821be4907e8b250377d2c8c',
+                 'none stated (no LICENSE file; model.py and test.py state none)')
+MPRNET = Source('swz30/MPRNet', '43feb2aed45f5e0b9082c78c8c455160e30a3a82',
+                'Academic Public License (LICENSE.md): non-commercial use only')
+SPDNET = Source('Joyies/SPDNet', 'c03b8d3b7d60705fdcefda73b3a39afc5198dcd4',
+                 'none stated (no LICENSE file, none in the README)')
+RCDNET = Source('hongwang01/RCDNet', 'c6e1539697590452ce0ceb6d6e3bb897e8f65f90',
+                'none stated (no LICENSE file, none in the README)')
 
 # Scoring of the PReNet/BRN/AIDNet numbers: the authors' statistic/statistic_rain100{H,L}.m
 # (restorelab's 'rcdnet' protocol) on the 481x321 Rain100H/L test images.
@@ -129,6 +193,53 @@ def _prenet_family(model, key, folder, sha256s, published):
                          _PRENET_README, config_folder='prenet')
 
 
+_DUALGCN_MODELS = 'paper/2021/AAAI/code/TrainedModel'
+_DUALGCN_SETS = {  # set: (config suffix, file stem, .index sha256, .data git blob, Table 1)
+    'Rain200H': ('rain200h', 'Rain200H',
+                 '9c6b36b93cfb1a60af63f2fb476c63940d1bbe25cb1c8e3bd6f84eac722f3eb0',
+                 '1da484c5137082c87f20d00717b47cc3ea65c967', (31.15, 0.9125)),
+    'Rain200L': ('rain200l', 'Rain200L',
+                 '88cfe20e8d25dd8769666ec2d38d3756f79bea0a9f93710ecf4c7fdff0a31fd8',
+                 'a946bd27e06d0e0eac1bff706371b0f667464451', (40.73, 0.9886)),
+    'DID-Data': ('did_data', 'DID',
+                 'feb3154bec86b99a4700bbd9c66f1570122a0c2604b38182ed3fd51d5a14d364',
+                 '80a973d14801482e35288db86768efe025fe08ce', (34.37, 0.9620)),
+    'DDN-Data': ('ddn_data', 'DDN',
+                 '0ec8ce7ad748f415b6376390f83cdcdcb5462b51ef10c484590540c5d1e6a33f',
+                 '4b30d3bb6173db0dc56d01c4e2195df43b4f9c50', (33.01, 0.9489)),
+    'SPA-Data': ('spa_data', 'SPA',
+                 'd43fc34272ba6ed7428ae1f37d18c66f602888937bdb30c220afbbbfebbc5741',
+                 'a3d96058ab36e6d08ac9800e9fd8e7a0c8435591', (44.18, 0.9902)),
+}
+_DUALGCN_PUBLISHED = ('DRSformer paper (CVPR 2023), Table 1, DualGCN row (the paper evaluates '
+                      "methods with released models by their online code); Rain200L/H and SPA-Data "
+                      "scored with restorelab "
+                      "protocol 'restormer', DID/DDN-Data with 'rcdnet', as the DRSformer entries")
+
+# csdwren/RecDerain's models for the new Rain100H/Rain100L ("RainHeavy*"/"RainLight*",
+# restorelab's Rain200H/Rain200L), files logs/Rain{Heavy,Light}/<model>/<file>; the numbers are
+# the BRN paper's table on those sets, shown in the README as results/3.jpg.
+_RECDERAIN_RAIN200 = {'Rain200H': 'RainHeavy', 'Rain200L': 'RainLight'}
+_RECDERAIN_TABLE = (f'csdwren/RecDerain results/3.jpg at {RECDERAIN.commit[:7]} (BRN paper, TIP 2020, '
+                    'table on RainHeavy*/RainLight*); statistic/statistic_Rain{Heavy,Light}.m, '
+                    "restorelab protocol 'rcdnet'")
+
+
+def _recderain_rain200(model, key, folder, filename, files, note=''):
+    """One model's Rain200H and Rain200L files in csdwren/RecDerain: ``files`` maps each set to
+    ``(sha256, (PSNR, SSIM) published)``."""
+    return [
+        Release(
+            name=f'{key}_{dataset.lower()}', model=model, trained_for=dataset,
+            config=f'configs/{key}/{key}_{dataset.lower()}.py', converter=key, source=RECDERAIN,
+            path=f'logs/{_RECDERAIN_RAIN200[dataset]}/{folder}/{filename}', sha256=sha256,
+            training_data=(f'{dataset} ("{_RECDERAIN_RAIN200[dataset]}*" in the RecDerain README): '
+                           'the 1800 training pairs its DerainDataset.py reads'),
+            published=published, published_source=_RECDERAIN_TABLE, note=note)
+        for dataset, (sha256, published) in files.items()
+    ]
+
+
 _DOWNLOADABLE = [
     *_prenet_family('PReNet', 'prenet', 'PReNet6',
                     ('127c0098787c5272f1f8583f6c5202e7ef674f750cd145a1691912a6d9e96210',
@@ -160,6 +271,69 @@ _DOWNLOADABLE = [
         'Rain100L': ('27c70dc92934fce4769938347259e77449403146600b9b3d4f33d3fffb1e56fd',
                      (40.41, 0.988), 'RainTrainL (trainL_aid135.py)'),
     }, _AIDNET_README),
+    # DualGCN: one TensorFlow checkpoint per set, TrainedModel/model-<set>.index (read here:
+    # sha256) + model-<set>.data-00000-of-00001 (10,924,284 bytes, larger than the copies of the
+    # repository here hold: git blob id). The index is the file converted; its shard lies beside.
+    *[Release(
+        name=f'dualgcn_{suffix}', model='DualGCN', trained_for=dataset,
+        config=f'configs/dualgcn/dualgcn_{suffix}.py', converter='dualgcn', source=DUALGCN,
+        path=f'{_DUALGCN_MODELS}/model-{stem}.index', sha256=index_sha256,
+        companions=((f'{_DUALGCN_MODELS}/model-{stem}.data-00000-of-00001', data_blob),),
+        training_data=(f'{dataset} training set (the release says nothing of it; the file name '
+                       'is the set)'),
+        published=published, published_source=_DUALGCN_PUBLISHED,
+        note=('each .index needs its TensorFlow shard model-<set>.data-00000-of-00001 (10,924,284 '
+              'bytes, checked by its git blob id: Release.companions) beside it. test.py clips '
+              'the output to [0, 1] and saves np.uint8(255 * out) (truncated; restorelab rounds). '
+              'The same files are in paper/2021/AAAI/code.zip at later commits of the repository'))
+      for dataset, (suffix, stem, index_sha256, data_blob, published) in _DUALGCN_SETS.items()],
+    # RESCAN, and the PReNet and BRN models the BRN authors retrained on Rain200H/Rain200L.
+    *_recderain_rain200('RESCAN', 'rescan', 'RESCAN', 'latest', {
+        'Rain200H': ('237e29616891f599334c236def92ce216ef9662ca1f77437643ac4b1987c58a3',
+                     (28.02, 0.862)),
+        'Rain200L': ('49bfd63951fc6fde251de82db9af42ef995db9d00113a585cd171c51fb533017',
+                     (38.43, 0.982)),
+    }, note=("trained by the BRN authors with XiaLiPKU/RESCAN's train.py (its checkpoint layout "
+             "{'net', 'clock', 'opt'}, saved at step 19,975 of 20,000; its default model: "
+             'ConvGRU, full prediction, 4 stages, depth 7, 24 channels, SE); the release itself '
+             'publishes no weights')),
+    *_recderain_rain200('PReNet', 'prenet', 'PReNet', 'net_latest.pth', {
+        'Rain200H': ('cef889ca3daba79c6e96c7f13ecfd8cf823e105b8acf63efa8296b5020c27bed',
+                     (29.36, 0.903)),
+        'Rain200L': ('a1df2965e2e99081371210c678f63d95de95c40d87f556deb491dd064cb59a27',
+                     (37.93, 0.983)),
+    }, note='retrained by the BRN authors, not a file of the PReNet release (csdwren/PReNet)'),
+    *_recderain_rain200('BRN', 'brn', 'BRN', 'net_latest.pth', {
+        'Rain200H': ('8663ddfb16af5065016f707863af12f45a006ff0f2c88639e85ebc05ff7c75fd',
+                     (30.27, 0.917)),
+        'Rain200L': ('7683c2227b4b8c12cb039d2643b329a7ec4b2e6bb03ff4ef9d16a308a2527dc5',
+                     (38.86, 0.985)),
+    }),
+    # RCDNet: hongwang01/RCDNet's "Pretrained Model/<set>/model_best.pt" (about 12.7 MB each,
+    # too large to be read from a copy of the repository here: checked by git blob id). Each is
+    # the best epoch of its training run on the test set, by the release trainer's own PSNR.
+    *[Release(
+        name=f'rcdnet_{suffix}', model='RCDNet', trained_for=dataset,
+        config=f'configs/rcdnet/rcdnet_{suffix}.py', converter='rcdnet', source=RCDNET,
+        path=f'Pretrained Model/{folder}/model_best.pt', git_blob=blob,
+        training_data=training_data, published=published,
+        published_source=("hongwang01/RCDNet_simple README at d2c2401, column 'RCDNet(CVPR2020)' "
+                          "(the release's MATLAB statistic.m: restorelab protocol 'rcdnet')"),
+        note=('trained on Rain1400 (DDN-Data) with the release\'s for_syn code'
+              if suffix == 'ddn_data' else ''))
+      for suffix, dataset, folder, blob, training_data, published in (
+          ('rain100l', 'Rain100L', 'rain100L', 'f43723a964dd6c9098c3064507ce2676033bc9df',
+           'RainTrainL: the 200 Rain100L training pairs (README: --data_range 1-200/1-100)',
+           (40.00, 0.9860)),
+          ('rain100h', 'Rain100H', 'rain100H', '0b7212d06a62396aed1f66abfc61af212e982fef',
+           'RainTrainH: all 1800 Rain100H training pairs (README: 1800 training pairs)',
+           (31.28, 0.9093)),
+          ('ddn_data', 'DDN-Data', 'rain1400', 'c4bd21a36ef3abbe9e2edfbb355c16168af00e0a',
+           'Rain1400 (DDN-Data): 12600 training pairs (README)', (33.04, 0.9472)),
+          ('spa_data', 'SPA-Data', 'SPA-Data', 'a0acbb3a5784f1ace919016d4d88860074170555',
+           'SPA-Data: 638492 training pairs (README), 1500 batches of 16 per epoch',
+           (41.47, 0.9834)),
+      )],
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -178,6 +352,18 @@ _DRSFORMER_SETS = {  # set: (config suffix, Google Drive id, Baidu Cloud id + co
     'SPA-Data': ('spa_data', '1i33Zmb1YXdLcalJOIP7YTegjnuTsVcC1', '1Jp5sAsFFmJmko7ZwHdKmxQ?pwd=vfvt',
                  (48.54, 0.9924)),
 }
+# The DRSformer repository's own Rain200H results for three of its sample test inputs
+# (Datasets/test/Rain200H/input/k.png -> evaluations/.../results/Rain200H/k.png): the
+# converted Rain200H model must reproduce them. No other set ships both inputs and results.
+_DRSFORMER_RESULTS = 'evaluations/Evalution_Rain200L_Rain200H_SPA-Data/results/Rain200H'
+_DRSFORMER_RAIN200H_CHECK = OutputCheck(DRSFORMER, (
+    ('Datasets/test/Rain200H/input/1.png', '349b419a0cfa06619c92e16410f4d360f3c8db3b',
+     f'{_DRSFORMER_RESULTS}/1.png', 'd20e222a1fc7e479326759416394823ee9e276e1'),
+    ('Datasets/test/Rain200H/input/2.png', '43fa8c73e558a40726d1b753aab4f344e896e1ea',
+     f'{_DRSFORMER_RESULTS}/2.png', '420968fe970f91f41d556b113580aa56b0f259d7'),
+    ('Datasets/test/Rain200H/input/3.png', '307041f625e4f031dea6881298fcd38fc7f9b0a1',
+     f'{_DRSFORMER_RESULTS}/3.png', '853eb138d07562d01bcc939c53d39cd9e5853eb0'),
+))
 _IDT_SETS = {  # set: (config suffix, README "Full-size Evaluation Results")
     'Rain200H': ('rain200h', (32.10, 0.9343)),
     'Rain200L': ('rain200l', (40.74, 0.9884)),
@@ -186,7 +372,17 @@ _IDT_SETS = {  # set: (config suffix, README "Full-size Evaluation Results")
     'SPA-Data': ('spa_data', (47.34, 0.9929)),
 }
 _IDT_FOLDER = 'https://drive.google.com/drive/folders/1PrEwOyFPciWKHC_UFe5ZE7x9JqfUkUMP?usp=sharing'
+_SPDNET_SETS = {  # set: (config suffix, training data (SPDNet README "Datasets"), DRSformer Table 1)
+    'Rain200H': ('rain200h', 'Rain200H: 1800 training pairs (the README\'s training command)',
+                 (31.28, 0.9207)),
+    'Rain200L': ('rain200l', 'Rain200L: 1800 training pairs', (40.50, 0.9875)),
+    'DID-Data': ('did_data', 'Rain1200 (DID-Data): 12000 training pairs', (34.57, 0.9560)),
+    'SPA-Data': ('spa_data', 'SPA-Data: 638492 training pairs', (43.20, 0.9871)),
+}
+_SPDNET_FOLDER = 'https://drive.google.com/drive/folders/1ylON5AkJVayoypOXDaUEkYd76LtMF-lB?usp=sharing'
 
+# Releases outside git repositories: Google Drive files (fetched with gdown), release assets,
+# and link-only ones (Baidu Cloud, Drive folders whose files are not identified one by one).
 _LINK_ONLY = [
     *[Release(
         name=f'drsformer_{suffix}', model='DRSformer', trained_for=dataset,
@@ -199,6 +395,8 @@ _LINK_ONLY = [
                           "with RCDNet's scripts ('rcdnet')"),
         links=(('Google Drive', _GDRIVE.format(drive)),
                ('Baidu Cloud (code in the link)', _BAIDU.format(baidu))),
+        drive_id=drive, link_file=f'{dataset}.pth',
+        output_check=_DRSFORMER_RAIN200H_CHECK if suffix == 'rain200h' else None,
         note=('trained without MEFC (the release\'s DRSformer_arch_200L+SPA.py); the config sets '
               'use_mefc=False' if suffix in ('rain200l', 'spa_data') else ''))
       for dataset, (suffix, drive, baidu, published) in _DRSFORMER_SETS.items()],
@@ -216,6 +414,7 @@ _LINK_ONLY = [
                ('GitHub release asset v1.0',
                 'https://github.com/swz30/Restormer/releases/download/v1.0/deraining.pth')),
         link_file='deraining.pth',  # Deraining/test.py's default --weights
+        asset_url='https://github.com/swz30/Restormer/releases/download/v1.0/deraining.pth',
         note=('the README links only the Drive folder; the release-asset URL is the one other '
               'projects download (e.g. the tests of chaiNNer-org/spandrel), not read from a page '
               'of the repository. restorelab has no Rain13K config: the Rain200H config builds '
@@ -239,6 +438,41 @@ _LINK_ONLY = [
         note=('one Drive folder holds the deraining models of every set; the README does not '
               'say which file belongs to which set'))
       for dataset, (suffix, published) in _IDT_SETS.items()],
+    # MPRNet: one deraining model (Rain13K), on Google Drive (fetched with gdown).
+    Release(
+        name='mprnet_rain13k', model='MPRNet', trained_for='Rain13K',
+        config='configs/mprnet/mprnet_rain13k.py', converter='mprnet', source=MPRNET,
+        training_data=('Rain13K: 13,712 pairs from Rain14000, Rain1800, Rain800 and Rain12 (MPRNet '
+                       'paper, Sec. 4.1), one model for the five test sets'),
+        published=None,
+        published_source=('MPRNet paper (CVPR 2021), Table 1, PSNR/SSIM: Test100 30.27/0.897, '
+                          'Rain100H 30.41/0.890, Rain100L 36.40/0.965, Test2800 33.64/0.938, '
+                          'Test1200 32.91/0.916 (average 32.73/0.921), scored with the release\'s '
+                          "Deraining/evaluate_PSNR_SSIM.m (restorelab protocol 'restormer') on the "
+                          'test sets of its Deraining/Datasets/README.md; transcribed from the '
+                          'paper, not cross-checked against a copy of it in this project'),
+        links=(('Google Drive (README.md "Quick Run", Deraining/README.md)',
+                _GDRIVE.format('1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM')),),
+        link_file='model_deraining.pth',  # Deraining/test.py's default --weights
+        drive_id='1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM',
+        note=("a {'epoch', 'state_dict', 'optimizer'} file saved from DataParallel; the converter "
+              'takes its state_dict')),
+    # SPDNet: one Google Drive folder ("The pre-trained model can be available at google
+    # drive"), files not listed per set in the README.
+    *[Release(
+        name=f'spdnet_{suffix}', model='SPDNet', trained_for=dataset,
+        config=f'configs/spdnet/spdnet_{suffix}.py', converter='spdnet', source=SPDNET,
+        training_data=training_data, published=published,
+        published_source=('DRSformer paper (CVPR 2023), Table 1, SPDNet row (its text: models '
+                          'of the authors evaluated with their code where released, retrained '
+                          "otherwise); scored with RCDNet's scripts ('rcdnet') for DID-Data, "
+                          "Restormer's ('restormer') for Rain200L/H and SPA-Data"),
+        links=(('Google Drive folder (README "Test")', _SPDNET_FOLDER),),
+        link_file='model_best.pt',  # the README's test command: --pre_train .../model_best.pt
+        note=('the README links one Drive folder and names no file per set; its test command '
+              "is Rain200H's (data_range 1-1800/1-200). The DRSformer authors point to this "
+              "release for SPDNet's SPA-Data weights (cschenxiang/DRSformer issue #8)"))
+      for dataset, (suffix, training_data, published) in _SPDNET_SETS.items()],
 ]
 
 RELEASES = {r.name: r for r in (*_DOWNLOADABLE, *_LINK_ONLY)}

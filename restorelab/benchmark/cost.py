@@ -22,6 +22,8 @@ import time
 
 import torch
 
+from restorelab.utils.procfs import malloc_trim, peak_rss_growth_mb
+
 MEMORY_METHODS = dict(
     cuda='torch.cuda.max_memory_allocated during one call, minus the memory allocated before',
     cpu='growth of the peak resident set size (VmHWM, Linux /proc) during one call after '
@@ -133,35 +135,6 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def _proc_status_kb(field):
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith(field + ':'):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _malloc_trim():
-    """Return the C heap's free memory to the system (glibc only; elsewhere a no-op)."""
-    try:
-        import ctypes
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _reset_peak_rss():
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')  # resets VmHWM to the current RSS (Linux >= 4.0)
-        return True
-    except OSError:
-        return False
-
-
 def peak_memory_mb(fn, device):
     """Peak memory (MiB) that one call of ``fn()`` takes on ``device``; None if not measurable.
 
@@ -174,14 +147,8 @@ def peak_memory_mb(fn, device):
         fn()
         _sync(device)
         return (torch.cuda.max_memory_allocated(device) - before) / 2**20
-    _malloc_trim()
-    if _proc_status_kb('VmRSS') is None or not _reset_peak_rss():
-        fn()
-        return None
-    before = _proc_status_kb('VmRSS')
-    fn()
-    peak = _proc_status_kb('VmHWM')
-    return max(0, peak - before) / 1024
+    malloc_trim()
+    return peak_rss_growth_mb(fn)[1]
 
 
 def measure_speed(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', seed=0):

@@ -25,13 +25,13 @@ not at all (a temporary file renamed on success).
 """
 import copy
 import os
-import tempfile
 import warnings
 
 import numpy as np
 import torch
 
 from restorelab.utils.errors import DeployError, ExportVerificationError
+from restorelab.utils.fileio import atomic_path
 from .runtime import INPUT_NAME, META_PREFIX, OUTPUT_NAME, new_session, psnr_db, require_deploy
 
 # Opsets the TorchScript exporter writes (torch.onnx._constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET
@@ -232,10 +232,7 @@ def export_onnx(arch, out_path, shape=None, dynamic=False, opset=DEFAULT_OPSET, 
     traced = plain_copy(arch)
     axes = {0: 'batch', 2: 'height', 3: 'width'} if dynamic else {0: 'batch'}
     inputs = verification_inputs(shape, size_multiple, dynamic)
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(out_path) + '.', suffix='.tmp',
-                               dir=folder)
-    os.close(fd)
-    try:
+    with atomic_path(out_path) as tmp:  # the umask's mode, fsynced, renamed once verified
         if log:
             log(f'exporting {arch_name} at {shape[0]}x{shape[1]} (opset {opset}, '
                 f'{"dynamic" if dynamic else "static"} H, W)')
@@ -262,9 +259,5 @@ def export_onnx(arch, out_path, shape=None, dynamic=False, opset=DEFAULT_OPSET, 
         if log:
             log('verifying with ONNX Runtime on ' + ', '.join(str(tuple(x.shape)) for x in inputs))
         scores = verify(arch, tmp, inputs, min_psnr)
-        os.replace(tmp, out_path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return dict(path=out_path, psnr_db=scores, metadata=metadata,
                 shapes=[tuple(x.shape) for x in inputs])

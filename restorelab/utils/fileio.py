@@ -14,19 +14,16 @@ import os
 import os.path as osp
 import tempfile
 
+from .procfs import umask
+
 #: Name prefix of the temporary files (a folder's leftovers can be found and removed).
 TMP_PREFIX = '.tmp-'
 
 
 def _default_mode():
-    """The mode ``open(path, 'w')`` would give a new file (0o666 minus the umask);
-    mkstemp creates 0o600."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _default_mode()
+    """The mode ``open(path, 'w')`` would give a new file now (0o666 minus the current umask);
+    mkstemp creates 0o600. Read at every write: the umask may change while a process runs."""
+    return 0o666 & ~umask()
 
 
 def _fsync_dir(folder):
@@ -43,26 +40,25 @@ def _fsync_dir(folder):
 
 
 @contextlib.contextmanager
-def atomic_output(path, sync=True):
-    """Write ``path`` atomically through the binary file this context yields.
+def atomic_path(path, sync=True):
+    """Write ``path`` atomically through a temporary file name this context yields, for writers
+    that need a file name rather than a file object (``torch.onnx.export``, ``onnx.save``).
 
-    The file is a temporary one in ``path``'s folder (created when missing); when the block
-    ends normally it is flushed, fsynced (``sync=False`` skips the two fsyncs, for many small
-    files whose loss in a power cut costs nothing) and renamed over ``path``. When the block
-    raises, the temporary file is removed and ``path`` is left as it was. Two writers of the
-    same path each write their own temporary file, so neither sees the other's half-written
-    bytes.
+    The temporary file is in ``path``'s folder (created when missing), with the mode a plain
+    ``open(path, 'w')`` would give it (the umask honoured). When the block ends normally it is
+    fsynced (``sync=False`` skips the fsyncs) and renamed over ``path``; when the block raises it
+    is removed and ``path`` is left as it was.
     """
     path = os.fspath(path)
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + osp.basename(path) + '.', dir=folder)
     try:
-        with os.fdopen(fd, 'wb') as f:
-            os.fchmod(fd, _FILE_MODE)
-            yield f
-            f.flush()
-            if sync:
+        os.fchmod(fd, _default_mode())
+        os.close(fd)
+        yield tmp
+        if sync:
+            with open(tmp, 'rb') as f:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
         tmp = None
@@ -74,6 +70,18 @@ def atomic_output(path, sync=True):
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+@contextlib.contextmanager
+def atomic_output(path, sync=True):
+    """Write ``path`` atomically through the binary file this context yields (see
+    :func:`atomic_path`: same folder, mode, fsync and rename; nothing changes at ``path`` when
+    the block raises). Two writers of the same path each write their own temporary file, so
+    neither sees the other's half-written bytes."""
+    with atomic_path(path, sync=sync) as tmp:
+        with open(tmp, 'wb') as f:
+            yield f
+            f.flush()
 
 
 def to_json_safe(value):

@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import threading
+from urllib.parse import quote
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,22 @@ from tests.fixtures.zoo_server import (FIXTURE_NAME, ZooServer, fixture_bytes,
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / 'docs' / 'model_zoo.md'
-# Issue 13: the twelve releases that are plain files in public git repositories.
-EXPECTED_DOWNLOADABLE = {f'{m}_{s}' for m in ('prenet', 'prenet_r', 'prn', 'prn_r', 'brn', 'aidnet')
-                         for s in ('rain100h', 'rain100l')}
+# The twelve releases that are plain files in public git repositories (each with its sha256),
+# DRSformer's five Google Drive files and Restormer's release asset; DualGCN's five TensorFlow
+# checkpoints (an .index file by sha256, its .data shard beside it by git blob id).
+EXPECTED_SHA256 = {f'{m}_{s}' for m in ('prenet', 'prenet_r', 'prn', 'prn_r', 'brn', 'aidnet')
+                   for s in ('rain100h', 'rain100l')}
+EXPECTED_ELSEWHERE = {f'drsformer_{s}' for s in ('rain200l', 'rain200h', 'did_data', 'ddn_data',
+                                                 'spa_data')} | {'restormer_rain13k'}
+EXPECTED_WITH_COMPANIONS = {f'dualgcn_{s}' for s in ('rain200h', 'rain200l', 'did_data',
+                                                     'ddn_data', 'spa_data')}
+# csdwren/RecDerain's Rain200H/Rain200L files (RESCAN, PReNet and BRN retrained by the BRN
+# authors), plain files checked by their sha256.
+EXPECTED_RECDERAIN_RAIN200 = {f'{m}_{s}' for m in ('rescan', 'prenet', 'brn')
+                              for s in ('rain200h', 'rain200l')}
+# hongwang01/RCDNet's Pretrained Model/*/model_best.pt, too large to be read from a copy of the
+# repository here: checked by their git blob ids.
+EXPECTED_RCDNET = {f'rcdnet_{s}' for s in ('rain100l', 'rain100h', 'ddn_data', 'spa_data')}
 
 
 @pytest.fixture(autouse=True)
@@ -249,8 +263,9 @@ def test_unknown_names_and_missing_files_list_the_known_names():
         init_model('prenet_rain100x')
     msg = str(info.value)
     assert "'prenet_rain100x' is not a released model name" in msg
-    assert all(name in msg for name in EXPECTED_DOWNLOADABLE)
-    assert 'drsformer_rain200h' in msg
+    assert "Did you mean 'prenet_rain100l' or 'prenet_rain100h'" in msg
+    assert all(name in msg for name in EXPECTED_SHA256 | EXPECTED_ELSEWHERE)
+    assert 'idt_rain200h' in msg
     with pytest.raises(zoo.UnknownModelError, match=r"'configs/nope\.py' does not exist"):
         init_model('configs/nope.py')
     with pytest.raises(UserInputError, match="'nope' is not a released model name"):
@@ -258,7 +273,7 @@ def test_unknown_names_and_missing_files_list_the_known_names():
 
 
 def test_link_only_releases_say_where_to_download_and_how_to_convert(tmp_path):
-    for name in ('drsformer_rain200h', 'restormer_rain13k', 'idt_rain200l'):
+    for name in ('idt_rain200h', 'idt_rain200l'):
         release = RELEASES[name]
         with pytest.raises(zoo.NotDownloadableError) as info:
             init_model(name)
@@ -271,8 +286,20 @@ def test_link_only_releases_say_where_to_download_and_how_to_convert(tmp_path):
 
 
 # ---------------------------------------------------------------- the manifest itself
-def test_the_twelve_downloadable_releases_of_issue_13():
-    assert {r.name for r in zoo.list_released(True)} == EXPECTED_DOWNLOADABLE
+def test_the_fetched_releases_and_their_checks():
+    fetched = {r.name for r in zoo.list_released(True)}
+    assert EXPECTED_SHA256 | EXPECTED_ELSEWHERE | EXPECTED_WITH_COMPANIONS <= fetched
+    assert all(RELEASES[n].check == 'sha256' for n in EXPECTED_SHA256 | EXPECTED_WITH_COMPANIONS)
+    assert RELEASES['drsformer_rain200h'].check == 'output check'
+    assert {RELEASES[n].check for n in EXPECTED_ELSEWHERE - {'drsformer_rain200h'}} == \
+        {'recorded digest'}
+    assert {n for n in fetched if RELEASES[n].companions} == EXPECTED_WITH_COMPANIONS
+    assert EXPECTED_RECDERAIN_RAIN200 <= fetched
+    assert {RELEASES[n].check for n in EXPECTED_RECDERAIN_RAIN200} == {'sha256'}
+    assert {RELEASES[n].source.repo for n in EXPECTED_RECDERAIN_RAIN200} == {'csdwren/RecDerain'}
+    assert EXPECTED_RCDNET <= fetched
+    assert {(RELEASES[n].host, RELEASES[n].check) for n in EXPECTED_RCDNET} == {('github', 'git blob')}
+    assert RELEASES['rcdnet_rain100l'].url.endswith('/Pretrained%20Model/rain100L/model_best.pt')
     assert len(RELEASES) == len(zoo.list_released(True)) + len(zoo.list_released(False))
 
 
@@ -299,17 +326,34 @@ def test_manifest_entry_is_well_formed(name, converters):
         assert 20 < psnr < 60 and 0.5 < ssim < 1
     assert r.convert_command.startswith(f'python tools/convert_checkpoint.py {r.converter} ')
     assert r.convert_command.endswith(f'--check-config {r.config}')
-    if r.downloadable:
-        assert re.fullmatch(r'[0-9a-f]{64}', r.sha256)
-        assert r.url == f'{RAW_GITHUB}{r.source.repo}/{r.source.commit}/{r.path}'
-        assert re.fullmatch(r'https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/\S+\.pth',
+    if r.host == 'github':
+        assert (re.fullmatch(r'[0-9a-f]{64}', r.sha256 or '')
+                or re.fullmatch(r'[0-9a-f]{40}', r.git_blob or '')), name
+        assert r.url == f'{RAW_GITHUB}{r.source.repo}/{r.source.commit}/{quote(r.path)}'
+        # Not every release names its files *.pth (RESCAN's train.py saves 'latest').
+        assert re.fullmatch(r'https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/\S+',
                             r.url)
-        assert not r.links
+        assert not r.links and r.drive_id is None and r.asset_url is None
+        for path, digest in r.companions:  # a TensorFlow checkpoint's shard beside its index
+            assert r.path.endswith('.index') and path == r.path[:-len('index')] + 'data-00000-of-00001'
+            assert re.fullmatch(r'[0-9a-f]{40}|[0-9a-f]{64}', digest)
+    elif r.host == 'gdrive':
+        assert re.fullmatch(r'[-\w]{25,}', r.drive_id) and r.sha256 is None
+        assert any(r.drive_id in url for _, url in r.links)  # the README's own link, for by hand
+    elif r.host == 'url':
+        assert r.url.startswith('https://') and r.links
     else:
-        assert r.sha256 is None and r.path is None and r.url is None
+        assert r.sha256 is None and r.path is None and r.url is None and r.check is None
         assert r.links or 'no deraining weights' in r.note
-        for _, url in r.links:
-            assert re.fullmatch(r'https://(drive\.google\.com|pan\.baidu\.com|github\.com)/\S+', url)
+    for _, url in r.links:
+        assert re.fullmatch(r'https://(drive\.google\.com|pan\.baidu\.com|github\.com)/\S+', url)
+    check = r.output_check
+    if check is not None:
+        assert check.samples and check.min_psnr >= 50
+        for input_path, input_blob, result_path, result_blob in check.samples:
+            assert re.fullmatch(r'[0-9a-f]{40}', input_blob) and re.fullmatch(r'[0-9a-f]{40}',
+                                                                               result_blob)
+            assert input_path != result_path
 
 
 def test_docs_show_the_manifest():

@@ -67,8 +67,9 @@ def test_released_names_are_checked_before_anything_runs(released):
     with pytest.raises(BenchConfigError, match=r"models\[0\] \(P\): 'prenet_rain100' is not a "
                        r"released model name.*prenet_rain100h"):
         check_bench_config(dict(base, models=[dict(name='P', zoo='prenet_rain100')]))
-    with pytest.raises(BenchConfigError, match=r"drsformer_rain200h.*convert_checkpoint.py"):
-        check_bench_config(dict(base, models=[dict(name='D', zoo='drsformer_rain200h')]))
+    with pytest.raises(BenchConfigError, match=r"'idt_rain200h' .*cannot be fetched and checked "
+                       r"automatically.*then convert it"):
+        check_bench_config(dict(base, models=[dict(name='D', zoo='idt_rain200h')]))
     with pytest.raises(BenchConfigError, match=r"models\[0\] \(P\): zoo names unknown dataset\(s\) "
                        r"\['Rain100L'\]; the datasets are \['Set'\]"):
         check_bench_config(dict(base, models=[dict(name='P', zoo=dict(Rain100L=FIXTURE_NAME))]))

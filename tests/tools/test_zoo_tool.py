@@ -91,7 +91,7 @@ def test_zoo_tool_download_list_and_verify(served, tmp_path, capsys):
     assert tool.main(['download', FIXTURE_NAME]) == 0
     out = capsys.readouterr().out
     cached = zoo.cached_path(RELEASES[FIXTURE_NAME])
-    assert f'{FIXTURE_NAME}: {cached} (sha256 verified)' in out
+    assert f'{FIXTURE_NAME}: {cached} (sha256 checked)' in out
     assert tool.main(['verify']) == 0
     lines = capsys.readouterr().out.splitlines()
     assert any(line.split()[:2] == [FIXTURE_NAME, 'ok'] for line in lines)
@@ -100,8 +100,14 @@ def test_zoo_tool_download_list_and_verify(served, tmp_path, capsys):
     assert tool.main(['verify']) == 1
     assert 'do not match the manifest' in capsys.readouterr().err
     assert tool.main(['download', FIXTURE_NAME, '--force']) == 0
-    assert tool.main(['download', 'drsformer_rain200h']) == 2
-    assert 'drive.google.com' in capsys.readouterr().err
+    assert tool.main(['download', 'idt_rain200h']) == 2
+    assert 'drive.google.com' in capsys.readouterr().err  # link only: the links are given
+    assert tool.main(['list']) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert rows[FIXTURE_NAME].split()[-3:] == ['file', 'sha256', 'yes']  # host, check, cached
+    assert rows['prenet_rain100h'].split()[-1] == '-'
+    assert 'Google Drive output check' in ' '.join(rows['drsformer_rain200h'].split())
+    assert 'link only see links' in ' '.join(rows['idt_rain200h'].split())
     assert tool.main(['download']) == 2
 
 

@@ -157,7 +157,7 @@ class PairSumReLU(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_y):
         y, = ctx.saved_tensors
-        grad = torch.ops.aten.threshold_backward(grad_y, y, 0)  # ReLU's own backward (masked_fill is ~10x slower)
+        grad = torch.ops.aten.threshold_backward(grad_y, y, 0)  # ReLU's own backward (masked_fill is far slower)
         grads = tuple(_empty_like_layout(y, ctx.term_shape) for _ in range(2))
         for s, length, (ta, pa), (tb, pb) in ctx.plan.pieces:
             grads[ta][:, pa:pa + length].copy_(grad[:, s:s + length])
@@ -188,8 +188,8 @@ class _DepthwiseConv2d(torch.autograd.Function):
     """Stride-1 depth-wise conv whose weight gradient is computed by :func:`_weight_grad`.
 
     oneDNN has a depth-wise kernel for the weight gradient of 3x3 convolutions only; larger kernels
-    fall back to a grouped convolution with 16x16 weight blocks that is 5-20 times slower than the
-    forward (measured: 80 ms against 5 ms for a 5x5 conv on 255 x 128 x 128). The input gradient keeps
+    fall back to a grouped convolution with 16x16 weight blocks that is many times slower than the
+    forward (benchmarks/drsformer_speed.py measures the whole model). The input gradient keeps
     PyTorch's kernel.
     """
 

@@ -3,6 +3,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from restorelab.models.archs.common import CHUNK_BYTES, chunk_count
+
 from .fast_kernels import (PairSumReLU, check_device_kernels, chunk_plans, cpu_kernels, depthwise_conv2d,
                            pair_sum_relu, pointwise_conv2d)
 
@@ -49,16 +51,11 @@ class MSFN(nn.Module):
         x5 = F.relu(self.dwconv5x5_1(torch.cat([b3, b5], dim=1)))
         return self.project_out(torch.cat([x3, x5], dim=1))
 
-    # Largest intermediate (bytes) one chunk of the fast path may create: blocks above glibc's largest
-    # mmap threshold (32 MB) are unmapped when freed and page-faulted (zeroed) in again at every
-    # allocation, which measured as about half of a full-resolution MSFN's time (dim 96, 255 hidden
-    # channels at 256x256: 732 ms in one piece, 346 ms in chunks).
-    chunk_bytes = 24 * 2 ** 20
+    chunk_bytes = CHUNK_BYTES  # the largest intermediate one chunk of the fast path creates
 
     def plans(self, pixels, itemsize):
         """The chunk plans for ``pixels`` (N*H*W) values of ``itemsize`` bytes per hidden channel."""
-        # int(): under tracing (FLOP counting) sizes are tensors; the plan is fixed per input size anyway.
-        chunks = -(-int(pixels) * self.hidden_features * itemsize // self.chunk_bytes)
+        chunks = chunk_count(pixels, self.hidden_features, itemsize, self.chunk_bytes)
         if chunks not in self._plans:
             self._plans[chunks] = chunk_plans(self.hidden_features, chunks)
         return self._plans[chunks]

@@ -5,7 +5,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 
-from .fast_kernels import pointwise_conv2d, topk_rank
+from restorelab.models.archs.common import project_attention, project_channels
+
+from .fast_kernels import topk_rank
 
 # The release mixes four sparsity levels, k = int(C * a / b) for these fractions a/b of the C channels
 # per head: the paper's interval [1/2, 4/5].
@@ -126,22 +128,14 @@ class TKSA(nn.Module):
 
     # The fast path.
 
-    def _project(self, x, channels):
-        """Channels ``channels`` of ``qkv_dwconv(qkv(x))``: (N, dim, H, W) -> (N, len(channels), H, W)."""
-        def part(t):
-            return None if t is None else t[channels]
-        y = pointwise_conv2d(x, part(self.qkv.weight), part(self.qkv.bias))
-        return F.conv2d(y, part(self.qkv_dwconv.weight), part(self.qkv_dwconv.bias), padding=1,
-                        groups=y.shape[1])
-
     def attention_maps(self, x):
         """Scaled channel attention and values: (N, heads, C, C) scores, (N, H*W, dim) v.
 
         Works on any memory layout; with channels-last input (what DRSformer passes) q, k, v are
         (N, H*W, dim) views of their depth-wise convs' outputs. q and k are L2-normalised before the
         product exactly as released: dividing the raw products by the norms instead is the same function
-        but rounds differently, which flips top-k boundaries in float32 far more often (measured: 65 dB
-        instead of 147 dB PSNR against the release on a random full-size model).
+        but rounds differently, which flips top-k boundaries in float32 far more often (the outputs then
+        drift from the release's; tests/test_fast_equivalence.py holds the agreement).
         """
         n, dim, h, w = x.shape
         heads, c = self.num_heads, dim // self.num_heads
@@ -149,9 +143,9 @@ class TKSA(nn.Module):
         # its own tensor: no slices of one (N, 3*dim) output, whose backward would zero-fill it per slice.
         # F.normalize over the pixels of each q and k channel (norm clamped at 1e-12, then divided) is
         # a reduction over the rows of the channels-last matrix (vector_norm over that dimension takes a
-        # path about 6x slower on CPU).
-        q, k, v = (self._project(x, slice(i * dim, (i + 1) * dim)).permute(0, 2, 3, 1).reshape(n, h * w, dim)
-                   for i in range(3))
+        # path several times slower on CPU).
+        q, k, v = (project_channels(x, self.qkv, self.qkv_dwconv, slice(i * dim, (i + 1) * dim))
+                   .permute(0, 2, 3, 1).reshape(n, h * w, dim) for i in range(3))
         q, k = (t / (t * t).sum(dim=1, keepdim=True).sqrt().clamp_min(1e-12) for t in (q, k))
         q = q.reshape(n, h * w, heads, c).permute(0, 2, 3, 1)  # (n, heads, c, hw)
         k = k.reshape(n, h * w, heads, c).permute(0, 2, 3, 1)
@@ -175,23 +169,8 @@ class TKSA(nn.Module):
         return mixed
 
     def forward_fast(self, x, residual=None):
-        """``forward_plain(x) (+ residual)``, channels-last in and out.
-
-        ``project_out(A v)`` with A the block-diagonal (mixed) attention equals ``(W_out A) v``: the C x C
-        matrix W_out A is formed per sample (tiny) and applied to v in one batched product, which
-        replaces the attention-times-v products, the head rearrangement and the 1x1 conv; the residual
-        is added in that product.
-        """
-        n, dim, h, w = x.shape
-        heads, c = self.num_heads, dim // self.num_heads
+        """``forward_plain(x) (+ residual)``, channels-last in and out: the mixed top-k attention
+        (:meth:`mixed_attention`) with the output projection folded into one product with v, which
+        also adds the residual (``project_attention``, shared with Restormer's MDTA)."""
         scores, v = self.attention_maps(x)
-        mixed = self.mixed_attention(scores)  # (n, heads, c, c)
-        w_out = self.project_out.weight.reshape(dim, heads, c)
-        combined = torch.einsum('ohi,nhid->nohd', w_out, mixed).reshape(n, dim, dim)
-        if residual is None:
-            out = v @ combined.transpose(1, 2)
-        else:
-            out = torch.baddbmm(residual.permute(0, 2, 3, 1).reshape(n, h * w, dim), v, combined.transpose(1, 2))
-        if self.project_out.bias is not None:
-            out = out + self.project_out.bias
-        return out.reshape(n, h, w, dim).permute(0, 3, 1, 2)
+        return project_attention(self.mixed_attention(scores), v, self.project_out, x.shape[2:], residual)

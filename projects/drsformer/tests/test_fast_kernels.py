@@ -123,9 +123,14 @@ def test_pointwise_conv2d_takes_oneDNN_only_for_float32_outside_autocast(monkeyp
     assert torch.equal(pointwise_conv2d(x.double(), w.double()), torch.nn.functional.conv2d(x.double(), w.double()))
     with torch.autocast('cpu', dtype=torch.bfloat16):
         assert pointwise_conv2d(x, w).dtype == torch.nn.functional.conv2d(x, w).dtype == torch.bfloat16
-    monkeypatch.setattr(common, 'USE_ONEDNN_POINTWISE', False)
-    pointwise_conv2d(x, w)
+    with common.onednn_pointwise(False):
+        assert not common.use_onednn_pointwise()
+        pointwise_conv2d(x, w)
+    assert common.use_onednn_pointwise()  # restored after the block
     assert len(calls) == (1 if torch.backends.mkldnn.is_available() else 0)
+    with pytest.raises(RuntimeError), common.onednn_pointwise(False):
+        raise RuntimeError('the block fails')
+    assert common.use_onednn_pointwise()  # restored when the block raises too
 
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason='oneDNN is not built into this torch')

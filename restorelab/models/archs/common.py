@@ -2,8 +2,12 @@
 resampling, window partition, stochastic depth and truncated-normal init.
 
 Parameter names follow the official releases (Restormer, Uformer) so that their
-checkpoints load without renaming.
+checkpoints load without renaming. The oneDNN 1x1 conv is a setting
+(:func:`use_onednn_pointwise`, :func:`set_onednn_pointwise`, :func:`onednn_pointwise`).
 """
+import contextlib
+import os
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -170,15 +174,51 @@ def count_parameters(module):
 __all__ = [
     'BiasFreeLayerNorm', 'WithBiasLayerNorm', 'ChannelLayerNorm', 'LAYER_NORM_TYPES',
     'PixelUnshuffleDownsample', 'PixelShuffleUpsample', 'window_partition', 'window_reverse',
-    'drop_path', 'DropPath', 'trunc_normal_init_', 'count_parameters', 'pointwise_conv2d', 'USE_ONEDNN_POINTWISE',
+    'drop_path', 'DropPath', 'trunc_normal_init_', 'count_parameters', 'pointwise_conv2d',
+    'use_onednn_pointwise', 'set_onednn_pointwise', 'onednn_pointwise', 'CHUNK_BYTES', 'chunk_count',
+    'project_channels', 'project_attention',
 ]
 
 
-# Measured on this project's 2-core AMD EPYC (torch 2.13, 1 thread): oneDNN's 1x1 conv against
-# PyTorch's choice for a batch of 1, channels-last, 96 -> 96 channels at 256x256: 16 ms against
-# 49 ms; 96 -> 255 at 128x128: 24 ms against 52 ms; forward + backward 96 -> 96 at 256x256: 83 ms
-# against 125 ms. Outputs and gradients were equal to the last bit in those cases.
-USE_ONEDNN_POINTWISE = True
+def _env_flag(name, default):
+    value = os.environ.get(name, '').strip().lower()
+    if not value:
+        return default
+    if value in ('1', 'true', 'yes', 'on'):
+        return True
+    if value in ('0', 'false', 'no', 'off'):
+        return False
+    raise ValueError(f'environment variable {name}={os.environ[name]!r}: expected 1/0, true/false, '
+                     'yes/no or on/off')
+
+
+# Whether pointwise_conv2d sends float32 CPU 1x1 convs to oneDNN: a setting, read at every call,
+# changed through set_onednn_pointwise / onednn_pointwise (or RESTORELAB_ONEDNN_POINTWISE=0 at start).
+_ONEDNN_POINTWISE = _env_flag('RESTORELAB_ONEDNN_POINTWISE', True)
+
+
+def use_onednn_pointwise():
+    """Whether :func:`pointwise_conv2d` calls oneDNN for float32 CPU 1x1 convs (default True;
+    ``RESTORELAB_ONEDNN_POINTWISE=0`` in the environment turns it off from the start)."""
+    return _ONEDNN_POINTWISE
+
+
+def set_onednn_pointwise(enable=True):
+    """Turn oneDNN 1x1 convs on or off for this process; returns the previous setting."""
+    global _ONEDNN_POINTWISE
+    previous, _ONEDNN_POINTWISE = _ONEDNN_POINTWISE, bool(enable)
+    return previous
+
+
+@contextlib.contextmanager
+def onednn_pointwise(enable):
+    """``with onednn_pointwise(False):`` runs the block with PyTorch's own choice for 1x1 convs
+    (the setting is restored afterwards, also when the block raises)."""
+    previous = set_onednn_pointwise(enable)
+    try:
+        yield
+    finally:
+        set_onednn_pointwise(previous)
 
 
 def _onednn_pointwise(x, weight, bias):
@@ -229,15 +269,69 @@ def pointwise_conv2d(x, weight, bias=None):
 
     With one thread, PyTorch sends 1x1 convs of batches below 16 to its own im2col + BLAS path (ATen's
     ``use_mkldnn`` heuristic: "THNN is faster when single-threaded"), forward and backward; with two or
-    more threads it uses oneDNN. On the CPU this was measured on (see ``USE_ONEDNN_POINTWISE``), oneDNN
-    is 2-3x faster at one thread as well, so float32 CPU convs outside autocast call it directly, and
+    more threads it uses oneDNN. On the CPUs measured (``benchmarks/restormer_ops_speed.py``, rendered in
+    docs/performance.md) oneDNN is faster at one thread as well, so float32 CPU convs outside autocast
+    call it directly (:func:`use_onednn_pointwise`, a setting), and
     their gradients go through :class:`_PointwiseConv` (the input gradient by oneDNN too). Other dtypes
     (float64, which oneDNN lacks), devices and autocast keep ``F.conv2d``.
     """
-    if (USE_ONEDNN_POINTWISE and x.device.type == 'cpu' and x.dtype == torch.float32
+    if (_ONEDNN_POINTWISE and x.device.type == 'cpu' and x.dtype == torch.float32
             and weight.dtype == torch.float32 and not torch.is_autocast_enabled('cpu')
             and torch.backends.mkldnn.is_available()):
         if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias)):
             return _PointwiseConv.apply(x, weight, bias)
         return _onednn_pointwise(x, weight, bias)
     return F.conv2d(x, weight, bias)
+
+
+# Largest intermediate (bytes) one chunk of a fast path creates: glibc serves blocks above its
+# largest mmap threshold (32 MB) as fresh mappings, unmapped when freed and page-faulted (zeroed) in
+# again at every allocation, so work split into chunks below it reuses freed heap memory instead.
+CHUNK_BYTES = 24 * 2 ** 20
+
+
+def chunk_count(pixels, channels, itemsize, chunk_bytes=CHUNK_BYTES):
+    """How many chunks of channels keep a ``pixels x channels`` intermediate of ``itemsize``-byte
+    values within ``chunk_bytes`` (at least one, at most one per channel)."""
+    # int(): under tracing (FLOP counting) sizes are tensors.
+    return max(1, min(channels, -(-int(pixels) * channels * itemsize // chunk_bytes)))
+
+
+def project_channels(x, pointwise, depthwise, channels):
+    """Output channels ``channels`` (a slice) of ``depthwise(pointwise(x))``, a 1x1 conv followed by
+    a depth-wise conv (the q/k/v and gate projections of Restormer-style blocks).
+
+    Both convs act per output channel, so a part is its own product and depth-wise conv with those
+    rows of the weights: no slices of one full output (whose backward zero-fills the whole tensor
+    once per slice)."""
+    def pick(t):
+        return None if t is None else t[channels]
+    y = pointwise_conv2d(x, pick(pointwise.weight), pick(pointwise.bias))
+    return F.conv2d(y, pick(depthwise.weight), pick(depthwise.bias), padding=depthwise.padding,
+                    groups=y.shape[1])
+
+
+def project_attention(attn, v, project_out, size, residual=None):
+    """``project_out(A v) (+ residual)`` for per-head channel attention, as one product.
+
+    ``attn``: (N, heads, c, c) attention maps (A is block-diagonal over the heads); ``v``: the
+    values as (N, H*W, heads*c) rows; ``size``: (H, W). ``project_out(A v) = (W_out A) v``: the
+    (C x C) matrix ``W_out A`` is formed per sample (tiny) and applied to the rows of v in one
+    batched product, which replaces the attention-times-v products, the head rearrangement and the
+    1x1 conv, and adds the residual. Returns a channels-last (N, C, H, W) tensor.
+    """
+    n, heads, c, _ = attn.shape
+    dim = heads * c
+    h, w = size
+    # Per head, the output projection's columns of that head times its attention map:
+    # (heads, C, c) @ (N, heads, c, c) -> (N, heads, C, c) -> (N, C, heads * c).
+    w_out = project_out.weight.reshape(dim, heads, c).transpose(0, 1)
+    combined = (w_out @ attn).transpose(1, 2).reshape(n, dim, dim)
+    if residual is None:
+        out = v @ combined.transpose(1, 2)
+    else:
+        out = torch.baddbmm(residual.permute(0, 2, 3, 1).reshape(n, h * w, dim), v,
+                            combined.transpose(1, 2))
+    if project_out.bias is not None:
+        out = out + project_out.bias
+    return out.reshape(n, h, w, dim).permute(0, 3, 1, 2)

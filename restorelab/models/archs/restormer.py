@@ -22,7 +22,8 @@ import torch.nn.functional as F
 
 from restorelab.registry import MODELS
 
-from .common import ChannelLayerNorm, PixelShuffleUpsample, PixelUnshuffleDownsample, pointwise_conv2d
+from .common import (CHUNK_BYTES, ChannelLayerNorm, PixelShuffleUpsample, PixelUnshuffleDownsample,
+                     chunk_count, project_attention, project_channels)
 
 
 class MDTA(nn.Module):
@@ -63,22 +64,6 @@ class MDTA(nn.Module):
 
     # The fast path.
 
-    def _project(self, x, part):
-        """Part ``part`` (0: q, 1: k, 2: v) of ``qkv_dwconv(qkv(x))``: (N, C, H, W), x's layout.
-
-        The 1x1 and depth-wise convs act per output channel, so each part is its own product
-        and depth-wise conv: no slices of one 3C-channel tensor (whose backward zero-fills the
-        whole tensor once per slice).
-        """
-        c = x.shape[1]
-        rows = slice(part * c, (part + 1) * c)
-
-        def pick(t):
-            return None if t is None else t[rows]
-        y = pointwise_conv2d(x, pick(self.qkv.weight), pick(self.qkv.bias))
-        return F.conv2d(y, pick(self.qkv_dwconv.weight), pick(self.qkv_dwconv.bias), padding=1,
-                        groups=c)
-
     def attention(self, x):
         """Per-head softmax attention maps (N, heads, C/h, C/h) and v as (N, H*W, C) rows.
 
@@ -88,7 +73,8 @@ class MDTA(nn.Module):
         """
         n, c, h, w = x.shape
         heads = self.num_heads
-        q, k, v = (self._project(x, i).permute(0, 2, 3, 1).reshape(n, h * w, c) for i in range(3))
+        q, k, v = (project_channels(x, self.qkv, self.qkv_dwconv, slice(i * c, (i + 1) * c))
+                   .permute(0, 2, 3, 1).reshape(n, h * w, c) for i in range(3))
         qn, kn = ((t * t).sum(dim=1).sqrt().clamp_min(1e-12).reshape(n, heads, -1)
                   for t in (q, k))
         q = q.reshape(n, h * w, heads, c // heads).permute(0, 2, 3, 1)  # (n, heads, c/h, hw)
@@ -98,27 +84,11 @@ class MDTA(nn.Module):
         return attn.softmax(dim=-1), v
 
     def forward_fast(self, x, residual=None):
-        """``forward_plain(x) (+ residual)``; fastest on channels-last input.
-
-        ``project_out(A v) = (W_out A) v`` with A the block-diagonal attention: the C x C matrix
-        ``W_out A`` is formed per sample (tiny) and applied to the rows of v in one batched
-        product, which also adds the residual. Returns a channels-last tensor.
-        """
-        n, c, h, w = x.shape
-        heads = self.num_heads
+        """``forward_plain(x) (+ residual)``; fastest on channels-last input. The attention's
+        output projection is folded into one product with v (:func:`project_attention`).
+        Returns a channels-last tensor."""
         attn, v = self.attention(x)
-        # Per head, the output projection's columns of that head times its attention map:
-        # (heads, C, C/h) @ (N, heads, C/h, C/h) -> (N, heads, C, C/h) -> (N, C, heads * C/h).
-        w_out = self.project_out.weight.reshape(c, heads, c // heads).transpose(0, 1)
-        combined = (w_out @ attn).transpose(1, 2).reshape(n, c, c)
-        if residual is None:
-            out = v @ combined.transpose(1, 2)
-        else:
-            out = torch.baddbmm(residual.permute(0, 2, 3, 1).reshape(n, h * w, c), v,
-                                combined.transpose(1, 2))
-        if self.project_out.bias is not None:
-            out = out + self.project_out.bias
-        return out.reshape(n, h, w, c).permute(0, 3, 1, 2)
+        return project_attention(attn, v, self.project_out, x.shape[2:], residual)
 
 
 class GDFN(nn.Module):
@@ -126,10 +96,7 @@ class GDFN(nn.Module):
     hidden width ``int(C * ffn_expansion_factor)``, GELU gate on one half.
     ``fast`` selects :meth:`forward_fast` (the same function)."""
 
-    # Largest intermediate (bytes) one chunk of the fast path creates: glibc serves blocks above
-    # its largest mmap threshold (32 MB) as fresh mappings, unmapped when freed and page-faulted
-    # (zeroed) in again at every allocation.
-    chunk_bytes = 24 * 2 ** 20
+    chunk_bytes = CHUNK_BYTES  # the largest intermediate one chunk of the fast path creates
 
     def __init__(self, dim, ffn_expansion_factor, bias, fast=False):
         super().__init__()
@@ -156,18 +123,9 @@ class GDFN(nn.Module):
         ``chunk_bytes`` for input ``x`` (one range when everything fits)."""
         n, _, h, w = x.shape
         hidden = self.hidden_features
-        # int(): under tracing (FLOP counting) sizes are tensors.
-        count = max(1, min(hidden, -(-int(n * h * w) * hidden * x.element_size() // self.chunk_bytes)))
+        count = chunk_count(n * h * w, hidden, x.element_size(), self.chunk_bytes)
         bounds = [round(i * hidden / count) for i in range(count + 1)]
         return list(zip(bounds[:-1], bounds[1:]))
-
-    def _half(self, x, channels):
-        """``dwconv(project_in(x))`` for the hidden channels ``channels`` (a slice)."""
-        def pick(t):
-            return None if t is None else t[channels]
-        y = pointwise_conv2d(x, pick(self.project_in.weight), pick(self.project_in.bias))
-        return F.conv2d(y, pick(self.dwconv.weight), pick(self.dwconv.bias), padding=1,
-                        groups=y.shape[1])
 
     def forward_fast(self, x, residual=None):
         """``forward_plain(x) (+ residual)``; fastest on channels-last input.
@@ -184,8 +142,9 @@ class GDFN(nn.Module):
         out = None if residual is None else residual.permute(0, 2, 3, 1).reshape(n * h * w, c)
         first = True
         for start, stop in self.chunks(x):
-            gate = self._half(x, slice(start, stop))
-            value = self._half(x, slice(hidden + start, hidden + stop))
+            gate = project_channels(x, self.project_in, self.dwconv, slice(start, stop))
+            value = project_channels(x, self.project_in, self.dwconv,
+                                     slice(hidden + start, hidden + stop))
             if torch.is_grad_enabled():
                 gated = F.gelu(gate) * value
             else:

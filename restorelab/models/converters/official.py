@@ -2,14 +2,15 @@
 
 An official checkpoint is read with ``torch.load(weights_only=True)`` (a file
 that needs arbitrary unpickling is refused), unwrapped (``params``,
-``params_ema``, ``state_dict``, DataParallel ``module.``), passed through the
+``params_ema``, ``state_dict``, ``net``, DataParallel ``module.``), passed through the
 converter registered for the model in ``CHECKPOINT_CONVERTERS`` and checked key
 by key and shape by shape against the arch before anything is saved.
 
 Which wrapper wins when a file has several: ``params``, then ``params_ema``,
-then ``state_dict``. ``params`` first because the official Restormer and
+then ``state_dict``, then ``net``. ``params`` first because the official Restormer and
 DRSformer test scripts load ``checkpoint['params']`` (their releases hold only
 that key); pass ``key='params_ema'`` to take BasicSR's EMA weights instead.
+``net`` is where RESCAN's ``train.py`` keeps the weights (beside ``clock`` and ``opt``).
 """
 import hashlib
 import importlib
@@ -25,18 +26,24 @@ from restorelab.utils.errors import CheckpointConversionError, closest_names
 from restorelab.utils.fileio import atomic_output
 from restorelab.utils.state_dicts import state_dict_mismatch
 
-WRAPPER_KEYS = ('params', 'params_ema', 'state_dict')
+from .tf_checkpoint import checkpoint_prefix, is_tf_checkpoint, read_tf_checkpoint
+
+WRAPPER_KEYS = ('params', 'params_ema', 'state_dict', 'net')
 # ImageRestorer holds the arch as ``self.arch``: its weights are ``arch.<name>`` in a checkpoint.
 ARCH_PREFIX = 'arch.'
 _SHOW = 5  # how many keys an error message lists
 
 
-def register_converter(name, arch_type):
+def register_converter(name, arch_type, infer_arch=None):
     """Register ``convert(state_dict) -> state_dict`` under ``name``;
-    ``arch_type`` is the registered arch its output fits with default options."""
+    ``arch_type`` is the registered arch its output fits with default options.
+    ``infer_arch(converted_state_dict)`` (optional) reads off the arch config a file was saved
+    from (None when it cannot tell): a file that does not fit the arch asked for is then refused
+    naming the config it does fit."""
 
     def decorator(fn):
         fn.arch_type = arch_type
+        fn.infer_arch = infer_arch
         CHECKPOINT_CONVERTERS.register_module(name=name, module=fn)
         return fn
 
@@ -68,7 +75,11 @@ def read_checkpoint_file(path):
 
     A file holding Python objects beyond tensors and containers could run code
     when unpickled: it is refused, with how to re-save it as plain tensors.
+    A TensorFlow checkpoint (its ``.index`` or ``.data-*`` file, or its prefix) is
+    read without TensorFlow into ``{variable name: tensor}`` (TensorFlow layouts).
     """
+    if is_tf_checkpoint(path):
+        return read_tf_checkpoint(path)
     path = Path(path)
     if not path.is_file():
         raise CheckpointConversionError(f'checkpoint file not found: {path}')
@@ -162,17 +173,22 @@ def build_arch(arch):
     return MODELS.build(arch)
 
 
-def check_state_dict_fits(state_dict, model, source='checkpoint'):
+def check_state_dict_fits(state_dict, model, source='checkpoint', infer_arch=None):
     """Raise a :class:`CheckpointConversionError` naming the first missing and
     unexpected keys and the shape mismatches when ``state_dict`` does not load
-    strictly into ``model``."""
+    strictly into ``model``; with ``infer_arch`` (a converter's), also the arch
+    config the file does fit."""
     problems = state_dict_mismatch(model.state_dict(), state_dict, show=_SHOW)
     if not problems:
         return
-    raise CheckpointConversionError(
-        f'{source} does not fit {type(model).__name__}: ' + problems
-        + '. Is it a checkpoint of this model? For a non-default variant pass its config '
-        '(--check-config CONFIG).')
+    fits = infer_arch(state_dict) if infer_arch is not None else None
+    if fits is not None:
+        fits = 'dict(' + ', '.join(f'{k}={v!r}' for k, v in fits.items()) + ')'
+        advice = f'. The file holds {fits}: pass a config whose model.arch is that (--check-config CONFIG).'
+    else:
+        advice = ('. Is it a checkpoint of this model? For a non-default variant pass its config '
+                  '(--check-config CONFIG).')
+    raise CheckpointConversionError(f'{source} does not fit {type(model).__name__}: ' + problems + advice)
 
 
 def load_official_checkpoint(path, model_name, arch=None, key=None):
@@ -183,7 +199,8 @@ def load_official_checkpoint(path, model_name, arch=None, key=None):
     state_dict, _ = unwrap_state_dict(read_checkpoint_file(path), source=str(path), key=key)
     converted = converter(state_dict)
     model = build_arch(arch if arch is not None else default_arch_cfg(model_name, converter))
-    check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})')
+    check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})',
+                          infer_arch=getattr(converter, 'infer_arch', None))
     return converted
 
 
@@ -216,10 +233,13 @@ def convert_official_checkpoint(model_name, src, dst, arch=None, key=None):
     converted = converter(state_dict)
     arch_cfg = arch if arch is not None else default_arch_cfg(model_name, converter)
     model = build_arch(arch_cfg)
-    check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})')
+    check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})',
+                          infer_arch=getattr(converter, 'infer_arch', None))
+    # A TensorFlow checkpoint may be named by its prefix: hash its index file then.
+    hashed = Path(src) if Path(src).is_file() else Path(checkpoint_prefix(src) + '.index')
     meta = dict(
         source=str(Path(src).resolve()),
-        source_sha256=_sha256(src),
+        source_sha256=_sha256(hashed),
         source_key=wrapper,
         converter=model_name,
         arch=_plain(arch_cfg) if not isinstance(arch_cfg, torch.nn.Module) else type(arch_cfg).__name__,

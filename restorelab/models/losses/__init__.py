@@ -1,5 +1,9 @@
 """Pixel losses for training restorers; importing this package registers them."""
+from .composite_loss import CompositeLoss
+from .edge_loss import EdgeLoss
+from .multi_stage import MultiStageLoss
 from .pixel_losses import CharbonnierLoss, L1Loss, MSELoss, PSNRLoss
 from .ssim_loss import SSIMLoss, gaussian_window
 
-__all__ = ['L1Loss', 'MSELoss', 'CharbonnierLoss', 'PSNRLoss', 'SSIMLoss', 'gaussian_window']
+__all__ = ['L1Loss', 'MSELoss', 'CharbonnierLoss', 'PSNRLoss', 'SSIMLoss', 'gaussian_window', 'EdgeLoss',
+           'CompositeLoss', 'MultiStageLoss']

@@ -26,7 +26,9 @@ class ImageRestorer(BaseModel):
             ``(N, 3, H, W)`` in [0, 1] to the same shape; its ``size_multiple``
             attribute (default 1) is the factor H and W must be multiples of.
         pixel_loss: loss config (e.g. ``dict(type='L1Loss', loss_weight=1.0)``) or
-            module, called as ``loss(pred, gt)``; None for an inference-only model.
+            module, called as ``loss(pred, gt)``; None for an inference-only model. A loss
+            whose ``takes_stage_outputs`` is True (``MultiStageLoss``) is called with the
+            list of the arch's ``forward_stages(inputs)`` instead of one prediction.
         data_preprocessor: config or module; None means ``RestorationDataPreprocessor``.
         train_cfg: no options yet; must be None or empty.
         test_cfg: ``pad_mode`` ('reflect'|'replicate'|'constant'), ``tile`` (None, an
@@ -78,14 +80,26 @@ class ImageRestorer(BaseModel):
                 f'training input {h}x{w} is not a multiple of the arch\'s size_multiple '
                 f'{self.size_multiple}; choose a patch size that is')
         gt = stack_gt(data_samples, like=inputs)
-        pred = self.arch(inputs)
-        if not torch.is_tensor(pred) or pred.shape != gt.shape:
-            got = tuple(pred.shape) if torch.is_tensor(pred) else type(pred).__name__
-            raise ValueError(f'the arch returned {got}; expected a tensor of shape {tuple(gt.shape)}')
+        per_stage = getattr(self.pixel_loss, 'takes_stage_outputs', False)
+        if per_stage:
+            if not callable(getattr(self.arch, 'forward_stages', None)):
+                raise ValueError(
+                    f'{type(self.pixel_loss).__name__} needs the output of every stage, but '
+                    f'{type(self.arch).__name__} has no forward_stages(); use a loss of the '
+                    "final output (e.g. dict(type='MSELoss'))")
+            preds = list(self.arch.forward_stages(inputs))
+        else:
+            preds = [self.arch(inputs)]
+        for pred in preds:
+            if not torch.is_tensor(pred) or pred.shape != gt.shape:
+                got = tuple(pred.shape) if torch.is_tensor(pred) else type(pred).__name__
+                raise ValueError(f'the arch returned {got}; expected a tensor of shape {tuple(gt.shape)}')
         # Losses in float32 also under AMP: autocast would run SSIM's convolutions
         # in half precision, and eps/log terms need float32.
-        with torch.autocast(device_type=pred.device.type, enabled=False):
-            return dict(loss_pix=self.pixel_loss(pred.float(), gt.float()))
+        with torch.autocast(device_type=gt.device.type, enabled=False):
+            preds = [p.float() for p in preds]
+            loss = self.pixel_loss(preds if per_stage else preds[0], gt.float())
+        return dict(loss_pix=loss)
 
     def compiled_arch(self, options):
         """``torch.compile(self.arch, **options)``, built once per set of options and kept outside the
