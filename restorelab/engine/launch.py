@@ -18,6 +18,7 @@ from restorelab.utils.errors import DistributedFailureError, LaunchError, user_e
 from restorelab.utils.plugins import import_custom_modules
 from .checkpoint import checkpoint_problem, find_resume_checkpoint
 from .setup import setup_engine
+from .watchdog import check_timeout, report_progress
 
 # Seconds a process waits in a collective (gradient all-reduce, the stop-flag
 # all-reduce, result gathering) for the others before giving up: a rank that
@@ -78,10 +79,13 @@ def init_distributed(launcher, timeout=DEFAULT_DIST_TIMEOUT):
         raise LaunchError(f'--launcher {launcher} needs the environment variables {missing}; '
                           'start the run with torchrun (tools/dist_train.sh) or srun')
     if not dist.is_initialized():
+        report_progress('rendezvous', detail='init_process_group')
         if torch.cuda.is_available():
             torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
-        dist.init_process_group(backend='nccl' if torch.cuda.is_available() else 'gloo',
-                                timeout=datetime.timedelta(seconds=timeout))
+            dist.init_process_group(backend='nccl', timeout=datetime.timedelta(seconds=timeout))
+        else:
+            _init_gloo(datetime.timedelta(seconds=timeout))
+        report_progress('start-up', detail='process group ready')
     return dist.get_rank(), dist.get_world_size()
 
 
@@ -122,6 +126,25 @@ def setup_distributed(cfg, launcher):
     return cfg
 
 
+def _init_gloo(timeout):
+    """The gloo process group of this process (``env://``: RANK, WORLD_SIZE, MASTER_ADDR,
+    MASTER_PORT), its keys under a prefix of this start of the run.
+
+    torchrun's agent keeps one key-value store for all the restarts of a run, and
+    ``init_process_group`` writes the same keys each time: a restarted group could read the
+    addresses its predecessor's processes published and connect gloo's full mesh to dead
+    ranks ('Connection refused' until the timeout, or a wait that never ends). With the
+    restart count in the prefix, each group reads only its own processes' addresses.
+    """
+    from torch.distributed import rendezvous
+    store, rank, world_size = next(rendezvous('env://', int(os.environ['RANK']),
+                                              int(os.environ['WORLD_SIZE']), timeout=timeout))
+    store.set_timeout(timeout)
+    store = dist.PrefixStore(f'restorelab/start_{restart_count()}/', store)
+    dist.init_process_group(backend='gloo', store=store, rank=rank, world_size=world_size,
+                            timeout=timeout)
+
+
 def dist_timeout(cfg):
     """``env_cfg.dist_cfg.timeout`` in seconds (default ``DEFAULT_DIST_TIMEOUT``)."""
     value = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get('timeout', DEFAULT_DIST_TIMEOUT)
@@ -152,14 +175,19 @@ def explain_distributed_failure(err, cfg):
 def apply_reliability(cfg, training=True):
     """Add restorelab's safety hooks to ``cfg.default_hooks`` unless set there.
 
-    ``checkpoint_fit`` (refuse weights that do not fit the model) always;
+    ``checkpoint_fit`` (refuse weights that do not fit the model) and ``watchdog``
+    (report progress to the watchdog, with the config's ``watchdog_timeout``) always;
     for training also ``stop_signal`` (SIGTERM/SIGINT save a checkpoint and
     stop) and ``nonfinite`` (skip non-finite steps, stop after
     ``max_consecutive``). An entry given as options only (e.g.
     ``--cfg-options default_hooks.nonfinite.max_consecutive=3``) gets its
     type filled in; an entry set to None switches the hook off.
     """
-    defaults = dict(checkpoint_fit='CheckpointFitHook')
+    try:
+        timeout = check_timeout(cfg.get('watchdog_timeout'))
+    except ValueError as err:
+        raise LaunchError(str(err)) from None
+    defaults = dict(checkpoint_fit='CheckpointFitHook', watchdog='WatchdogHook')
     if training:
         defaults.update(stop_signal='StopSignalHook', nonfinite='NonFiniteGuardHook')
     hooks = cfg.get('default_hooks')
@@ -172,6 +200,8 @@ def apply_reliability(cfg, training=True):
             continue
         entry = dict(hooks.get(name) or {})
         entry.setdefault('type', hook_type)
+        if name == 'watchdog' and timeout is not None:
+            entry['timeout'] = timeout
         hooks[name] = entry
     return cfg
 
@@ -367,8 +397,25 @@ class LogFileRunner(Runner):
     (tools/test.py, the benchmark's cells) keeps its model as given: on the device
     :func:`~restorelab.apis.load_restorer` put it on and unwrapped (testing needs no
     gradient synchronisation; a model without parameters, the identity or an ONNX Runtime
-    graph, could not be wrapped)."""
+    graph, could not be wrapped). Its building steps, seconds each on a busy machine, report
+    progress to the watchdog."""
     show_config = False
+
+    def _log_env(self, *args, **kwargs):
+        report_progress('start-up', detail='logging the environment')
+        return super()._log_env(*args, **kwargs)
+
+    def build_visualizer(self, *args, **kwargs):
+        report_progress('start-up', detail='building the visualizer')
+        return super().build_visualizer(*args, **kwargs)
+
+    def build_model(self, *args, **kwargs):
+        report_progress('start-up', detail='building the model')
+        return super().build_model(*args, **kwargs)
+
+    def dump_config(self):
+        report_progress('start-up', detail='writing the config')
+        return super().dump_config()
 
     def build_logger(self, *args, **kwargs):
         logger = super().build_logger(*args, **kwargs)
@@ -379,6 +426,7 @@ class LogFileRunner(Runner):
         return logger
 
     def wrap_model(self, model_wrapper_cfg, model):
+        report_progress('start-up', detail='wrapping the model')
         if self._train_loop is None and isinstance(model, torch.nn.Module):
             return model
         return super().wrap_model(model_wrapper_cfg, model)
@@ -550,5 +598,6 @@ def finish_distributed():
     interpreter shutdown ('terminate called without an active exception').
     """
     if dist.is_available() and dist.is_initialized():
+        report_progress('collective', detail='the final barrier')
         dist.barrier()
         dist.destroy_process_group()
