@@ -1,5 +1,5 @@
-# The published Rain100H/Rain100L tables of the PReNet, BRN and AIDNet papers, reproduced
-# from the released weights (each model with the weights released for that set, fetched by
+# The published Rain100H/Rain100L tables of the PReNet, BRN, AIDNet and RCDNet papers,
+# reproduced from the released weights (each model with the weights released for that set, fetched by
 # name, verified by sha256 and converted on the fly; see docs/model_zoo.md):
 #
 #     python tools/benchmark.py configs/benchmarks/rain100_released.py --quantize truncate
@@ -19,7 +19,7 @@ _sets = ['Rain100H', 'Rain100L']
 # Released weights by set: e.g. PReNet -> prenet_rain100h on Rain100H, prenet_rain100l on
 # Rain100L (the names of `python tools/zoo.py list`).
 _families = dict(PRN='prn', PReNet='prenet', PRN_r='prn_r', PReNet_r='prenet_r', BRN='brn',
-                 AIDNet='aidnet')
+                 AIDNet='aidnet', RCDNet='rcdnet')
 models = [dict(name='Input', type='identity')] + [
     dict(name=name, zoo={s: f'{prefix}_{s.lower()}' for s in _sets})
     for name, prefix in _families.items()
