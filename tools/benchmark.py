@@ -2,7 +2,8 @@
 
     python tools/benchmark.py BENCH_CONFIG [--out DIR] [--device cpu|cuda]
         [--models a,b] [--datasets x,y] [--limit N] [--quantize round|truncate] [--resume]
-        [--save-images [--sheet-images N]] [--no-cost] [--no-progress] [--check]
+        [--save-images [--sheet-images N]] [--no-cost] [--no-progress] [--watchdog-timeout S]
+        [--check [--print-out-dir]]
     tools/dist_benchmark.sh BENCH_CONFIG N [the same options]     (N processes, torchrun)
 
 BENCH_CONFIG lists model references and dataset configs (see restorelab/benchmark/config.py,
@@ -11,15 +12,19 @@ name>) receives results.json, results.csv, table.md, psnr_vs_latency.png and, wi
 --save-images, images/ and one contact sheet per set (contact_sheets/<set>.png: rainy input,
 every model and the ground truth side by side for the first --sheet-images images).
 A (model, dataset) cell that fails is recorded with its reason and the run goes on.
-Exit status: 0; 1 when every model failed on some set (the reason is printed once); 2 for a
-bad config or option (nothing runs).
+Exit status: 0; 1 when every model failed on some set (the reason is printed once) or the
+watchdog ended a run that made no progress for --watchdog-timeout seconds (its paragraph says
+where); 2 for a bad config or option (nothing runs); 128 + N when stopped by SIGINT/SIGTERM
+(the finished cells are kept: --resume runs the others).
 """
 import argparse
+import json
 import os
 import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
+from restorelab.engine.elastic import STATUS_FILE_ENV  # noqa: E402
 from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
 from restorelab.engine import setup_engine  # noqa: E402
 
@@ -52,6 +57,12 @@ def parse_args(argv=None):
     parser.add_argument('--check', action='store_true',
                         help='check the config and the selection, run nothing (what '
                         'tools/dist_benchmark.sh does before it starts the processes)')
+    parser.add_argument('--print-out-dir', action='store_true',
+                        help='with --check: print the output folder last (tools/dist_benchmark.sh '
+                        "puts torchrun's log there)")
+    parser.add_argument('--watchdog-timeout', type=float, metavar='SECONDS',
+                        help='end the run when no process made progress for this long (default '
+                        '600 s; 0: no watchdog; docs/reliability.md)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='set by tools/dist_benchmark.sh / tools/slurm_benchmark.sh')
     return parser.parse_args(argv)
@@ -69,11 +80,35 @@ def failed_sets(results):
 def main(argv=None):
     args = parse_args(argv)
     setup_engine()  # restorelab's checkpoint loader, atomic saves, DataLoader workers
-    from restorelab.benchmark import check_bench_config, run_benchmark, select
-    from restorelab.engine import launch
+    from restorelab.engine import watchdog
+    from restorelab.engine.elastic import SignalStop, exit_status_after_stop, stop_on_signals
 
     out = args.out or os.path.join(
         'work_dirs', 'benchmarks', os.path.splitext(os.path.basename(args.config))[0])
+    resume_hint = (f'The cells finished before are in {os.path.join(out, "results.json")}: run '
+                   'the same command with --resume to run the others.')
+    try:
+        timeout = watchdog.check_timeout(args.watchdog_timeout, '--watchdog-timeout')
+    except ValueError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    if args.check:
+        return _run(args, out)
+    try:
+        with stop_on_signals(), watchdog.watching(timeout=timeout, fallback=True) as dog:
+            dog.configure(work_dir=out, next_step=resume_hint)
+            return _run(args, out)
+    except SignalStop as stop:
+        if os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0')) == '0':
+            print(f'benchmark stopped by {stop.signame}. {resume_hint}', file=sys.stderr,
+                  flush=True)
+        return exit_status_after_stop(stop.signame)
+
+
+def _run(args, out):
+    from restorelab.benchmark import check_bench_config, run_benchmark, select
+    from restorelab.engine import launch
+
     # A restarted group (torchrun's MAX_RESTARTS, a Slurm requeue) continues where it stopped.
     resume = args.resume or (launch.restart_count() > 0
                              and os.path.isfile(os.path.join(out, 'results.json')))
@@ -84,6 +119,8 @@ def main(argv=None):
             select(cfg['datasets'], args.datasets, 'datasets')
             print(f'{args.config}: {len(cfg["models"])} models x {len(cfg["datasets"])} sets, '
                   'config checked')
+            if args.print_out_dir:
+                print(out)
             return 0
         results = run_benchmark(args.config, out, device=args.device, models=args.models,
                                 datasets=args.datasets, resume=resume,
@@ -106,10 +143,12 @@ def main(argv=None):
     lost = failed_sets(results)
     for name, reasons in lost.items():
         print(f'error: every model failed on {name}: {"; ".join(reasons)}', file=sys.stderr)
-    status_file = os.environ.get('RESTORELAB_BENCHMARK_STATUS')
-    if status_file and args.launcher == 'pytorch':  # tools/dist_benchmark.sh exits with it
+    status_file = os.environ.get(STATUS_FILE_ENV)
+    if lost and status_file and args.launcher == 'pytorch':
+        # tools/dist_launch.py exits with it: an exit status of 1 would make torchrun restart
+        # the processes (MAX_RESTARTS) and report a failure.
         with open(status_file, 'w') as f:
-            f.write('1' if lost else '0')
+            json.dump(dict(status=1), f)
         return 0
     return 1 if lost else 0
 

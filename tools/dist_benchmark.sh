@@ -13,7 +13,13 @@
 #                    machine torchrun picks a free port itself.
 #   RDZV_ENDPOINT=HOST:PORT [RDZV_ID=NAME]
 #                    several machines meeting at HOST:PORT (torchrun's c10d rendezvous).
-# See docs/benchmarking.md.
+#   SHUTDOWN_TIMEOUT=S
+#                    on SIGINT/SIGTERM, the seconds the processes have to stop (default 60).
+# torchrun runs through tools/dist_launch.py: its own messages go to OUT/torchrun.log, the
+# processes' to the screen; SIGINT/SIGTERM end with status 128+N and one message; a run that
+# makes no progress for --watchdog-timeout seconds ends with the watchdog's paragraph
+# (docs/reliability.md). A process that stops leaves the finished cells in OUT/results.json,
+# and its message (or the watchdog's) says how to resume. See docs/benchmarking.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [[ $# -lt 2 ]]; then
@@ -39,22 +45,13 @@ elif [[ "$NNODES" -gt 1 || -n "${MASTER_PORT:-}" ]]; then
 else
     rdzv=(--standalone)
 fi
-# A config that would be refused is one message and exit status 2, before any process starts.
-"$PYTHON" "$here/benchmark.py" "$CONFIG" --check "$@" > /dev/null || exit $?
-# The first process leaves its exit status here (torchrun would take a status of 1, "every model
-# failed on a set", for a crashed process and print its traceback).
-export RESTORELAB_BENCHMARK_STATUS
-RESTORELAB_BENCHMARK_STATUS=$(mktemp)
-trap 'rm -f "$RESTORELAB_BENCHMARK_STATUS"' EXIT
-status=0
-"$PYTHON" -m torch.distributed.run "${rdzv[@]}" --nproc_per_node="$NPROCS" \
-    --max-restarts="$MAX_RESTARTS" "$here/benchmark.py" "$CONFIG" --launcher pytorch "$@" || status=$?
-if [[ $status -ne 0 ]]; then
-    # A process that was killed says nothing itself: the finished cells are on disk.
-    echo "error: the benchmark's processes stopped (exit status $status); the cells finished" \
-         "before are in results.json of the --out folder: run the same command with --resume" \
-         "to run the others." >&2
-    exit $status
+SHUTDOWN_TIMEOUT=${SHUTDOWN_TIMEOUT:-60}
+if ! [[ "$SHUTDOWN_TIMEOUT" =~ ^[0-9]+$ ]]; then
+    echo "error: SHUTDOWN_TIMEOUT must be a non-negative integer, got '$SHUTDOWN_TIMEOUT'" >&2; exit 2
 fi
-status=$(cat "$RESTORELAB_BENCHMARK_STATUS" 2>/dev/null)
-exit "${status:-0}"
+# A config that would be refused is one message and exit status 2, before any process starts;
+# the check also names the output folder (its last line), for torchrun's log.
+OUT=$("$PYTHON" "$here/benchmark.py" "$CONFIG" --check --print-out-dir "$@" | tail -n 1) || exit $?
+exec "$PYTHON" "$here/dist_launch.py" --log-file "$OUT/torchrun.log" "${rdzv[@]}" \
+    --nproc_per_node="$NPROCS" --max-restarts="$MAX_RESTARTS" \
+    --shutdown-timeout="$SHUTDOWN_TIMEOUT" "$here/benchmark.py" "$CONFIG" --launcher pytorch "$@"

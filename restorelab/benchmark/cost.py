@@ -22,6 +22,7 @@ import time
 
 import torch
 
+from restorelab.engine.watchdog import report_progress
 from restorelab.utils.procfs import malloc_trim, peak_rss_growth_mb
 
 MEMORY_METHODS = dict(
@@ -163,6 +164,7 @@ def measure_speed(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', se
     x = _example_input(shape, device, seed)
 
     def call():
+        report_progress('evaluation', detail='timing a restoration')
         with torch.no_grad():
             return model.restore(x)
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
+from restorelab.engine.watchdog import report_progress
 from restorelab.utils.errors import BenchmarkError, user_error_message
 from .config import check_bench_config, entry_ref, restorer_test_cfg, select
 from .report import comparisons, load_results, write_outputs, write_results_json
@@ -168,7 +169,11 @@ class _ProgressHook(Hook):
         self.progress, self.model, self.label = progress, model, label
         self.world_size, self.size, self.seen = world_size, size, 0
 
+    def before_test_iter(self, runner, batch_idx, data_batch=None):
+        report_progress('evaluation', detail=f'{self.label}: batch {batch_idx + 1}')
+
     def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        report_progress('evaluation', detail=f'{self.label}: batch {batch_idx + 1} done')
         count = min(self.size - self.seen, len(outputs or ()) * self.world_size)
         pixels = sum(int(np.prod(o.pred_img.shape[-2:])) for o in outputs or ()) * self.world_size
         self.seen += count
@@ -402,6 +407,7 @@ def _run_cell(mspec, dspec, loaded, run):
 
     cell = _cell_record(mspec, dspec, run)
     label, bar, start = f'{mspec["name"]} | {dspec["name"]}', run['bar'], time.perf_counter()
+    report_progress('start-up', detail=f'{label}: loading the model and the data')
     parts, reason = _prepare_cell(mspec, dspec, loaded, run)
     if reason:
         bar.skip(mspec['name'], run['sizes'][dspec['name']])
@@ -455,6 +461,7 @@ def _measure_cost(mspec, run):
     from .cost import count_paper_flops, count_parameters, measure_cost, measure_speed
 
     record, start = _cost_record(mspec, run), time.perf_counter()
+    report_progress('evaluation', detail=f'cost of {mspec["name"]}')
     settings, inference = record['settings'], record['inference']
     try:
         ref = model_ref(entry_ref(mspec))

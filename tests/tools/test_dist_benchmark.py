@@ -1,6 +1,7 @@
 """tools/dist_benchmark.sh: each cell's images spread over two CPU processes (mmengine's
-distributed sampler and result collection) give the one-process table, a resumed run skips
-the finished cells, and a process that stops leaves the finished cells and says how to go on."""
+distributed sampler and result collection) give the one-process table (and its exit status when
+every model failed on a set); a process that hangs ends in the watchdog's paragraph, leaves the
+finished cells and says how to go on, and the resumed run skips the finished cells."""
 import json
 import os
 import sys
@@ -24,18 +25,19 @@ def grid(tmp_path_factory):
     sets = (f"[dict(name='A', config='configs/_base_/datasets/rain200h.py', data_root={data!r}, "
             "cfg_options={'test_dataloader.num_workers': 0}), dict(name='A-rcdnet', "
             f"config='configs/_base_/datasets/rain200l.py', data_root={data!r}, protocol='rcdnet', "
-            "cfg_options={'test_dataloader.num_workers': 0})]")
+            "cfg_options={'test_dataloader.num_workers': 0}), dict(name='Nowhere', "
+            f"config='configs/_base_/datasets/rain200h.py', data_root={str(root / 'nowhere')!r})]")
     (root / 'bench.py').write_text(
         f"models = [dict(name='identity', type='identity'), dict(name='tiny', config="
         f"{TINY_CONFIG!r}, checkpoint={str(root / 'tiny.pth')!r}), dict(name='missing', config="
         f"{TINY_CONFIG!r}, checkpoint={str(root / 'none.pth')!r})]\ndatasets = {sets}\n")
     one = run_tool(['tools/benchmark.py', str(root / 'bench.py'), '--out', str(root / 'one'),
                     '--no-cost', '--no-progress'])
-    assert one.returncode == 0, one.stderr[-3000:]
+    assert one.returncode == 1, one.stderr[-3000:]  # every model failed on Nowhere
     two = run_tool(['bash', 'tools/dist_benchmark.sh', str(root / 'bench.py'), '2', '--out',
                     str(root / 'two'), '--no-cost', '--no-progress'], python=False,
                    env={'PYTHON': sys.executable})
-    assert two.returncode == 0, (two.stdout[-2000:], two.stderr[-3000:])
+    assert two.returncode == 1, (two.stdout[-2000:], two.stderr[-3000:])
     return root, two
 
 
@@ -58,69 +60,53 @@ def test_two_processes_give_the_one_process_table(grid):
     assert not os.path.exists(root / 'two' / '.collect')
 
 
-def test_a_resumed_distributed_run_skips_the_finished_cells(grid):
-    root, _ = grid
-    path = root / 'two' / 'results.json'
-    before = read_json(path)
-    data = read_json(path)
-    del data['cells']['tiny|A-rcdnet']
-    with open(path, 'w') as f:
-        json.dump(data, f)
-    res = run_tool(['bash', 'tools/dist_benchmark.sh', str(root / 'bench.py'), '2', '--out',
-                    str(root / 'two'), '--no-cost', '--no-progress', '--resume'], python=False,
-                   env={'PYTHON': sys.executable})
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert f'resume: 3 finished cell(s) taken from {path}' in res.stdout  # failed cells rerun
-    after = read_json(path)
-    for key, cell in before['cells'].items():
-        assert after['cells'][key]['images'] == cell['images'], key
-        if cell['status'] == 'ok' and key != 'tiny|A-rcdnet':
-            assert after['cells'][key]['seconds'] == cell['seconds'], key  # not run again
+def test_every_model_failing_on_a_set_exits_1_on_several_processes_too(grid):
+    _, two = grid
+    assert two.stderr.count('error: every model failed on Nowhere: dataset did not load') == 1
+    assert 'ChildFailedError' not in two.stderr and 'Traceback' not in two.stderr
 
 
-def test_a_process_that_stops_leaves_the_finished_cells_and_says_how_to_resume(grid, tmp_path):
-    """A metric that fails on the second process only (as a lost machine or a bad file would):
-    the cells before stay in results.json, and the message says how to go on."""
+def test_a_hung_process_ends_in_the_watchdogs_paragraph_and_the_run_resumes(grid, tmp_path):
+    """A metric that hangs on the second process only (as a stuck disk would): the watchdog
+    ends the run with its paragraph, the cells before stay in results.json and the message
+    says how to go on; the resumed run keeps them and runs the rest."""
     root, _ = grid
-    (tmp_path / 'crashmetric.py').write_text(
+    (tmp_path / 'hangmetric.py').write_text(
+        "import os, time\n"
         "import torch.distributed as dist\n"
         "from restorelab.evaluation.metrics import PSNR\n"
         "from restorelab.registry import METRICS\n\n\n"
         "@METRICS.register_module()\n"
-        "class CrashOnSecondProcess(PSNR):\n"
+        "class HangOnSecondProcess(PSNR):\n"
         "    def score(self, pred, gt, names):\n"
-        "        if dist.is_initialized() and dist.get_rank() == 1:\n"
-        "            raise RuntimeError('disk of the second machine is gone')\n"
+        "        if os.environ.get('HANG') and dist.get_rank() == 1:\n"
+        "            time.sleep(600)\n"
         "        return super().score(pred, gt, names)\n")
-    (tmp_path / 'crash_set.py').write_text(
+    (tmp_path / 'hang_set.py').write_text(
         f"_base_ = [{os.path.abspath('configs/_base_/datasets/rain200h.py')!r}]\n"
-        "custom_imports = dict(imports=['crashmetric'], allow_failed_imports=False)\n"
-        "test_evaluator = [dict(type='CrashOnSecondProcess', prefix='Crash')]\n")
+        "custom_imports = dict(imports=['hangmetric'], allow_failed_imports=False)\n"
+        "test_evaluator = [dict(type='HangOnSecondProcess', prefix='Hang')]\n")
     bench = tmp_path / 'bench.py'
     bench.write_text(
         "models = [dict(name='identity', type='identity')]\n"
         f"datasets = [dict(name='A', config='configs/_base_/datasets/rain200h.py', "
-        f"data_root={str(root / 'A')!r}), dict(name='Crash', config={str(tmp_path / 'crash_set.py')!r}, "
+        f"data_root={str(root / 'A')!r}), dict(name='Hang', config={str(tmp_path / 'hang_set.py')!r}, "
         f"data_root={str(root / 'A')!r})]\n")
-    out = tmp_path / 'out'
-    res = run_tool(['bash', 'tools/dist_benchmark.sh', str(bench), '2', '--out', str(out),
-                    '--no-cost', '--no-progress'], python=False,
-                   env={'PYTHON': sys.executable, 'PYTHONPATH': f'{tmp_path}:{os.getcwd()}'})
-    assert res.returncode != 0
-    assert 'disk of the second machine is gone' in res.stderr
-    assert f'The cells finished before are in {out / "results.json"}' in res.stderr
-    assert 'run the same command with --resume' in res.stderr
-    assert list(read_json(out / 'results.json')['cells']) == ['identity|A']
-
-
-def test_every_model_failing_on_a_set_exits_1_on_several_processes_too(tmp_path):
-    bench = tmp_path / 'bench.py'
-    bench.write_text("models = [dict(name='identity', type='identity')]\n"
-                     "datasets = [dict(config='configs/_base_/datasets/rain200h.py', "
-                     f"data_root={str(tmp_path / 'nowhere')!r})]\n")
-    res = run_tool(['bash', 'tools/dist_benchmark.sh', str(bench), '2', '--out',
-                    str(tmp_path / 'out'), '--no-cost', '--no-progress'], python=False,
-                   env={'PYTHON': sys.executable})
+    out, env = tmp_path / 'out', {'PYTHON': sys.executable, 'PYTHONPATH': f'{tmp_path}:{os.getcwd()}'}
+    command = ['bash', 'tools/dist_benchmark.sh', str(bench), '2', '--out', str(out), '--no-cost',
+               '--no-progress', '--watchdog-timeout', '10']
+    res = run_tool(command, python=False, env=dict(env, HANG='1'))
     assert res.returncode == 1, res.stderr[-3000:]
-    assert res.stderr.count('error: every model failed on Rain200H: dataset did not load') == 1
-    assert 'ChildFailedError' not in res.stderr and 'processes stopped' not in res.stderr
+    paragraph = res.stderr.strip().splitlines()[-1]
+    assert paragraph.startswith('error: the watchdog stopped this run: none of its 2 processes')
+    assert 'Hang: batch' in paragraph  # where the second process stopped
+    assert f'The cells finished before are in {out / "results.json"}' in paragraph
+    assert 'run the same command with --resume' in paragraph
+    before = read_json(out / 'results.json')['cells']
+    assert list(before) == ['identity|A']
+    res = run_tool(command + ['--resume'], python=False, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert f'resume: 1 finished cell(s) taken from {out / "results.json"}' in res.stdout
+    after = read_json(out / 'results.json')['cells']
+    assert after['identity|A'] == before['identity|A']  # not run again
+    assert after['identity|Hang']['num_images'] == 5
