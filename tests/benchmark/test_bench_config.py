@@ -174,3 +174,39 @@ def test_shipped_benchmark_configs_are_valid_and_their_models_build(path):
                 assert isinstance(built[key], MODELS.get(arch_type)), config
             if converter:
                 assert get_converter(converter).arch_type == arch_type, (model['name'], dataset)
+
+
+@pytest.mark.slow  # a full-size Uformer on the CPU
+def test_paper_table1_runs_as_shipped_on_generated_data(tmp_path, monkeypatch):
+    """configs/benchmarks/paper_table1.py unchanged, run with --limit 2 from a folder holding a
+    generated Rain200H (data/Rain200H) and random Uformer weights where the config expects the
+    user's checkpoint: the rainy input and Uformer are scored, the sets without data fail."""
+    import numpy as np
+    import torch
+
+    from restorelab.apis import load_restorer
+    from restorelab.benchmark import run_benchmark
+    from restorelab.utils.image_io import imwrite_rgb
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    for i in range(1, 4):
+        clean = rng.integers(40, 200, (20, 28, 3), dtype=np.uint8)
+        imwrite_rgb(str(tmp_path / 'data/Rain200H/test/target' / f'{i}.png'), clean)
+        imwrite_rgb(str(tmp_path / 'data/Rain200H/test/input' / f'{i}.png'),
+                    np.maximum(clean, (rng.random((20, 28, 1)) > 0.9) * 250).astype(np.uint8))
+    torch.manual_seed(0)
+    model = load_restorer(dict(config=os.path.join(REPO, 'configs/uformer/uformer_rain200h.py')))
+    os.makedirs(tmp_path / 'checkpoints/uformer')
+    torch.save({'state_dict': model.state_dict()}, tmp_path / 'checkpoints/uformer/rain200h.pth')
+    monkeypatch.chdir(tmp_path)
+    results = run_benchmark(os.path.join(REPO, 'configs/benchmarks/paper_table1.py'), 'out',
+                            models='Input,Uformer', datasets='Rain200H,Rain200L', limit=2,
+                            progress=False, log=lambda *a: None, measure_costs=False)
+    cells = results['cells']
+    for name in ('Input', 'Uformer'):
+        assert cells[f'{name}|Rain200H']['status'] == 'ok', cells[f'{name}|Rain200H']
+        assert [r['key'] for r in cells[f'{name}|Rain200H']['images']] == ['1', '2']
+        assert set(cells[f'{name}|Rain200H']['mean']) >= {'PSNR', 'SSIM', 'PSNR_RGB', 'SSIM_RGB'}
+        assert cells[f'{name}|Rain200L']['status'] == 'failed'
+    assert cells['Uformer|Rain200H']['mean'] != cells['Input|Rain200H']['mean']
