@@ -90,9 +90,10 @@ def test_a_hung_process_ends_in_the_watchdogs_paragraph_and_the_run_resumes(grid
     bench.write_text(
         "models = [dict(name='identity', type='identity')]\n"
         f"datasets = [dict(name='A', config='configs/_base_/datasets/rain200h.py', "
-        f"data_root={str(root / 'A')!r}), dict(name='Hang', config={str(tmp_path / 'hang_set.py')!r}, "
-        f"data_root={str(root / 'A')!r})]\n")
-    out, env = tmp_path / 'out', {'PYTHON': sys.executable, 'PYTHONPATH': f'{tmp_path}:{os.getcwd()}'}
+        f"data_root={str(root / 'A')!r}), dict(name='Hang', "
+        f"config={str(tmp_path / 'hang_set.py')!r}, data_root={str(root / 'A')!r})]\n")
+    out = tmp_path / 'out'
+    env = {'PYTHON': sys.executable, 'PYTHONPATH': f'{tmp_path}:{os.getcwd()}'}
     command = ['bash', 'tools/dist_benchmark.sh', str(bench), '2', '--out', str(out), '--no-cost',
                '--no-progress', '--watchdog-timeout', '10']
     res = run_tool(command, python=False, env=dict(env, HANG='1'))
