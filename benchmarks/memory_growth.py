@@ -72,9 +72,8 @@ def write_benchmark_config(path, models, data):
     lines += [f'    dict(name={name!r}, config={str(cfg)!r}, checkpoint={str(ckpt)!r}),'
               for name, (cfg, ckpt) in models.items()]
     lines += ["    dict(name='identity', type='identity'),", ']', 'datasets = [',
-              f"    dict(name='SynRain', type='paired', data_root={str(data)!r},",
-              "         data_prefix=dict(img='test/input', gt='test/target'),",
-              "         protocol='restormer'),", ']', '']
+              "    dict(name='SynRain', config='configs/_base_/datasets/rain200h.py',",
+              f"         data_root={str(data)!r}),", ']', '']
     path.write_text('\n'.join(lines))
 
 

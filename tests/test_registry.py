@@ -63,6 +63,8 @@ def _build_args(tmp_path):
             'PairedImageDataset': dict(data_root=str(folder),
                                        data_prefix=dict(img='input', gt='target')),
             'SingleImageDataset': dict(data_root=str(folder), data_prefix=dict(img='input')),
+            'SavedResultsDataset': dict(results_dir=str(folder / 'input'),
+                                        gt_dir=str(folder / 'target')),
             'SyntheticRainDataset': dict(data_root=str(folder), data_prefix=dict(gt='target')),
         },
         'TRANSFORMS': {

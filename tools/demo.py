@@ -145,9 +145,8 @@ def write_bench_config(path, trained, data_root, quick):
         lines.append(f"    dict(name={DISPLAY[name]!r}, config={info['config']!r}, "
                      f"checkpoint={info['checkpoint']!r}),")
     lines += ["    dict(name='identity', type='identity'),", ']', 'datasets = [',
-              f"    dict(name='SynRain', type='paired', data_root={data_root!r},",
-              "         data_prefix=dict(img='test/input', gt='test/target'),",
-              "         protocol='restormer'),",
+              "    dict(name='SynRain', config='configs/_base_/datasets/rain200h.py',",
+              f"         data_root={data_root!r}),",
               ']',
               f"cost = dict(shape=(3, {64 if quick else 128}, {64 if quick else 128}), runs=2, "
               'warmup=1)', '']

@@ -52,11 +52,10 @@ def main(argv=None):
             raise UserInputError(f'OUT {args.out!r} should end in .onnx')
         from restorelab.deploy import require_deploy
         require_deploy()  # before the model is built: the missing package is the first thing to fix
-        if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
-            raise UserInputError(f'checkpoint file {args.checkpoint!r} does not exist')
-        from restorelab.apis import init_model
+        from restorelab.apis import load_restorer
         from restorelab.deploy import export_onnx
-        model = init_model(args.config, args.checkpoint, device='cpu')
+        model = load_restorer(args.config if args.checkpoint is None else
+                              dict(config=args.config, checkpoint=args.checkpoint), device='cpu')
         arch_cfg = model.cfg.model.get('arch')
         name = arch_cfg.get('type') if isinstance(arch_cfg, dict) else None
         result = export_onnx(model.arch, args.out, shape=args.shape, dynamic=args.dynamic,
