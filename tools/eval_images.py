@@ -16,11 +16,9 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from restorelab.evaluation.folder import PAIR_MODES, evaluate_folder  # noqa: E402
-from restorelab.evaluation.functional import PROTOCOLS  # noqa: E402
-from restorelab.evaluation.report import format_report, write_report  # noqa: E402
+from restorelab.evaluation.folder import PAIR_MODES, evaluate_folder
+from restorelab.evaluation.functional import PROTOCOLS
+from restorelab.evaluation.report import format_report, write_report
 
 
 def parse_args(argv=None):

@@ -16,13 +16,15 @@
 #
 # Table 1's learned methods and where they are here (its prior-based rows, DSC and GMM, are
 # optimisation methods without weights, which restorelab does not implement):
-#   DDN, MSPFN   not in restorelab yet (no arch, config or converter).
+#   DDN          released DDN-Data.                  MSPFN             one released model (Rain13K, M17N1).
 #   RESCAN       released Rain200L/H weights.       PReNet ("PRNet")  released Rain200L/H.
 #   RCDNet       released DDN-Data, SPA-Data.        MPRNet            one released model (Rain13K).
 #   DualGCN      released, every set.                SPDNet            Drive folder, 4 sets.
 #   Uformer      no deraining weights released: your own checkpoints, trained with configs/uformer/.
 #   Restormer    one released model (Rain13K).       IDT               Drive folder, every set.
 #   DRSformer    released, every set.
+# After the paper (extra rows): FADformer (ECCV 2024, plugin projects/fadformer), Baidu
+# NetDisk releases, one per set, read from checkpoints/official/fadformer/<set>.pth.
 _official = 'checkpoints/official'
 _spdnet_sets = ('Rain200L', 'Rain200H', 'DID-Data', 'SPA-Data')
 _sets = dict(Rain200L='rain200l', Rain200H='rain200h', **{'DID-Data': 'did_data',
@@ -40,8 +42,12 @@ def _per_set(path, sets=tuple(_sets)):
 models = [
     # The rainy input itself: the row every method must beat.
     dict(name='Input', type='identity'),
+    dict(name='DDN', zoo={'DDN-Data': 'ddn_ddn_data'}),
     dict(name='RESCAN', zoo=_released('rescan', ('Rain200L', 'Rain200H'))),
     dict(name='PReNet', zoo=_released('prenet', ('Rain200L', 'Rain200H'))),
+    # MSPFN: the one released network (M17N1, trained on Rain13K) on every set, as Restormer's;
+    # Table 1's MSPFN rows are the authors' per-set retrainings, not this model.
+    dict(name='MSPFN', zoo='mspfn_m17n1_rain13k'),
     dict(name='RCDNet', zoo=_released('rcdnet', ('DDN-Data', 'SPA-Data'))),
     dict(name='MPRNet', zoo='mprnet_rain13k'),
     dict(name='DualGCN', zoo=_released('dualgcn')),
@@ -58,6 +64,9 @@ models = [
     dict(name='IDT', config=_per_set('configs/idt/idt_{suffix}.py'), convert='idt',
          checkpoint=_per_set(f'{_official}/idt/{{set}}.pth')),
     dict(name='DRSformer', zoo=_released('drsformer')),
+    # After the paper: FADformer, one release per set ({'state_dict'} files saved from DataParallel).
+    dict(name='FADformer', config=_per_set('projects/fadformer/configs/fadformer_{suffix}.py'),
+         convert='fadformer', checkpoint=_per_set(f'{_official}/fadformer/{{set}}.pth')),
 ]
 
 datasets = [dict(config=f'configs/_base_/datasets/{suffix}.py') for suffix in _sets.values()]

@@ -346,7 +346,7 @@ def place_labels(ax, points):
     return texts
 
 
-def psnr_vs_latency_figure(results):
+def quality_latency_figure(results):
     """One panel per set: the mean of its first metric (PSNR for paired sets) against median
     latency, one labelled point per model (labels placed where they overlap nothing); the rainy
     input as a dashed line. The title says how many images each set was scored on with
@@ -400,9 +400,9 @@ def psnr_vs_latency_figure(results):
 
 
 def plot_psnr_vs_latency(results, path):
-    """:func:`psnr_vs_latency_figure` written to ``path`` (PNG); returns the path."""
+    """:func:`quality_latency_figure` written to ``path`` (PNG); returns the path."""
     import matplotlib.pyplot as plt
-    fig = psnr_vs_latency_figure(results)
+    fig = quality_latency_figure(results)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

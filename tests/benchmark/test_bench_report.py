@@ -7,7 +7,7 @@ import numpy as np
 
 from restorelab.benchmark import comparisons, load_results, markdown_report, write_results_json
 from restorelab.benchmark.report import (cost_table, place_labels, plot_psnr_vs_latency,
-                                         psnr_vs_latency_figure, quality_table, write_csv)
+                                         quality_latency_figure, quality_table, write_csv)
 
 PAIRED = [dict(name='PSNR', higher_is_better=True, decimals=2, other=False, protocol='restormer'),
           dict(name='SSIM', higher_is_better=True, decimals=4, other=False, protocol='restormer'),
@@ -180,7 +180,7 @@ def test_labels_overlap_nothing_and_stay_inside_the_frame():
 def test_plot_says_the_limit_and_is_written_also_without_scored_sets(tmp_path):
     results = dict(_results(), limit=3)
     import matplotlib.pyplot as plt
-    fig = psnr_vs_latency_figure(results)
+    fig = quality_latency_figure(results)
     assert [ax.get_title() for ax in fig.axes[:2]] == ['A (restormer, first 3 images)',
                                                        'Real (NIQE, first 3 images)']
     plt.close(fig)
