@@ -9,7 +9,8 @@
 # parameter files are not shipped (docs/published_results.md says where each comes from). When every
 # model fails on the set (no photos, no parameter files) the tool says why and exits 1.
 # Models: the heavy-rain (Rain100H) weights of each release, fetched by name
-# (docs/released_weights.md). Large photos are restored whole; set inference.tile=512 on a machine with
+# (docs/released_weights.md), and SPANet trained on SPA-Data, real rain (configs/spanet/README.md
+# shows it beside its synthetic-trained copies on these photos). Large photos are restored whole; set inference.tile=512 on a machine with
 # little memory.
 
 models = [
@@ -20,6 +21,7 @@ models = [
     dict(name='PReNet_r', zoo='prenet_r_rain100h'),
     dict(name='BRN', zoo='brn_rain100h'),
     dict(name='AIDNet', zoo='aidnet_rain100h'),
+    dict(name='SPANet (SPA-Data, real rain)', zoo='spanet_spa_data'),
 ]
 
 datasets = [dict(config='configs/_base_/datasets/real_rain.py')]
