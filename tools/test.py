@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')
 from mmengine.config import DictAction  # noqa: E402
 
 from restorelab.engine import launch  # noqa: E402
-from restorelab.engine.config_errors import explain_config_error  # noqa: E402
+from restorelab.engine.config_errors import check_config_keys, explain_config_error  # noqa: E402
 from restorelab.utils.errors import UserInputError  # noqa: E402
 from restorelab.engine import setup_engine  # noqa: E402
 
@@ -60,6 +60,7 @@ def main(argv=None):
         launch.setup_distributed(cfg, args.launcher)
         quantize = launch.apply_quantize(cfg, args.quantize)
         launch.prepare_test(cfg, save_images=args.save_images, quantize=quantize)
+        check_config_keys(cfg)  # every section the run builds, before it builds any
         # The checkpoint must fit the model: listed missing/unexpected keys, no partial load.
         from restorelab.apis import load_restorer
         model = load_restorer(dict(config=cfg, checkpoint=args.checkpoint, convert=args.convert),

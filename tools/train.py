@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')
 from mmengine.config import DictAction  # noqa: E402
 
 from restorelab.engine import launch  # noqa: E402
-from restorelab.engine.config_errors import explain_config_error  # noqa: E402
+from restorelab.engine.config_errors import check_config_keys, explain_config_error  # noqa: E402
 from restorelab.engine.optim_wrapper import amp_optim_wrapper_type  # noqa: E402
 from restorelab.utils.errors import RunAbortedError, UserInputError  # noqa: E402
 from restorelab.engine import setup_engine  # noqa: E402
@@ -97,6 +97,7 @@ def main(argv=None):
             cfg.optim_wrapper.type = amp_optim_wrapper_type()
         if args.compile:
             cfg.compile = True
+        check_config_keys(cfg)  # every section the run builds, before it builds any
         if args.check:
             launch.check_data(cfg)
             return 0
