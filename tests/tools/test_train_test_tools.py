@@ -256,6 +256,17 @@ def test_dist_train_without_data_is_one_message_before_any_process_starts(tmp_pa
     assert not (tmp_path / 'w').exists() or not list((tmp_path / 'w').rglob('*.pth'))
 
 
+def test_dist_train_with_a_config_typo_is_one_message_before_any_process_starts(tmp_path):
+    res = run_tool(['bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
+                    str(tmp_path / 'w'), '--cfg-options', 'train_dataloader.batchsize=4'],
+                   python=False, env={'PYTHON': sys.executable})
+    assert res.returncode == 2
+    err = res.stderr.strip()
+    assert 'Traceback' not in err and 'torch.distributed' not in err
+    assert err.startswith('error: ') and len(err.splitlines()) == 1, err
+    assert "unknown key 'batchsize'; did you mean 'batch_size'" in err
+
+
 @pytest.mark.slow
 def test_dist_train_with_accumulation_equals_one_process_with_the_whole_batch(rain_root, tmp_path):
     """2 processes x 1 sample x accumulate 2 (DDP synchronising only on the last batch) train on the
