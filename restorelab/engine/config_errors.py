@@ -326,3 +326,60 @@ def check_config_keys(cfg):
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'restorelab'):
         _KeyChecker(cfg).check()
+
+
+# Top-level config variables that restorelab's code reads itself (besides the Runner's
+# sections): an override of one of these takes effect.
+READ_TOP_LEVEL_KEYS = frozenset((
+    'model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg',
+    'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler', 'val_evaluator',
+    'test_evaluator', 'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
+    'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer',
+    'default_scope', 'randomness', 'experiment_name', 'runner_type', 'model_wrapper_cfg',
+    'custom_imports', 'compile', 'total_batch_size', 'batch_size_per_process', 'use_ema',
+    'ema_momentum', 'find_unused_parameters', 'watchdog_timeout', 'dataset_name', 'protocol',
+    'reference', 'models', 'datasets', 'inference', 'cost'))
+
+
+def _holders(cfg, value, skip):
+    """Paths of ``cfg`` (a dict tree) whose value equals ``value``, ``skip`` left out."""
+    found = []
+
+    def walk(obj, path):
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(v, f'{path}.{k}' if path else str(k))
+        elif isinstance(obj, (list, tuple)) and not (isinstance(value, (list, tuple))
+                                                     and list(obj) == list(value)):
+            for i, v in enumerate(obj):
+                walk(v, f'{path}[{i}]')
+        elif path != skip and type(obj) is type(value) and obj == value:
+            found.append(path)
+    walk(cfg, '')
+    return found
+
+
+def check_top_level_overrides(cfg, options):
+    """Refuse ``--cfg-options`` entries that set a top-level variable the resolved ``cfg``
+    (before ``options`` were merged) no longer reads: its bases already put the variable's
+    value into other keys (``max_iters`` into ``train_cfg.max_iters``), so overriding the
+    variable changes nothing. The error names those keys."""
+    tree = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
+    problems, example = [], None
+    for key, value in (options or {}).items():
+        if '.' in key or key in READ_TOP_LEVEL_KEYS or key not in tree:
+            continue
+        old = tree[key]
+        if isinstance(old, bool) or old is None or isinstance(old, dict):
+            continue
+        # Keys inside sections (a top-level variable holding the same value is another one).
+        holders = [p for p in _holders(tree, old, skip=key) if '.' in p or '[' in p]
+        holders.sort(key=lambda p: not re.split(r'[.\[]', p)[-1].startswith(key))
+        if holders:
+            problems.append(f'{key!r} (its value {old!r} is in {", ".join(holders)})')
+            example = example or f'{holders[0]}={value}'
+    if problems:
+        raise ConfigError(
+            f'config error: --cfg-options sets the top-level variable(s) {"; ".join(problems)}, '
+            'but the config has already used the variable to fill those keys, so the override '
+            f'would change nothing. Set the keys themselves instead, e.g. --cfg-options {example}.')

@@ -345,6 +345,8 @@ def load_config(path, cfg_options=None):
     if cfg.get('custom_imports'):  # plugins, found from the config's folder
         import_custom_modules(cfg['custom_imports'], path)
     if cfg_options:
+        from .config_errors import check_top_level_overrides
+        check_top_level_overrides(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     return cfg
 

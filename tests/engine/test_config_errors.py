@@ -68,3 +68,15 @@ def _one_config_per_folder():
 @pytest.mark.parametrize('path', _one_config_per_folder(), ids=lambda p: osp.relpath(p, REPO))
 def test_shipped_configs_pass(path):
     check_config_keys(launch.load_config(path))
+
+
+def test_override_of_a_top_level_variable_already_used_names_the_keys_holding_it():
+    with pytest.raises(ConfigError) as info:
+        launch.load_config(DEMO, {'max_iters': 5})
+    msg = str(info.value)
+    assert "'max_iters' (its value 300 is in train_cfg.max_iters," in msg
+    assert 'param_scheduler[0].T_max' in msg and 'default_hooks.checkpoint.interval' in msg
+    assert msg.endswith('e.g. --cfg-options train_cfg.max_iters=5.')
+    # Keys inside sections, and top-level variables the code reads, take effect as before.
+    cfg = launch.load_config(DEMO, {'train_cfg.max_iters': 5, 'use_ema': True})
+    assert cfg.train_cfg.max_iters == 5 and cfg.use_ema is True
