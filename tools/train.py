@@ -99,7 +99,10 @@ def main(argv=None):
             cfg.compile = True
         check_config_keys(cfg)  # every section the run builds, before it builds any
         if args.check:
-            launch.check_data(cfg)
+            if args.show_config:
+                print(cfg.pretty_text, flush=True)
+            summary = launch.check_summary(cfg, args.config, launch.check_data(cfg))
+            print('\n'.join(summary), flush=True)
             return 0
         runner = launch.build_runner(cfg, show_config=args.show_config)
         runner.train()

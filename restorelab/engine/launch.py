@@ -429,14 +429,43 @@ def build_runner(cfg, show_config=False, model=None, **components):
 def check_data(cfg):
     """Build the datasets of ``cfg``'s train/val/test dataloaders, which checks their
     folders and pairing (:class:`~restorelab.utils.errors.DatasetLayoutError`) without a
-    Runner: what ``tools/train.py --check`` runs before several processes are launched."""
+    Runner: what ``tools/train.py --check`` runs before several processes are launched.
+    Returns one line per dataloader: its dataset's type, folder and number of samples
+    (a loader sharing the previous one's dataset config says so)."""
     from mmengine.registry import DefaultScope
 
     from restorelab.registry import DATASETS
+    lines, seen = [], {}
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'restorelab')):
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            if cfg.get(loader) and cfg[loader].get('dataset'):
-                DATASETS.build(cfg[loader]['dataset'])
+            if not (cfg.get(loader) and cfg[loader].get('dataset')):
+                continue
+            ds_cfg = cfg[loader]['dataset']
+            same = next((name for name, c in seen.items() if c == ds_cfg), None)
+            if same is not None:
+                lines.append(f'{loader}: the same dataset as {same}')
+                continue
+            seen[loader] = ds_cfg
+            dataset = DATASETS.build(ds_cfg)
+            root = getattr(dataset, 'data_root', None) or ds_cfg.get('data_root')
+            where = f' in {root}' if root else ''
+            lines.append(f'{loader}: {type(dataset).__name__}{where}, {len(dataset)} samples')
+    return lines
+
+
+def check_summary(cfg, config_path, data_lines):
+    """What ``tools/train.py --check`` checked, in a few lines for the terminal."""
+    lines = [f'config {config_path}: every section\'s keys are accepted by its component; '
+             f'work dir {cfg.work_dir}']
+    lines += data_lines
+    if cfg.get('resume') and cfg.get('load_from'):
+        lines.append(f'resume from {cfg.load_from} (complete)')
+    elif cfg.get('load_from'):
+        lines.append(f'weights to start from: {cfg.load_from} (exists)')
+    else:
+        lines.append('checkpoint: none (a new run from initialised weights)')
+    lines.append('check passed: nothing was trained (run without --check to train)')
+    return lines
 
 
 def apply_inference_switches(cfg, bf16=False, compile=False):

@@ -11,7 +11,7 @@ import pytest
 from restorelab.engine.checkpoint import safe_torch_load
 from restorelab.evaluation.functional.psnr_ssim import compute_metrics
 from restorelab.utils.image_io import imread_rgb
-from tool_helpers import TINY_CONFIG, data_root_options, read_json, run_tool
+from tool_helpers import TINY_CONFIG, data_root_options, load_tool, read_json, run_tool
 
 RANK_REPORT_CONFIG = TINY_CONFIG.replace('tiny_rain200h.py', 'tiny_rain200h_rank_report.py')
 
@@ -72,6 +72,27 @@ def test_resume_from_explicit_checkpoint_and_missing_ones(trained, rain_root, tm
     assert 'no checkpoint to resume' in res.stderr and 'Traceback' not in res.stderr
     res = run_tool(['tools/train.py', TINY_CONFIG, '--resume', str(tmp_path / 'nope.pth')])
     assert res.returncode == 2 and 'nope.pth' in res.stderr
+
+
+def test_check_says_what_it_checked_and_shows_the_config(trained, rain_root, tmp_path, capsys):
+    work, _ = trained
+    train = load_tool('tools/train.py')
+    argv = [TINY_CONFIG, '--work-dir', work, '--resume', osp.join(work, 'iter_20.pth'),
+            '--cfg-options', *data_root_options(rain_root)]
+    runs = sorted(glob.glob(osp.join(work, '2*')))  # the timestamped run folders
+    assert train.main([*argv, '--check']) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0] == (f"config {TINY_CONFIG}: every section's keys are accepted by its "
+                      f"component; work dir {work}")
+    assert out[1] == f'train_dataloader: PairedImageDataset in {rain_root}, 6 samples'
+    assert out[2] == f'val_dataloader: PairedImageDataset in {rain_root}, 2 samples'
+    assert out[-2] == f"resume from {osp.join(work, 'iter_20.pth')} (complete)"
+    assert out[-1].startswith('check passed: nothing was trained')
+    assert len(out) <= 6
+    assert train.main([*argv, '--check', '--show-config']) == 0
+    shown = capsys.readouterr().out
+    assert 'train_dataloader = dict(' in shown and shown.rstrip().endswith('to train)')
+    assert sorted(glob.glob(osp.join(work, '2*'))) == runs  # a check adds no run folder
 
 
 def test_missing_dataset_folder_is_one_paragraph(tmp_path):
