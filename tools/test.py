@@ -23,6 +23,15 @@ from restorelab.utils.errors import UserInputError  # noqa: E402
 from restorelab.engine import setup_engine  # noqa: E402
 
 
+def _fail(text, runner=None):
+    """Print ``text`` as one paragraph, exit status 2; with the ``runner`` that failed, the
+    paragraph also goes into its log, and a run folder holding nothing else is removed."""
+    if runner is not None:
+        launch.record_failure(runner, text)
+    print(f'error: {text}', file=sys.stderr)
+    return 2
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test a restorelab checkpoint')
     parser.add_argument('config', help='config file')
@@ -52,7 +61,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     setup_engine()  # restorelab's checkpoint loader, atomic saves, DataLoader workers
-    cfg = None
+    cfg = runner = None
     try:
         cfg = launch.load_config(args.config, args.cfg_options)
         launch.apply_inference_switches(cfg, bf16=args.bf16, compile=args.compile)
@@ -71,14 +80,12 @@ def main(argv=None):
             launch.dump_metrics(metrics, args.out, cfg, args.checkpoint)
         launch.finish_distributed()
     except UserInputError as err:
-        print(f'error: {launch.error_text(err)}', file=sys.stderr)
-        return 2
+        return _fail(launch.error_text(err), runner)
     except (TypeError, KeyError) as err:
         explained = explain_config_error(err, cfg) if cfg is not None else None
         if explained is None:
             raise
-        print(f'error: {explained}', file=sys.stderr)
-        return 2
+        return _fail(str(explained), runner)
     return 0
 
 

@@ -28,9 +28,12 @@ from restorelab.utils.errors import RunAbortedError, UserInputError  # noqa: E40
 from restorelab.engine import setup_engine  # noqa: E402
 
 
-def _fail(err, code):
+def _fail(err, code, runner=None):
     """Print ``err`` as one paragraph (naming the rank in distributed runs; only rank 0
-    prints an error that every process raised alike)."""
+    prints an error that every process raised alike); with the ``runner`` that failed, the
+    paragraph also goes into its log, and a run folder holding nothing else is removed."""
+    if runner is not None:
+        launch.record_failure(runner, launch.error_text(err))
     rank = os.environ.get('RANK')
     distributed = rank is not None and os.environ.get('WORLD_SIZE', '1') != '1'
     if distributed and getattr(err, 'every_rank', False):
@@ -81,7 +84,7 @@ def main(argv=None):
     signal N after saving a checkpoint."""
     args = parse_args(argv)
     setup_engine()  # restorelab's checkpoint loader, atomic saves, DataLoader workers
-    cfg = None
+    cfg = runner = None
     try:
         cfg = launch.load_config(args.config, args.cfg_options)
         launch.set_work_dir(cfg, args.config, args.work_dir)
@@ -108,19 +111,19 @@ def main(argv=None):
         runner.train()
         launch.finish_distributed()
     except UserInputError as err:
-        return _fail(err, 2)
+        return _fail(err, 2, runner)
     except RunAbortedError as err:
-        return _fail(err, 1)
+        return _fail(err, 1, runner)
     except (TypeError, KeyError) as err:
         explained = explain_config_error(err, cfg) if cfg is not None else None
         if explained is None:
             raise
-        return _fail(explained, 2)
+        return _fail(explained, 2, runner)
     except RuntimeError as err:
         explained = launch.explain_distributed_failure(err, cfg) if cfg is not None else None
         if explained is None:
             raise
-        return _fail(explained, 1)
+        return _fail(explained, 1, runner)
     stopped = runner.message_hub.get_info('stop_signal')
     if stopped:
         import signal

@@ -371,6 +371,12 @@ class LogFileRunner(Runner):
     gradient synchronisation; a model without parameters, the identity or an ONNX Runtime
     graph, could not be wrapped)."""
     show_config = False
+    run_started = False  # set when the train/val/test loop begins (see record_failure)
+
+    def call_hook(self, fn_name, **kwargs):
+        if fn_name in ('before_train', 'before_val', 'before_test'):
+            self.run_started = True
+        return super().call_hook(fn_name, **kwargs)
 
     def build_logger(self, *args, **kwargs):
         logger = super().build_logger(*args, **kwargs)
@@ -424,6 +430,44 @@ def build_runner(cfg, show_config=False, model=None, **components):
         log_file = osp.join(runner.log_dir, f'{runner.timestamp}.log')
         print_log(f'config, environment and hook order: {log_file}', logger='current')
     return runner
+
+
+# What a run folder (work_dir/<timestamp>/) holds from the moment its Runner is built,
+# before the run has done anything: the log, and the visualizer's copy of the config and
+# its TensorBoard file.
+_BUILT_RUN_FILES = re.compile(r'^(\d{8}_\d{6}\.log|vis_data/config\.py|'
+                              r'vis_data/events\.out\.tfevents\..*)$')
+
+
+def record_failure(runner, text):
+    """After ``runner``'s run failed with the message ``text``: write ``text`` into the run's
+    log file (the terminal has it already), then remove the run folder if the run failed
+    before its loop began and left nothing in it but what building the Runner wrote
+    (:data:`_BUILT_RUN_FILES`): a run that never started leaves no folder behind, one that
+    did keeps its log with the error. Returns whether the folder was removed."""
+    import shutil
+    logger = runner.logger
+    files = [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
+    for handler in files:
+        handler.emit(logger.makeRecord(logger.name, logging.ERROR, __file__, 0,
+                                       f'the run ended with: {text}', None, None))
+        handler.flush()
+    run_dir = runner.log_dir
+    if getattr(runner, 'run_started', True) or not osp.isdir(run_dir):
+        return False
+    left = [osp.relpath(osp.join(d, f), run_dir).replace(os.sep, '/')
+            for d, _, names in os.walk(run_dir) for f in names]
+    if not all(_BUILT_RUN_FILES.match(f) for f in left):
+        return False
+    for handler in files:
+        logger.removeHandler(handler)
+        handler.close()
+    try:
+        runner.visualizer.close()  # its TensorBoard writer holds a file open
+    except Exception:  # a visualizer that cannot close must not hide the run's error
+        pass
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return not osp.exists(run_dir)
 
 
 def check_data(cfg):

@@ -106,6 +106,8 @@ def test_missing_dataset_folder_is_one_paragraph(tmp_path):
     assert osp.join(missing, 'train', 'input') in err
     assert 'Expected layout' in err and 'Found 0' in err
     assert len(err.splitlines()) <= 3
+    # The run failed before its loop began: no timestamped run folder is left behind.
+    assert not glob.glob(str(tmp_path / 'w' / '2*')), os.listdir(tmp_path / 'w')
 
 
 def _test_and_score_saved(work, rain_root, tmp_path, name, *extra):
