@@ -34,6 +34,9 @@ if ! [[ "$MAX_RESTARTS" =~ ^[0-9]+$ ]]; then
     echo "error: MAX_RESTARTS must be a non-negative integer, got '$MAX_RESTARTS'" >&2; exit 2
 fi
 PYTHON=${PYTHON:-$(command -v python || command -v python3)}
+# One thread per process unless set: what torchrun and mmengine would set, without their
+# notice from every process.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
 NNODES=${NNODES:-1}
 rdzv=()
 if [[ -n "${RDZV_ENDPOINT:-}" ]]; then

@@ -17,8 +17,6 @@ suggests the closest ones.
 import inspect
 import re
 
-from mmengine.registry import FUNCTIONS, LOG_PROCESSORS
-
 from restorelab import registry as R
 from restorelab.utils.errors import ConfigError, closest_names
 
@@ -44,10 +42,8 @@ def _walk(obj, path=''):
 def _registries():
     from restorelab import registry
     from mmengine.registry import Registry
-    from mmengine.registry import FUNCTIONS, LOG_PROCESSORS
     regs = [v for v in vars(registry).values()  # restorelab's before mmengine's
             if isinstance(v, Registry) and v.scope == registry.SCOPE]
-    regs += [FUNCTIONS, LOG_PROCESSORS]  # collate functions, log processors: mmengine's only
     for reg in list(regs):
         if reg.parent is not None and reg.parent not in regs:
             regs.append(reg.parent)
@@ -278,8 +274,8 @@ class _KeyChecker:
         self.dataset(f'{path}.dataset', entry.get('dataset'))
         self.entry(f'{path}.sampler', entry.get('sampler'), R.DATA_SAMPLERS)
         self.entry(f'{path}.batch_sampler', entry.get('batch_sampler'), R.DATA_SAMPLERS)
-        self.entry(f'{path}.collate_fn', entry.get('collate_fn'), FUNCTIONS)
-        self.entry(f'{path}.worker_init_fn', entry.get('worker_init_fn'), FUNCTIONS)
+        self.entry(f'{path}.collate_fn', entry.get('collate_fn'), R.FUNCTIONS)
+        self.entry(f'{path}.worker_init_fn', entry.get('worker_init_fn'), R.FUNCTIONS)
 
     def evaluator(self, path, value):
         if isinstance(value, dict) and 'metrics' in value:
@@ -315,7 +311,7 @@ class _KeyChecker:
         if self.entry('visualizer', visualizer, R.VISUALIZERS) is not None:
             self.entries('visualizer.vis_backends', visualizer.get('vis_backends') or [],
                          R.VISBACKENDS)
-        self.entry('log_processor', cfg.get('log_processor'), LOG_PROCESSORS,
+        self.entry('log_processor', cfg.get('log_processor'), R.LOG_PROCESSORS,
                    default_type='LogProcessor')
 
 

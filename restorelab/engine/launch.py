@@ -116,7 +116,13 @@ def setup_distributed(cfg, launcher):
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     wrapper['device_ids'] = None
-    wrapper.setdefault('broadcast_buffers', False)
+    # Buffers are not broadcast before each forward pass (torch >= 2.13 names the setting
+    # forward_sync_buffers and warns about the old broadcast_buffers on every process).
+    import inspect
+    ddp_args = inspect.signature(torch.nn.parallel.DistributedDataParallel.__init__).parameters
+    if 'broadcast_buffers' not in wrapper:
+        wrapper.setdefault('forward_sync_buffers' if 'forward_sync_buffers' in ddp_args
+                           else 'broadcast_buffers', False)
     wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
     return cfg
@@ -353,14 +359,23 @@ def load_config(path, cfg_options=None):
 
 # Runner messages that go to the log file but not to the terminal (unless asked): the
 # environment, the config and the hook order, hundreds of lines that would push a
-# user-facing error out of sight.
+# user-facing error out of sight; and mmengine's notes that say nothing to a user and
+# repeat on every run and process (deprecations inside mmengine's own hooks, which
+# checkpoint backend loaded a file).
 _DUMPS_FOR_THE_LOG_FILE = ('Config:\n', 'Hooks will be executed in the following order')
+_NOTES_FOR_THE_LOG_FILE = ('"FileClient" will be deprecated', '"HardDiskBackend" is the alias',
+                           'Loads checkpoint by ')
 
 
 class _KeepDumpsOffTheConsole(logging.Filter):
     def filter(self, record):
         msg = record.getMessage()
         return not (msg.startswith(_DUMPS_FOR_THE_LOG_FILE) or '\nSystem environment:' in msg)
+
+
+class _KeepNotesOffTheConsole(logging.Filter):
+    def filter(self, record):
+        return not record.getMessage().startswith(_NOTES_FOR_THE_LOG_FILE)
 
 
 class LogFileRunner(Runner):
@@ -378,11 +393,27 @@ class LogFileRunner(Runner):
             self.run_started = True
         return super().call_hook(fn_name, **kwargs)
 
+    def load_checkpoint(self, *args, **kwargs):
+        # mmengine's checkpoint loader print()s which backend read the file, on every
+        # process; the Runner then logs "Load checkpoint from" itself. The print goes to
+        # the log file only.
+        import contextlib
+        import io
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed):
+                return super().load_checkpoint(*args, **kwargs)
+        finally:
+            for line in printed.getvalue().splitlines():
+                self.logger.info(line)
+
     def build_logger(self, *args, **kwargs):
         logger = super().build_logger(*args, **kwargs)
-        if not self.show_config:
-            for handler in logger.handlers:
-                if not isinstance(handler, logging.FileHandler):  # the terminal
+        for handler in logger.handlers:
+            if not isinstance(handler, logging.FileHandler):  # the terminal
+                if not any(isinstance(f, _KeepNotesOffTheConsole) for f in handler.filters):
+                    handler.addFilter(_KeepNotesOffTheConsole())
+                if not self.show_config:
                     handler.addFilter(_KeepDumpsOffTheConsole())
         return logger
 

@@ -14,6 +14,19 @@ from restorelab.utils.image_io import imread_rgb
 from tool_helpers import TINY_CONFIG, data_root_options, load_tool, read_json, run_tool
 
 RANK_REPORT_CONFIG = TINY_CONFIG.replace('tiny_rain200h.py', 'tiny_rain200h_rank_report.py')
+# What runs used to print on the terminal besides their own lines, once per run or process:
+# mmengine's scope fallback, its deprecations, its thread-count notices, DDP's deprecation and
+# the checkpoint loader's backend.
+NOISE = ('Failed to search registry', 'will be deprecated', 'HardDiskBackend', 'MKL_NUM_THREADS',
+         'OMP_NUM_THREADS', 'broadcast_buffers', 'Loads checkpoint by')
+
+
+def _assert_quiet(res, work):
+    shown = res.stdout + res.stderr
+    assert not [n for n in NOISE if n in shown], [ln for ln in shown.splitlines()
+                                                   if any(n in ln for n in NOISE)]
+    logs = glob.glob(osp.join(work, '2*', '2*.log'))
+    assert logs and '"FileClient" will be deprecated' in open(sorted(logs)[-1]).read()
 
 
 def test_train_writes_checkpoints_events_and_comparisons(trained):
@@ -49,6 +62,8 @@ def test_resume_continues_from_saved_iteration(trained, rain_root, tmp_path):
     log = res.stdout + res.stderr
     assert 'resumed epoch: 0, iter: 20' in log
     assert 'Iter(train) [30/30]' in log and 'Iter(train) [20/30]' not in log
+    _assert_quiet(res, resumed)  # the notes went to the log file
+    assert 'Loads checkpoint by' in open(sorted(glob.glob(osp.join(resumed, '2*', '2*.log')))[-1]).read()
     before = safe_torch_load(osp.join(work, 'iter_20.pth'))
     after = safe_torch_load(osp.join(resumed, 'iter_30.pth'))
     assert after['meta']['iter'] == 30
@@ -184,6 +199,7 @@ def test_dist_train_two_cpu_processes(rain_root, tmp_path):
     # One checkpoint set, written by rank 0; validation scored every test image once.
     assert osp.isfile(osp.join(work, 'iter_6.pth'))
     assert 'Rain200H/PSNR' in res.stdout + res.stderr
+    _assert_quiet(res, work)
 
 
 def _assert_trained_on_cuda(work, res, iters, optim_wrapper):
