@@ -141,15 +141,95 @@ def _describe_output(img):
 
 
 class CancelFlags:
-    """One stop flag per browser session: the Stop button sets it, the running job's progress
-    callback sees it between two tiles and raises :class:`Cancelled`."""
+    """One stop flag per browser session: the Stop button, or the browser closing the page,
+    sets it with the reason; the running job's progress callback sees it between two tiles
+    and raises :class:`Cancelled`."""
 
     def __init__(self):
-        self._flags, self._lock = {}, threading.Lock()
+        self._flags, self._reasons, self._lock = {}, {}, threading.Lock()
 
     def get(self, session):
         with self._lock:
             return self._flags.setdefault(session, threading.Event())
+
+    def stop(self, session, reason):
+        with self._lock:
+            self._reasons[session] = reason
+        self.get(session).set()
+
+    def reason(self, session):
+        with self._lock:
+            return self._reasons.get(session, 'by the user')
+
+
+# Whole-image progress: one arch call, nothing to count until it returns.
+_ONE_STEP = re.compile(r': step 0/1$')
+
+
+def progress_shown(fraction, text):
+    """``(fraction, text)`` as the page shows them: a whole image (one arch call, nothing to
+    count until it returns) says so, without a bar stuck at 0%."""
+    if _ONE_STEP.search(text):
+        return None, _ONE_STEP.sub(': running, whole image', text)
+    return fraction, text
+
+
+def output_name(image, model, taken):
+    """``<image>_<model>.png`` for a download (``image`` without its extension), numbered
+    when two results would share a name; ``taken`` is the set of names given so far."""
+    stem = _safe(os.path.splitext(image.split(' (')[0])[0])
+    copy = image.rsplit(' (', 1)[1].rstrip(')') if image.endswith(')') and ' (' in image else ''
+    base = f'{stem}{"_" + copy if copy else ""}_{_safe(model)}'
+    name, n = f'{base}.png', 2
+    while name in taken:
+        name, n = f'{base}_{n}.png', n + 1
+    taken.add(name)
+    return name
+
+
+def as_uploaded(text, paths, names):
+    """``text`` with each uploaded file's server path (a temporary folder and a hash
+    folder) replaced by its name as uploaded."""
+    for path, name in sorted(zip(paths, names), key=lambda pn: -len(pn[0])):
+        text = text.replace(path, name)
+    return text
+
+
+def model_protocol(choice):
+    """The PSNR/SSIM protocol of ``choice``'s config (its test evaluator), or None."""
+    ref = choice.ref
+    config = ref.get('config')
+    if config is None and ref.get('zoo'):
+        from restorelab.apis.zoo import find_release, resolve_config
+        try:
+            config = resolve_config(find_release(ref['zoo']))
+        except UserInputError:
+            return None
+    if not isinstance(config, str) or not os.path.isfile(config):
+        return None
+    from mmengine.config import Config
+    try:
+        evaluator = Config.fromfile(config).get('test_evaluator')
+    except Exception:  # the model's own loading reports a broken config
+        return None
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    found = {m.get('protocol') for m in metrics if isinstance(m, dict) and m.get('protocol')}
+    return found.pop() if len(found) == 1 else None
+
+
+def default_protocol(choices):
+    """``(protocol, why)``: the PSNR/SSIM protocol the page starts with — the one the models'
+    configs score with when they agree — and the sentence that says where it comes from."""
+    found = {c.label: model_protocol(c) for c in choices if not c.is_identity}
+    known = {p for p in found.values() if p}
+    if len(known) == 1:
+        protocol = known.pop()
+        return protocol, f'{protocol!r}: what the models\' test configs score with'
+    if known:
+        return 'restormer', ('restormer (Y channel, as most deraining papers): the models\' '
+                             'configs disagree (' + ', '.join(f'{k}: {v}' for k, v in found.items()
+                                                               if v) + ')')
+    return 'restormer', 'restormer (Y channel, as most deraining papers): no model config names one'
 
 
 def build_app(choices, cache, out_root, intro='', log=print):
@@ -164,6 +244,7 @@ def build_app(choices, cache, out_root, intro='', log=print):
 
     by_label = {c.label: c for c in choices}
     flags = CancelFlags()
+    protocol_default, protocol_why = default_protocol(choices)
     default_models = [c.label for c in choices if not c.is_identity][:1] or [choices[0].label]
     model_help = '\n'.join(f'- **{c.label}**: {c.describe()}' for c in choices)
 
@@ -173,7 +254,7 @@ def build_app(choices, cache, out_root, intro='', log=print):
         stop = flags.get(session)
         stop.clear()
         files, gt_files = list(files or []), list(gt_files or [])
-        empty = (gr.update(), [], [], [], gr.update(choices=[], value=None), {})
+        empty = (gr.update(), [], [], [], gr.update(choices=[], value=None), {}, '')
         if not files:
             yield ('**error:** upload at least one rainy image first.', *empty)
             return
@@ -196,25 +277,33 @@ def build_app(choices, cache, out_root, intro='', log=print):
             f'test_cfg {test_cfg}, session {session[:8]}')
         notes = [f'ground truth {os.path.basename(g)!r} matches no rainy image by name (not used)'
                  for g in unmatched]
+        cells = len(files) * len(models)
+        # The page's first answer replaces the line it showed before the run.
+        yield (f'Running: 0 of {cells} done.', gr.update(), [], [], [],
+               gr.update(choices=[], value=None), {}, '')
 
         def report(fraction, text):
             if stop.is_set():
                 raise Cancelled(text)
-            progress(fraction, desc=text)
+            progress(*progress_shown(fraction, text))
 
         rows, gallery, downloads, views, errors, previews = [], [], [], {}, [], {}
+        taken = set()
         start = time.perf_counter()
         try:
             for k, res in enumerate(derain_each(files, models, cache.get, test_cfg, pairs, protocol,
                                                 progress=report, names=names)):
                 where = f'{res.model} on {res.image}'
                 if res.error:
-                    errors.append(f'**error:** {where}: {res.error}')
+                    error = as_uploaded(res.error, files + gt_files,
+                                        names + [os.path.basename(g) for g in gt_files])
+                    errors.append(f'**error:** {where}: {error}')
                     log(f'error: {where}: {res.error}')
-                    rows.append([res.image, res.model, '', None, None, None, res.error])
+                    rows.append([res.image, res.model, '', None, None, None, error])
                 else:
-                    base = f'{k:03d}_{_safe(os.path.splitext(res.image)[0])}__{_safe(res.model)}'
-                    full = os.path.join(out_dir, base + '.png')
+                    name = output_name(res.image, res.model, taken)
+                    base = os.path.splitext(name)[0]
+                    full = os.path.join(out_dir, name)
                     imwrite_image(full, res.output)
                     preview = full
                     if res.output.dtype != 'uint8' or res.output.ndim != 3 or res.output.shape[2] != 3:
@@ -233,26 +322,31 @@ def build_app(choices, cache, out_root, intro='', log=print):
                                  _round(m.get('ssim'), 4), '; '.join(res.notes)])
                     log(f'{where}: {res.seconds:.2f} s' + (
                         f', PSNR {m["psnr"]:.2f} dB, SSIM {m["ssim"]:.4f}' if m else ''))
-                status = '\n\n'.join([f'Running: {len(rows)} of {len(files) * len(models)} done.',
-                                      *errors, *notes])
+                status = '\n\n'.join([f'Running: {len(rows)} of {cells} done.', *errors, *notes])
                 shown = next(iter(views), None)  # the slider keeps the run's first output
                 yield (status, views[shown] if shown else None, gallery, rows, downloads,
-                       gr.update(choices=list(views), value=shown), views)
+                       gr.update(choices=list(views), value=shown), views, '')
         except Cancelled as err:
-            log(f'run cancelled by the user during {err} (session {session[:8]})')
-            yield (f'**Stopped** during {err}.', gr.update(), gallery, rows, downloads, gr.update(),
-                   views)
+            log(f'run cancelled {flags.reason(session)} during {err} (session {session[:8]})')
+            kept = f' {len(downloads)} finished output(s) kept below.' if downloads else ''
+            yield (f'**Stopped** during {err}.{kept}', gr.update(), gallery, rows, downloads,
+                   gr.update(), views, '')
             return
         done = len(rows) - len(errors)
         summary = (f'Done: {done} output(s) from {len(files)} image(s) x {len(models)} model(s) in '
                    f'{time.perf_counter() - start:.1f} s' +
                    (f' (PSNR/SSIM on the {protocol!r} protocol)' if pairs else '') + '.')
         yield ('\n\n'.join([summary, *errors, *notes]), gr.update(), gallery, rows, downloads,
-               gr.update(), views)
+               gr.update(), views, '')
 
     def request_stop(request: gr.Request):
-        flags.get(_safe(request.session_hash or 'local')).set()
+        flags.stop(_safe(request.session_hash or 'local'), 'by the user')
         return '**Stopping** after the current tile...'
+
+    def page_closed(request: gr.Request):
+        """The browser closed or left the page: its session's run stops between two tiles."""
+        session = _safe(request.session_hash or 'local')
+        flags.stop(session, 'as the browser closed the page')
 
     def show(key, views):
         return tuple(views[key]) if key in views else gr.update()
@@ -284,28 +378,36 @@ def build_app(choices, cache, out_root, intro='', log=print):
                     overlap = gr.Number(32, precision=0, label='Tile overlap', elem_id='overlap')
                     self_ensemble = gr.Checkbox(False, label='Self-ensemble (x8 flips, 8 times slower)',
                                                 elem_id='self_ensemble')
-                    protocol = gr.Dropdown(list(PROTOCOLS), value='restormer',
-                                           label='PSNR/SSIM protocol', elem_id='protocol')
+                    protocol = gr.Dropdown(list(PROTOCOLS), value=protocol_default,
+                                           label='PSNR/SSIM protocol', info=protocol_why,
+                                           elem_id='protocol')
                 with gr.Row():
                     run_btn = gr.Button('Derain', variant='primary', elem_id='run')
                     stop_btn = gr.Button('Stop', variant='stop', elem_id='stop')
             with gr.Column(scale=3):
                 status = gr.Markdown('Upload images, pick models, press Derain.', elem_id='status')
+                progress_box = gr.Markdown('', elem_id='progress', min_height=40)  # a run's progress
                 slider = gr.ImageSlider(label='Before | after (drag the handle)', format='png',
                                         type='filepath', elem_id='compare', max_height=560)
                 pick = gr.Dropdown([], label='Show in the slider', elem_id='pick')
                 table = gr.Dataframe(headers=RESULT_HEADERS, label='Results', interactive=False,
                                      wrap=True, elem_id='results')
                 gallery = gr.Gallery(label='Outputs (model: seconds)', columns=4, height=260,
+                                     fit_columns=False,  # one output stays a thumbnail
                                      object_fit='contain', elem_id='gallery')
                 downloads = gr.File(label='Full-resolution results (PNG; 16-bit stays 16-bit)',
                                     file_count='multiple', interactive=False, elem_id='downloads')
         views = gr.State({})
-        run_event = run_btn.click(
+        run_btn.click(
             run, [files, gts, models, tiling, tile, overlap, self_ensemble, protocol],
-            [status, slider, gallery, table, downloads, pick, views], concurrency_limit=1,
-            concurrency_id='derain', show_progress='full', show_progress_on=[status])
-        stop_btn.click(request_stop, None, status, cancels=[run_event], queue=False)
+            [status, slider, gallery, table, downloads, pick, views, progress_box],
+            concurrency_limit=1, concurrency_id='derain', show_progress='full',
+            show_progress_on=[progress_box])
+        # Not `cancels=`: cancelling the event would end it before it reports; the flag stops
+        # the work between two tiles and the run itself says where it stopped.
+        stop_btn.click(request_stop, None, status, queue=True, concurrency_limit=None,
+                       show_progress='hidden')
+        app.unload(page_closed)
         pick.change(show, [pick, views], slider, queue=False)
     return app
 

@@ -13,6 +13,9 @@ if ! [[ "$NPROCS" =~ ^[1-9][0-9]*$ ]]; then
     echo "error: NUM_PROCS must be a positive integer, got '$NPROCS'" >&2; exit 2
 fi
 PYTHON=${PYTHON:-$(command -v python || command -v python3)}
+# One thread per process unless set: what torchrun and mmengine would set, without their
+# notice from every process.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
 WORK_DIR=$("$PYTHON" "$here/test.py" "$CONFIG" "$CHECKPOINT" --print-work-dir "$@" | tail -n 1) \
     || exit $?
 exec "$PYTHON" "$here/dist_launch.py" --log-file "$WORK_DIR/torchrun.log" --standalone \

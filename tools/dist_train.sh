@@ -44,6 +44,9 @@ if ! [[ "$SHUTDOWN_TIMEOUT" =~ ^[0-9]+$ ]]; then
     echo "error: SHUTDOWN_TIMEOUT must be a non-negative integer, got '$SHUTDOWN_TIMEOUT'" >&2; exit 2
 fi
 PYTHON=${PYTHON:-$(command -v python || command -v python3)}
+# One thread per process unless set: what torchrun and mmengine would set, without their
+# notice from every process.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
 NNODES=${NNODES:-1}
 rdzv=()
 if [[ -n "${RDZV_ENDPOINT:-}" ]]; then

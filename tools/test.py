@@ -18,11 +18,20 @@ import sys
 from mmengine.config import DictAction
 
 from restorelab.engine import launch, watchdog
-from restorelab.engine.config_errors import explain_config_error
+from restorelab.engine.config_errors import check_config_keys, explain_config_error
 from restorelab.engine.elastic import (SignalStop, exit_status_after_stop,
                                        stop_on_signals)
 from restorelab.utils.errors import UserInputError
 from restorelab.engine import setup_engine
+
+
+def _fail(text, runner=None):
+    """Print ``text`` as one paragraph, exit status 2; with the ``runner`` that failed, the
+    paragraph also goes into its log, and a run folder holding nothing else is removed."""
+    if runner is not None:
+        launch.record_failure(runner, text)
+    print(f'error: {text}', file=sys.stderr)
+    return 2
 
 
 def parse_args(argv=None):
@@ -82,7 +91,7 @@ def main(argv=None):
 
 
 def _run(args, dog):
-    cfg = None
+    cfg = runner = None
     try:
         cfg = launch.load_config(args.config, args.cfg_options)
         watchdog.report_progress('start-up', detail='config read')
@@ -98,6 +107,7 @@ def _run(args, dog):
         quantize = launch.apply_quantize(cfg, args.quantize)
         launch.prepare_test(cfg, save_images=args.save_images, quantize=quantize)
         launch.apply_reliability(cfg, training=False)  # the watchdog's hook
+        check_config_keys(cfg)  # every section the run builds, before it builds any
         # The checkpoint must fit the model (load_restorer lists missing/unexpected keys).
         from restorelab.apis import load_restorer
         model = load_restorer(dict(config=cfg, checkpoint=args.checkpoint, convert=args.convert),
@@ -108,14 +118,12 @@ def _run(args, dog):
             launch.dump_metrics(metrics, args.out, cfg, args.checkpoint)
         launch.finish_distributed()
     except UserInputError as err:
-        print(f'error: {launch.error_text(err)}', file=sys.stderr)
-        return 2
+        return _fail(launch.error_text(err), runner)
     except (TypeError, KeyError) as err:
         explained = explain_config_error(err, cfg) if cfg is not None else None
         if explained is None:
             raise
-        print(f'error: {explained}', file=sys.stderr)
-        return 2
+        return _fail(str(explained), runner)
     return 0
 
 

@@ -24,16 +24,19 @@ import sys
 from mmengine.config import DictAction
 
 from restorelab.engine import launch, watchdog
-from restorelab.engine.config_errors import explain_config_error
+from restorelab.engine.config_errors import check_config_keys, explain_config_error
 from restorelab.engine.elastic import exit_status_after_stop
 from restorelab.engine.optim_wrapper import amp_optim_wrapper_type
 from restorelab.utils.errors import RunAbortedError, UserInputError
 from restorelab.engine import setup_engine
 
 
-def _fail(err, code):
+def _fail(err, code, runner=None):
     """Print ``err`` as one paragraph (naming the rank in distributed runs; only rank 0
-    prints an error that every process raised alike)."""
+    prints an error that every process raised alike); with the ``runner`` that failed, the
+    paragraph also goes into its log, and a run folder holding nothing else is removed."""
+    if runner is not None:
+        launch.record_failure(runner, launch.error_text(err))
     rank = os.environ.get('RANK')
     distributed = rank is not None and os.environ.get('WORLD_SIZE', '1') != '1'
     if distributed and getattr(err, 'every_rank', False):
@@ -153,7 +156,7 @@ def _valid_timeout(value):
 
 def _run(args, argv, dog):
     """Train (or check, without a watchdog ``dog``); the exit status."""
-    cfg = None
+    cfg = runner = None
     if dog is not None:
         dog.configure(work_dir=args.work_dir)
     try:
@@ -178,28 +181,32 @@ def _run(args, argv, dog):
             cfg.optim_wrapper.type = amp_optim_wrapper_type()
         if args.compile:
             cfg.compile = True
+        check_config_keys(cfg)  # every section the run builds, before it builds any
         if args.check:
-            launch.check_data(cfg)
-            if args.print_work_dir:
+            if args.show_config:
+                print(cfg.pretty_text, flush=True)
+            summary = launch.check_summary(cfg, args.config, launch.check_data(cfg))
+            print('\n'.join(summary), flush=True)
+            if args.print_work_dir:  # last: tools/dist_train.sh reads it
                 print(cfg.work_dir, flush=True)
             return 0
         runner = launch.build_runner(cfg, show_config=args.show_config)
         runner.train()
         launch.finish_distributed()
     except UserInputError as err:
-        return _fail(err, 2)
+        return _fail(err, 2, runner)
     except RunAbortedError as err:
-        return _fail(err, 1)
+        return _fail(err, 1, runner)
     except (TypeError, KeyError) as err:
         explained = explain_config_error(err, cfg) if cfg is not None else None
         if explained is None:
             raise
-        return _fail(explained, 2)
+        return _fail(explained, 2, runner)
     except RuntimeError as err:
         explained = launch.explain_distributed_failure(err, cfg) if cfg is not None else None
         if explained is None:
             raise
-        return _fail(explained, 1)
+        return _fail(explained, 1, runner)
     stopped = runner.message_hub.get_info('stop_signal')
     if stopped:
         step = runner.message_hub.get_info('stop_iter')

@@ -7,8 +7,10 @@
 --models takes restorelab checkpoints with their configs (official weights converted
 with tools/convert_checkpoint.py), released models by name (python tools/zoo.py
 list) and exported .onnx files; --bench reuses a benchmark config's model list (each model
-reference loaded by restorelab.apis.load_restorer). With neither it serves the
-toy models `make demo` trained (work_dirs/demo). Needs `pip install -e .[webui]`.
+reference loaded by restorelab.apis.load_restorer). With neither it serves the released
+models already in the zoo cache (python tools/zoo.py download NAME adds one) beside the
+identity; with none cached, the toy models `make demo` trained (work_dirs/demo), else the
+identity alone. Needs `pip install -e .[webui]`.
 It listens on 127.0.0.1 only unless --host says otherwise; uploads and results live
 in a temporary folder removed when the server stops (Ctrl+C).
 """
@@ -19,6 +21,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 
 from restorelab.utils.errors import UserInputError, user_error_message
 
@@ -30,7 +33,9 @@ DEMO_INTRO = (
     '(`{bench}`): they show the app working, not real deraining. For real results start it '
     'with real checkpoints: `python tools/webui.py --models CONFIG.py:CHECKPOINT.pth` '
     '(official weights converted with `tools/convert_checkpoint.py`), a released model by '
-    'name (`--models prenet_rain100h`), or a benchmark config\'s list (`--bench BENCH_CONFIG`).')
+    'name (`--models prenet_rain100h`), or a benchmark config\'s list (`--bench BENCH_CONFIG`). '
+    'Released models downloaded with `python tools/zoo.py download NAME` are served instead '
+    'of these.')
 
 
 def parse_args(argv=None):
@@ -51,19 +56,42 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+ADD_MODELS = (
+    'Add a released model with `python tools/zoo.py download NAME` (the names: `python '
+    'tools/zoo.py list`) and restart the app, or start it with `--models NAME ...`, '
+    '`--models CONFIG.py:CHECKPOINT.pth` (official weights converted with '
+    '`tools/convert_checkpoint.py`) or a benchmark config\'s list (`--bench BENCH_CONFIG`).')
+CACHED_INTRO = ('Released models found in the zoo cache (`{cache}`), beside the identity (the '
+                'rainy input as it is, for comparison). ' + ADD_MODELS)
+IDENTITY_INTRO = ('No released model is in the zoo cache (`{cache}`) and `make demo` has not '
+                  'run, so only the identity (the rainy input as it is) is served. ' + ADD_MODELS)
+
+
+def cached_released_names():
+    """The released models whose weights are already in the zoo cache, in manifest order."""
+    from restorelab.apis.zoo import is_cached, list_released
+    return [r.name for r in list_released(downloadable=True) if is_cached(r)]
+
+
 def resolve_models(args):
-    """``(choices, inference, intro)`` for the command line; the demo's models by default."""
+    """``(choices, inference, intro)`` for the command line. Without --models or --bench:
+    the released models in the zoo cache and the identity; with none cached, the demo's
+    models; without those, the identity alone."""
+    from restorelab.apis.zoo import resolve_cache_dir
     from restorelab.webui import model_choices
-    bench, intro = args.bench, ''
-    if not args.models and bench is None:
-        bench = os.path.join(REPO, DEMO_BENCH)
-        if not os.path.isfile(bench):
-            raise UserInputError(
-                f'no models given, and {bench} (the models `make demo` trains) does not exist. '
-                'Run `make demo` first, or give --models CONFIG.py:CHECKPOINT.pth (or a released '
-                'model name such as prenet_rain100h) or --bench BENCH_CONFIG.')
-        intro = DEMO_INTRO.format(bench=os.path.relpath(bench))
-    choices, inference = model_choices(args.models, bench)
+    models, bench, intro = list(args.models), args.bench, ''
+    if not models and bench is None:
+        cache = resolve_cache_dir()
+        demo = os.path.join(REPO, DEMO_BENCH)
+        models = cached_released_names()
+        if models:
+            models.append('identity')
+            intro = CACHED_INTRO.format(cache=cache)
+        elif os.path.isfile(demo):
+            bench, intro = demo, DEMO_INTRO.format(bench=os.path.relpath(demo))
+        else:
+            models, intro = ['identity'], IDENTITY_INTRO.format(cache=cache)
+    choices, inference = model_choices(models, bench)
     return choices, inference, intro
 
 
@@ -108,14 +136,20 @@ def main(argv=None):
                   'upload images and run models (there is no login)', file=sys.stderr)
         print(f'uploads and results: {work} (removed when the server stops)', flush=True)
         try:
+            # quiet: Gradio's own lines suggest share=True (not an option here) and, on
+            # Ctrl+C, a "Keyboard interruption" notice; the app says what it does itself.
             app.launch(server_name=args.host, server_port=args.port, ssr_mode=False,
                        theme=app.restorelab_theme, allowed_paths=[work], footer_links=[],
-                       mcp_server=False, show_error=True, quiet=False)
+                       mcp_server=False, show_error=True, quiet=True, prevent_thread_lock=True)
         except OSError as err:
             print(f'error: cannot serve on {args.host}:{args.port}: {err} (is the port in use? '
                   'choose another with --port)', file=sys.stderr)
             return 2
-    except KeyboardInterrupt:  # Ctrl+C or SIGTERM before Gradio's own loop took over
+        print(f'Running on local URL:  {app.local_url}', flush=True)
+        print('Stop the server with Ctrl+C.', flush=True)
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:  # Ctrl+C or SIGTERM
         if app is not None:
             app.close()
         print('stopped', flush=True)

@@ -1,6 +1,10 @@
 # What `make demo` (tools/demo.py) trains: reduced models on synthetic rain rendered on the
 # fly onto scikit-image's photographs, tested on a fixed rainy test set in the Rain200 layout.
-# tools/demo.py fills data_root and max_iters with --cfg-options; by hand:
+# tools/demo.py sets the data root and the iterations in the sections that use them
+# (train_cfg.max_iters, param_scheduler, the checkpoint interval, each dataset's data_root);
+# the top-level variables below are read only while this file is parsed, so
+# `--cfg-options max_iters=5` is refused: set train_cfg.max_iters=5 (and the others) instead.
+# By hand:
 #   python tools/make_synthetic_rain.py skimage:chelsea,motorcycle_right work_dirs/demo/data/test \
 #       --max-side 192 --n-per-image 2 --seed 1
 #   python tools/train.py configs/quickstart/restormer_demo.py

@@ -120,7 +120,13 @@ def setup_distributed(cfg, launcher):
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     wrapper['device_ids'] = None
-    wrapper.setdefault('broadcast_buffers', False)
+    # Buffers are not broadcast before each forward pass (torch >= 2.13 names the setting
+    # forward_sync_buffers and warns about the old broadcast_buffers on every process).
+    import inspect
+    ddp_args = inspect.signature(torch.nn.parallel.DistributedDataParallel.__init__).parameters
+    if 'broadcast_buffers' not in wrapper:
+        wrapper.setdefault('forward_sync_buffers' if 'forward_sync_buffers' in ddp_args
+                           else 'broadcast_buffers', False)
     wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
     return cfg
@@ -375,20 +381,31 @@ def load_config(path, cfg_options=None):
     if cfg.get('custom_imports'):  # plugins, found from the config's folder
         import_custom_modules(cfg['custom_imports'], path)
     if cfg_options:
+        from .config_errors import check_top_level_overrides
+        check_top_level_overrides(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     return cfg
 
 
 # Runner messages that go to the log file but not to the terminal (unless asked): the
 # environment, the config and the hook order, hundreds of lines that would push a
-# user-facing error out of sight.
+# user-facing error out of sight; and mmengine's notes that say nothing to a user and
+# repeat on every run and process (deprecations inside mmengine's own hooks, which
+# checkpoint backend loaded a file).
 _DUMPS_FOR_THE_LOG_FILE = ('Config:\n', 'Hooks will be executed in the following order')
+_NOTES_FOR_THE_LOG_FILE = ('"FileClient" will be deprecated', '"HardDiskBackend" is the alias',
+                           'Loads checkpoint by ')
 
 
 class _KeepDumpsOffTheConsole(logging.Filter):
     def filter(self, record):
         msg = record.getMessage()
         return not (msg.startswith(_DUMPS_FOR_THE_LOG_FILE) or '\nSystem environment:' in msg)
+
+
+class _KeepNotesOffTheConsole(logging.Filter):
+    def filter(self, record):
+        return not record.getMessage().startswith(_NOTES_FOR_THE_LOG_FILE)
 
 
 class LogFileRunner(Runner):
@@ -400,6 +417,26 @@ class LogFileRunner(Runner):
     graph, could not be wrapped). Its building steps, seconds each on a busy machine, report
     progress to the watchdog."""
     show_config = False
+    run_started = False  # set when the train/val/test loop begins (see record_failure)
+
+    def call_hook(self, fn_name, **kwargs):
+        if fn_name in ('before_train', 'before_val', 'before_test'):
+            self.run_started = True
+        return super().call_hook(fn_name, **kwargs)
+
+    def load_checkpoint(self, *args, **kwargs):
+        # mmengine's checkpoint loader print()s which backend read the file, on every
+        # process; the Runner then logs "Load checkpoint from" itself. The print goes to
+        # the log file only.
+        import contextlib
+        import io
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed):
+                return super().load_checkpoint(*args, **kwargs)
+        finally:
+            for line in printed.getvalue().splitlines():
+                self.logger.info(line)
 
     def _log_env(self, *args, **kwargs):
         report_progress('start-up', detail='logging the environment')
@@ -419,9 +456,11 @@ class LogFileRunner(Runner):
 
     def build_logger(self, *args, **kwargs):
         logger = super().build_logger(*args, **kwargs)
-        if not self.show_config:
-            for handler in logger.handlers:
-                if not isinstance(handler, logging.FileHandler):  # the terminal
+        for handler in logger.handlers:
+            if not isinstance(handler, logging.FileHandler):  # the terminal
+                if not any(isinstance(f, _KeepNotesOffTheConsole) for f in handler.filters):
+                    handler.addFilter(_KeepNotesOffTheConsole())
+                if not self.show_config:
                     handler.addFilter(_KeepDumpsOffTheConsole())
         return logger
 
@@ -472,17 +511,84 @@ def build_runner(cfg, show_config=False, model=None, **components):
     return runner
 
 
+# What a run folder (work_dir/<timestamp>/) holds from the moment its Runner is built,
+# before the run has done anything: the log, and the visualizer's copy of the config and
+# its TensorBoard file.
+_BUILT_RUN_FILES = re.compile(r'^(\d{8}_\d{6}\.log|vis_data/config\.py|'
+                              r'vis_data/events\.out\.tfevents\..*)$')
+
+
+def record_failure(runner, text):
+    """After ``runner``'s run failed with the message ``text``: write ``text`` into the run's
+    log file (the terminal has it already), then remove the run folder if the run failed
+    before its loop began and left nothing in it but what building the Runner wrote
+    (:data:`_BUILT_RUN_FILES`): a run that never started leaves no folder behind, one that
+    did keeps its log with the error. Returns whether the folder was removed."""
+    import shutil
+    logger = runner.logger
+    files = [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
+    for handler in files:
+        handler.emit(logger.makeRecord(logger.name, logging.ERROR, __file__, 0,
+                                       f'the run ended with: {text}', None, None))
+        handler.flush()
+    run_dir = runner.log_dir
+    if getattr(runner, 'run_started', True) or not osp.isdir(run_dir):
+        return False
+    left = [osp.relpath(osp.join(d, f), run_dir).replace(os.sep, '/')
+            for d, _, names in os.walk(run_dir) for f in names]
+    if not all(_BUILT_RUN_FILES.match(f) for f in left):
+        return False
+    for handler in files:
+        logger.removeHandler(handler)
+        handler.close()
+    try:
+        runner.visualizer.close()  # its TensorBoard writer holds a file open
+    except Exception:  # a visualizer that cannot close must not hide the run's error
+        pass
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return not osp.exists(run_dir)
+
+
 def check_data(cfg):
     """Build the datasets of ``cfg``'s train/val/test dataloaders, which checks their
     folders and pairing (:class:`~restorelab.utils.errors.DatasetLayoutError`) without a
-    Runner: what ``tools/train.py --check`` runs before several processes are launched."""
+    Runner: what ``tools/train.py --check`` runs before several processes are launched.
+    Returns one line per dataloader: its dataset's type, folder and number of samples
+    (a loader sharing the previous one's dataset config says so)."""
     from mmengine.registry import DefaultScope
 
     from restorelab.registry import DATASETS
+    lines, seen = [], {}
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'restorelab')):
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            if cfg.get(loader) and cfg[loader].get('dataset'):
-                DATASETS.build(cfg[loader]['dataset'])
+            if not (cfg.get(loader) and cfg[loader].get('dataset')):
+                continue
+            ds_cfg = cfg[loader]['dataset']
+            same = next((name for name, c in seen.items() if c == ds_cfg), None)
+            if same is not None:
+                lines.append(f'{loader}: the same dataset as {same}')
+                continue
+            seen[loader] = ds_cfg
+            dataset = DATASETS.build(ds_cfg)
+            root = getattr(dataset, 'data_root', None) or ds_cfg.get('data_root')
+            where = f' in {root}' if root else ''
+            lines.append(f'{loader}: {type(dataset).__name__}{where}, {len(dataset)} samples')
+    return lines
+
+
+def check_summary(cfg, config_path, data_lines):
+    """What ``tools/train.py --check`` checked, in a few lines for the terminal."""
+    lines = [f'config {config_path}: every section\'s keys are accepted by its component; '
+             f'work dir {cfg.work_dir}']
+    lines += data_lines
+    if cfg.get('resume') and cfg.get('load_from'):
+        lines.append(f'resume from {cfg.load_from} (complete)')
+    elif cfg.get('load_from'):
+        lines.append(f'weights to start from: {cfg.load_from} (exists)')
+    else:
+        lines.append('checkpoint: none (a new run from initialised weights)')
+    lines.append('check passed: nothing was trained (run without --check to train)')
+    return lines
 
 
 def apply_inference_switches(cfg, bf16=False, compile=False):

@@ -191,3 +191,6 @@ def test_train_tool_stops_cleanly_when_the_file_system_refuses_a_checkpoint(root
     assert not glob.glob(osp.join(work, TMP_PREFIX + '*'))
     assert checkpoint_problem(osp.join(work, 'iter_2.pth')) is None
     assert open(osp.join(work, 'last_checkpoint')).read() == osp.join(work, 'iter_2.pth')
+    # The run had begun: its folder stays, and its log ends with the error.
+    log = sorted(glob.glob(osp.join(work, '2*', '2*.log')))[-1]
+    assert open(log).read().rstrip().endswith(err[len('error: '):])

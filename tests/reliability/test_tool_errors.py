@@ -85,6 +85,9 @@ def runs(tmp_path_factory):
         'sizes': _train(roots['sizes'], w('c')),
         'typo_key': _train(base, w('d'), 'model.arch.dimm=8'),
         'typo_type': _test(base, w('e'), ckpts['wide'], 'model.arch.type=Restormr'),
+        'typo_loader': _train(base, w('k'), 'train_dataloader.batchsize=4'),
+        'typo_loader_check': _train(base, w('l'), 'train_dataloader.batchsize=4') + ['--check'],
+        'typo_hook_test': _test(base, w('m'), ckpts['wide'], 'default_hooks.logger.intervl=5'),
         'wide_test': _test(base, w('f'), ckpts['wide']),
         'prenet_test': _test(base, w('g'), ckpts['prenet']),
         'wide_load_from': _train(base, w('h'), f"load_from={ckpts['wide']}"),
@@ -155,6 +158,13 @@ def test_config_typos_name_the_key_and_closest_names(runs):
     msg = _one_paragraph(results['typo_type'])
     assert "`model.arch.type` names the type 'Restormr'" in msg
     assert "closest registered names are 'Restormer'" in msg
+    # Sections mmengine builds itself (here a dataloader) are checked before the run, also
+    # by --check, and by tools/test.py.
+    for name in ('typo_loader', 'typo_loader_check'):
+        msg = _one_paragraph(results[name])
+        assert "`train_dataloader` has the unknown key 'batchsize'; did you mean 'batch_size'" in msg
+    msg = _one_paragraph(results['typo_hook_test'])
+    assert "`default_hooks.logger` (type='LoggerHook') has the unknown key 'intervl'" in msg
 
 
 def test_checkpoint_of_another_size_or_model_is_refused(runs):

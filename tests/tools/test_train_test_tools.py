@@ -11,9 +11,22 @@ import pytest
 from restorelab.engine.checkpoint import safe_torch_load
 from restorelab.evaluation.functional.psnr_ssim import compute_metrics
 from restorelab.utils.image_io import imread_rgb
-from tool_helpers import TINY_CONFIG, data_root_options, read_json, run_tool
+from tool_helpers import TINY_CONFIG, data_root_options, load_tool, read_json, run_tool
 
 RANK_REPORT_CONFIG = TINY_CONFIG.replace('tiny_rain200h.py', 'tiny_rain200h_rank_report.py')
+# What runs used to print on the terminal besides their own lines, once per run or process:
+# mmengine's scope fallback, its deprecations, its thread-count notices, DDP's deprecation and
+# the checkpoint loader's backend.
+NOISE = ('Failed to search registry', 'will be deprecated', 'HardDiskBackend', 'MKL_NUM_THREADS',
+         'OMP_NUM_THREADS', 'broadcast_buffers', 'Loads checkpoint by')
+
+
+def _assert_quiet(res, work):
+    shown = res.stdout + res.stderr
+    assert not [n for n in NOISE if n in shown], [ln for ln in shown.splitlines()
+                                                   if any(n in ln for n in NOISE)]
+    logs = glob.glob(osp.join(work, '2*', '2*.log'))
+    assert logs and '"FileClient" will be deprecated' in open(sorted(logs)[-1]).read()
 
 
 def test_train_writes_checkpoints_events_and_comparisons(trained):
@@ -49,6 +62,8 @@ def test_resume_continues_from_saved_iteration(trained, rain_root, tmp_path):
     log = res.stdout + res.stderr
     assert 'resumed epoch: 0, iter: 20' in log
     assert 'Iter(train) [30/30]' in log and 'Iter(train) [20/30]' not in log
+    _assert_quiet(res, resumed)  # the notes went to the log file
+    assert 'Loads checkpoint by' in open(sorted(glob.glob(osp.join(resumed, '2*', '2*.log')))[-1]).read()
     before = safe_torch_load(osp.join(work, 'iter_20.pth'))
     after = safe_torch_load(osp.join(resumed, 'iter_30.pth'))
     assert after['meta']['iter'] == 30
@@ -74,6 +89,27 @@ def test_resume_from_explicit_checkpoint_and_missing_ones(trained, rain_root, tm
     assert res.returncode == 2 and 'nope.pth' in res.stderr
 
 
+def test_check_says_what_it_checked_and_shows_the_config(trained, rain_root, tmp_path, capsys):
+    work, _ = trained
+    train = load_tool('tools/train.py')
+    argv = [TINY_CONFIG, '--work-dir', work, '--resume', osp.join(work, 'iter_20.pth'),
+            '--cfg-options', *data_root_options(rain_root)]
+    runs = sorted(glob.glob(osp.join(work, '2*')))  # the timestamped run folders
+    assert train.main([*argv, '--check']) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0] == (f"config {TINY_CONFIG}: every section's keys are accepted by its "
+                      f"component; work dir {work}")
+    assert out[1] == f'train_dataloader: PairedImageDataset in {rain_root}, 6 samples'
+    assert out[2] == f'val_dataloader: PairedImageDataset in {rain_root}, 2 samples'
+    assert out[-2] == f"resume from {osp.join(work, 'iter_20.pth')} (complete)"
+    assert out[-1].startswith('check passed: nothing was trained')
+    assert len(out) <= 6
+    assert train.main([*argv, '--check', '--show-config']) == 0
+    shown = capsys.readouterr().out
+    assert 'train_dataloader = dict(' in shown and shown.rstrip().endswith('to train)')
+    assert sorted(glob.glob(osp.join(work, '2*'))) == runs  # a check adds no run folder
+
+
 def test_missing_dataset_folder_is_one_paragraph(tmp_path):
     missing = str(tmp_path / 'no_such_data')
     res = run_tool(['tools/train.py', TINY_CONFIG, '--work-dir', str(tmp_path / 'w'),
@@ -85,6 +121,8 @@ def test_missing_dataset_folder_is_one_paragraph(tmp_path):
     assert osp.join(missing, 'train', 'input') in err
     assert 'Expected layout' in err and 'Found 0' in err
     assert len(err.splitlines()) <= 3
+    # The run failed before its loop began: no timestamped run folder is left behind.
+    assert not glob.glob(str(tmp_path / 'w' / '2*')), os.listdir(tmp_path / 'w')
 
 
 def _test_and_score_saved(work, rain_root, tmp_path, name, *extra):
@@ -174,6 +212,7 @@ def test_dist_train_two_cpu_processes_accumulating_equal_one_with_the_whole_batc
     assert a.keys() == b.keys()
     for key in a:
         assert (a[key].double() - b[key].double()).abs().max() <= 1e-6, key
+    _assert_quiet(dist, works['dist'])  # the notes went to the log file
 
 
 def _assert_trained_on_cuda(work, res, iters, optim_wrapper):
@@ -291,3 +330,14 @@ def test_train_names_the_command_that_continues_the_run(monkeypatch):
         '`tools/dist_train.sh c.py 2 --cfg-options a=1 --resume` on each machine'
     assert command(['--launcher=slurm', 'c.py']) == \
         '`tools/train.py c.py --launcher slurm --resume` under srun (or requeue the job)'
+
+
+def test_dist_train_with_a_config_typo_is_one_message_before_any_process_starts(tmp_path):
+    res = run_tool(['bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
+                    str(tmp_path / 'w'), '--cfg-options', 'train_dataloader.batchsize=4'],
+                   python=False, env={'PYTHON': sys.executable})
+    assert res.returncode == 2
+    err = res.stderr.strip()
+    assert 'Traceback' not in err and 'torch.distributed' not in err
+    assert err.startswith('error: ') and len(err.splitlines()) == 1, err
+    assert "unknown key 'batchsize'; did you mean 'batch_size'" in err

@@ -14,12 +14,18 @@ def _webui_tool():
     return module
 
 
-def test_without_arguments_it_serves_the_demo_models_or_says_to_run_make_demo(tmp_path, monkeypatch):
+def test_without_arguments_it_serves_the_cached_released_models_else_the_demo_else_identity(
+        tmp_path, monkeypatch):
+    from restorelab.apis.zoo import cached_path, find_release
     tool = _webui_tool()
     bench = tmp_path / 'demo' / 'benchmark_demo.py'
     monkeypatch.setattr(tool, 'DEMO_BENCH', str(bench))  # absolute: os.path.join keeps it
-    with pytest.raises(tool.UserInputError, match=r'Run `make demo` first, or give --models'):
-        tool.resolve_models(tool.parse_args([]))
+    monkeypatch.setenv('RESTORELAB_ZOO_CACHE', str(tmp_path / 'zoo'))
+    # Nothing cached, no demo: the identity alone, and the page says how to add models.
+    choices, _, intro = tool.resolve_models(tool.parse_args([]))
+    assert [c.label for c in choices] == ['identity']
+    assert 'python tools/zoo.py download NAME' in intro and str(tmp_path / 'zoo') in intro
+    # The demo's models once `make demo` wrote them.
     bench.parent.mkdir()
     bench.write_text(
         f"models = [dict(name='Toy', config={TINY_CONFIG!r}, checkpoint={TINY_CONFIG!r}),\n"
@@ -29,7 +35,16 @@ def test_without_arguments_it_serves_the_demo_models_or_says_to_run_make_demo(tm
     choices, inference, intro = tool.resolve_models(tool.parse_args([]))
     assert [c.label for c in choices] == ['Toy', 'identity']
     assert 'toy models `make demo` trained' in intro and '--models CONFIG.py:CHECKPOINT.pth' in intro
-    # explicit models replace the demo's
+    # Released models in the zoo cache come first of all.
+    for name in ('prenet_rain100l', 'prenet_rain100h'):
+        target = cached_path(find_release(name))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b'weights')
+    choices, _, intro = tool.resolve_models(tool.parse_args([]))
+    assert sorted(c.label for c in choices[:-1]) == ['prenet_rain100h', 'prenet_rain100l']
+    assert choices[-1].label == 'identity' and choices[0].ref == dict(zoo=choices[0].label)
+    assert 'found in the zoo cache' in intro and 'python tools/zoo.py download NAME' in intro
+    # explicit models replace them
     choices, _, intro = tool.resolve_models(tool.parse_args(['--models', 'prenet_rain100h']))
     assert [c.label for c in choices] == ['prenet_rain100h'] and intro == ''
 

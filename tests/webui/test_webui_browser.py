@@ -51,6 +51,10 @@ def _status(driver):
     return driver.find_element(*_by('#status')).text
 
 
+def _progress(driver):
+    return driver.find_element(*_by('#progress')).text
+
+
 def _open(driver, server):
     driver.get(server.url)
     _wait(driver, lambda d: d.find_elements(*_by('#rainy input[type=file]')), what='the page')
@@ -102,8 +106,10 @@ def _set_options(driver, tiling='auto', tile=256, overlap=32, self_ensemble=Fals
 
 
 def _run(driver, done=True):
+    before = _status(driver)  # the previous run's summary, until this run's first answer
     driver.find_element(*_by('#run')).click()
     if done:
+        _wait(driver, lambda d: _status(d) != before, what='the run to start')
         _wait(driver, lambda d: _status(d).startswith('Done'), what='the run to finish')
 
 
@@ -125,6 +131,10 @@ def test_upload_derain_compare_and_download_16_bit(server, browser, tmp_path, ti
     _upload(browser, 'rainy', [tmp_path / 'rain' / 'street.png'])
     _upload(browser, 'gts', [tmp_path / 'gt' / 'street.png'])
     _set_models(browser, {'Tiny', 'identity'})
+    # The protocol the models' configs score with is the default, and the page says so.
+    _open_options(browser)
+    assert "'restormer': what the models' test configs score with" in browser.find_element(
+        *_by('#protocol')).get_attribute('textContent')
     _run(browser)
     assert "PSNR/SSIM on the 'restormer' protocol" in _status(browser)
 
@@ -154,6 +164,8 @@ def test_upload_derain_compare_and_download_16_bit(server, browser, tmp_path, ti
     # Download the full-resolution 16-bit PNG through its link.
     links = browser.find_elements(*_by('#downloads a[download]'))
     link = [a for a in links if 'Tiny' in a.get_attribute('download')][0]
+    assert sorted(a.get_attribute('download') for a in links) == ['street_Tiny.png',
+                                                                   'street_identity.png']
     assert server.work_dir in link.get_attribute('href')  # served from the temporary folder
     link.click()
     target = tmp_path / 'downloads' / link.get_attribute('download')
@@ -175,6 +187,9 @@ def test_a_corrupt_upload_shows_its_error_and_the_page_keeps_working(server, bro
     status = _status(browser)
     assert 'error' in status and 'broken.png' in status and 'cannot decode image file' in status
     assert _rows(browser)[0][:2] == ['broken.png', 'Tiny']
+    # The file is named as uploaded, not by the server's temporary path.
+    assert server.work_dir not in status and server.work_dir not in _rows(browser)[0][-1]
+    assert 'broken.png' in _rows(browser)[0][-1]
 
     _clear(browser, 'rainy')
     _upload(browser, 'rainy', [tmp_path / 'gray.jpg'])
@@ -193,10 +208,10 @@ def test_a_corrupt_upload_shows_its_error_and_the_page_keeps_working(server, bro
     assert server.proc.poll() is None
 
 
-def _slow_job(driver, server, path):
-    """Upload ``path`` and start a run of a few thousand tiles (self-ensemble, 32-pixel tiles)."""
+def _slow_job(driver, server, *paths):
+    """Upload ``paths`` and start a run of a few thousand tiles (self-ensemble, 32-pixel tiles)."""
     _open(driver, server)
-    _upload(driver, 'rainy', [path])
+    _upload(driver, 'rainy', list(paths))
     _set_models(driver, {'Tiny'})
     _set_options(driver, tiling='fixed', tile=32, overlap=8, self_ensemble=True)
     _run(driver, done=False)
@@ -204,11 +219,13 @@ def _slow_job(driver, server, path):
 
 def test_stop_ends_the_work_between_tiles(server, browser, tmp_path):
     imwrite_image(tmp_path / 'big.png', _photo(384, 384))  # 16 x 16 tiles x 8 passes = 2048 calls
+    imwrite_image(tmp_path / 'a.png', _photo(24, 32))  # done before big.png
     offset = len(server.log())
-    _slow_job(browser, server, tmp_path / 'big.png')
+    _slow_job(browser, server, tmp_path / 'a.png', tmp_path / 'big.png')
     server.wait_for_log(r'^run: ', offset=offset)
-    _wait(browser, lambda d: 'step' in _status(d), what='progress to show')
-    time.sleep(1.0)
+    _wait(browser, lambda d: 'big.png: step' in _progress(d), what='progress to show')
+    # The progress has its own place: the line from before the run is gone.
+    assert _status(browser).startswith('Running:') and 'step' not in _status(browser)
     browser.find_element(*_by('#stop')).click()
     found = server.wait_for_log(r'run cancelled by the user during Tiny on big.png: step (\d+)/(\d+)',
                                 timeout=60, offset=offset)
@@ -218,7 +235,12 @@ def test_stop_ends_the_work_between_tiles(server, browser, tmp_path):
     before = server.cpu_seconds()
     time.sleep(2.0)
     assert server.cpu_seconds() - before < 0.5
-    _wait(browser, lambda d: 'Stop' in _status(d), what='the stop message')
+    # The page ends in where the run stopped, with the finished output kept.
+    _wait(browser, lambda d: _status(d).startswith('Stopped during Tiny on big.png: step'),
+          what='the stop message')
+    assert '1 finished output(s) kept' in _status(browser)
+    assert [r[:2] for r in _rows(browser)] == [['a.png', 'Tiny']]
+    assert len(browser.find_elements(*_by('#downloads a[download]'))) == 1
 
     # The page and the server go on working.
     _set_options(browser, tiling='auto', self_ensemble=False)
@@ -227,6 +249,22 @@ def test_stop_ends_the_work_between_tiles(server, browser, tmp_path):
     _upload(browser, 'rainy', [tmp_path / 'small.png'])
     _run(browser)
     assert [r[:3] for r in _rows(browser)] == [['small.png', 'Tiny', '40x32 RGB 8-bit']]
+    # A single output is a thumbnail in the gallery, not stretched over its width.
+    width = browser.find_element(*_by('#gallery')).rect['width']
+    (thumb, ) = browser.find_elements(*_by('#gallery img'))
+    assert thumb.rect['width'] < width / 2
+
+    # Leaving the page stops its run as Stop does.
+    offset = len(server.log())
+    _slow_job(browser, server, tmp_path / 'big.png')
+    server.wait_for_log(r'Tiny on big.png: step|^run: ', offset=offset)
+    _wait(browser, lambda d: 'big.png: step' in _progress(d), what='progress to show')
+    browser.get('about:blank')
+    server.wait_for_log(r'run cancelled as the browser closed the page during Tiny on big.png',
+                        timeout=60, offset=offset)
+    before = server.cpu_seconds()
+    time.sleep(2.0)
+    assert server.cpu_seconds() - before < 0.5
 
 
 def test_two_sessions_queue_for_the_one_worker(server, browser_stack, tmp_path):
@@ -260,6 +298,7 @@ def test_the_server_listens_locally_and_removes_its_temporary_folder(browser_sta
     srv = Server(['--models', f'{TINY_CONFIG}:{tiny_checkpoint}'], str(tmp_path / 'log.txt'))
     try:
         assert f'Running on local URL:  http://127.0.0.1:{srv.port}' in srv.log()
+        assert 'share=True' not in srv.log()  # not an option of tools/webui.py
         assert os.path.isdir(srv.work_dir)
         # a second server on the same port says so and exits 2
         busy = subprocess.run([sys.executable, 'tools/webui.py', '--models',
@@ -271,3 +310,4 @@ def test_the_server_listens_locally_and_removes_its_temporary_folder(browser_sta
         code = srv.stop()
     assert code == 0, srv.log()[-2000:]
     assert not os.path.exists(srv.work_dir)
+    assert srv.log().rstrip().endswith('stopped') and 'Keyboard interruption' not in srv.log()
