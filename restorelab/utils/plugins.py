@@ -36,8 +36,8 @@ def _roots(config_path):
 
 
 def _holds(root, top):
-    return (osp.isfile(osp.join(root, top, '__init__.py'))
-            or osp.isfile(osp.join(root, top + '.py')))
+    # A package, a module, or a folder Python imports as a namespace package (tests/).
+    return osp.isdir(osp.join(root, top)) or osp.isfile(osp.join(root, top + '.py'))
 
 
 def import_custom_modules(custom_imports, config_path=None):
