@@ -26,7 +26,10 @@ class ImageRestorer(BaseModel):
             ``(N, 3, H, W)`` in [0, 1] to the same shape; its ``size_multiple``
             attribute (default 1) is the factor H and W must be multiples of.
         pixel_loss: loss config (e.g. ``dict(type='L1Loss', loss_weight=1.0)``) or
-            module, called as ``loss(pred, gt)``; None for an inference-only model.
+            module, called as ``loss(pred, gt)``; None for an inference-only model. A loss
+            whose ``takes_stage_outputs`` is True supervises several outputs of the arch (e.g.
+            ``MultiScaleLoss``): it is called as ``loss(arch.forward_stages(inputs), gt)``, with
+            the list of outputs the arch's ``forward_stages`` returns (final output first).
         data_preprocessor: config or module; None means ``RestorationDataPreprocessor``.
         train_cfg: no options yet; must be None or empty.
         test_cfg: ``pad_mode`` ('reflect'|'replicate'|'constant'), ``tile`` (None, an
@@ -78,6 +81,8 @@ class ImageRestorer(BaseModel):
                 f'training input {h}x{w} is not a multiple of the arch\'s size_multiple '
                 f'{self.size_multiple}; choose a patch size that is')
         gt = stack_gt(data_samples, like=inputs)
+        if getattr(self.pixel_loss, 'takes_stage_outputs', False):
+            return self.stage_loss(inputs, gt)
         pred = self.arch(inputs)
         if not torch.is_tensor(pred) or pred.shape != gt.shape:
             got = tuple(pred.shape) if torch.is_tensor(pred) else type(pred).__name__
@@ -86,6 +91,22 @@ class ImageRestorer(BaseModel):
         # in half precision, and eps/log terms need float32.
         with torch.autocast(device_type=pred.device.type, enabled=False):
             return dict(loss_pix=self.pixel_loss(pred.float(), gt.float()))
+
+    def stage_loss(self, inputs, gt):
+        """``dict(loss_pix=...)`` of a loss on the outputs of ``arch.forward_stages(inputs)`` (a
+        list of tensors, possibly of several sizes), in float32 as above."""
+        forward_stages = getattr(self.arch, 'forward_stages', None)
+        if not callable(forward_stages):
+            raise ValueError(
+                f'{type(self.pixel_loss).__name__} supervises several outputs of an arch with '
+                f'forward_stages(); {type(self.arch).__name__} has none: use a loss of its output '
+                "instead, e.g. pixel_loss=dict(type='L1Loss')")
+        stages = forward_stages(inputs)
+        if not isinstance(stages, (list, tuple)) or not all(torch.is_tensor(s) for s in stages):
+            raise ValueError(f'{type(self.arch).__name__}.forward_stages returned '
+                             f'{type(stages).__name__}; expected a list of tensors')
+        with torch.autocast(device_type=inputs.device.type, enabled=False):
+            return dict(loss_pix=self.pixel_loss([s.float() for s in stages], gt.float()))
 
     def compiled_arch(self, options):
         """``torch.compile(self.arch, **options)``, built once per set of options and kept outside the
