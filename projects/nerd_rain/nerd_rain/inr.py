@@ -66,11 +66,15 @@ class IntraScaleINR(nn.Module):
     scale's resolution (two pixel-shuffle upsamplings, the release's ``upsmall2mid1/2`` or
     ``upmid2max1/2``) before the INR; ``imnet`` is the MLP (the release's ``INR.imnet``), whose
     input per pixel is ``[3x3 neighbourhood of features (9 dim), relative coordinate and its
-    encoding (2 + 4L), relative cell (2)]``.
+    encoding (2 + 4L), relative cell (2)]``. ``fast=True`` evaluates the MLP once for the four
+    identical local-ensemble terms (see :meth:`query_rgb`) instead of four times as released: the
+    same numbers, bit for bit.
     """
 
-    def __init__(self, dim, hidden=RELEASE_HIDDEN, frequencies=RELEASE_FREQUENCIES, feature_upsample=None):
+    def __init__(self, dim, hidden=RELEASE_HIDDEN, frequencies=RELEASE_FREQUENCIES, feature_upsample=None,
+                 fast=False):
         super().__init__()
+        self.fast = fast
         self.frequencies = frequencies
         self.feature_upsample = feature_upsample if feature_upsample is not None else nn.Identity()
         self.imnet = MLP(dim * 9 + 2 + 4 * frequencies + 2, 3, hidden)
@@ -94,8 +98,8 @@ class IntraScaleINR(nn.Module):
         every term the unshifted query and the query pixel's own features. So, as released and
         here: the relative coordinate (and the difference of the encodings) is 0, the relative
         cell is ``(2/h * h, 2/w * w)`` (float32 products, 2 up to rounding), the four terms are
-        one and the same MLP evaluation (computed once), and their weights are the four equal
-        areas (1e-9 each) over their float32 sum.
+        the same MLP evaluation (made four times as released, or once with ``fast``), and their
+        weights are the four equal areas (1e-9 each) over their float32 sum.
         """
         n, c, h, w = feat.shape
         # (N, 9c, h*w) -> (N, h*w, 9c): each pixel's 3x3 neighbourhood, channel-major.
@@ -111,11 +115,15 @@ class IntraScaleINR(nn.Module):
         rel_cell[..., 0] *= h
         rel_cell[..., 1] *= w
         inp = torch.cat([q_feat, rel_coord.to(feat.dtype), rel_cell.to(feat.dtype)], dim=-1)
-        pred = self.imnet(inp.reshape(n * h * w, -1)).reshape(n, h * w, -1)
 
-        area = (rel_coord[..., 0] * rel_coord[..., 1]).abs() + 1e-9  # the same for all four terms
-        total = torch.stack([area] * 4).sum(dim=0)
+        def mlp():
+            return self.imnet(inp.reshape(n * h * w, -1)).reshape(n, h * w, -1)
+
+        # The four neighbours' terms (equal, as explained above) and their area weights.
+        preds = [mlp()] * 4 if self.fast else [mlp() for _ in range(4)]
+        areas = [(rel_coord[..., 0] * rel_coord[..., 1]).abs() + 1e-9 for _ in range(4)]
+        total = torch.stack(areas).sum(dim=0)
         out = 0
-        for _ in range(4):  # the four neighbours' terms, equal as explained above
+        for pred, area in zip(preds, areas):
             out = out + pred * (area / total).unsqueeze(-1)
         return out.reshape(n, h, w, -1).permute(0, 3, 1, 2)

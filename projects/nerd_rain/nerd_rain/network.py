@@ -41,8 +41,9 @@ benchmarks/equivalence/nerd_rain.py):
   loss uses;
 - the release builds its coordinates and INR with ``.cuda()`` (it runs on CUDA only); here they
   follow the input's device;
-- the INR's four local-ensemble terms are one MLP evaluation (they are identical in the release,
-  see :meth:`IntraScaleINR.query_rgb`): the same numbers, a quarter of the INR's MLP work.
+- ``fast=True`` (the default) evaluates the INR's MLP once for its four identical local-ensemble
+  terms (see :meth:`IntraScaleINR.query_rgb`), where the release evaluates it four times
+  (``fast=False``): the same numbers, a quarter of the INR's MLP work.
 
 Where the paper's figure and the release differ, the release is followed: images and features move
 between scales with nearest-neighbour resampling (``F.interpolate`` by 0.5 / 0.25 / 2, i.e. every
@@ -138,6 +139,8 @@ class NeRDRain(nn.Module):
         ffn_expansion_factor, bias, LayerNorm_type: the Restormer blocks' (release names).
         inr_hidden, inr_frequencies: the INR MLP's hidden widths and the number of positional
             encoding frequencies L (the release's module constants in mlp.py).
+        fast: one MLP evaluation for the INR's four identical local-ensemble terms (the same
+            numbers); False evaluates it four times, as released.
     """
 
     size_multiple = 16
@@ -152,7 +155,8 @@ class NeRDRain(nn.Module):
                  bias=False,
                  LayerNorm_type='WithBias',  # noqa: N803 (the release's option name)
                  inr_hidden=RELEASE_HIDDEN,
-                 inr_frequencies=RELEASE_FREQUENCIES):
+                 inr_frequencies=RELEASE_FREQUENCIES,
+                 fast=True):
         super().__init__()
         if len(num_blocks) != 3 or len(heads) != 3:
             raise ValueError(f'NeRDRain: num_blocks and heads need 3 entries (one per level), got '
@@ -168,7 +172,7 @@ class NeRDRain(nn.Module):
 
         def inr():  # bottleneck (4 dim, h/4) -> two pixel-shuffle upsamplings -> (dim, h) -> INR
             upsample = nn.Sequential(PixelShuffleUpsample(dim * 4), PixelShuffleUpsample(dim * 2))
-            return IntraScaleINR(dim, inr_hidden, inr_frequencies, feature_upsample=upsample)
+            return IntraScaleINR(dim, inr_hidden, inr_frequencies, feature_upsample=upsample, fast=fast)
 
         self.scale1 = ScaleBranch(1, inr=inr(), **common)  # S1: 1/4 of the input
         self.scale2 = ScaleBranch(2, inr=inr(), **common)  # S2: 1/2

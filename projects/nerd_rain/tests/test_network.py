@@ -78,6 +78,32 @@ def test_intra_scale_inr_written_out(size):
     torch.testing.assert_close(inr(feat), expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize('size', [(16, 16), (32, 48)])
+def test_fast_path_is_the_release_formulation_bit_for_bit(size):
+    """fast=True (one MLP evaluation for the INR's four identical terms) against fast=False (four,
+    as released), float64, outputs and gradients of the input and of every parameter."""
+    plain = randomize(NeRDRain(**TINY, fast=False), seed=1).double()
+    fast = NeRDRain(**TINY).double()
+    fast.load_state_dict(plain.state_dict())
+    assert [m.fast for m in (fast.scale1.inr, fast.scale2.inr, plain.scale1.inr)] == [True, True, False]
+    x = torch.rand(1, 3, *size, dtype=torch.float64)
+    grads = []
+    for net in (plain, fast):
+        inp = x.clone().requires_grad_(True)
+        outs = net.forward_stages(inp)
+        sum((o * torch.linspace(0, 1, o.numel(), dtype=o.dtype).reshape(o.shape)).sum() for o in outs).backward()
+        grads.append((outs, inp.grad, {k: p.grad for k, p in net.named_parameters()}))
+    (outs_p, gx_p, gp_p), (outs_f, gx_f, gp_f) = grads
+    for a, b in zip(outs_p, outs_f):
+        assert (a - b).abs().max().item() <= 1e-8
+    assert (gx_p - gx_f).abs().max().item() <= 1e-8
+    for k, g in gp_p.items():
+        if g is None:
+            assert gp_f[k] is None and k == 'scale3.unets.2.reduce_chan_level1.weight'
+        else:
+            assert (g - gp_f[k]).abs().max().item() <= 1e-8, k
+
+
 def test_inr_decodes_the_upsampled_bottleneck():
     net = NeRDRain(**TINY)
     latent = torch.rand(1, 32, 2, 3)
