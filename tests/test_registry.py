@@ -45,7 +45,10 @@ def _build_args(tmp_path):
             'PRN': dict(recurrent_iter=2), 'PRN_r': dict(recurrent_iter=2),
             'BRN': dict(recurrent_iter=1), 'AIDNet': dict(recurrent_iter=1, attention='se', reduction=2),
             'DualGCN': dict(channels=4),
+            'NeRDRain': dict(dim=8, num_blocks=[1, 1, 1], heads=[1, 1, 2], inr_hidden=[16, 16]),
             'L1Loss': {}, 'MSELoss': {}, 'CharbonnierLoss': {}, 'PSNRLoss': {}, 'SSIMLoss': {},
+            'EdgeLoss': {}, 'FFTLoss': {},
+            'MultiScaleLoss': dict(terms=[dict(outputs=[0], loss=dict(type='L1Loss'))]),
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),
@@ -77,8 +80,9 @@ def _build_args(tmp_path):
 @pytest.mark.parametrize('name', BUILD_REGISTRIES)
 def test_every_registered_component_builds(name, tmp_path):
     # The plugins' components too (a plugin registers when imported).
-    if importlib.util.find_spec('projects.drsformer') is not None:
-        importlib.import_module('projects.drsformer.drsformer')
+    for plugin in ('drsformer', 'nerd_rain'):
+        if importlib.util.find_spec(f'projects.{plugin}') is not None:
+            importlib.import_module(f'projects.{plugin}.{plugin}')
     init_default_scope('restorelab')
     reg = getattr(registry, name)
     reg.import_from_location()
