@@ -3,10 +3,11 @@ the zoo's manifest): a number typed into a marked block by hand, or a record add
 re-rendering, fails here."""
 import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_report():

@@ -152,6 +152,10 @@ NERD_RAIN = Source('cschenxiang/NeRD-Rain', '295f4fdfdfadec6db14fc3fa8640ba04a7a
                    'none stated (no LICENSE file, none in the README)')
 DUALGCN = Source('xueyangfu/xueyangfu.github.io', '99fe217b116064608821be4907e8b250377d2c8c',
                  'none stated (no LICENSE file; model.py and test.py state none)')
+MPRNET = Source('swz30/MPRNet', '43feb2aed45f5e0b9082c78c8c455160e30a3a82',
+                'Academic Public License (LICENSE.md): non-commercial use only')
+SPDNET = Source('Joyies/SPDNet', 'c03b8d3b7d60705fdcefda73b3a39afc5198dcd4',
+                'none stated (no LICENSE file, none in the README)')
 
 # Scoring of the PReNet/BRN/AIDNet numbers: the authors' statistic/statistic_rain100{H,L}.m
 # (restorelab's 'rcdnet' protocol) on the 481x321 Rain100H/L test images.
@@ -210,6 +214,30 @@ _DUALGCN_PUBLISHED = ('DRSformer paper (CVPR 2023), Table 1, DualGCN row (the pa
                       "scored with restorelab "
                       "protocol 'restormer', DID/DDN-Data with 'rcdnet', as the DRSformer entries")
 
+# csdwren/RecDerain's models for the new Rain100H/Rain100L ("RainHeavy*"/"RainLight*",
+# restorelab's Rain200H/Rain200L), files logs/Rain{Heavy,Light}/<model>/<file>; the numbers are
+# the BRN paper's table on those sets, shown in the README as results/3.jpg.
+_RECDERAIN_RAIN200 = {'Rain200H': 'RainHeavy', 'Rain200L': 'RainLight'}
+_RECDERAIN_TABLE = (f'csdwren/RecDerain results/3.jpg at {RECDERAIN.commit[:7]} (BRN paper, TIP 2020, '
+                    'table on RainHeavy*/RainLight*); statistic/statistic_Rain{Heavy,Light}.m, '
+                    "restorelab protocol 'rcdnet'")
+
+
+def _recderain_rain200(model, key, folder, filename, files, note=''):
+    """One model's Rain200H and Rain200L files in csdwren/RecDerain: ``files`` maps each set to
+    ``(sha256, (PSNR, SSIM) published)``."""
+    return [
+        Release(
+            name=f'{key}_{dataset.lower()}', model=model, trained_for=dataset,
+            config=f'configs/{key}/{key}_{dataset.lower()}.py', converter=key, source=RECDERAIN,
+            path=f'logs/{_RECDERAIN_RAIN200[dataset]}/{folder}/{filename}', sha256=sha256,
+            training_data=(f'{dataset} ("{_RECDERAIN_RAIN200[dataset]}*" in the RecDerain README): '
+                           'the 1800 training pairs its DerainDataset.py reads'),
+            published=published, published_source=_RECDERAIN_TABLE, note=note)
+        for dataset, (sha256, published) in files.items()
+    ]
+
+
 _DOWNLOADABLE = [
     *_prenet_family('PReNet', 'prenet', 'PReNet6',
                     ('127c0098787c5272f1f8583f6c5202e7ef674f750cd145a1691912a6d9e96210',
@@ -257,6 +285,28 @@ _DOWNLOADABLE = [
               'the output to [0, 1] and saves np.uint8(255 * out) (truncated; restorelab rounds). '
               'The same files are in paper/2021/AAAI/code.zip at later commits of the repository'))
       for dataset, (suffix, stem, index_sha256, data_blob, published) in _DUALGCN_SETS.items()],
+    # RESCAN, and the PReNet and BRN models the BRN authors retrained on Rain200H/Rain200L.
+    *_recderain_rain200('RESCAN', 'rescan', 'RESCAN', 'latest', {
+        'Rain200H': ('237e29616891f599334c236def92ce216ef9662ca1f77437643ac4b1987c58a3',
+                     (28.02, 0.862)),
+        'Rain200L': ('49bfd63951fc6fde251de82db9af42ef995db9d00113a585cd171c51fb533017',
+                     (38.43, 0.982)),
+    }, note=("trained by the BRN authors with XiaLiPKU/RESCAN's train.py (its checkpoint layout "
+             "{'net', 'clock', 'opt'}, saved at step 19,975 of 20,000; its default model: "
+             'ConvGRU, full prediction, 4 stages, depth 7, 24 channels, SE); the release itself '
+             'publishes no weights')),
+    *_recderain_rain200('PReNet', 'prenet', 'PReNet', 'net_latest.pth', {
+        'Rain200H': ('cef889ca3daba79c6e96c7f13ecfd8cf823e105b8acf63efa8296b5020c27bed',
+                     (29.36, 0.903)),
+        'Rain200L': ('a1df2965e2e99081371210c678f63d95de95c40d87f556deb491dd064cb59a27',
+                     (37.93, 0.983)),
+    }, note='retrained by the BRN authors, not a file of the PReNet release (csdwren/PReNet)'),
+    *_recderain_rain200('BRN', 'brn', 'BRN', 'net_latest.pth', {
+        'Rain200H': ('8663ddfb16af5065016f707863af12f45a006ff0f2c88639e85ebc05ff7c75fd',
+                     (30.27, 0.917)),
+        'Rain200L': ('7683c2227b4b8c12cb039d2643b329a7ec4b2e6bb03ff4ef9d16a308a2527dc5',
+                     (38.86, 0.985)),
+    }),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -295,6 +345,14 @@ _IDT_SETS = {  # set: (config suffix, README "Full-size Evaluation Results")
     'SPA-Data': ('spa_data', (47.34, 0.9929)),
 }
 _IDT_FOLDER = 'https://drive.google.com/drive/folders/1PrEwOyFPciWKHC_UFe5ZE7x9JqfUkUMP?usp=sharing'
+_SPDNET_SETS = {  # set: (config suffix, training data (SPDNet README "Datasets"), DRSformer Table 1)
+    'Rain200H': ('rain200h', 'Rain200H: 1800 training pairs (the README\'s training command)',
+                 (31.28, 0.9207)),
+    'Rain200L': ('rain200l', 'Rain200L: 1800 training pairs', (40.50, 0.9875)),
+    'DID-Data': ('did_data', 'Rain1200 (DID-Data): 12000 training pairs', (34.57, 0.9560)),
+    'SPA-Data': ('spa_data', 'SPA-Data: 638492 training pairs', (43.20, 0.9871)),
+}
+_SPDNET_FOLDER = 'https://drive.google.com/drive/folders/1ylON5AkJVayoypOXDaUEkYd76LtMF-lB?usp=sharing'
 
 # NeRD-Rain's README, "Pre-trained Models": one Google Drive file and one Baidu Cloud link per model
 # and set. The paper's Table 1 (figs/table.png of the release).
@@ -374,6 +432,42 @@ _LINK_ONLY = [
         note=('one Drive folder holds the deraining models of every set; the README does not '
               'say which file belongs to which set'))
       for dataset, (suffix, published) in _IDT_SETS.items()],
+    # MPRNet: one deraining model (Rain13K), on Google Drive (fetched with gdown).
+    Release(
+        name='mprnet_rain13k', model='MPRNet', trained_for='Rain13K',
+        config='configs/mprnet/mprnet_rain13k.py', converter='mprnet', source=MPRNET,
+        training_data=('Rain13K: 13,712 pairs from Rain14000, Rain1800, Rain800 and Rain12 (MPRNet '
+                       'paper, Sec. 4.1), one model for the five test sets'),
+        published=None,
+        published_source=('MPRNet paper (CVPR 2021), Table 1, PSNR/SSIM: Test100 30.27/0.897, '
+                          'Rain100H 30.41/0.890, Rain100L 36.40/0.965, Test2800 33.64/0.938, '
+                          'Test1200 32.91/0.916 (average 32.73/0.921), scored with the release\'s '
+                          "Deraining/evaluate_PSNR_SSIM.m (restorelab protocol 'restormer') on the "
+                          'test sets of its Deraining/Datasets/README.md; transcribed from the '
+                          'paper, not cross-checked against a copy of it in this project'),
+        links=(('Google Drive (README.md "Quick Run", Deraining/README.md)',
+                _GDRIVE.format('1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM')),),
+        link_file='model_deraining.pth',  # Deraining/test.py's default --weights
+        drive_id='1O3WEJbcat7eTY6doXWeorAbQ1l_WmMnM',
+        note=("a {'epoch', 'state_dict', 'optimizer'} file saved from DataParallel; the converter "
+              'takes its state_dict')),
+    # SPDNet: one Google Drive folder ("The pre-trained model can be available at google
+    # drive"), files not listed per set in the README.
+    *[Release(
+        name=f'spdnet_{suffix}', model='SPDNet', trained_for=dataset,
+        config=f'configs/spdnet/spdnet_{suffix}.py', converter='spdnet', source=SPDNET,
+        training_data=training_data, published=published,
+        published_source=('DRSformer paper (CVPR 2023), Table 1, SPDNet row (its text: models '
+                          'of the authors evaluated with their code where released, retrained '
+                          "otherwise); scored with RCDNet's scripts ('rcdnet') for DID-Data, "
+                          "Restormer's ('restormer') for Rain200L/H and SPA-Data"),
+        links=(('Google Drive folder (README "Test")', _SPDNET_FOLDER),),
+        link_file='model_best.pt',  # the README's test command: --pre_train .../model_best.pt
+        note=('the README links one Drive folder and names no file per set; its test command '
+              "is Rain200H's (data_range 1-1800/1-200). The DRSformer authors point to this "
+              "release for SPDNet's SPA-Data weights (cschenxiang/DRSformer issue #8)"))
+      for dataset, (suffix, training_data, published) in _SPDNET_SETS.items()],
+    # NeRD-Rain and NeRD-Rain-S: one Google Drive file per model and set.
     *[Release(
         name=f'{variant}_{suffix}', model=_NERD_RAIN_MODELS[variant], trained_for=dataset,
         config=f'projects/nerd_rain/configs/{variant}_{suffix}.py', converter='nerd_rain',

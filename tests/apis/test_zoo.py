@@ -30,6 +30,10 @@ EXPECTED_ELSEWHERE = {f'drsformer_{s}' for s in ('rain200l', 'rain200h', 'did_da
                                                  'spa_data')} | {'restormer_rain13k'}
 EXPECTED_WITH_COMPANIONS = {f'dualgcn_{s}' for s in ('rain200h', 'rain200l', 'did_data',
                                                      'ddn_data', 'spa_data')}
+# csdwren/RecDerain's Rain200H/Rain200L files (RESCAN, PReNet and BRN retrained by the BRN
+# authors), plain files checked by their sha256.
+EXPECTED_RECDERAIN_RAIN200 = {f'{m}_{s}' for m in ('rescan', 'prenet', 'brn')
+                              for s in ('rain200h', 'rain200l')}
 
 
 @pytest.fixture(autouse=True)
@@ -286,6 +290,9 @@ def test_the_fetched_releases_and_their_checks():
     assert {RELEASES[n].check for n in EXPECTED_ELSEWHERE - {'drsformer_rain200h'}} == \
         {'recorded digest'}
     assert {n for n in fetched if RELEASES[n].companions} == EXPECTED_WITH_COMPANIONS
+    assert EXPECTED_RECDERAIN_RAIN200 <= fetched
+    assert {RELEASES[n].check for n in EXPECTED_RECDERAIN_RAIN200} == {'sha256'}
+    assert {RELEASES[n].source.repo for n in EXPECTED_RECDERAIN_RAIN200} == {'csdwren/RecDerain'}
     assert len(RELEASES) == len(zoo.list_released(True)) + len(zoo.list_released(False))
 
 
@@ -316,7 +323,8 @@ def test_manifest_entry_is_well_formed(name, converters):
         assert (re.fullmatch(r'[0-9a-f]{64}', r.sha256 or '')
                 or re.fullmatch(r'[0-9a-f]{40}', r.git_blob or '')), name
         assert r.url == f'{RAW_GITHUB}{r.source.repo}/{r.source.commit}/{r.path}'
-        assert re.fullmatch(r'https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/\S+\.\w+',
+        # Not every release names its files *.pth (RESCAN's train.py saves 'latest').
+        assert re.fullmatch(r'https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/\S+',
                             r.url)
         assert not r.links and r.drive_id is None and r.asset_url is None
         for path, digest in r.companions:  # a TensorFlow checkpoint's shard beside its index

@@ -68,7 +68,16 @@ def tree_spa(root):
     return 2, 1
 
 
+def tree_rain13k(root):
+    for folder in ('train', 'test/Rain100L', 'test/Rain100H'):
+        for name in ('1', '2'):
+            img(root / folder / 'input' / f'{name}.jpg')
+            img(root / folder / 'target' / f'{name}.jpg')
+    return 2, 2
+
+
 LAYOUTS = {
+    'rain13k.py': ('Rain13K', 'restormer', tree_rain13k),
     'rain200l.py': ('Rain200L', 'restormer', tree_same_names),
     'rain200h.py': ('Rain200H', 'restormer', tree_same_names),
     'rain100l.py': ('Rain100L', 'restormer', tree_rain100),
@@ -77,6 +86,9 @@ LAYOUTS = {
     'did_data.py': ('DID-Data', 'rcdnet', tree_did),
     'ddn_data.py': ('DDN-Data', 'rcdnet', tree_ddn),
 }
+# The metrics' prefix where it is not the folder's name: Rain13K validates and tests on one of
+# its five test sets.
+METRIC_PREFIX = {'rain13k.py': 'Rain100L'}
 
 
 def test_every_dataset_config_is_covered():
@@ -90,9 +102,10 @@ def test_config_loads_and_builds_on_a_generated_tree(name, tmp_path):
     cfg = Config.fromfile(str(CONFIG_DIR / name))
     assert cfg.data_root == f'data/{prefix}'
     assert cfg.train_patch_size == 128 and cfg.train_batch_size == 4
+    metric_prefix = METRIC_PREFIX.get(name, prefix)
     for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
-        assert evaluator == [dict(type='PSNR', protocol=protocol, prefix=prefix),
-                             dict(type='SSIM', protocol=protocol, prefix=prefix)]
+        assert evaluator == [dict(type='PSNR', protocol=protocol, prefix=metric_prefix),
+                             dict(type='SSIM', protocol=protocol, prefix=metric_prefix)]
     train = cfg.train_dataloader
     assert train.batch_size == 4 and train.sampler == dict(type='InfiniteSampler', shuffle=True)
     assert dict(type='PairedRandomCrop', patch_size=128) in train.dataset.pipeline
@@ -216,3 +229,18 @@ def test_rain100_input_target_copies_by_one_option(name, tmp_path):
     with pytest.raises(DatasetLayoutError, match=r"data_prefix given beside layouts=\['jorder', "
                        r"'numbered'\]"):
         DATASETS.build(ds_cfg)
+
+
+def test_rain13k_other_test_set_by_the_documented_options(tmp_path):
+    """The --cfg-options the Rain13K docstring gives test on Rain100H under its own name."""
+    tree_rain13k(tmp_path)
+    cfg = Config.fromfile(str(CONFIG_DIR / 'rain13k.py'))
+    assert cfg.test_sets == ('Rain100H', 'Rain100L', 'Test100', 'Test1200', 'Test2800')
+    cfg.merge_from_dict({'test_dataloader.dataset.data_prefix.img': 'test/Rain100H/input',
+                         'test_dataloader.dataset.data_prefix.gt': 'test/Rain100H/target',
+                         'test_evaluator.0.prefix': 'Rain100H', 'test_evaluator.1.prefix': 'Rain100H'})
+    assert [e.prefix for e in cfg.test_evaluator] == ['Rain100H', 'Rain100H']
+    assert [e.prefix for e in cfg.val_evaluator] == ['Rain100L', 'Rain100L']
+    init_default_scope('restorelab')
+    ds = DATASETS.build(dict(cfg.test_dataloader.dataset.to_dict(), data_root=str(tmp_path)))
+    assert len(ds) == 2 and ds.get_data_info(0)['gt_path'].endswith('test/Rain100H/target/1.jpg')

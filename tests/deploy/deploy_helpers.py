@@ -20,6 +20,9 @@ TINY_ARCHS = {
     'BRN': dict(type='BRN', recurrent_iter=2),
     'AIDNet': dict(type='AIDNet', recurrent_iter=2),
     'AIDNet-se': dict(type='AIDNet', recurrent_iter=2, attention='se', reduction=2),
+    'RESCAN': dict(type='RESCAN', num_stages=2, depth=4, channels=6),
+    'RESCAN-lstm-additive': dict(type='RESCAN', unit='ConvLSTM', prediction='additive',
+                                 num_stages=2, depth=4, channels=6),
 }
 
 TINY_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'data', 'configs', 'tiny_rain200h.py')

@@ -33,6 +33,7 @@ TINY_ARCHS = {
     'PRN_r': dict(type='PRN_r', recurrent_iter=2),
     'BRN': dict(type='BRN', recurrent_iter=2),
     'AIDNet': dict(type='AIDNet', recurrent_iter=2),
+    'RESCAN': dict(type='RESCAN', num_stages=2, depth=4, channels=6),
 }
 
 CUDA = pytest.mark.cuda

@@ -1,5 +1,6 @@
-"""Every baseline config under configs/{restormer,uformer,idt,prenet,brn,aidnet,dualgcn} loads with
-mmengine's Config.fromfile and is wired to the arch, dataset and protocol its file name says."""
+"""Every baseline config under configs/{restormer,uformer,idt,prenet,brn,aidnet,dualgcn,rescan}
+loads with mmengine's Config.fromfile and is wired to the arch, dataset and protocol its file
+name says."""
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,7 @@ from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 METHODS = {'restormer': 'Restormer', 'uformer': 'Uformer', 'idt': 'IDT', 'prenet': 'PReNet',
-           'brn': 'BRN', 'aidnet': 'AIDNet', 'dualgcn': 'DualGCN'}
+           'brn': 'BRN', 'aidnet': 'AIDNet', 'dualgcn': 'DualGCN', 'rescan': 'RESCAN'}
 # configs/prenet/ also holds the released PReNet variants: file-name prefix -> arch.
 PRENET_VARIANTS = {'prenet_r': 'PReNet_r', 'prn_r': 'PRN_r', 'prn': 'PRN', 'prenet': 'PReNet'}
 # file-name suffix -> (dataset folder under data/, evaluation protocol)
@@ -24,7 +25,8 @@ REQUIRED = ('rain200l', 'rain200h', 'did_data', 'ddn_data', 'spa_data')
 # The PReNet, BRN and AIDNet papers scored Rain100L/H with their MATLAB statistic scripts.
 STATISTIC_SCRIPT_FAMILIES = ('prenet', 'brn', 'aidnet')
 # BRN and AIDNet: the sets their releases trained (and published weights for).
-REQUIRED_BY_METHOD = {'brn': ('rain100h', 'rain100l'), 'aidnet': ('rain100h', 'rain100l')}
+REQUIRED_BY_METHOD = {'brn': ('rain100h', 'rain100l'), 'aidnet': ('rain100h', 'rain100l'),
+                      'rescan': ('rain200h', 'rain200l')}
 
 CONFIGS = sorted(p for m in METHODS for p in (REPO / 'configs' / m).glob('*.py'))
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from restorelab.models.losses import (CharbonnierLoss, L1Loss, MSELoss, PSNRLoss, SSIMLoss,
-                                      gaussian_window)
+from restorelab.models.losses import (CharbonnierLoss, L1Loss, MSELoss, MultiStageLoss,
+                                      PSNRLoss, SSIMLoss, gaussian_window)
 from restorelab.registry import MODELS
 
 PRED = torch.zeros(1, 1, 2, 2)
@@ -144,3 +144,21 @@ def test_losses_reject_mismatched_shapes():
             loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 9))
     with pytest.raises(ValueError, match='does not broadcast'):
         L1Loss()(torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4), weight=torch.ones(2, 1, 4, 4))
+
+
+def test_multi_stage_loss_sums_the_weighted_stage_losses():
+    target = torch.zeros(1, 1, 2, 2)
+    preds = [torch.full((1, 1, 2, 2), v) for v in (1.0, 2.0, 3.0)]
+    loss = MODELS.build(dict(type='MultiStageLoss', loss=dict(type='MSELoss')))
+    assert loss.takes_stage_outputs
+    assert loss(preds, target).item() == pytest.approx(1 + 4 + 9)
+    weighted = MultiStageLoss(L1Loss(loss_weight=2.0), stage_weights=[0.5, 0, 1])
+    assert weighted(preds, target).item() == pytest.approx(2 * (0.5 * 1 + 0 * 2 + 1 * 3))
+    with pytest.raises(ValueError, match='3 stage_weights for 2 stage outputs'):
+        weighted(preds[:2], target)
+    with pytest.raises(TypeError, match='expected a non-empty list of stage outputs, got Tensor'):
+        loss(preds[0], target)
+    with pytest.raises(ValueError, match='stage_weights must be a non-empty list of numbers'):
+        MultiStageLoss(dict(type='MSELoss'), stage_weights=[])
+    with pytest.raises(ValueError, match='must be a pixel loss of one output'):
+        MultiStageLoss(MultiStageLoss(dict(type='MSELoss')))

@@ -145,7 +145,7 @@ def test_restorer_trains_forward_stages_through_a_stage_loss():
     assert arch.conv.weight.grad is not None
     # A stage loss with an arch that has no forward_stages: a clear error.
     plain = ImageRestorer(arch=nn.Conv2d(3, 3, 1), pixel_loss=loss)
-    with pytest.raises(ValueError, match='has none: use a loss of its output'):
+    with pytest.raises(ValueError, match=r'has no forward_stages\(\); use a loss of the final output'):
         plain(x, samples, mode='loss')
     # A loss of one output still trains arch(x) only.
     single = ImageRestorer(arch=arch, pixel_loss=dict(type='L1Loss'))

@@ -362,3 +362,36 @@ def test_tool_switches_set_test_cfg_only_when_given():
     cfg = Config(dict(model=dict(type='ImageRestorer')))
     apply_inference_switches(cfg, bf16=True)
     assert cfg.model.test_cfg == dict(bf16=True)
+
+
+class TwoStages(nn.Module):
+    """A two-stage arch: ``forward_stages`` gives both estimates, ``forward`` the last."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor([0.5, 0.25]))
+
+    def forward_stages(self, x):
+        first = x * self.scale[0]
+        return [first, first + x * self.scale[1]]
+
+    def forward(self, x):
+        return self.forward_stages(x)[-1]
+
+
+def test_a_multi_stage_loss_gets_every_stage_output():
+    model = ImageRestorer(TwoStages(), dict(type='MultiStageLoss', loss=dict(type='MSELoss'),
+                                            stage_weights=[1, 2]))
+    data = model.data_preprocessor(_data(), training=True)
+    gt = torch.stack([s.gt_img for s in data['data_samples']])
+    x = data['inputs']
+    expected = F.mse_loss(0.5 * x, gt) + 2 * F.mse_loss(0.75 * x, gt)
+    torch.testing.assert_close(model(**data, mode='loss')['loss_pix'], expected)
+    # A plain loss sees only the final output.
+    plain = ImageRestorer(TwoStages(), dict(type='MSELoss'))
+    torch.testing.assert_close(plain(**data, mode='loss')['loss_pix'], F.mse_loss(0.75 * x, gt))
+    # An arch without stages cannot be trained with a multi-stage loss.
+    single = ImageRestorer(TwoConv(), dict(type='MultiStageLoss', loss=dict(type='MSELoss')))
+    with pytest.raises(ValueError, match='needs the output of every stage, but TwoConv has no '
+                                         r'forward_stages\(\)'):
+        single(**single.data_preprocessor(_data()), mode='loss')

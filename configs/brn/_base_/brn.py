@@ -18,9 +18,14 @@
 #     24 attention calls.)
 #   RainTrainL: 200 pairs, each cut as is and flipped left-right, x 12 = 4,800 patches ->
 #     400 iterations per epoch, 40,000 in all, lr steps after 12,000 / 20,000 / 32,000.
+#   Rain200H / Rain200L (the release's "RainHeavy" / "RainLight", prepare_data_newrain): all
+#     1800 pairs, not flipped (the flip is commented out), x 12 = 21,600 patches -> 1,800
+#     iterations per epoch, 180,000 in all, lr steps after 54,000 / 90,000 / 144,000.
 # Here the loop is iteration-based: every iteration draws 12 random pairs and one random
 # 100x100 crop of each (for RainTrainL flipped left-right with probability 1/2: the same
 # share of flipped patches, none of them fixed), for those numbers of iterations.
+# The lr of the Rain200H/L models is not stated either: the --lr default 1e-3 is kept (the
+# comment's "5e-4H" may mean RainTrainH or Rain200H; the README's command passes none).
 # The release validates nothing during training and saves a checkpoint every epoch; here
 # both happen once per epoch's worth of iterations.
 _base_ = ['../../_base_/default_runtime.py']
@@ -73,3 +78,15 @@ rain100l_param_scheduler = [
 ]
 rain100l_train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_epochs * rain100l_iters_per_epoch,
                           val_interval=rain100l_iters_per_epoch)
+
+# Rain200H and Rain200L: the same loader, schedule and loop (1800 pairs each, no flips).
+rain200_iters_per_epoch = 1800
+rain200_train_loader = dict(
+    batch_size=total_batch_size,
+    dataset=dict(pipeline=[*crop_pipeline, dict(type='PackInputs')]))
+rain200_param_scheduler = [
+    dict(type='MultiStepLR', gamma=0.2, by_epoch=False,
+         milestones=[e * rain200_iters_per_epoch for e in milestone_epochs]),
+]
+rain200_train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_epochs * rain200_iters_per_epoch,
+                         val_interval=rain200_iters_per_epoch)

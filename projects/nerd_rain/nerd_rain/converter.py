@@ -108,20 +108,21 @@ def infer_config(state_dict):
         inr_hidden=hidden, inr_frequencies=frequencies)
 
 
-def variant_of(state_dict):
-    """The arch options (beyond the defaults) that a converted state_dict needs, e.g. ``{'dim': 32}``
-    for NeRD-Rain-S."""
-    defaults = dict(inp_channels=3, out_channels=3, dim=48, num_blocks=(2, 3, 3), heads=(1, 2, 4),
-                    ffn_expansion_factor=2.66, bias=False, LayerNorm_type='WithBias',
-                    inr_hidden=(256, 256, 256), inr_frequencies=4)
+def infer_nerd_rain_arch(state_dict):
+    """The ``NeRDRain`` config a converted state_dict was saved from, read off its shapes (the options
+    that differ from the defaults, e.g. ``dict(type='NeRDRain', dim=32)`` for NeRD-Rain-S); None when
+    it is not a NeRD-Rain state_dict."""
     try:
         config = infer_config(state_dict)
     except (ValueError, KeyError, IndexError):
         return None
-    return {k: v for k, v in config.items() if v != defaults[k]}
+    defaults = dict(inp_channels=3, out_channels=3, dim=48, num_blocks=(2, 3, 3), heads=(1, 2, 4),
+                    ffn_expansion_factor=2.66, bias=False, LayerNorm_type='WithBias',
+                    inr_hidden=(256, 256, 256), inr_frequencies=4)
+    return dict(type='NeRDRain', **{k: v for k, v in config.items() if v != defaults[k]})
 
 
-@register_converter('nerd_rain', arch_type='NeRDRain', variant_of=variant_of)
+@register_converter('nerd_rain', arch_type='NeRDRain', infer_arch=infer_nerd_rain_arch)
 def convert_nerd_rain(state_dict):
     """Rename an official NeRD-Rain state_dict (NeRD-Rain or NeRD-Rain-S; the unwrapped
     ``state_dict``) to this plugin's keys, checked against a NeRDRain built with the configuration

@@ -123,7 +123,8 @@ def test_another_variant_is_refused_by_the_default_arch_naming_its_options(tmp_p
     path = tmp_path / 'other_variant.pth'
     torch.save({'epoch': 1, 'state_dict': official_state_dict()}, path)
     with pytest.raises(CheckpointConversionError,
-                       match=r"dim=8, num_blocks=\(1, 2, 1\), heads=\(1, 2, 2\), inr_hidden=\(16, 16\)"):
+                       match=r"dict\(type='NeRDRain', dim=8, num_blocks=\(1, 2, 1\), heads=\(1, 2, 2\), "
+                             r"inr_hidden=\(16, 16\)\)"):
         load_official_checkpoint(path, 'nerd_rain')
     assert load_official_checkpoint(path, 'nerd_rain', arch=dict(type='NeRDRain', **TINY))
 

@@ -1,14 +1,16 @@
 """Plain ``nn.Module`` archs, one file per family; importing this package
 registers every arch in ``restorelab.registry.MODELS``."""
-from . import aidnet, brn, common, idt, prenet, restormer, uformer  # noqa: F401
-from . import dualgcn  # noqa: F401
+from . import common  # noqa: F401
 from .aidnet import AIDNet
 from .brn import BRN
 from .dualgcn import DualGCN
 from .idt import IDT
+from .mprnet import MPRNet
 from .prenet import PRN, PReNet, PReNetRecursive, PRNRecursive
+from .rescan import RESCAN
 from .restormer import Restormer
+from .spdnet import SPDNet
 from .uformer import Uformer
 
 __all__ = ['Restormer', 'PReNet', 'PReNetRecursive', 'PRN', 'PRNRecursive', 'Uformer', 'IDT', 'BRN',
-           'AIDNet', 'DualGCN']
+           'AIDNet', 'DualGCN', 'MPRNet', 'RESCAN', 'SPDNet']

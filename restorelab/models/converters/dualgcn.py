@@ -43,13 +43,14 @@ def release_layer_map():
     return pairs
 
 
-def dualgcn_variant(state_dict):
-    """The arch options a converted state_dict implies: ``{'channels': width}``."""
+def infer_dualgcn_arch(state_dict):
+    """The arch config a converted state_dict was saved from: ``dict(type='DualGCN',
+    channels=width)`` (None when it cannot tell)."""
     weight = state_dict.get('basic_fea0.weight')
-    return {} if weight is None else {'channels': int(weight.shape[0])}
+    return None if weight is None else dict(type='DualGCN', channels=int(weight.shape[0]))
 
 
-@register_converter('dualgcn', arch_type='DualGCN', variant_of=dualgcn_variant)
+@register_converter('dualgcn', arch_type='DualGCN', infer_arch=infer_dualgcn_arch)
 def convert_dualgcn(state_dict):
     """Release variables (``Generator/encoder0/conv2d_5/kernel``) -> restorelab ``DualGCN``
     keys (``encoder0.dcm.conv2.weight``). Refuses a file whose variables are not exactly

@@ -2,14 +2,15 @@
 
 An official checkpoint is read with ``torch.load(weights_only=True)`` (a file
 that needs arbitrary unpickling is refused), unwrapped (``params``,
-``params_ema``, ``state_dict``, DataParallel ``module.``), passed through the
+``params_ema``, ``state_dict``, ``net``, DataParallel ``module.``), passed through the
 converter registered for the model in ``CHECKPOINT_CONVERTERS`` and checked key
 by key and shape by shape against the arch before anything is saved.
 
 Which wrapper wins when a file has several: ``params``, then ``params_ema``,
-then ``state_dict``. ``params`` first because the official Restormer and
+then ``state_dict``, then ``net``. ``params`` first because the official Restormer and
 DRSformer test scripts load ``checkpoint['params']`` (their releases hold only
 that key); pass ``key='params_ema'`` to take BasicSR's EMA weights instead.
+``net`` is where RESCAN's ``train.py`` keeps the weights (beside ``clock`` and ``opt``).
 """
 import hashlib
 import importlib
@@ -27,21 +28,22 @@ from restorelab.utils.state_dicts import state_dict_mismatch
 
 from .tf_checkpoint import checkpoint_prefix, is_tf_checkpoint, read_tf_checkpoint
 
-WRAPPER_KEYS = ('params', 'params_ema', 'state_dict')
+WRAPPER_KEYS = ('params', 'params_ema', 'state_dict', 'net')
 # ImageRestorer holds the arch as ``self.arch``: its weights are ``arch.<name>`` in a checkpoint.
 ARCH_PREFIX = 'arch.'
 _SHOW = 5  # how many keys an error message lists
 
 
-def register_converter(name, arch_type, variant_of=None):
+def register_converter(name, arch_type, infer_arch=None):
     """Register ``convert(state_dict) -> state_dict`` under ``name``;
     ``arch_type`` is the registered arch its output fits with default options.
-    ``variant_of(converted_state_dict) -> dict`` (optional) gives the arch options the
-    weights imply (e.g. ``{'channels': 16}``), named in the error when they do not fit."""
+    ``infer_arch(converted_state_dict)`` (optional) reads off the arch config a file was saved
+    from (None when it cannot tell): a file that does not fit the arch asked for is then refused
+    naming the config it does fit."""
 
     def decorator(fn):
         fn.arch_type = arch_type
-        fn.variant_of = variant_of
+        fn.infer_arch = infer_arch
         CHECKPOINT_CONVERTERS.register_module(name=name, module=fn)
         return fn
 
@@ -171,26 +173,22 @@ def build_arch(arch):
     return MODELS.build(arch)
 
 
-def check_state_dict_fits(state_dict, model, source='checkpoint', converter=None):
+def check_state_dict_fits(state_dict, model, source='checkpoint', infer_arch=None):
     """Raise a :class:`CheckpointConversionError` naming the first missing and
     unexpected keys and the shape mismatches when ``state_dict`` does not load
-    strictly into ``model``; with a ``converter`` that knows its variants
-    (``variant_of``), the message names the arch options the weights need."""
+    strictly into ``model``; with ``infer_arch`` (a converter's), also the arch
+    config the file does fit."""
     problems = state_dict_mismatch(model.state_dict(), state_dict, show=_SHOW)
     if not problems:
         return
-    variant_of = getattr(converter, 'variant_of', None)
-    options = variant_of(state_dict) if variant_of is not None else None
-    if options:
-        spelled = ', '.join(f'{k}={v!r}' for k, v in options.items())
-        hint = (f'. The weights are a {converter.arch_type} with {spelled}: pass a config whose '
-                f"model.arch is dict(type='{converter.arch_type}', {spelled}) "
-                '(--check-config CONFIG).')
+    fits = infer_arch(state_dict) if infer_arch is not None else None
+    if fits is not None:
+        fits = 'dict(' + ', '.join(f'{k}={v!r}' for k, v in fits.items()) + ')'
+        advice = f'. The file holds {fits}: pass a config whose model.arch is that (--check-config CONFIG).'
     else:
-        hint = ('. Is it a checkpoint of this model? For a non-default variant pass its config '
-                '(--check-config CONFIG).')
-    raise CheckpointConversionError(
-        f'{source} does not fit {type(model).__name__}: ' + problems + hint)
+        advice = ('. Is it a checkpoint of this model? For a non-default variant pass its config '
+                  '(--check-config CONFIG).')
+    raise CheckpointConversionError(f'{source} does not fit {type(model).__name__}: ' + problems + advice)
 
 
 def load_official_checkpoint(path, model_name, arch=None, key=None):
@@ -202,7 +200,7 @@ def load_official_checkpoint(path, model_name, arch=None, key=None):
     converted = converter(state_dict)
     model = build_arch(arch if arch is not None else default_arch_cfg(model_name, converter))
     check_state_dict_fits(converted, model, source=f'{path} (converted by {model_name!r})',
-                          converter=converter)
+                          infer_arch=getattr(converter, 'infer_arch', None))
     return converted
 
 
@@ -236,7 +234,7 @@ def convert_official_checkpoint(model_name, src, dst, arch=None, key=None):
     arch_cfg = arch if arch is not None else default_arch_cfg(model_name, converter)
     model = build_arch(arch_cfg)
     check_state_dict_fits(converted, model, source=f'{src} (converted by {model_name!r})',
-                          converter=converter)
+                          infer_arch=getattr(converter, 'infer_arch', None))
     # A TensorFlow checkpoint may be named by its prefix: hash its index file then.
     hashed = Path(src) if Path(src).is_file() else Path(checkpoint_prefix(src) + '.index')
     meta = dict(

@@ -27,9 +27,10 @@ class ImageRestorer(BaseModel):
             attribute (default 1) is the factor H and W must be multiples of.
         pixel_loss: loss config (e.g. ``dict(type='L1Loss', loss_weight=1.0)``) or
             module, called as ``loss(pred, gt)``; None for an inference-only model. A loss
-            whose ``takes_stage_outputs`` is True supervises several outputs of the arch (e.g.
-            ``MultiScaleLoss``): it is called as ``loss(arch.forward_stages(inputs), gt)``, with
-            the list of outputs the arch's ``forward_stages`` returns (final output first).
+            whose ``takes_stage_outputs`` is True (``MultiStageLoss``, ``MultiScaleLoss``) is
+            called with the list of the arch's ``forward_stages(inputs)`` instead of one
+            prediction; those outputs may have other sizes than the target (a multi-scale arch's),
+            the loss checks them.
         data_preprocessor: config or module; None means ``RestorationDataPreprocessor``.
         train_cfg: no options yet; must be None or empty.
         test_cfg: ``pad_mode`` ('reflect'|'replicate'|'constant'), ``tile`` (None, an
@@ -81,32 +82,28 @@ class ImageRestorer(BaseModel):
                 f'training input {h}x{w} is not a multiple of the arch\'s size_multiple '
                 f'{self.size_multiple}; choose a patch size that is')
         gt = stack_gt(data_samples, like=inputs)
-        if getattr(self.pixel_loss, 'takes_stage_outputs', False):
-            return self.stage_loss(inputs, gt)
-        pred = self.arch(inputs)
-        if not torch.is_tensor(pred) or pred.shape != gt.shape:
-            got = tuple(pred.shape) if torch.is_tensor(pred) else type(pred).__name__
-            raise ValueError(f'the arch returned {got}; expected a tensor of shape {tuple(gt.shape)}')
+        per_stage = getattr(self.pixel_loss, 'takes_stage_outputs', False)
+        if per_stage:
+            if not callable(getattr(self.arch, 'forward_stages', None)):
+                raise ValueError(
+                    f'{type(self.pixel_loss).__name__} needs the output of every stage, but '
+                    f'{type(self.arch).__name__} has no forward_stages(); use a loss of the '
+                    "final output (e.g. dict(type='MSELoss'))")
+            preds = list(self.arch.forward_stages(inputs))
+        else:
+            preds = [self.arch(inputs)]
+        for pred in preds:
+            # Stage outputs may be smaller than the target (e.g. NeRD-Rain's half- and quarter-size
+            # outputs, which MultiScaleLoss compares with a pyramid of it).
+            if not torch.is_tensor(pred) or (not per_stage and pred.shape != gt.shape):
+                got = tuple(pred.shape) if torch.is_tensor(pred) else type(pred).__name__
+                raise ValueError(f'the arch returned {got}; expected a tensor of shape {tuple(gt.shape)}')
         # Losses in float32 also under AMP: autocast would run SSIM's convolutions
         # in half precision, and eps/log terms need float32.
-        with torch.autocast(device_type=pred.device.type, enabled=False):
-            return dict(loss_pix=self.pixel_loss(pred.float(), gt.float()))
-
-    def stage_loss(self, inputs, gt):
-        """``dict(loss_pix=...)`` of a loss on the outputs of ``arch.forward_stages(inputs)`` (a
-        list of tensors, possibly of several sizes), in float32 as above."""
-        forward_stages = getattr(self.arch, 'forward_stages', None)
-        if not callable(forward_stages):
-            raise ValueError(
-                f'{type(self.pixel_loss).__name__} supervises several outputs of an arch with '
-                f'forward_stages(); {type(self.arch).__name__} has none: use a loss of its output '
-                "instead, e.g. pixel_loss=dict(type='L1Loss')")
-        stages = forward_stages(inputs)
-        if not isinstance(stages, (list, tuple)) or not all(torch.is_tensor(s) for s in stages):
-            raise ValueError(f'{type(self.arch).__name__}.forward_stages returned '
-                             f'{type(stages).__name__}; expected a list of tensors')
-        with torch.autocast(device_type=inputs.device.type, enabled=False):
-            return dict(loss_pix=self.pixel_loss([s.float() for s in stages], gt.float()))
+        with torch.autocast(device_type=gt.device.type, enabled=False):
+            preds = [p.float() for p in preds]
+            loss = self.pixel_loss(preds if per_stage else preds[0], gt.float())
+        return dict(loss_pix=loss)
 
     def compiled_arch(self, options):
         """``torch.compile(self.arch, **options)``, built once per set of options and kept outside the

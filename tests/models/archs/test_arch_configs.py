@@ -1,5 +1,5 @@
 """The Restormer, PReNet, BRN and AIDNet configs build their models with the release's
-recipe; BRN's and AIDNet's train a few steps at tiny size."""
+recipe; BRN's (Rain100H/L) and AIDNet's train a few steps at tiny size."""
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +57,16 @@ def test_prenet_recipe():
 BRN_FAMILY = {  # config -> (arch, parameters, iterations per epoch, left-right flips)
     'brn/brn_rain100h.py': ('BRN', 375_526, 1254, False),
     'brn/brn_rain100l.py': ('BRN', 375_526, 400, True),
+    'brn/brn_rain200h.py': ('BRN', 375_526, 1800, False),
+    'brn/brn_rain200l.py': ('BRN', 375_526, 1800, False),
     'aidnet/aidnet_rain100h.py': ('AIDNet', 375_788, 1254, False),
     'aidnet/aidnet_rain100l.py': ('AIDNet', 376_598, 400, True),
 }
 # The releases' 100 epochs and lr steps after epochs 30, 50, 80, in iterations.
-SCHEDULES = {1254: (125_400, [37_620, 62_700, 100_320]), 400: (40_000, [12_000, 20_000, 32_000])}
+SCHEDULES = {1254: (125_400, [37_620, 62_700, 100_320]), 400: (40_000, [12_000, 20_000, 32_000]),
+             1800: (180_000, [54_000, 90_000, 144_000])}
+# Rain200H/L: the sets RecDerain retrained BRN on (its "RainHeavy*"/"RainLight*").
+RAIN200_BRN = ('brn/brn_rain200h.py', 'brn/brn_rain200l.py')
 
 
 @pytest.mark.parametrize('name', sorted(BRN_FAMILY))
@@ -88,6 +93,11 @@ def test_brn_family_recipe(name):
     assert pipeline[2].patch_size == 100
     if flips:
         assert pipeline[3].prob == 0.5 and pipeline[3].direction == 'horizontal'
+    if name in RAIN200_BRN:
+        dataset = 'Rain200H' if name.endswith('h.py') else 'Rain200L'
+        assert cfg.train_dataloader.dataset.data_root == f'data/{dataset}'
+        assert [(m.type, m.protocol, m.prefix) for m in cfg.test_evaluator] == [
+            ('PSNR', 'restormer', dataset), ('SSIM', 'restormer', dataset)]
     if arch_type == 'AIDNet':
         expected_attention = ('se', 2) if name.endswith('rain100l.py') else ('cbam', 16)
         assert (cfg.model.arch.attention, cfg.model.arch.reduction) == expected_attention
@@ -105,7 +115,7 @@ def make_rain100_folder(root, n_train=3, size=(20, 24)):
     return root
 
 
-@pytest.mark.parametrize('name', sorted(BRN_FAMILY))
+@pytest.mark.parametrize('name', sorted(set(BRN_FAMILY) - set(RAIN200_BRN)))
 def test_brn_family_config_trains_at_tiny_size(name, tmp_path):
     """Two iterations of the config's own pipeline, loss, optimizer and lr steps with two
     stages (with one, the forget gates act on a zero cell and get no gradient), batch 2 and

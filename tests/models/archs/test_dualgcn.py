@@ -219,8 +219,8 @@ def test_other_width_is_refused_naming_the_variant(converted_small, tmp_path):
     message = str(err.value)
     assert 'does not fit DualGCN: ' in message and 'shape mismatches (basic_fea0.weight: ' \
         'checkpoint (8, 3, 3, 3) vs model (72, 3, 3, 3)' in message
-    assert ("The weights are a DualGCN with channels=8: pass a config whose model.arch is "
-            "dict(type='DualGCN', channels=8) (--check-config CONFIG)") in message
+    assert ("The file holds dict(type='DualGCN', channels=8): pass a config whose model.arch is "
+            "that (--check-config CONFIG)") in message
 
 
 def test_another_models_tensorflow_checkpoint_is_refused(tmp_path):

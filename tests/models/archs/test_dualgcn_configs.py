@@ -128,5 +128,5 @@ def test_released_layout_converts_into_image_restorer(tmp_path, capsys):
     capsys.readouterr()
     assert tool.main(['dualgcn', str(index), str(tmp_path / 'x.pth'), '--check-config', config]) == 2
     err = capsys.readouterr().err
-    assert "The weights are a DualGCN with channels=8: pass a config whose model.arch is " \
-           "dict(type='DualGCN', channels=8)" in err
+    assert "The file holds dict(type='DualGCN', channels=8): pass a config whose model.arch is " \
+           "that" in err
