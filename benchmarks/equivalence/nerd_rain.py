@@ -2,8 +2,8 @@
 (NeRD-Rain-S, dim 32), each ``MultiscaleNet()`` with its own defaults, weights saved as the
 release's train.py saves them (``{'epoch', 'state_dict' from DataParallel, 'optimizer'}``).
 
-Compared: the five images the release's loss supervises (final output, S2 and S1 outputs, S2 and
-S1 INR outputs), flattened and concatenated, so that every module's maths is covered, not only the
+Compared: the five images the release's loss supervises (S1 and S2 INR outputs, S1, S2 and S3
+outputs: ``NeRDRain.forward_stages``' order), flattened and concatenated, so that every module's maths is covered, not only the
 path to the final output. The release calls ``.cuda()`` on its INR module and on the coordinates it
 builds in forward; here those calls leave modules and tensors where they are (on the CPU), while
 the release's module is built and run.
@@ -25,8 +25,9 @@ VARIANTS = {
     'NeRD-Rain': dict(arch=dict(type='NeRDRain', dim=48), official='model.py'),
     'NeRD-Rain-S': dict(arch=dict(type='NeRDRain', dim=32), official='model_S.py'),
 }
-# The release's outputs [S3, S2, S1, S2 INR, S2 input / 2, S1 INR, S1 input]: those its loss uses.
-SUPERVISED = (0, 1, 2, 3, 5)
+# The release's outputs are [S3, S2, S1, S2 INR, S2 input / 2, S1 INR, S1 input]; those its loss
+# uses, in forward_stages' order (S1 INR, S2 INR, S1, S2, S3).
+SUPERVISED = (5, 3, 2, 1, 0)
 
 
 @contextlib.contextmanager

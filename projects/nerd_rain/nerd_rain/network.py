@@ -18,8 +18,8 @@ series at S2, three at S3. Between the scales:
   are added to those of S2 and S3.
 
 Each scale predicts its residual (output = conv(features) + the scale's rainy image); the final
-output is S3's. ``forward_stages`` returns the five supervised images (the three scale outputs and
-the two INR outputs) for the release's multi-scale loss.
+output is S3's. ``forward_stages`` returns the five supervised images (the two INR outputs and the
+three scale outputs, coarse to fine, the final output last) for the release's multi-scale loss.
 
 Parameter names: every Restormer block keeps the release's (``norm1.body``, ``attn.qkv``,
 ``ffn.project_in`` ...) except the depth-wise convs, which the release wraps in a ``BasicConv``
@@ -38,7 +38,8 @@ benchmarks/equivalence/nerd_rain.py):
   needs ``find_unused_parameters=True`` (set in the configs);
 - the release returns seven images (``[S3, S2, S1 outputs, S2 INR output, S2 input / 2, S1 INR
   output, S1 input]``); ``forward`` returns the first, ``forward_stages`` the five the release's
-  loss uses;
+  loss uses, in the order the release computes them (coarse to fine, the final output last, as
+  every ``forward_stages`` in restorelab lists its stages);
 - the release builds its coordinates and INR with ``.cuda()`` (it runs on CUDA only); here they
   follow the input's device;
 - ``fast=True`` (the default) evaluates the INR's MLP once for its four identical local-ensemble
@@ -179,11 +180,11 @@ class NeRDRain(nn.Module):
         self.scale3 = ScaleBranch(3, **common)             # S3: the input
 
     def forward(self, x):
-        return self.forward_stages(x)[0]
+        return self.forward_stages(x)[-1]
 
     def forward_stages(self, x):
-        """``[S3 output (H, W), S2 output (H/2), S1 output (H/4), S2 INR output (H/2), S1 INR output
-        (H/4)]``: the images the release's loss supervises, the final output first."""
+        """``[S1 INR output (H/4), S2 INR output (H/2), S1 output (H/4), S2 output (H/2), S3 output
+        (H, W)]``: the images the release's loss supervises, the final output last."""
         h, w = x.shape[-2:]
         if h % self.size_multiple or w % self.size_multiple:
             raise ValueError(f'NeRDRain: input H={h}, W={w} must be multiples of {self.size_multiple}; '
@@ -227,4 +228,4 @@ class NeRDRain(nn.Module):
         dec_s3 = s3.unets[2].decode(latent_s3c, enc1_s3c, enc2_s3c,
                                     reduce_chan_level1=s3.unets[1].reduce_chan_level1) + _double(dec_s2)
         out_s3 = s3.output(dec_s3) + x3
-        return [out_s3, out_s2, out_s1, inr_s2, inr_s1]
+        return [inr_s1, inr_s2, out_s1, out_s2, out_s3]

@@ -23,10 +23,10 @@ SETS = {  # config suffix: (dataset, protocol)
     'spa_data': ('SPA-Data', 'restormer'),
 }
 RELEASE_LOSS = dict(type='MultiScaleLoss', num_levels=3, terms=[
-    dict(outputs=[0, 1, 2], loss=dict(type='CharbonnierLoss', loss_weight=1.0, eps=1e-3)),
-    dict(outputs=[0, 1, 2], loss=dict(type='FFTLoss', loss_weight=0.01)),
-    dict(outputs=[0, 1, 2], loss=dict(type='EdgeLoss', loss_weight=0.05, eps=1e-3)),
-    dict(outputs=[3, 4], loss=dict(type='L1Loss', loss_weight=0.1)),
+    dict(outputs=[2, 3, 4], loss=dict(type='CharbonnierLoss', loss_weight=1.0, eps=1e-3)),
+    dict(outputs=[2, 3, 4], loss=dict(type='FFTLoss', loss_weight=0.01)),
+    dict(outputs=[2, 3, 4], loss=dict(type='EdgeLoss', loss_weight=0.05, eps=1e-3)),
+    dict(outputs=[0, 1], loss=dict(type='L1Loss', loss_weight=0.1)),
 ])
 
 

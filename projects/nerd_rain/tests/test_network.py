@@ -120,9 +120,9 @@ def test_stage_outputs_and_any_multiple_of_16(size):
     with torch.no_grad():
         stages = net.forward_stages(x)
         out = net(x)
-    assert [tuple(s.shape[-2:]) for s in stages] == [(h, w), (h // 2, w // 2), (h // 4, w // 4),
-                                                      (h // 2, w // 2), (h // 4, w // 4)]
-    assert torch.equal(out, stages[0])
+    assert [tuple(s.shape[-2:]) for s in stages] == [(h // 4, w // 4), (h // 2, w // 2), (h // 4, w // 4),
+                                                      (h // 2, w // 2), (h, w)]
+    assert torch.equal(out, stages[-1])
 
 
 def test_other_sizes_are_refused_by_the_arch_and_padded_by_the_restorer():

@@ -2,9 +2,9 @@
 target that has its size: the supervision of multi-scale archs (NeRD-Rain's three scale outputs and
 two INR outputs, for instance).
 
-Such an arch defines ``forward_stages(inputs) -> [out_0, out_1, ...]`` (``forward`` returns
-``out_0``, the final output); ``ImageRestorer`` passes that list to a loss whose
-``takes_stage_outputs`` is True.
+Such an arch defines ``forward_stages(inputs) -> [out_0, ..., out_S]`` (``forward`` returns the
+last, the final output); ``ImageRestorer`` passes that list to a loss whose ``takes_stage_outputs``
+is True.
 """
 import numbers
 
@@ -47,13 +47,13 @@ class MultiScaleLoss(nn.Module):
         num_levels: levels of the target's Gaussian pyramid (:func:`gaussian_pyramid`); each output
             is compared with the level of its height and width (an error if none has it).
 
-    NeRD-Rain's loss (release train.py)::
+    NeRD-Rain's loss (release train.py; its forward_stages are [S1 INR, S2 INR, S1, S2, S3])::
 
         dict(type='MultiScaleLoss', num_levels=3, terms=[
-            dict(outputs=[0, 1, 2], loss=dict(type='CharbonnierLoss')),
-            dict(outputs=[0, 1, 2], loss=dict(type='FFTLoss', loss_weight=0.01)),
-            dict(outputs=[0, 1, 2], loss=dict(type='EdgeLoss', loss_weight=0.05)),
-            dict(outputs=[3, 4], loss=dict(type='L1Loss', loss_weight=0.1))])
+            dict(outputs=[2, 3, 4], loss=dict(type='CharbonnierLoss')),
+            dict(outputs=[2, 3, 4], loss=dict(type='FFTLoss', loss_weight=0.01)),
+            dict(outputs=[2, 3, 4], loss=dict(type='EdgeLoss', loss_weight=0.05)),
+            dict(outputs=[0, 1], loss=dict(type='L1Loss', loss_weight=0.1))])
     """
 
     takes_stage_outputs = True

@@ -38,12 +38,12 @@ model = dict(
     type='ImageRestorer',
     arch=dict(type='NeRDRain', dim=dim, num_blocks=[2, 3, 3], heads=[1, 2, 4], ffn_expansion_factor=2.66,
               bias=False, LayerNorm_type='WithBias'),
-    # forward_stages: [S3, S2, S1 outputs, S2 INR output, S1 INR output]
+    # forward_stages: [S1 INR output, S2 INR output, S1, S2, S3 outputs]
     pixel_loss=dict(type='MultiScaleLoss', num_levels=3, terms=[
-        dict(outputs=[0, 1, 2], loss=dict(type='CharbonnierLoss', loss_weight=1.0, eps=1e-3)),
-        dict(outputs=[0, 1, 2], loss=dict(type='FFTLoss', loss_weight=0.01)),
-        dict(outputs=[0, 1, 2], loss=dict(type='EdgeLoss', loss_weight=0.05, eps=1e-3)),
-        dict(outputs=[3, 4], loss=dict(type='L1Loss', loss_weight=0.1)),
+        dict(outputs=[2, 3, 4], loss=dict(type='CharbonnierLoss', loss_weight=1.0, eps=1e-3)),
+        dict(outputs=[2, 3, 4], loss=dict(type='FFTLoss', loss_weight=0.01)),
+        dict(outputs=[2, 3, 4], loss=dict(type='EdgeLoss', loss_weight=0.05, eps=1e-3)),
+        dict(outputs=[0, 1], loss=dict(type='L1Loss', loss_weight=0.1)),
     ]),
     data_preprocessor=dict(type='RestorationDataPreprocessor'))
 find_unused_parameters = True
