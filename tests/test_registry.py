@@ -51,6 +51,7 @@ def _build_args(tmp_path):
             'EdgeLoss': {}, 'CompositeLoss': dict(losses=[dict(type='L1Loss')]),
             'RESCAN': dict(num_stages=2, depth=3, channels=4),
             'MultiStageLoss': dict(loss=dict(type='MSELoss')),
+            'RCDNet': dict(stages=1, num_M=2, num_Z=2, num_blocks=1),
             'NeRDRain': dict(dim=8, num_blocks=[1, 1, 1], heads=[1, 1, 2], inr_hidden=[16, 16]),
             'FFTLoss': {}, 'MultiScaleLoss': dict(terms=[dict(outputs=[0], loss=dict(type='L1Loss'))]),
         },

@@ -4,13 +4,11 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from restorelab.engine.setup import setup_engine
-from restorelab.registry import MODELS
+
+from .building import build_restorer
 from restorelab.utils.errors import CheckpointMismatchError, InferenceMemoryError, UserInputError
-from restorelab.utils.plugins import import_custom_modules
 
 
 def _is_out_of_memory(err):
@@ -19,23 +17,6 @@ def _is_out_of_memory(err):
     text = str(err)
     return isinstance(err, RuntimeError) and ("can't allocate memory" in text
                                               or 'out of memory' in text.lower())
-
-
-def _load_config(config):
-    if isinstance(config, (str, os.PathLike)):
-        path = os.fspath(config)
-        if not os.path.isfile(path):
-            raise UserInputError(f'config file {path!r} does not exist')
-        cfg = Config.fromfile(path, import_custom_modules=False)
-    elif isinstance(config, Config):
-        cfg = config
-    elif isinstance(config, dict):
-        cfg = Config(config)
-    else:
-        raise TypeError(f'config must be a path, an mmengine Config or a dict, got {type(config).__name__}')
-    if cfg.get('custom_imports'):  # plugins, found from the config's folder
-        import_custom_modules(cfg['custom_imports'], cfg.filename or None)
-    return cfg
 
 
 def load_weights(model, checkpoint):
@@ -100,19 +81,13 @@ def init_model(config, checkpoint=None, device='cpu'):
                 'file with your checkpoint.')
         released = get_released(config)
         config = released.config
-    cfg = _load_config(config)
-    if 'model' not in cfg:
-        raise UserInputError('the config has no `model` entry; expected '
-                             "model=dict(type='ImageRestorer', arch=dict(type=...), ...)")
-    init_default_scope(cfg.get('default_scope', 'restorelab'))
-    model = MODELS.build(cfg.model)
+    model = build_restorer(config)
     if released is not None:
         from .zoo import load_released_weights
         load_released_weights(model, released)
         model.released = released
     elif checkpoint is not None:
         load_weights(model, checkpoint)
-    model.cfg = cfg
     return model.to(device).eval()
 
 

@@ -48,6 +48,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -307,11 +308,12 @@ def resolve_repository_file(source, path, mirror=None):
     after applying ``mirror`` / ``$RESTORELAB_ZOO_MIRROR``: ``('url', URL)``, ``('file',
     Path)`` or ``('git', (git_dir, commit, path))``."""
     tail = f'{source.repo}/{source.commit}/{path}'
+    url_tail = f'{source.repo}/{source.commit}/{quote(path)}'  # paths may hold spaces
     mirror = _mirror(mirror)
     if mirror is None:
-        return 'url', RAW_GITHUB + tail
+        return 'url', RAW_GITHUB + url_tail
     if _URL_SCHEME.match(mirror):
-        return 'url', mirror.rstrip('/') + '/' + tail
+        return 'url', mirror.rstrip('/') + '/' + url_tail
     folder = Path(os.path.expanduser(mirror))
     if not folder.is_dir():
         raise ZooError(
@@ -497,14 +499,15 @@ def _run_output_check(release, checkpoint, cache_dir, mirror, timeout, log):
     """Convert ``checkpoint``, derain the release's sample inputs and compare them with its
     results; returns ``[(input path, PSNR)]`` or raises ChecksumError naming the image."""
     import numpy as np
+    import torch
 
     from restorelab.utils.image_io import imread_rgb
-    from .inference import init_model, restore_image
+    from .building import build_restorer
 
     check = release.output_check
     log(f'checking released model {release.name!r}: it must reproduce the release\'s results '
         f'for {len(check.samples)} sample image(s) of {check.source.repo}')
-    model = init_model(resolve_config(release))
+    model = build_restorer(resolve_config(release)).eval()
     load_released_weights(model, ReleasedModel(release.name, resolve_config(release),
                                                str(checkpoint), release.converter, release))
     figures = []
@@ -513,7 +516,9 @@ def _run_output_check(release, checkpoint, cache_dir, mirror, timeout, log):
                                             mirror, timeout, log)))
         expected = imread_rgb(str(_sample_file(check.source, result_path, result_blob, cache_dir,
                                                mirror, timeout, log)))
-        ours = restore_image(model, rainy)
+        with torch.no_grad():  # the model's own padding, as tools/derain.py runs it; 8-bit rounding
+            x = torch.from_numpy(rainy.transpose(2, 0, 1).copy()).float()[None] / 255
+            ours = (model.restore(x)[0] * 255).round().clamp(0, 255).byte().numpy().transpose(1, 2, 0)
         mse = np.mean((ours.astype(np.float64) - expected.astype(np.float64)) ** 2)
         psnr = float('inf') if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
         figures.append((input_path, psnr))

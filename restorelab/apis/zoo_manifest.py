@@ -27,6 +27,7 @@ entry's note says otherwise. Nothing here is downloaded at import.
 """
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
+from urllib.parse import quote
 
 RAW_GITHUB = 'https://raw.githubusercontent.com/'
 
@@ -110,7 +111,8 @@ class Release:
     def url(self):
         """Where the file is fetched from (None for link-only entries)."""
         if self.host == 'github':
-            return f'{RAW_GITHUB}{self.source.repo}/{self.source.commit}/{self.path}'
+            # Percent-encoded: some paths have spaces (RCDNet's 'Pretrained Model/...').
+            return f'{RAW_GITHUB}{self.source.repo}/{self.source.commit}/{quote(self.path)}'
         if self.host == 'url':
             return self.asset_url
         if self.host == 'gdrive':
@@ -155,6 +157,8 @@ DUALGCN = Source('xueyangfu/xueyangfu.github.io', '99fe217b116064608821be4907e8b
 MPRNET = Source('swz30/MPRNet', '43feb2aed45f5e0b9082c78c8c455160e30a3a82',
                 'Academic Public License (LICENSE.md): non-commercial use only')
 SPDNET = Source('Joyies/SPDNet', 'c03b8d3b7d60705fdcefda73b3a39afc5198dcd4',
+                 'none stated (no LICENSE file, none in the README)')
+RCDNET = Source('hongwang01/RCDNet', 'c6e1539697590452ce0ceb6d6e3bb897e8f65f90',
                 'none stated (no LICENSE file, none in the README)')
 
 # Scoring of the PReNet/BRN/AIDNet numbers: the authors' statistic/statistic_rain100{H,L}.m
@@ -307,6 +311,31 @@ _DOWNLOADABLE = [
         'Rain200L': ('7683c2227b4b8c12cb039d2643b329a7ec4b2e6bb03ff4ef9d16a308a2527dc5',
                      (38.86, 0.985)),
     }),
+    # RCDNet: hongwang01/RCDNet's "Pretrained Model/<set>/model_best.pt" (about 12.7 MB each,
+    # too large to be read from a copy of the repository here: checked by git blob id). Each is
+    # the best epoch of its training run on the test set, by the release trainer's own PSNR.
+    *[Release(
+        name=f'rcdnet_{suffix}', model='RCDNet', trained_for=dataset,
+        config=f'configs/rcdnet/rcdnet_{suffix}.py', converter='rcdnet', source=RCDNET,
+        path=f'Pretrained Model/{folder}/model_best.pt', git_blob=blob,
+        training_data=training_data, published=published,
+        published_source=("hongwang01/RCDNet_simple README at d2c2401, column 'RCDNet(CVPR2020)' "
+                          "(the release's MATLAB statistic.m: restorelab protocol 'rcdnet')"),
+        note=('trained on Rain1400 (DDN-Data) with the release\'s for_syn code'
+              if suffix == 'ddn_data' else ''))
+      for suffix, dataset, folder, blob, training_data, published in (
+          ('rain100l', 'Rain100L', 'rain100L', 'f43723a964dd6c9098c3064507ce2676033bc9df',
+           'RainTrainL: the 200 Rain100L training pairs (README: --data_range 1-200/1-100)',
+           (40.00, 0.9860)),
+          ('rain100h', 'Rain100H', 'rain100H', '0b7212d06a62396aed1f66abfc61af212e982fef',
+           'RainTrainH: all 1800 Rain100H training pairs (README: 1800 training pairs)',
+           (31.28, 0.9093)),
+          ('ddn_data', 'DDN-Data', 'rain1400', 'c4bd21a36ef3abbe9e2edfbb355c16168af00e0a',
+           'Rain1400 (DDN-Data): 12600 training pairs (README)', (33.04, 0.9472)),
+          ('spa_data', 'SPA-Data', 'SPA-Data', 'a0acbb3a5784f1ace919016d4d88860074170555',
+           'SPA-Data: 638492 training pairs (README), 1500 batches of 16 per epoch',
+           (41.47, 0.9834)),
+      )],
 ]
 
 # ---------------------------------------------------------------------------------------------

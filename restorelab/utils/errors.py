@@ -113,6 +113,11 @@ class CheckpointConversionError(UserInputError, ValueError):
     """An official checkpoint cannot be read, unwrapped or fitted to the arch."""
 
 
+class ModelInitFileError(UserInputError, ValueError):
+    """A file an arch starts its training from (e.g. RCDNet's initial rain kernels) is missing
+    or not of the expected form."""
+
+
 class ZooError(UserInputError):
     """A released model cannot be found, fetched or verified."""
 

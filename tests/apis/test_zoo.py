@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import threading
+from urllib.parse import quote
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,9 @@ EXPECTED_WITH_COMPANIONS = {f'dualgcn_{s}' for s in ('rain200h', 'rain200l', 'di
 # authors), plain files checked by their sha256.
 EXPECTED_RECDERAIN_RAIN200 = {f'{m}_{s}' for m in ('rescan', 'prenet', 'brn')
                               for s in ('rain200h', 'rain200l')}
+# hongwang01/RCDNet's Pretrained Model/*/model_best.pt, too large to be read from a copy of the
+# repository here: checked by their git blob ids.
+EXPECTED_RCDNET = {f'rcdnet_{s}' for s in ('rain100l', 'rain100h', 'ddn_data', 'spa_data')}
 
 
 @pytest.fixture(autouse=True)
@@ -293,6 +297,9 @@ def test_the_fetched_releases_and_their_checks():
     assert EXPECTED_RECDERAIN_RAIN200 <= fetched
     assert {RELEASES[n].check for n in EXPECTED_RECDERAIN_RAIN200} == {'sha256'}
     assert {RELEASES[n].source.repo for n in EXPECTED_RECDERAIN_RAIN200} == {'csdwren/RecDerain'}
+    assert EXPECTED_RCDNET <= fetched
+    assert {(RELEASES[n].host, RELEASES[n].check) for n in EXPECTED_RCDNET} == {('github', 'git blob')}
+    assert RELEASES['rcdnet_rain100l'].url.endswith('/Pretrained%20Model/rain100L/model_best.pt')
     assert len(RELEASES) == len(zoo.list_released(True)) + len(zoo.list_released(False))
 
 
@@ -322,7 +329,7 @@ def test_manifest_entry_is_well_formed(name, converters):
     if r.host == 'github':
         assert (re.fullmatch(r'[0-9a-f]{64}', r.sha256 or '')
                 or re.fullmatch(r'[0-9a-f]{40}', r.git_blob or '')), name
-        assert r.url == f'{RAW_GITHUB}{r.source.repo}/{r.source.commit}/{r.path}'
+        assert r.url == f'{RAW_GITHUB}{r.source.repo}/{r.source.commit}/{quote(r.path)}'
         # Not every release names its files *.pth (RESCAN's train.py saves 'latest').
         assert re.fullmatch(r'https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/\S+',
                             r.url)

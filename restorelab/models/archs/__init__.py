@@ -7,10 +7,11 @@ from .dualgcn import DualGCN
 from .idt import IDT
 from .mprnet import MPRNet
 from .prenet import PRN, PReNet, PReNetRecursive, PRNRecursive
+from .rcdnet import RCDNet
 from .rescan import RESCAN
 from .restormer import Restormer
 from .spdnet import SPDNet
 from .uformer import Uformer
 
 __all__ = ['Restormer', 'PReNet', 'PReNetRecursive', 'PRN', 'PRNRecursive', 'Uformer', 'IDT', 'BRN',
-           'AIDNet', 'DualGCN', 'MPRNet', 'RESCAN', 'SPDNet']
+           'AIDNet', 'DualGCN', 'MPRNet', 'RCDNet', 'RESCAN', 'SPDNet']

@@ -26,7 +26,7 @@ down/upsampling by 2 with 1x1 convs, and a CAB on each skip connection; SAM (sup
 module): ``img = conv2(x) + input image``, ``features = conv1(x) * sigmoid(conv3(img)) + x``.
 
 ``forward`` returns the stage-3 image, restorelab's one ``(N, 3, H, W)`` output.
-``forward_stages`` returns the release's ``[stage-3, stage-2, stage-1]`` images, every one of
+``forward_stages`` returns the stage-1, -2 and -3 images (the release's output, in stage order), each of
 which the release trains against the ground truth (its config sums the loss over them with
 ``MultiStageLoss``).
 
@@ -301,10 +301,11 @@ class MPRNet(nn.Module):
 
     def forward(self, x):
         """The stage-3 image ``(N, 3, H, W)``."""
-        return self.forward_stages(x)[0]
+        return self.forward_stages(x)[-1]
 
     def forward_stages(self, x):
-        """``[stage-3, stage-2, stage-1]`` images, each ``(N, 3, H, W)`` (the release's output)."""
+        """``[stage-1, stage-2, stage-3]`` images, each ``(N, 3, H, W)``: the release's output
+        (which lists them last stage first) in stage order, as MultiStageLoss reads stages."""
         h, w = x.shape[-2:]
         if h % self.size_multiple or w % self.size_multiple:
             raise ValueError(f'MPRNet: input H={h}, W={w} must be multiples of {self.size_multiple}; '
@@ -340,4 +341,4 @@ class MPRNet(nn.Module):
         feat = self.concat23(torch.cat((self.shallow_feat3(x), sam_feat), dim=1))
         feat = self.stage3_orsnet(feat, stage2_feats, stage2_decoded)
         stage3_img = self.tail(feat) + x
-        return [stage3_img, stage2_img, stage1_img]
+        return [stage1_img, stage2_img, stage3_img]

@@ -241,7 +241,7 @@ def test_multi_patch_hierarchy():
     changed = x.clone()
     changed[:, :, 8:] = rand(1, 3, 8, 24, seed=5)  # another bottom half
     with torch.no_grad():
-        (s3, s2, s1), (t3, t2, t1) = model.forward_stages(x), model.forward_stages(changed)
+        (s1, s2, s3), (t1, t2, t3) = model.forward_stages(x), model.forward_stages(changed)
         final = model(x)
     assert torch.equal(final, s3)
     assert torch.equal(s1[:, :, :8], t1[:, :, :8]) and not torch.equal(s1[:, :, 8:], t1[:, :, 8:])
