@@ -37,9 +37,9 @@ benchmarks/equivalence/nerd_rain.py):
   released files load and the parameter count is the release's; distributed training therefore
   needs ``find_unused_parameters=True`` (set in the configs);
 - the release returns seven images (``[S3, S2, S1 outputs, S2 INR output, S2 input / 2, S1 INR
-  output, S1 input]``); ``forward`` returns the first, ``forward_stages`` the five the release's
-  loss uses, in the order the release computes them (coarse to fine, the final output last, as
-  every ``forward_stages`` in restorelab lists its stages);
+  output, S1 input]``); ``forward`` returns the final one (the release's first), ``forward_stages``
+  the five the release's loss uses, in the order the release computes them (coarse to fine, the
+  final output last, as every ``forward_stages`` in restorelab lists its stages);
 - the release builds its coordinates and INR with ``.cuda()`` (it runs on CUDA only); here they
   follow the input's device;
 - ``fast=True`` (the default) evaluates the INR's MLP once for its four identical local-ensemble
