@@ -73,7 +73,7 @@ def _build_args(tmp_path):
             'ProgressiveLearningHook': dict(stage_iters=[1], patch_sizes=[8], batch_sizes=[1]),
             'AtomicCheckpointHook': dict(interval=2, by_epoch=False),
             'StopSignalHook': {}, 'NonFiniteGuardHook': dict(max_consecutive=2),
-            'CheckpointFitHook': {},
+            'CheckpointFitHook': {}, 'WatchdogHook': dict(timeout=30),
         },
         'OPTIM_WRAPPERS': {
             'CPUAmpOptimWrapper': dict(

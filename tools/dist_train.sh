@@ -14,7 +14,13 @@
 #   RDZV_ENDPOINT=HOST:PORT [RDZV_ID=NAME]
 #                    several machines meeting at HOST:PORT (torchrun's c10d rendezvous):
 #                    with MAX_RESTARTS, the machines restart together.
-# See docs/reliability.md.
+#   SHUTDOWN_TIMEOUT=S
+#                    on SIGINT/SIGTERM, the seconds the processes have to finish their
+#                    iteration and save a checkpoint before they are killed (default 300).
+# torchrun runs through tools/dist_launch.py: its own messages go to WORK_DIR/torchrun.log,
+# the processes' to the screen; SIGINT/SIGTERM end with status 128+N after the checkpoint
+# is saved and one message from rank 0. A run that stops making progress ends (restarted
+# with MAX_RESTARTS) through the watchdog (--watchdog-timeout). See docs/reliability.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [[ $# -ge 1 && "$1" =~ ^[0-9]+$ ]]; then
@@ -33,6 +39,10 @@ MAX_RESTARTS=${MAX_RESTARTS:-0}
 if ! [[ "$MAX_RESTARTS" =~ ^[0-9]+$ ]]; then
     echo "error: MAX_RESTARTS must be a non-negative integer, got '$MAX_RESTARTS'" >&2; exit 2
 fi
+SHUTDOWN_TIMEOUT=${SHUTDOWN_TIMEOUT:-300}
+if ! [[ "$SHUTDOWN_TIMEOUT" =~ ^[0-9]+$ ]]; then
+    echo "error: SHUTDOWN_TIMEOUT must be a non-negative integer, got '$SHUTDOWN_TIMEOUT'" >&2; exit 2
+fi
 PYTHON=${PYTHON:-$(command -v python || command -v python3)}
 NNODES=${NNODES:-1}
 rdzv=()
@@ -48,6 +58,9 @@ fi
 # What can be checked in one process is checked before the processes are launched, so a
 # missing data folder or checkpoint is one message, last on the screen, and exit status 2.
 # WORLD_SIZE: the batch split (total_batch_size, --batch-size) is checked for all processes.
-WORLD_SIZE=$((NPROCS * NNODES)) "$PYTHON" "$here/train.py" "$CONFIG" --check "$@" || exit $?
-exec "$PYTHON" -m torch.distributed.run "${rdzv[@]}" --nproc_per_node="$NPROCS" \
-    --max-restarts="$MAX_RESTARTS" "$here/train.py" "$CONFIG" --launcher pytorch "$@"
+# The check also says where the work dir is (its last line), for torchrun's log.
+WORK_DIR=$(WORLD_SIZE=$((NPROCS * NNODES)) "$PYTHON" "$here/train.py" "$CONFIG" --check \
+           --print-work-dir "$@" | tail -n 1) || exit $?
+exec "$PYTHON" "$here/dist_launch.py" --log-file "$WORK_DIR/torchrun.log" "${rdzv[@]}" \
+    --nproc_per_node="$NPROCS" --max-restarts="$MAX_RESTARTS" \
+    --shutdown-timeout="$SHUTDOWN_TIMEOUT" "$here/train.py" "$CONFIG" --launcher pytorch "$@"

@@ -2,7 +2,11 @@
 
     python tools/test.py CONFIG CHECKPOINT [--out metrics.json] [--save-images DIR]
         [--quantize round|truncate] [--bf16] [--compile] [--work-dir DIR] [--cfg-options key=value ...]
-        [--launcher none|pytorch|slurm]
+        [--watchdog-timeout S] [--launcher none|pytorch|slurm]
+
+Several processes: tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [ARGS]. A run that stops making
+progress for watchdog_timeout seconds ends with its stacks in the log and one paragraph;
+SIGINT/SIGTERM stop it with status 128 + N (docs/reliability.md).
 """
 import argparse
 import os
@@ -12,8 +16,10 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')
 
 from mmengine.config import DictAction  # noqa: E402
 
-from restorelab.engine import launch  # noqa: E402
+from restorelab.engine import launch, watchdog  # noqa: E402
 from restorelab.engine.config_errors import explain_config_error  # noqa: E402
+from restorelab.engine.elastic import (SignalStop, exit_status_after_stop,  # noqa: E402
+                                       stop_on_signals)
 from restorelab.utils.errors import UserInputError  # noqa: E402
 from restorelab.engine import setup_engine  # noqa: E402
 
@@ -37,18 +43,53 @@ def parse_args(argv=None):
                         'per input size)')
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE')
+    parser.add_argument('--watchdog-timeout', type=float, metavar='SECONDS',
+                        help='end the run when no process made progress for this long '
+                        '(default: the config\'s watchdog_timeout, else 600 s; 0: no watchdog)')
+    parser.add_argument('--print-work-dir', action='store_true',
+                        help='print the work dir and exit (tools/dist_test.sh puts torchrun\'s '
+                        'log there)')
     launch.add_runner_arguments(parser)
     return parser.parse_args(argv)
+
+
+def _rank_zero():
+    return os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0')) == '0'
 
 
 def main(argv=None):
     args = parse_args(argv)
     setup_engine()  # restorelab's checkpoint loader, atomic saves, DataLoader workers
+    try:
+        timeout = watchdog.check_timeout(args.watchdog_timeout, '--watchdog-timeout')
+    except ValueError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    try:
+        with stop_on_signals(), watchdog.watching(timeout=timeout, fallback=True) as dog:
+            dog.configure(work_dir=args.work_dir,
+                          next_step='Run the test again once the cause is fixed.')
+            return _run(args, dog)
+    except SignalStop as stop:
+        if _rank_zero():
+            print(f'testing stopped by {stop.signame}; nothing was saved: run it again',
+                  file=sys.stderr, flush=True)
+        return exit_status_after_stop(stop.signame)
+
+
+def _run(args, dog):
     cfg = None
     try:
         cfg = launch.load_config(args.config, args.cfg_options)
+        watchdog.report_progress('start-up', detail='config read')
+        if args.watchdog_timeout is not None:
+            cfg.watchdog_timeout = args.watchdog_timeout
         launch.apply_inference_switches(cfg, bf16=args.bf16, compile=args.compile)
         launch.set_work_dir(cfg, args.config, args.work_dir)
+        if args.print_work_dir:
+            print(cfg.work_dir, flush=True)
+            return 0
+        dog.configure(work_dir=cfg.work_dir)
         launch.setup_distributed(cfg, args.launcher)
         quantize = launch.apply_quantize(cfg, args.quantize)
         launch.prepare_test(cfg, args.checkpoint, save_images=args.save_images,

@@ -8,12 +8,19 @@ old file or the complete new one, never a truncated ``iter_N.pth``/``last_checkp
 :func:`restorelab.engine.setup.setup_engine`) registers it, and
 :class:`~restorelab.engine.hooks.AtomicCheckpointHook` selects it for local output folders.
 """
+import os
+
 from mmengine.fileio import LocalBackend, register_backend
 
 from restorelab.utils.fileio import atomic_output
 from restorelab.utils.errors import CheckpointSaveError
 
+from .watchdog import report_progress
+
 ATOMIC_BACKEND = 'restorelab_atomic_local'
+# Bytes written at once: each chunk written is progress for the watchdog, so a long save of a
+# large checkpoint never looks like a stall (and a write that blocks does).
+WRITE_CHUNK = 1 << 20
 
 
 def atomic_write_bytes(path, data):
@@ -24,9 +31,14 @@ def atomic_write_bytes(path, data):
             file too large); the temporary file is removed and ``path`` is
             left as it was.
     """
+    view = memoryview(data)
+    name = os.path.basename(path)
     try:
         with atomic_output(path) as f:
-            f.write(data)
+            for start in range(0, len(view), WRITE_CHUNK):
+                f.write(view[start:start + WRITE_CHUNK])
+                report_progress('checkpoint', detail=f'writing {name}')
+            report_progress('checkpoint', detail=f'syncing {name}')
     except OSError as err:
         detail = f'[Errno {err.errno}] {err.strerror}' if err.errno else str(err)
         raise CheckpointSaveError(

@@ -18,6 +18,7 @@ from restorelab.utils.errors import DistributedFailureError, LaunchError, user_e
 from restorelab.utils.plugins import import_custom_modules
 from .checkpoint import checkpoint_problem, find_resume_checkpoint
 from .setup import setup_engine
+from .watchdog import check_timeout, report_progress
 
 # Seconds a process waits in a collective (gradient all-reduce, the stop-flag
 # all-reduce, result gathering) for the others before giving up: a rank that
@@ -86,8 +87,9 @@ def setup_distributed(cfg, launcher):
         raise LaunchError(f'--launcher {launcher} needs the environment variables {missing}; '
                           'start the run with torchrun (tools/dist_train.sh) or srun')
     if not dist.is_initialized():
-        dist.init_process_group(backend='gloo',
-                                timeout=datetime.timedelta(seconds=dist_timeout(cfg)))
+        report_progress('rendezvous', detail='init_process_group')
+        _init_gloo(datetime.timedelta(seconds=dist_timeout(cfg)))
+        report_progress('start-up', detail='process group ready')
     cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
@@ -96,6 +98,25 @@ def setup_distributed(cfg, launcher):
     wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
     return cfg
+
+
+def _init_gloo(timeout):
+    """The gloo process group of this process (``env://``: RANK, WORLD_SIZE, MASTER_ADDR,
+    MASTER_PORT), its keys under a prefix of this start of the run.
+
+    torchrun's agent keeps one key-value store for all the restarts of a run, and
+    ``init_process_group`` writes the same keys each time: a restarted group could read the
+    addresses its predecessor's processes published and connect gloo's full mesh to dead
+    ranks ('Connection refused' until the timeout, or a wait that never ends). With the
+    restart count in the prefix, each group reads only its own processes' addresses.
+    """
+    from torch.distributed import rendezvous
+    store, rank, world_size = next(rendezvous('env://', int(os.environ['RANK']),
+                                              int(os.environ['WORLD_SIZE']), timeout=timeout))
+    store.set_timeout(timeout)
+    store = dist.PrefixStore(f'restorelab/start_{restart_count()}/', store)
+    dist.init_process_group(backend='gloo', store=store, rank=rank, world_size=world_size,
+                            timeout=timeout)
 
 
 def dist_timeout(cfg):
@@ -128,14 +149,19 @@ def explain_distributed_failure(err, cfg):
 def apply_reliability(cfg, training=True):
     """Add restorelab's safety hooks to ``cfg.default_hooks`` unless set there.
 
-    ``checkpoint_fit`` (refuse weights that do not fit the model) always;
+    ``checkpoint_fit`` (refuse weights that do not fit the model) and ``watchdog``
+    (report progress to the watchdog, with the config's ``watchdog_timeout``) always;
     for training also ``stop_signal`` (SIGTERM/SIGINT save a checkpoint and
     stop) and ``nonfinite`` (skip non-finite steps, stop after
     ``max_consecutive``). An entry given as options only (e.g.
     ``--cfg-options default_hooks.nonfinite.max_consecutive=3``) gets its
     type filled in; an entry set to None switches the hook off.
     """
-    defaults = dict(checkpoint_fit='CheckpointFitHook')
+    try:
+        timeout = check_timeout(cfg.get('watchdog_timeout'))
+    except ValueError as err:
+        raise LaunchError(str(err)) from None
+    defaults = dict(checkpoint_fit='CheckpointFitHook', watchdog='WatchdogHook')
     if training:
         defaults.update(stop_signal='StopSignalHook', nonfinite='NonFiniteGuardHook')
     hooks = cfg.get('default_hooks')
@@ -148,6 +174,8 @@ def apply_reliability(cfg, training=True):
             continue
         entry = dict(hooks.get(name) or {})
         entry.setdefault('type', hook_type)
+        if name == 'watchdog' and timeout is not None:
+            entry['timeout'] = timeout
         hooks[name] = entry
     return cfg
 
@@ -339,8 +367,29 @@ class _KeepDumpsOffTheConsole(logging.Filter):
 
 class LogFileRunner(Runner):
     """mmengine's Runner whose environment, config and hook dumps go to the log file only
-    (``show_config=True`` in :func:`build_runner` prints them too)."""
+    (``show_config=True`` in :func:`build_runner` prints them too). Its building steps, seconds
+    each on a busy machine, report progress to the watchdog."""
     show_config = False
+
+    def _log_env(self, *args, **kwargs):
+        report_progress('start-up', detail='logging the environment')
+        return super()._log_env(*args, **kwargs)
+
+    def build_visualizer(self, *args, **kwargs):
+        report_progress('start-up', detail='building the visualizer')
+        return super().build_visualizer(*args, **kwargs)
+
+    def build_model(self, *args, **kwargs):
+        report_progress('start-up', detail='building the model')
+        return super().build_model(*args, **kwargs)
+
+    def wrap_model(self, *args, **kwargs):
+        report_progress('start-up', detail='wrapping the model')
+        return super().wrap_model(*args, **kwargs)
+
+    def dump_config(self):
+        report_progress('start-up', detail='writing the config')
+        return super().dump_config()
 
     def build_logger(self, *args, **kwargs):
         logger = super().build_logger(*args, **kwargs)
@@ -489,5 +538,6 @@ def finish_distributed():
     interpreter shutdown ('terminate called without an active exception').
     """
     if dist.is_available() and dist.is_initialized():
+        report_progress('collective', detail='the final barrier')
         dist.barrier()
         dist.destroy_process_group()

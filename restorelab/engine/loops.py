@@ -46,6 +46,7 @@ from torch.utils.data import BatchSampler, DataLoader
 from restorelab.datasets.samplers import PositionedStream, SeededSamples
 from restorelab.registry import LOOPS
 from .checkpoint import find_resume_checkpoint
+from .watchdog import report_progress
 from restorelab.utils.errors import DataLoaderWorkerError
 
 # Message-hub info (saved in checkpoints): {'position': next global stream position,
@@ -136,7 +137,9 @@ class IterBasedTrainLoop(MMEngineIterBasedTrainLoop):
             self.restart_data()  # the loader as built from the config: start the stream
         if self.dataloader_iterator is None:
             self._loader_start = (self._iter, self.data_position)
+            report_progress('data', self._iter + 1, detail='starting the DataLoader')
             self.dataloader_iterator = iter(self.dataloader)
+        report_progress('data', self._iter + 1)
         batch = next(self.dataloader_iterator)
         self.data_position += self.batch_size * self.sampler.world_size
         self.runner.message_hub.update_info(

@@ -20,7 +20,15 @@ def test_apply_reliability_adds_configurable_hooks():
     cfg = launch.apply_reliability(Config(dict(default_hooks=dict(stop_signal=None))))
     assert 'stop_signal' not in cfg.default_hooks and 'nonfinite' in cfg.default_hooks
     cfg = launch.apply_reliability(Config(dict()), training=False)
-    assert set(cfg.default_hooks) == {'checkpoint_fit'}
+    assert set(cfg.default_hooks) == {'checkpoint_fit', 'watchdog'}
+    assert cfg.default_hooks.watchdog == dict(type='WatchdogHook')  # timeout derived
+
+
+def test_watchdog_timeout_from_the_config_is_checked():
+    cfg = launch.apply_reliability(Config(dict(watchdog_timeout=30)), training=True)
+    assert cfg.default_hooks.watchdog == dict(type='WatchdogHook', timeout=30.0)
+    with pytest.raises(launch.LaunchError, match="watchdog_timeout must be a number of seconds"):
+        launch.apply_reliability(Config(dict(watchdog_timeout='10 min')))
 
 
 def test_load_from_option(tmp_path):

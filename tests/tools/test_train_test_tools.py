@@ -278,3 +278,26 @@ def test_dist_train_with_accumulation_equals_one_process_with_the_whole_batch(ra
     assert a.keys() == b.keys()
     for key in a:
         assert (a[key].double() - b[key].double()).abs().max() <= 1e-6, key
+
+
+def test_train_names_the_command_that_continues_the_run(monkeypatch):
+    from tool_helpers import load_tool
+    train = load_tool('tools/train.py')
+
+    def command(argv, env=None):
+        for var in ('LOCAL_WORLD_SIZE', 'WORLD_SIZE', 'GROUP_WORLD_SIZE'):
+            monkeypatch.delenv(var, raising=False)
+        for var, value in (env or {}).items():
+            monkeypatch.setenv(var, value)
+        return train.continue_command(argv, train.parse_args(argv))
+
+    assert command(['c.py', '--work-dir', 'w d', '--resume', 'w/iter_3.pth']) == \
+        "`tools/train.py c.py --work-dir 'w d' --resume`"
+    # Under torchrun: tools/dist_train.sh with the processes per machine, without --launcher
+    # and --load-from (a resumed run has its weights).
+    argv = ['c.py', '--launcher', 'pytorch', '--load-from', 'x.pth', '--cfg-options', 'a=1',
+            '--resume']
+    assert command(argv, dict(LOCAL_WORLD_SIZE='2', WORLD_SIZE='4', GROUP_WORLD_SIZE='2')) == \
+        '`tools/dist_train.sh c.py 2 --cfg-options a=1 --resume` on each machine'
+    assert command(['--launcher=slurm', 'c.py']) == \
+        '`tools/train.py c.py --launcher slurm --resume` under srun (or requeue the job)'

@@ -3,6 +3,8 @@ from .progressive import ProgressiveLearningHook
 from .reliability import CheckpointFitHook, NonFiniteGuardHook, StopSignalHook
 from .save_results import SaveResultsHook
 from .visualization import ComparisonVisualizationHook
+from .watchdog import WatchdogHook
 
 __all__ = ['AtomicCheckpointHook', 'CheckpointFitHook', 'ComparisonVisualizationHook',
-           'NonFiniteGuardHook', 'ProgressiveLearningHook', 'SaveResultsHook', 'StopSignalHook']
+           'NonFiniteGuardHook', 'ProgressiveLearningHook', 'SaveResultsHook', 'StopSignalHook',
+           'WatchdogHook']

@@ -1,8 +1,11 @@
 """Hooks that make a training run stop cleanly: on a signal, on diverging
 losses, and before weights that do not fit the model are loaded."""
+import os
+import os.path as osp
 import re
 import signal
 import threading
+import time
 
 import torch
 import torch.distributed as dist
@@ -13,6 +16,8 @@ from mmengine.optim import OptimWrapper
 from restorelab.registry import HOOKS
 from restorelab.utils.errors import CheckpointMismatchError, NonFiniteLossError
 from restorelab.utils.state_dicts import state_dict_mismatch
+
+from ..watchdog import report_progress
 
 _SIGNALS = {'SIGTERM': signal.SIGTERM, 'SIGINT': signal.SIGINT}
 
@@ -25,6 +30,7 @@ def _all_ranks_max(value):
     """The largest ``value`` (an int) over the processes: one gloo/nccl all_reduce."""
     if not _distributed():
         return int(value)
+    report_progress('collective', detail='stop-signal all-reduce')
     device = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
     t = torch.tensor([int(value)], dtype=torch.int64, device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
@@ -35,6 +41,7 @@ def _all_ranks_values(value):
     """``value`` (an int) of every process, in rank order: one all_gather."""
     if not _distributed():
         return [int(value)]
+    report_progress('collective', detail='non-finite-step all-gather')
     device = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
     mine = torch.tensor([int(value)], dtype=torch.int64, device=device)
     values = [torch.zeros_like(mine) for _ in range(dist.get_world_size())]
@@ -69,14 +76,19 @@ class StopSignalHook(Hook):
     iteration is saved through the CheckpointHook (unless it has just saved
     it), the evaluation due at that iteration is skipped (a preemption
     leaves little time), and the loop ends; ``runner.message_hub`` holds
-    ``stop_signal`` (the signal's name) and ``stop_iter``. A second signal
-    while stopping ends the process at once.
+    ``stop_signal`` (the signal's name), ``stop_iter`` and ``stop_checkpoint``
+    (the file saved). A second signal while stopping ends the process at once;
+    under torchrun, not within ``REPEAT_WINDOW`` seconds of the first: a
+    scheduler signals every process of a job and torchrun forwards the signal
+    it got too, so one stop often arrives twice (a user's Ctrl-C reaches
+    torchrun, not the processes).
 
     Args:
         signals (sequence of str): the signals to handle.
     """
 
     priority = 'LOWEST'  # after CheckpointHook, to know whether it saved
+    REPEAT_WINDOW = 10.0
 
     def __init__(self, signals=('SIGTERM', 'SIGINT')):
         unknown = [s for s in signals if s not in _SIGNALS]
@@ -84,15 +96,20 @@ class StopSignalHook(Hook):
             raise ValueError(f'StopSignalHook: unknown signals {unknown}; choose from {sorted(_SIGNALS)}')
         self.signals = tuple(signals)
         self.received = 0
+        self._received_at = None
         self._previous = {}
 
     def _handle(self, signum, frame):
         if self.received:
+            if os.environ.get('TORCHELASTIC_RUN_ID') and \
+                    time.monotonic() - self._received_at < self.REPEAT_WINDOW:
+                return  # the same stop, delivered twice
             # Second signal: the default action (terminate / KeyboardInterrupt).
             self._restore()
             signal.raise_signal(signum)
             return
         self.received = signum
+        self._received_at = time.monotonic()
 
     def _restore(self):
         for signum, handler in self._previous.items():
@@ -122,15 +139,18 @@ class StopSignalHook(Hook):
             if not done:
                 meta = dict(epoch=runner.epoch, iter=step)
                 ckpt._save_checkpoint_with_step(runner, step, meta)
+            saved = ckpt.last_ckpt
         else:
             runner.save_checkpoint(runner.work_dir, f'iter_{step}.pth',
                                    meta=dict(epoch=runner.epoch, iter=step))
+            saved = osp.join(runner.work_dir, f'iter_{step}.pth')
         loop = runner.train_loop
         loop.stop_training = True
         if hasattr(loop, 'val_begin'):
             loop.val_begin = float('inf')
         runner.message_hub.update_info('stop_signal', name)
         runner.message_hub.update_info('stop_iter', step)
+        runner.message_hub.update_info('stop_checkpoint', str(saved))
 
     def after_train(self, runner):
         self._restore()
