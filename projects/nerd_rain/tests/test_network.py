@@ -78,15 +78,15 @@ def test_intra_scale_inr_written_out(size):
     torch.testing.assert_close(inr(feat), expected, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize('size', [(16, 16), (32, 48)])
-def test_fast_path_is_the_release_formulation_bit_for_bit(size):
+def test_fast_path_is_the_release_formulation_bit_for_bit():
     """fast=True (one MLP evaluation for the INR's four identical terms) against fast=False (four,
-    as released), float64, outputs and gradients of the input and of every parameter."""
+    as released), float64, outputs and gradients of the input and of every parameter, on a
+    rectangle."""
     plain = randomize(NeRDRain(**TINY, fast=False), seed=1).double()
     fast = NeRDRain(**TINY).double()
     fast.load_state_dict(plain.state_dict())
     assert [m.fast for m in (fast.scale1.inr, fast.scale2.inr, plain.scale1.inr)] == [True, True, False]
-    x = torch.rand(1, 3, *size, dtype=torch.float64)
+    x = torch.rand(1, 3, 16, 32, dtype=torch.float64)
     grads = []
     for net in (plain, fast):
         inp = x.clone().requires_grad_(True)
