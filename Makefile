@@ -13,7 +13,7 @@ DEPLOY_STAMP := $(VENV)/.restorelab-deploy-installed
 ZOO_STAMP := $(VENV)/.restorelab-zoo-installed
 PYTEST_ARGS ?=
 
-.PHONY: install install-webui install-browser-test install-deploy install-zoo demo webui test test-slow gpu-check clean
+.PHONY: install install-webui install-browser-test install-deploy install-zoo demo webui test test-slow test-all gpu-check clean
 
 install: $(STAMP)
 
@@ -81,6 +81,18 @@ test: install install-browser-test install-deploy install-zoo
 
 test-slow: install install-browser-test install-deploy install-zoo
 	$(PY) -m pytest -q --runslow $(PYTEST_ARGS)
+
+# Everything, as CI runs it: the slow tests (--runslow -m slow: full-size models, killed and
+# restarted distributed runs, signals; they mostly wait on process start-ups, restarts and
+# timeouts) in a second pytest process beside the others, each with its own temporary folder.
+# The slow tests' output follows the others'; the status is that of the first to fail.
+test-all: install install-browser-test install-deploy install-zoo
+	@tmp=$$(mktemp -d); \
+	$(PY) -m pytest -q --runslow -m slow --basetemp=$$tmp/slow $(PYTEST_ARGS) > $$tmp/slow.log 2>&1 & slow=$$!; \
+	$(PY) -m pytest -q -m 'not slow' --basetemp=$$tmp/rest $(PYTEST_ARGS); rest=$$?; \
+	wait $$slow; slowrc=$$?; \
+	echo "---- the slow tests (--runslow -m slow) ----"; cat $$tmp/slow.log; rm -rf $$tmp; \
+	if [ $$rest -ne 0 ]; then exit $$rest; fi; exit $$slowrc
 
 # On a machine with a GPU: the CUDA tests, plain vs fast speed, memory and agreement, and AMP and
 # distributed training runs, in one summary (docs/gpu.md); without one, a short CPU report.

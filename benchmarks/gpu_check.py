@@ -2,7 +2,12 @@
 """What a GPU machine has to show before restorelab's GPU paths are trusted: one summary.
 
     python benchmarks/gpu_check.py [--device cuda|cpu] [--tiny] [--sections env,tests,drsformer,restormer,train]
-        [--json FILE]
+        [--json FILE] [--record NAME] [--results-dir DIR]
+
+The report is also the run's results record, ``benchmarks/results/gpu_check.json`` (on CUDA at full
+size; ``gpu_check-cpu.json`` on the CPU, ``gpu_check-dry-run.json`` with ``--tiny``/``--dry-run``),
+which ``benchmarks/report.py`` renders into docs/gpu.md. Timing, peak memory and agreement are the
+harness's (``benchmarks/harness.py``).
 
 Sections (all by default):
 
@@ -40,19 +45,20 @@ import json
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402  (puts the repository on sys.path)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+ROOT = harness.REPO_ROOT
+SCRIPT = 'gpu_check'
 SECTIONS = ('env', 'tests', 'drsformer', 'restormer', 'train', 'agreement')
 DEFAULT_SECTIONS = SECTIONS[:-1]
 DTYPES = {'float32': None, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
@@ -72,10 +78,10 @@ SIZES = {
 # ------------------------------------------------------------------ environment
 
 def environment(device):
+    info = harness.machine()
     env = dict(python=platform.python_version(), torch=torch.__version__,
                cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version() if torch.cuda.is_available() else None,
-               gpu=None, driver=None, cpu=platform.processor() or platform.machine(),
-               threads=torch.get_num_threads(), device=device)
+               gpu=None, driver=None, cpu=info['cpu'], threads=info.get('threads'), device=device)
     if torch.cuda.is_available():
         env['gpu'] = torch.cuda.get_device_name(0)
         env['gpu_memory_gib'] = round(torch.cuda.get_device_properties(0).total_memory / 2 ** 30, 1)
@@ -114,32 +120,12 @@ def run_tests(tiny):
 
 # ------------------------------------------------------------------ timing helpers
 
-def sync(device):
-    if device == 'cuda':
-        torch.cuda.synchronize()
-
-
 def timed(fn, device, runs, warmup):
-    """(median seconds, peak bytes of the last run or None on CPU, last result)."""
-    for _ in range(warmup):
-        fn()
-    times, result, peak = [], None, None
-    for i in range(runs):
-        if device == 'cuda' and i == runs - 1:
-            torch.cuda.reset_peak_memory_stats()
-        sync(device)
-        start = time.perf_counter()
-        result = fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    if device == 'cuda':
-        peak = torch.cuda.max_memory_allocated()
-    return statistics.median(times), peak, result
-
-
-def psnr(a, b):
-    mse = (a.double() - b.double()).pow(2).mean().item()
-    return float('inf') if mse == 0 else 10 * torch.log10(torch.tensor(1.0 / mse)).item()
+    """(median seconds of ``runs`` calls after ``warmup``, peak MiB of one more call on CUDA with
+    everything allocated counted (None on the CPU), the first timed call's result)."""
+    figures, result = harness.repeated(fn, runs, warmup, device=device)
+    peak = harness.peak_memory_mb(fn, device, held=True)[1] if device == 'cuda' else None
+    return figures['steady'], peak, result
 
 
 def precision_context(device, dtype_name):
@@ -217,7 +203,7 @@ def check_arch(name, kwargs, sizes, device, failures, dtypes=tuple(DTYPES), trai
                     if device == 'cuda':
                         torch.cuda.empty_cache()
                 outs[path] = out.float()
-                row[path] = dict(seconds=seconds, peak_mib=None if peak is None else peak / 2 ** 20,
+                row[path] = dict(seconds=seconds, peak_mib=peak,
                                  finite=bool(torch.isfinite(out).all()))
             judge(row, outs, device, failures)
             rows.append(row)
@@ -233,7 +219,7 @@ def judge(row, outs, device, failures):
         if not row[path]['finite']:
             failures.append(f'{label}: {path} output not finite')
     if set(outs) == {'plain', 'fast'}:
-        row['psnr_db'] = psnr(outs['fast'], outs['plain'])
+        row['psnr_db'] = harness.agreement_db(outs['fast'], outs['plain'])
         if not row['psnr_db'] >= MIN_DB[row['dtype']]:
             failures.append(f"{label}: plain and fast disagree ({row['psnr_db']:.1f} dB < "
                             f"{MIN_DB[row['dtype']]:.0f} dB)")
@@ -295,8 +281,7 @@ def train_case(name, models, batch, sizes, device, failures):
             del model, wrapper
             torch.cuda.empty_cache()
             continue
-        row[path] = dict(seconds=seconds, peak_mib=None if peak is None else peak / 2 ** 20,
-                         finite=bool(torch.isfinite(loss)))
+        row[path] = dict(seconds=seconds, peak_mib=peak, finite=bool(torch.isfinite(loss)))
         del model, wrapper
     label = f"{name} {row['case']}"
     for path in first:
@@ -407,13 +392,16 @@ def main(argv=None):
     parser.add_argument('--sections', default=','.join(DEFAULT_SECTIONS),
                         help=f'comma-separated subset of {",".join(SECTIONS)}')
     parser.add_argument('--json', help='also write the report as JSON here')
+    harness.add_record_options(parser, 'the same as --tiny')
     args = parser.parse_args(argv)
+    args.tiny = args.dry_run = args.tiny or args.dry_run
     sections = [s for s in args.sections.split(',') if s]
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         parser.error(f'--sections: unknown {unknown}; choose from {",".join(SECTIONS)}')
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: no CUDA device (torch.cuda.is_available() is False); use --device cpu')
+    begun = harness.begin()
     size = 'tiny' if args.tiny else 'full'
     sizes = SIZES[size]
     report = dict(environment=environment(args.device), size=size, runs=sizes['runs'], failures=[])
@@ -437,6 +425,8 @@ def main(argv=None):
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, default=str))
     print(summary(report), flush=True)
+    harness.finish(args, SCRIPT, report, begun, variant=None if args.device == 'cuda' else args.device,
+                   argv=argv)
     return 1 if report['failures'] else 0
 
 

@@ -10,9 +10,14 @@ then runs, each in a fresh process, and reports that process's peak resident set
 
 * ``tools/benchmark.py`` over the five models and the identity (``--no-cost``) on the first
   ``N`` images (``--limit N``), for each ``N`` of ``--counts``;
-* ``tools/test.py`` of the quickstart Restormer on the first ``N`` images.
+* ``tools/test.py`` of the quickstart Restormer (the first of ``--models`` without it) on the first
+  ``N`` images.
 
     nice -n 10 python benchmarks/memory_growth.py --scratch /tmp/memory   # 50 and 500 images
+    python benchmarks/memory_growth.py --dry-run --scratch /tmp/memory_dry # PReNet, 1 and 2 images
+
+The peak of each run is the harness's ``peak_rss_of_command``; the figures go to the record
+``benchmarks/results/memory_growth.json``.
 """
 import argparse
 import os
@@ -20,21 +25,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402  (puts the repository on sys.path)
+import tables  # noqa: E402
+
+ROOT = harness.REPO_ROOT
 ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
+SCRIPT = 'memory_growth'
 MODELS = ('drsformer', 'restormer', 'prenet', 'uformer', 'idt')
 
 
 def peak_rss_mb(cmd):
-    """Run ``cmd``; the peak resident set of its process in MiB (fails loudly)."""
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        sys.exit(f'{" ".join(map(str, cmd))} failed:\n{err[-3000:]}')
-    return usage.ru_maxrss / 1024
+    return harness.peak_rss_of_command(cmd, cwd=ROOT, env=ENV)
 
 
 def make_data(scratch, per_image, max_side):
@@ -47,14 +49,13 @@ def make_data(scratch, per_image, max_side):
     return data, len(os.listdir(data / 'test' / 'input'))
 
 
-def make_checkpoints(scratch):
+def make_checkpoints(scratch, models=MODELS):
     """``{model: (config, checkpoint)}`` with seed-0 random weights."""
-    sys.path.insert(0, str(ROOT))
     import torch
 
     from restorelab.apis import init_model
     out = {}
-    for name in MODELS:
+    for name in models:
         config = ROOT / 'configs' / 'quickstart' / f'{name}_demo.py'
         ckpt = scratch / 'checkpoints' / f'{name}.pth'
         if not ckpt.is_file():
@@ -71,36 +72,50 @@ def write_benchmark_config(path, models, data):
     lines += [f'    dict(name={name!r}, config={str(cfg)!r}, checkpoint={str(ckpt)!r}),'
               for name, (cfg, ckpt) in models.items()]
     lines += ["    dict(name='identity', type='identity'),", ']', 'datasets = [',
-              f"    dict(name='SynRain', type='paired', data_root={str(data)!r},",
-              "         data_prefix=dict(img='test/input', gt='test/target'),",
-              "         protocol='restormer'),", ']', '']
+              "    dict(name='SynRain', config='configs/_base_/datasets/rain200h.py',",
+              f"         data_root={str(data)!r}),", ']', '']
     path.write_text('\n'.join(lines))
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--scratch', default='work_dirs/memory_growth')
     parser.add_argument('--per-image', type=int, default=72, help='rainy versions per photograph')
     parser.add_argument('--max-side', type=int, default=128)
     parser.add_argument('--counts', default='50,500')
-    args = parser.parse_args()
+    parser.add_argument('--models', default=','.join(MODELS),
+                        help=f'comma-separated quickstart models (default {",".join(MODELS)})')
+    harness.add_record_options(parser, 'PReNet only, 1 and 2 images of 32 pixels (a check of the script; '
+                                       'a minute)')
+    args = parser.parse_args(argv)
+    if args.dry_run:
+        args.per_image, args.max_side, args.counts, args.models = 1, 32, '1,2', 'prenet'
+    models = args.models.split(',')
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        parser.error(f'--models: unknown {unknown}; choose from {",".join(MODELS)}')
+    try:
+        counts = [int(c) for c in args.counts.split(',')]
+    except ValueError:
+        parser.error(f'--counts {args.counts!r}: expected comma-separated numbers of images, e.g. 50,500')
+    begun = harness.begin()
     scratch = Path(args.scratch).resolve()
     data, n = make_data(scratch, args.per_image, args.max_side)
-    counts = [int(c) for c in args.counts.split(',')]
     if max(counts) > n:
         sys.exit(f'only {n} images generated; raise --per-image')
-    models = make_checkpoints(scratch)
+    models = make_checkpoints(scratch, models)
     bench_cfg = scratch / 'benchmark.py'
     write_benchmark_config(bench_cfg, models, data)
     rows = {}
     for count in counts:
-        rows.setdefault(f'tools/benchmark.py, {len(MODELS)} models + identity', {})[count] = \
+        rows.setdefault(f'tools/benchmark.py, {len(models)} models + identity', {})[count] = \
             peak_rss_mb([sys.executable, 'tools/benchmark.py', str(bench_cfg), '--out',
                          str(scratch / f'bench_{count}'), '--no-cost', '--no-progress',
                          '--limit', str(count)])
         print(f'benchmark, {count} images: done', flush=True)
-        config, ckpt = models['restormer']
-        rows.setdefault('tools/test.py, quickstart Restormer', {})[count] = peak_rss_mb([
+        name = 'restormer' if 'restormer' in models else next(iter(models))
+        config, ckpt = models[name]
+        rows.setdefault(f'tools/test.py, quickstart {name}', {})[count] = peak_rss_mb([
             sys.executable, 'tools/test.py', str(config), str(ckpt), '--work-dir',
             str(scratch / f'test_{count}'), '--cfg-options',
             f'test_dataloader.dataset.data_root={data}',
@@ -108,11 +123,14 @@ def main():
         print(f'test, {count} images: done', flush=True)
     print(f'\npeak resident set (MiB) of each run, a fresh process each; {n} generated images, '
           f'longer side {args.max_side}, torch threads 1')
-    print('| run | ' + ' | '.join(f'{c} images' for c in counts) + ' |')
-    print('|---|' + '---|' * len(counts))
-    for name, by_count in rows.items():
-        print(f'| {name} | ' + ' | '.join(f'{by_count[c]:.0f}' for c in counts) + ' |')
+    results = dict(images=n, per_image=args.per_image, max_side=args.max_side, counts=counts,
+                   models=list(models), threads=1,
+                   runs=[dict(run=name, peak_mib={str(c): mb for c, mb in by_count.items()})
+                         for name, by_count in rows.items()])
+    print('\n'.join(tables.memory_growth(results)))
+    harness.finish(args, SCRIPT, results, begun, argv=argv)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import psnr, write_record  # noqa: E402
+from harness import agreement_db, write_record  # noqa: E402
 
 GOAL_F64 = 1e-8
 GOAL_F32_DB = 60.0
@@ -102,7 +102,7 @@ def compare_torch(adapter, release_dir, variant, sizes, seed):
             key = 'float64' if dtype == torch.float64 else 'float32'
             row[f'{key}_max_abs'] = float((a.double() - b.double()).abs().max())
             if dtype == torch.float32:
-                row['float32_psnr_db'] = psnr(a, b)
+                row['float32_psnr_db'] = agreement_db(a, b)
         figures[f'{h}x{w}'] = row
     return figures
 

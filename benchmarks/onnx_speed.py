@@ -12,28 +12,29 @@ folder, then these implementations restore the same random image, interleaved in
   padding and cropping, ``restore_tensor``), ONNX Runtime with ``intra_op_num_threads=1``.
 
 Sizes are 256x256 and 321x481; each is padded as the restorer pads (reflect, to the arch's size
-multiple). Times are medians of ``--runs`` runs after one warm-up; torch.set_num_threads(1). With
-``--memory``, each implementation also runs alone in a fresh process (``--runs`` runs), giving its
-own median and its peak resident memory growth (VmHWM - VmRSS before the first run).
+multiple). Times are medians of ``--runs`` runs after one warm-up (the harness's ``interleaved``);
+torch.set_num_threads(1). With ``--memory``, each implementation also runs alone in a fresh process
+(``--runs`` runs after one), giving its own median and the peak resident-set growth of its first
+run. The figures go to the record ``benchmarks/results/onnx_speed.json``.
 
     python benchmarks/onnx_speed.py                         # the five archs, both sizes
     python benchmarks/onnx_speed.py --archs PReNet --sizes 64x64 --runs 3   # a quick look
+    python benchmarks/onnx_speed.py --dry-run               # PReNet at 16x16, one run: seconds
 """
 import argparse
-import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402  (puts the repository on sys.path)
+import tables  # noqa: E402
 
 import torch  # noqa: E402
 
+SCRIPT = 'onnx_speed'
 ARCHS = ('DRSformer', 'Restormer', 'Uformer', 'IDT', 'PReNet')
 SIZES = ('256x256', '321x481')
 
@@ -76,49 +77,45 @@ def image(size):
     return torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(1))
 
 
-def time_once(model, x):
-    start = time.perf_counter()
-    with torch.no_grad():
-        model.restore(x)
-    return time.perf_counter() - start
-
-
-def rss_mb(field):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1]) / 1024
-    return float('nan')
+def restore_runner(model, x):
+    def run():
+        with torch.no_grad():
+            return model.restore(x)
+    return run
 
 
 def alone(args):
     """``--alone NAME IMPL SIZE ONNX``: one implementation in this (fresh) process; prints JSON."""
     name, impl, size, onnx_path = args.alone
     model = implementations(name, onnx_path if impl == 'onnxruntime' else None)[impl]
-    x = image(size)
-    before = rss_mb('VmRSS')
-    times = [time_once(model, x) for _ in range(args.runs + 1)][1:]
-    print(json.dumps(dict(median_s=statistics.median(times), peak_mb=rss_mb('VmHWM') - before)))
+    harness.emit(harness.measure_here(restore_runner(model, image(size)), args.runs, 1))
 
 
 def fresh(name, impl, size, onnx_path, runs):
-    cmd = [sys.executable, __file__, '--alone', name, impl, size, onnx_path or '-', '--runs', str(runs)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return harness.fresh_process(__file__, ['--alone', name, impl, size, onnx_path or '-', '--runs', runs], 1)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--archs', nargs='+', default=list(ARCHS), choices=ARCHS)
     parser.add_argument('--sizes', nargs='+', default=list(SIZES), help='HxW, e.g. 256x256')
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--memory', action='store_true',
                         help='also run each implementation alone in a fresh process (peak memory)')
+    harness.add_record_options(parser, 'PReNet at 16x16, one run: seconds (a check of the script)')
     parser.add_argument('--alone', nargs=4, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error(f'--runs must be >= 1 (got {args.runs})')
+    for size in args.sizes:
+        if not all(v.isdigit() and int(v) > 0 for v in size.split('x')) or size.count('x') != 1:
+            parser.error(f'--sizes {size!r}: expected HxW, e.g. 256x256')
+    harness.set_threads(1)
     if args.alone:
         return alone(args)
+    if args.dry_run:
+        args.archs, args.sizes, args.runs = ['PReNet'], ['16x16'], 1
+    begun = harness.begin()
     from restorelab.deploy import export_onnx
     from restorelab.models.restorers.inference_utils import pad_to_multiple
 
@@ -132,43 +129,32 @@ def main():
             arch = build_arch(name)
             side = -(-64 // arch.size_multiple) * arch.size_multiple  # a quick check; H, W are free
             result = export_onnx(arch, path, shape=(side, side), dynamic=True)
+            export_db = min(result['psnr_db'])
             print(f'{name}: exported and verified in {time.perf_counter() - start:.0f} s '
                   f'({", ".join(f"{p:.0f} dB" for p in result["psnr_db"])})', flush=True)
             impls = implementations(name, path)
             for size in args.sizes:
                 x = image(size)
                 padded = tuple(pad_to_multiple(x, impls['pytorch'].size_multiple)[0].shape[-2:])
-                times = {k: [] for k in impls}
-                for k, model in impls.items():  # warm-up
-                    time_once(model, x)
-                for _ in range(args.runs):
-                    for k, model in impls.items():
-                        times[k].append(time_once(model, x))
-                base = statistics.median(times['pytorch'])
+                figures, _ = harness.interleaved({k: restore_runner(m, x) for k, m in impls.items()},
+                                                 args.runs, warmup=1)
+                base = figures['pytorch']['steady']
                 for k in impls:
-                    med = statistics.median(times[k])
+                    med = figures[k]['steady']
                     row = dict(arch=name, size=size, padded='x'.join(map(str, padded)), impl=k,
-                               median_s=med, ratio=med / base)
+                               median_s=med, ratio=med / base, times=figures[k]['times'],
+                               export_psnr_db=export_db, load_average=harness.load_average())
                     if args.memory:
                         own = fresh(name, k, size, path if k == 'onnxruntime' else None, args.runs)
-                        row.update(alone_s=own['median_s'], peak_mb=own['peak_mb'])
+                        row.update(alone_s=own['steady'], peak_mb=own['peak_mb'])
                     rows.append(row)
-                    print(json.dumps(row), flush=True)
+                    print(f'# {name} {size} {k}: {figures[k]["times"]} s, load {row["load_average"]}', flush=True)
     print()
-    head = '| arch | image (padded) | implementation | median s | vs pytorch |'
-    sep = '|---|---|---|---:|---:|'
-    if args.memory:
-        head += ' alone: median s | alone: peak MB |'
-        sep += '---:|---:|'
-    print(head)
-    print(sep)
-    for r in rows:
-        line = (f'| {r["arch"]} | {r["size"]} ({r["padded"]}) | {r["impl"]} | {r["median_s"]:.3f} | '
-                f'{r["ratio"]:.2f} |')
-        if args.memory:
-            line += f' {r["alone_s"]:.3f} | {r["peak_mb"]:.0f} |'
-        print(line)
+    results = dict(threads=1, runs=args.runs, memory=args.memory, rows=rows)
+    print('\n'.join(tables.onnx(results)))
+    harness.finish(args, SCRIPT, results, begun, argv=argv)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

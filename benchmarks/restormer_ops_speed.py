@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Single-operator timings behind two choices of Restormer's fast path (docs/performance.md). A
-benchmark, not a test; 1 thread, median of 5 calls per operator, alternating.
+benchmark, not a test; 1 thread, the operators of a row alternating, median of 5 calls after one
+(the harness's ``interleaved``); the figures go to the record
+``benchmarks/results/restormer_ops_speed.json``.
 
 * forward of a 1x1 conv on channels-last input: PyTorch's choice at one thread (im2col + GEMM),
   oneDNN's convolution (``torch.ops.aten.mkldnn_convolution``, what ``pointwise_conv`` calls), and a
@@ -12,55 +14,59 @@ benchmark, not a test; 1 thread, median of 5 calls per operator, alternating.
   (oneDNN for the input gradient, one matrix product for the weight's), in ms.
 
     python benchmarks/restormer_ops_speed.py
+    python benchmarks/restormer_ops_speed.py --dry-run    # tiny shapes, one call each: seconds
 """
-import statistics
+import argparse
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402  (puts the repository on sys.path)
+import tables  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from restorelab.models.archs.common import pointwise_conv2d  # noqa: E402
 
-FORWARD = ((96, 85, 65536), (96, 288, 65536), (85, 96, 65536), (48, 127, 65536), (192, 510, 16384))
-BACKWARD = ((96, 510, 16384), (96, 96, 16384), (255, 96, 16384), (48, 254, 16384))
-# (batch, cin, cout, height, width): Restormer's and DRSformer's 1x1 convs in a 128x128 training step
-BOTH = ((1, 96, 510, 128, 128), (1, 96, 96, 128, 128), (1, 255, 96, 128, 128), (1, 48, 254, 128, 128),
-        (2, 96, 96, 128, 128), (1, 48, 144, 256, 256))
+SCRIPT = 'restormer_ops_speed'
+SHAPES = {
+    # (cin, cout, pixels) and (batch, cin, cout, height, width): Restormer's and DRSformer's 1x1 convs
+    'full': dict(forward=((96, 85, 65536), (96, 288, 65536), (85, 96, 65536), (48, 127, 65536), (192, 510, 16384)),
+                 backward=((96, 510, 16384), (96, 96, 16384), (255, 96, 16384), (48, 254, 16384)),
+                 both=((1, 96, 510, 128, 128), (1, 96, 96, 128, 128), (1, 255, 96, 128, 128),
+                       (1, 48, 254, 128, 128), (2, 96, 96, 128, 128), (1, 48, 144, 256, 256)), runs=5),
+    'dry-run': dict(forward=((16, 8, 256),), backward=((16, 8, 256),), both=((1, 16, 8, 16, 16),), runs=1),
+}
 
 
 def cl(c, pixels, width):
+    width = min(width, pixels)
     return torch.rand(1, c, pixels // width, width).contiguous(memory_format=torch.channels_last)
 
 
-def median_times(calls, reps=5):
-    times = {name: [] for name in calls}
-    for _ in range(reps):
-        for name, f in calls.items():
-            start = time.perf_counter()
-            f()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+def median_times(calls, runs):
+    """``{name: steady-state seconds}`` of the calls, alternating (median of ``runs`` after one)."""
+    figures, _ = harness.interleaved(calls, runs, warmup=1)
+    return {name: f['steady'] for name, f in figures.items()}
 
 
-def main():
-    torch.set_num_threads(1)
+def measure(shapes):
+    runs = shapes['runs']
     conv = torch.ops.aten.mkldnn_convolution
-    print('| 1x1 forward cin->cout, pixels | PyTorch conv2d GFLOP/s | oneDNN GFLOP/s | mm GFLOP/s |\n|---|---|---|---|')
+    results = dict(forward=[], backward=[], both=[])
     with torch.no_grad():
-        for cin, cout, px in FORWARD:
+        for cin, cout, px in shapes['forward']:
             x, w = cl(cin, px, 256), torch.randn(cout, cin, 1, 1)
             rows, mat = x.permute(0, 2, 3, 1).reshape(px, cin), w.reshape(cout, cin).t()
-            t = median_times({'conv2d': lambda: F.conv2d(x, w), 'onednn': lambda: conv(x, w, None, [0, 0], [1, 1], [1, 1], 1),
-                              'mm': lambda: rows @ mat})
-            print(f'| {cin}->{cout}, {px} | ' + ' | '.join(f'{2 * px * cin * cout / t[k] / 1e9:.1f}'
-                                                          for k in ('conv2d', 'onednn', 'mm')) + ' |', flush=True)
-        print('\n| 1x1 backward cin->cout, pixels | convolution_backward (both) ms | input grad: PyTorch / oneDNN ms '
-              '| weight grad: PyTorch / mm ms |\n|---|---|---|---|')
-        for cin, cout, px in BACKWARD:
+            t = median_times({'conv2d': lambda: F.conv2d(x, w),
+                              'onednn': lambda: conv(x, w, None, [0, 0], [1, 1], [1, 1], 1),
+                              'mm': lambda: rows @ mat}, runs)
+            row = dict(cin=cin, cout=cout, pixels=px, gflops={k: 2 * px * cin * cout / v / 1e9 for k, v in t.items()})
+            results['forward'].append(row)
+            print(f'# forward {cin}->{cout}, {px}: ' + ', '.join(f'{k} {v:.1f}' for k, v in row['gflops'].items())
+                  + ' GFLOP/s', flush=True)
+        for cin, cout, px in shapes['backward']:
             x, w, g = cl(cin, px, 128), torch.randn(cout, cin, 1, 1), cl(cout, px, 128)
             rows, grows = x.permute(0, 2, 3, 1).reshape(px, cin), g.permute(0, 2, 3, 1).reshape(px, cout)
             wt = w.reshape(cout, cin).t().contiguous().reshape(cin, cout, 1, 1)
@@ -70,13 +76,12 @@ def main():
             t = median_times({'both': lambda: backward([True, True, False]),
                               'gi': lambda: backward([True, False, False]),
                               'gi_onednn': lambda: conv(g, wt, None, [0, 0], [1, 1], [1, 1], 1),
-                              'gw': lambda: backward([False, True, False]), 'gw_mm': lambda: grows.t() @ rows})
+                              'gw': lambda: backward([False, True, False]), 'gw_mm': lambda: grows.t() @ rows}, runs)
             ms = {k: 1000 * v for k, v in t.items()}
-            print(f'| {cin}->{cout}, {px} | {ms["both"]:.1f} | {ms["gi"]:.1f} / {ms["gi_onednn"]:.1f} '
-                  f'| {ms["gw"]:.1f} / {ms["gw_mm"]:.1f} |', flush=True)
-    print('\n| 1x1 forward + backward, batch x cin->cout, HxW | oneDNN forward, PyTorch backward ms '
-          '| pointwise_conv2d ms | ratio | max relative difference of the gradients |\n|---|---|---|---|---|')
-    for n, cin, cout, h, w in BOTH:
+            results['backward'].append(dict(cin=cin, cout=cout, pixels=px, ms=ms))
+            print(f'# backward {cin}->{cout}, {px}: ' + ', '.join(f'{k} {v:.1f}' for k, v in ms.items()) + ' ms',
+                  flush=True)
+    for n, cin, cout, h, w in shapes['both']:
         x = torch.randn(n, cin, h, w).contiguous(memory_format=torch.channels_last).requires_grad_()
         weight, bias = torch.randn(cout, cin, 1, 1, requires_grad=True), torch.randn(cout, requires_grad=True)
         g = torch.randn(n, cout, h, w).contiguous(memory_format=torch.channels_last)
@@ -86,15 +91,29 @@ def main():
             x.grad = weight.grad = bias.grad = None
             f(x, weight, bias).backward(g)
             grads[name] = (x.grad, weight.grad, bias.grad)
-        calls = {'before': lambda: step('before', lambda *a: conv(*a, [0, 0], [1, 1], [1, 1], 1)),
-                 'now': lambda: step('now', pointwise_conv2d)}
-        for f in calls.values():  # once untimed
-            f()
-        t = median_times(calls)
+        t = median_times({'before': lambda: step('before', lambda *a: conv(*a, [0, 0], [1, 1], [1, 1], 1)),
+                          'now': lambda: step('now', pointwise_conv2d)}, runs)
         diff = max(((a - b).abs().max() / b.abs().max()).item() for a, b in zip(grads['now'], grads['before']))
-        print(f'| {n}x{cin}->{cout}, {h}x{w} | {1000 * t["before"]:.1f} | {1000 * t["now"]:.1f} '
-              f'| {t["before"] / t["now"]:.2f} | {diff:.1e} |', flush=True)
+        row = dict(batch=n, cin=cin, cout=cout, height=h, width=w, before_ms=1000 * t['before'],
+                   now_ms=1000 * t['now'], max_relative_diff=diff)
+        results['both'].append(row)
+        print(f'# forward + backward {n}x{cin}->{cout}, {h}x{w}: before {row["before_ms"]:.1f} ms, '
+              f'pointwise_conv2d {row["now_ms"]:.1f} ms', flush=True)
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    harness.add_record_options(parser, 'tiny shapes, one call each: seconds (a check of the script)')
+    args = parser.parse_args(argv)
+    begun = harness.begin()
+    harness.set_threads(1)
+    shapes = SHAPES['dry-run' if args.dry_run else 'full']
+    results = dict(threads=1, runs=shapes['runs'], **measure(shapes))
+    print('\n' + '\n'.join(tables.ops(results)))
+    harness.finish(args, SCRIPT, results, begun, argv=argv)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -19,9 +19,12 @@ entered; how many batches mmengine's loop reads again), not on the weights.
     nice -n 10 python benchmarks/resume_time.py --scratch /tmp/resume  # ~1 h on 2 busy cores
     python benchmarks/resume_time.py --late-from-early                  # minutes
     python benchmarks/resume_time.py --late 200 --mmengine-repeats 1    # a quick look
+    python benchmarks/resume_time.py --dry-run --scratch /tmp/resume_dry # 7 small pairs, 2 and 4 iterations
+
+Each resume runs in a fresh process (the harness's ``fresh_process``); the figures go to the record
+``benchmarks/results/resume_time.json``.
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -29,7 +32,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402  (puts the repository on sys.path)
+import tables  # noqa: E402
+
+ROOT = harness.REPO_ROOT
+SCRIPT = 'resume_time'
 TINY_CONFIG = ROOT / 'tests' / 'data' / 'configs' / 'tiny_rain200h.py'
 ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
 
@@ -74,7 +82,6 @@ def train(data, work, iters):
 def relabel(early_ckpt, work, iters):
     """A copy of ``early_ckpt`` at ``work/iter_{iters}.pth`` whose iteration counters and stream
     position say ``iters`` (the weights, optimizer moments and other state stay the early ones)."""
-    sys.path.insert(0, str(ROOT))
     import torch
 
     from restorelab.engine.checkpoint import safe_torch_load
@@ -103,16 +110,11 @@ def relabel(early_ckpt, work, iters):
 
 def measure(ckpt, data, work, loop):
     """Run ``--child`` in a fresh process; its report."""
-    res = subprocess.run([sys.executable, __file__, '--child', str(ckpt), str(data), str(work),
-                          loop], env=ENV, capture_output=True, text=True)
-    if res.returncode:
-        sys.exit(f'resume failed:\n{res.stderr[-3000:]}')
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return harness.fresh_process(__file__, ['--child', ckpt, data, work, loop], 1, env=ENV)
 
 
 def child(ckpt, data, work, loop):
     """Resume ``ckpt`` for one iteration with ``loop``; print the seconds to its start."""
-    sys.path.insert(0, str(ROOT))
     from mmengine.config import DictAction
     from mmengine.hooks import Hook
 
@@ -129,18 +131,20 @@ def child(ckpt, data, work, loop):
     runner = launch.build_runner(cfg)
     marks = {}
 
+    clock = harness.CLOCKS['wall']
+
     class FirstIteration(Hook):
         def before_train_iter(self, runner, batch_idx, data_batch=None):
-            marks.setdefault('first', time.perf_counter())
+            marks.setdefault('first', clock())
 
     runner.register_hook(FirstIteration(), 'VERY_HIGH')
-    start = time.perf_counter()
+    start = clock()
     runner.train()
-    print(json.dumps(dict(iteration=iteration, loop=loop, seconds=marks['first'] - start,
-                          resumed_at=runner.iter - 1)))
+    harness.emit(dict(iteration=iteration, loop=loop, seconds=marks['first'] - start,
+                      resumed_at=runner.iter - 1))
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--scratch', default='work_dirs/resume_time')
     parser.add_argument('--per-image', type=int, default=30, help='rainy versions per photograph')
@@ -153,11 +157,20 @@ def main():
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--mmengine-repeats', type=int, default=1,
                         help='runs with mmengine\'s loop (0: none)')
+    harness.add_record_options(parser, '7 pairs of 32 pixels, checkpoints at iterations 2 and 4 (relabelled), '
+                                       'one resume each (a check of the script; minutes)')
     parser.add_argument('--child', nargs=4, metavar=('CKPT', 'DATA', 'WORK', 'LOOP'),
                         help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         return child(*args.child)
+    if args.dry_run:
+        args.per_image, args.max_side, args.early, args.late = 1, 32, 2, 4
+        args.late_from_early, args.repeats, args.mmengine_repeats = True, 1, 1
+    if not 0 < args.early < args.late or args.repeats < 1 or args.mmengine_repeats < 0:
+        parser.error(f'expected 0 < --early < --late, --repeats >= 1 and --mmengine-repeats >= 0 (got '
+                     f'{args.early}, {args.late}, {args.repeats}, {args.mmengine_repeats})')
+    begun = harness.begin()
     scratch = Path(args.scratch).resolve()
     data, n = make_data(scratch, args.per_image, args.max_side)
     print(f'{n} training pairs in {data}', flush=True)
@@ -167,7 +180,7 @@ def main():
                                    args.late)
     else:
         ckpts[args.late] = train(data, scratch / f'train_{args.late}', args.late)
-    rows = []
+    runs = []
     for loop, repeats in (('restorelab', args.repeats), ('mmengine', args.mmengine_repeats)):
         times = {it: [] for it in ckpts}
         for _ in range(repeats):
@@ -178,14 +191,17 @@ def main():
                 print(f'{loop} loop, resume at iteration {it}: {report["seconds"]:.2f} s',
                       flush=True)
         if repeats:
-            rows.append((loop, {it: statistics.median(t) for it, t in times.items()}, repeats))
+            runs.append(dict(loop=loop, repeats=repeats, seconds={str(it): t for it, t in times.items()},
+                             median={str(it): statistics.median(t) for it, t in times.items()}))
     print(f'\nseconds from runner.train() to the first resumed iteration (median of runs; '
           f'{n} training pairs, batch 2, 2 workers, torch threads 1)')
-    print(f'| loop | iteration {args.early} | iteration {args.late} | runs |')
-    print('|---|---|---|---|')
-    for loop, med, repeats in rows:
-        print(f'| {loop} | {med[args.early]:.2f} | {med[args.late]:.2f} | {repeats} |')
+    results = dict(pairs=n, per_image=args.per_image, max_side=args.max_side, early=args.early,
+                   late=args.late, late_from_early=args.late_from_early, batch=2, workers=2, threads=1,
+                   loops=runs)
+    print('\n'.join(tables.resume_time(results)))
+    harness.finish(args, SCRIPT, results, begun, argv=argv)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

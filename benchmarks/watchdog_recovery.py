@@ -16,9 +16,11 @@ The hang's start is the moment the injected fault creates its marker file (for
 ``dataloader``, when the worker stops; the main process may still use batches the worker
 loaded before). The paragraph's and the resumed iteration's times are when their lines reach
 the launcher's output. An uninterrupted run of the same length gives the baseline. The
-results record ``watchdog-recovery`` holds the figures and the machine's load average.
+results record ``benchmarks/results/watchdog_recovery.json`` (``benchmarks/harness.py``) holds the
+figures with the command, commit and the machine's load average.
 
     nice -n 10 python benchmarks/watchdog_recovery.py --scratch /tmp/wdr     # ~5 min idle
+    python benchmarks/watchdog_recovery.py --dry-run --scratch /tmp/wdr_dry  # 2 iterations, no hang
 """
 import argparse
 import os
@@ -29,12 +31,12 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / 'tests' / 'tools'))
+import harness  # noqa: E402  (puts the repository on sys.path)
 
-from harness import write_record  # noqa: E402
+ROOT = harness.REPO_ROOT
+SCRIPT = 'watchdog_recovery'
+sys.path.insert(0, str(ROOT / 'tests' / 'tools'))
 
 CONFIG = ROOT / 'tests' / 'reliability' / 'configs' / 'tiny_watchdog.py'
 
@@ -85,22 +87,35 @@ def run(data, work, timeout, iters, options=(), env=None):
     return proc.returncode, seen, start, end
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--scratch', default='/tmp/watchdog_recovery')
     parser.add_argument('--timeout', type=float, default=10.0, help='--watchdog-timeout')
     parser.add_argument('--iters', type=int, default=12)
     parser.add_argument('--repeats', type=int, default=1)
-    parser.add_argument('--scenarios', default=','.join(SCENARIOS))
+    parser.add_argument('--scenarios', default=','.join(SCENARIOS),
+                        help=f'comma-separated, of {", ".join(SCENARIOS)} (empty: none)')
     parser.add_argument('--no-record', action='store_true', help='print only')
-    args = parser.parse_args()
+    harness.add_record_options(parser, 'the uninterrupted run alone, 2 iterations, no hang (a check of '
+                                       'the script and its record)')
+    args = parser.parse_args(argv)
+    scenarios = [s for s in args.scenarios.split(',') if s]
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown:
+        parser.error(f'--scenarios {args.scenarios!r}: unknown {", ".join(unknown)}; '
+                     f'expected some of {", ".join(SCENARIOS)}')
+    if args.dry_run:
+        args.iters, args.repeats, scenarios = 2, 1, []
+    if args.repeats < 1 or (scenarios and args.iters < 6):
+        parser.error(f'expected --repeats >= 1 and, with hangs (injected at iteration 5), --iters >= 6 '
+                     f'(got {args.repeats}, {args.iters})')
     from tool_helpers import make_rain200_folder
 
+    begun = harness.begin()
     scratch = Path(args.scratch)
     data = str(scratch / 'data')
     if not (scratch / 'data' / 'train').is_dir():
         make_rain200_folder(data, n_train=6, n_test=2)
-    load_before = os.getloadavg()
     results = dict(timeout_s=args.timeout, iterations=args.iters, processes=2, runs={})
     baseline = []
     for i in range(args.repeats):
@@ -110,7 +125,7 @@ def main():
         baseline.append(end - start)
         print(f'uninterrupted: {end - start:.1f} s', flush=True)
     results['uninterrupted_s'] = [round(t, 1) for t in baseline]
-    for name in args.scenarios.split(','):
+    for name in scenarios:
         options, env, marker = SCENARIOS[name]
         rows = []
         for i in range(args.repeats):
@@ -128,11 +143,10 @@ def main():
         results['runs'][name] = dict(
             runs=rows, median={k: round(statistics.median(r[k] for r in rows), 1)
                                for k in rows[0]})
-    results['load_average_1min'] = dict(before=round(load_before[0], 2),
-                                        after=round(os.getloadavg()[0], 2))
     if not args.no_record:
-        print('wrote', write_record('watchdog-recovery', results))
+        harness.finish(args, SCRIPT, results, begun, argv=argv)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -3,6 +3,8 @@
 gradients. Used by restorelab's tests and by plugins' tests (DRSformer)."""
 import torch
 
+from restorelab.utils.profiling import agreement_db
+
 
 def randomise(module, scale=0.5, seed=0):
     """Redraw every parameter of ``module`` (mixing weights, temperatures, norms included) from
@@ -23,11 +25,10 @@ def twins(factory, scale=0.5):
     return fast, plain
 
 
-def psnr(a, b):
-    """PSNR in dB of ``a`` against ``b``, the peak taken as ``b``'s range."""
-    peak = (b.max() - b.min()).item()
-    mse = (a - b).double().pow(2).mean().item()
-    return float('inf') if mse == 0 else 10 * torch.log10(torch.tensor(peak ** 2 / mse)).item()
+def range_psnr_db(a, b):
+    """PSNR in dB of ``a`` against ``b``, the peak taken as ``b``'s range (outputs of random
+    weights are not images in [0, 1])."""
+    return agreement_db(a, b, peak=(b.max() - b.min()).item())
 
 
 def compare(fast, plain, x):
@@ -44,7 +45,8 @@ def compare(fast, plain, x):
     grads_plain = torch.autograd.grad((out_plain * weight).sum(), [x] + list(plain.parameters()))
     grad_diff = max((a - b).abs().max().item() for a, b in zip(grads_fast, grads_plain))
     grad_max = max(b.abs().max().item() for b in grads_plain)
-    return (out_fast - out_plain).abs().max().item(), grad_diff, grad_max, psnr(out_fast.detach(), out_plain.detach())
+    return ((out_fast - out_plain).abs().max().item(), grad_diff, grad_max,
+            range_psnr_db(out_fast.detach(), out_plain.detach()))
 
 
 def assert_float64_equal(fast, plain, x, tol=1e-8):

@@ -1,9 +1,10 @@
 """The local web app of ``tools/webui.py``: upload rainy photos, pick derainers, compare.
 
-Only the page lives here. Reading, deraining, tiling, progress, timing and scoring are
-``restorelab.apis`` (:func:`~restorelab.apis.compare.derain_each` over
-:func:`~restorelab.apis.derain`, the function ``tools/derain.py`` uses); models come
-from :mod:`restorelab.benchmark.model_list`. Gradio is imported only by :func:`build_app`
+The page and its list of models live here. Reading, deraining, tiling, progress, timing and
+scoring are ``restorelab.apis`` (:func:`~restorelab.apis.compare.derain_each` over
+:func:`~restorelab.apis.derain`, the function ``tools/derain.py`` uses, scored by the PSNR and
+SSIM metric objects); every model is a reference loaded by
+:func:`~restorelab.apis.load_restorer`. Gradio is imported only by :func:`build_app`
 (``pip install -e .[webui]``).
 """
 import os
@@ -11,10 +12,103 @@ import re
 import shutil
 import threading
 import time
+from dataclasses import dataclass
 
+from restorelab.utils.errors import ModelListError, UserInputError, user_error_message
 from restorelab.utils.image_io import IMG_EXTENSIONS, imwrite_image
 
 TILING_CHOICES = ('auto', 'off', 'fixed')
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One model a user can pick: ``label`` (unique, shown) and ``ref``, its model reference
+    (see :func:`restorelab.apis.model_ref`)."""
+    label: str
+    ref: dict
+
+    @property
+    def is_identity(self):
+        return self.ref.get('type') == 'identity'
+
+    def describe(self):
+        from restorelab.apis import describe_ref
+        return describe_ref(self.ref)
+
+
+def parse_model_arg(text):
+    """``'[LABEL=]CONFIG.py:CHECKPOINT'``, a released model's name or ``MODEL.onnx`` (``--models``)
+    -> a :class:`ModelChoice`; missing files and unknown names are a :class:`ModelListError`."""
+    from restorelab.apis import model_ref
+
+    head = text.split('.py:')[0]
+    label, _, rest = text.partition('=') if '=' in head else ('', '', text)
+    if '.py:' in rest:
+        config, _, checkpoint = rest.partition('.py:')
+        ref = dict(config=config + '.py', checkpoint=checkpoint)
+        for what, path in (('config', ref['config']), ('checkpoint', checkpoint)):
+            if not os.path.isfile(path):
+                raise ModelListError(f'--models {text!r}: the {what} file {path!r} does not exist; '
+                                     'expected CONFIG.py:CHECKPOINT.pth (or LABEL=CONFIG.py:'
+                                     'CHECKPOINT.pth, a released model name or MODEL.onnx)')
+        label = label or os.path.splitext(os.path.basename(ref['config']))[0]
+    else:
+        ref = rest
+    try:
+        ref = model_ref(ref)
+    except UserInputError as err:
+        raise ModelListError(f'--models {text!r}: {user_error_message(err)} Files are given as '
+                             'CONFIG.py:CHECKPOINT.pth.') from None
+    kind = ref.pop('kind')
+    ref = dict(type='identity') if kind == 'identity' else {k: v for k, v in ref.items() if v is not None}
+    return ModelChoice(label or rest, ref)
+
+
+def model_choices(models=(), bench=None):
+    """The choices named by ``models`` (``--models``, see :func:`parse_model_arg`) followed by
+    those of the BENCH_CONFIG ``bench`` (an entry with files per set gives one choice per set).
+    Returns ``(choices, inference)``: the :class:`ModelChoice` list and the benchmark's
+    ``inference`` settings (the defaults without one), whose restorer keys each model gets."""
+    from restorelab.benchmark.config import INFERENCE_DEFAULTS, check_bench_config, entry_ref
+
+    choices, inference = [parse_model_arg(m) for m in models], dict(INFERENCE_DEFAULTS)
+    if bench is not None:
+        checked = check_bench_config(bench)
+        inference = checked['inference']
+        for entry in checked['models']:
+            sets = next((list(entry[k]) for k in ('config', 'checkpoint', 'zoo', 'onnx')
+                         if isinstance(entry.get(k), dict)), None)
+            choices += [ModelChoice(f'{entry["name"]} ({s})' if sets else entry['name'],
+                                    entry_ref(entry, s)) for s in sets or [None]]
+    labels = [c.label for c in choices]
+    twice = sorted({x for x in labels if labels.count(x) > 1})
+    if twice:
+        raise ModelListError(f'model label(s) {twice} name more than one model; give each its own '
+                             'with LABEL=CONFIG.py:CHECKPOINT.pth')
+    if not choices:
+        raise ModelListError('no models: give --models CONFIG.py:CHECKPOINT.pth or a released '
+                             'name, or --bench BENCH_CONFIG')
+    return choices, inference
+
+
+class ModelCache:
+    """Loads each :class:`ModelChoice` with :func:`~restorelab.apis.load_restorer` on first use
+    (the identity gives None: the input is its output) and keeps it; a load that fails raises
+    every time it is asked for (the error names the files)."""
+
+    def __init__(self, inference, device='cpu'):
+        from restorelab.benchmark.config import restorer_test_cfg
+        self.test_cfg, self.device = restorer_test_cfg(inference), device
+        self._models, self._lock = {}, threading.Lock()
+
+    def get(self, choice):
+        from restorelab.apis import load_restorer
+        if choice.is_identity:
+            return None
+        with self._lock:
+            if choice.label not in self._models:
+                self._models[choice.label] = load_restorer(choice.ref, self.device, self.test_cfg)
+            return self._models[choice.label]
 RESULT_HEADERS = ['image', 'model', 'output', 'seconds', 'PSNR (dB)', 'SSIM', 'note']
 
 
@@ -59,7 +153,7 @@ class CancelFlags:
 
 
 def build_app(choices, cache, out_root, intro='', log=print):
-    """The Gradio Blocks page for ``choices`` (:class:`ModelChoice` list) loaded through
+    """The Gradio Blocks page for ``choices`` (a :class:`ModelChoice` list) loaded through
     ``cache`` (:class:`ModelCache`); outputs are written under ``out_root``, one folder per
     browser session, replaced at each run. ``intro`` is Markdown shown under the title
     (where the models come from)."""

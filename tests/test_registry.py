@@ -51,20 +51,29 @@ def _build_args(tmp_path):
             'EdgeLoss': {}, 'CompositeLoss': dict(losses=[dict(type='L1Loss')]),
             'RESCAN': dict(num_stages=2, depth=3, channels=4),
             'MultiStageLoss': dict(loss=dict(type='MSELoss')),
+            'DDN': dict(num_units=1), 'MSPFN': dict(num_ffms=1), 'Laplacian3x3EdgeLoss': {},
+            'SPANet': dict(channels=4, num_head_blocks=1, num_attentive_stages=1, blocks_per_stage=1,
+                           num_tail_blocks=1),
+            'AttentionMaskLoss': dict(loss=dict(type='L1Loss')),
             'RCDNet': dict(stages=1, num_M=2, num_Z=2, num_blocks=1),
-            'NeRDRain': dict(dim=8, num_blocks=[1, 1, 1], heads=[1, 1, 2], inr_hidden=[16, 16]),
             'FFTLoss': {}, 'MultiScaleLoss': dict(terms=[dict(outputs=[0], loss=dict(type='L1Loss'))]),
+            # projects/fadformer and projects/nerd_rain (registered once the plugin is imported)
+            'FADformer': dict(dim=8, depths=[1, 1, 1, 1, 1]), 'FrequencyContrastiveLoss': {},
+            'NeRDRain': dict(dim=8, num_blocks=[1, 1, 1], heads=[1, 1, 2], inr_hidden=[16, 16]),
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),
                                        data_prefix=dict(img='input', gt='target')),
             'SingleImageDataset': dict(data_root=str(folder), data_prefix=dict(img='input')),
+            'SavedResultsDataset': dict(results_dir=str(folder / 'input'),
+                                        gt_dir=str(folder / 'target')),
             'SyntheticRainDataset': dict(data_root=str(folder), data_prefix=dict(gt='target')),
         },
         'TRANSFORMS': {
             'LoadImageFromFile': dict(key='img'), 'PackInputs': {}, 'AddSyntheticRain': {},
             'PairedRandomCrop': dict(patch_size=8), 'PairedRandomFlip': {},
             'PairedRandomRot90': {}, 'PairedRandomTranspose': {},
+            'PairedRandomResizedCrop': dict(size=8),
         },
         'METRICS': {'PSNR': {}, 'SSIM': {}, 'NIQE': dict(params_file=str(niqe)),
                     'BRISQUE': dict(params_file=str(brisque))},
@@ -85,9 +94,10 @@ def _build_args(tmp_path):
 @pytest.mark.parametrize('name', BUILD_REGISTRIES)
 def test_every_registered_component_builds(name, tmp_path):
     # The plugins' components too (a plugin registers when imported).
-    for plugin in ('drsformer', 'nerd_rain'):
-        if importlib.util.find_spec(f'projects.{plugin}') is not None:
-            importlib.import_module(f'projects.{plugin}.{plugin}')
+    for plugin in ('projects.drsformer.drsformer', 'projects.fadformer.fadformer',
+                   'projects.nerd_rain.nerd_rain'):
+        if importlib.util.find_spec(plugin.rsplit('.', 1)[0]) is not None:
+            importlib.import_module(plugin)
     init_default_scope('restorelab')
     reg = getattr(registry, name)
     reg.import_from_location()

@@ -19,7 +19,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('model', help="converter name, e.g. 'restormer', 'prenet', 'drsformer'")
-    parser.add_argument('src', help='official checkpoint (.pth)')
+    parser.add_argument('src', help='official checkpoint: a torch file (.pth), or a TensorFlow '
+                                    'checkpoint read without TensorFlow (its prefix, its .index '
+                                    'file, the folder holding it, or a .zip archive holding it)')
     parser.add_argument('dst', help='restorelab checkpoint to write (.pth)')
     parser.add_argument('--check-config', metavar='CONFIG',
                         help='config whose model.arch the result must fit (default: the '

@@ -21,7 +21,6 @@ import sys
 import time
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-sys.path.insert(0, REPO)
 
 TRAIN_PHOTOS = ('astronaut', 'coffee', 'rocket', 'motorcycle_left', 'hubble_deep_field')
 TEST_PHOTOS = ('chelsea', 'motorcycle_right')
@@ -50,7 +49,27 @@ def parse_args(argv=None):
     parser.add_argument('--quick', action='store_true',
                         help='smoke run: first model only, 4 iterations, tiny images')
     parser.add_argument('--no-benchmark', action='store_true')
+    parser.add_argument('--record', metavar='FILE',
+                        help='also write the scores with the run\'s record (command, commit, date, machine '
+                        'and its load, threads) as JSON; docs/quickstart.md renders '
+                        'benchmarks/results/demo.json (python benchmarks/report.py)')
     return parser.parse_args(argv)
+
+
+def write_record(path, results, rainy, n_test, args, argv, begun):
+    """The demo's scores (no local paths) with the run's record: what docs/quickstart.md shows."""
+    import torch
+
+    from restorelab.utils import profiling
+    models = {DISPLAY[n]: {k: results[n][k] for k in ('PSNR', 'SSIM', 'iterations', 'train_seconds')}
+              for n in results if n in DISPLAY}
+    summary = dict(rainy_input=dict(PSNR=rainy['PSNR'], SSIM=rainy['SSIM']), models=models,
+                   test_images=n_test, threads=args.threads, iters_scale=args.iters_scale,
+                   quick=args.quick, mkldnn=torch.backends.mkldnn.is_available(),
+                   cpu_capability=torch.backends.cpu.get_cpu_capability())
+    command = [osp.abspath(__file__), *(sys.argv[1:] if argv is None else argv)]
+    name = osp.splitext(osp.basename(path))[0]
+    print(f'record: {profiling.write_record(path, name, summary, argv=command, begun=begun)}')
 
 
 def step(msg, t0):
@@ -126,9 +145,8 @@ def write_bench_config(path, trained, data_root, quick):
         lines.append(f"    dict(name={DISPLAY[name]!r}, config={info['config']!r}, "
                      f"checkpoint={info['checkpoint']!r}),")
     lines += ["    dict(name='identity', type='identity'),", ']', 'datasets = [',
-              f"    dict(name='SynRain', type='paired', data_root={data_root!r},",
-              "         data_prefix=dict(img='test/input', gt='test/target'),",
-              "         protocol='restormer'),",
+              "    dict(name='SynRain', config='configs/_base_/datasets/rain200h.py',",
+              f"         data_root={data_root!r}),",
               ']',
               f"cost = dict(shape=(3, {64 if quick else 128}, {64 if quick else 128}), runs=2, "
               'warmup=1)', '']
@@ -139,6 +157,8 @@ def write_bench_config(path, trained, data_root, quick):
 def main(argv=None):
     args = parse_args(argv)
     t0 = time.time()
+    from restorelab.utils import profiling
+    begun = profiling.begin()
     import torch
     torch.set_num_threads(max(1, args.threads))
     import mmengine.registry
@@ -167,10 +187,9 @@ def main(argv=None):
     rainy = score(pairs)
     print(f"rainy input: PSNR {rainy['PSNR']:.2f} dB, SSIM {rainy['SSIM']:.4f}")
 
-    try:
-        import projects.drsformer.drsformer  # noqa: F401  (the plugin; configs import it too)
-    except ImportError as err:
-        print(f'note: the DRSformer plugin could not be imported ({err})')
+    if 'drsformer' in names:  # loading its config imports the plugin (custom_imports)
+        from restorelab.engine import launch
+        launch.load_config(osp.join(REPO, MODELS['drsformer'][0]))
     trained, results = {}, dict(rainy_input=rainy)
     with mmengine.registry.DefaultScope.overwrite_default_scope('restorelab'):
         available = [n for n in names if REGISTRY.get(MODELS[n][1]) is not None]
@@ -213,6 +232,8 @@ def main(argv=None):
     step('4/4 summary', t0)
     with open(osp.join(work, 'summary.json'), 'w') as f:
         json.dump(results, f, indent=2)
+    if args.record:
+        write_record(args.record, results, rainy, n_test, args, argv, begun)
     print(f"Scores on the {n_test} synthetic-rain test images ('restormer' protocol: PSNR/SSIM "
           'on the Y channel, higher is better; the rainy input is what doing nothing scores):')
     print(f"  {'rainy input':12s} PSNR {rainy['PSNR']:6.2f} dB  SSIM {rainy['SSIM']:.4f}")

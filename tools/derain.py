@@ -20,10 +20,8 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from restorelab.utils.cli import split_model_arguments  # noqa: E402
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+from restorelab.utils.cli import split_model_arguments
+from restorelab.utils.errors import UserInputError, user_error_message
 
 BACKENDS = ('pytorch', 'onnxruntime')
 
@@ -91,7 +89,7 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
-    from restorelab.apis import init_model
+    from restorelab.apis import load_restorer
     from restorelab.apis.images import JPEG_QUALITY, derain_files, list_images
     from restorelab.models.restorers.inference_utils import check_test_cfg
 
@@ -105,11 +103,10 @@ def main(argv=None):
         if not items:
             raise UserInputError(f'no image files (.png .jpg .jpeg .bmp .tif .tiff .webp) under '
                                  f'{args.input!r}')
-        if onnx:
-            from restorelab.deploy import load_onnx_model
-            model = load_onnx_model(args.config)
-        else:
-            model = init_model(args.config, args.checkpoint, device=device)
+        # One model reference: an exported .onnx, a released name, or CONFIG + CHECKPOINT.
+        ref = (dict(onnx=args.config) if onnx else args.config if args.checkpoint is None
+               else dict(config=args.config, checkpoint=args.checkpoint))
+        model = load_restorer(ref, device=device)
         test_cfg = dict(tile=args.tile, tile_overlap=args.tile_overlap,
                         self_ensemble=args.self_ensemble)
         if args.bf16:

@@ -4,12 +4,9 @@ a traceback). See restorelab/engine/elastic.py.
 
     python tools/dist_launch.py [--log-file PATH] TORCHRUN_OPTIONS SCRIPT [ARGS ...]
 """
-import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from restorelab.engine.elastic import main  # noqa: E402
+from restorelab.engine.elastic import main
 
 if __name__ == '__main__':
     sys.exit(main())

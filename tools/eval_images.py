@@ -1,5 +1,9 @@
 """Score a folder of derained results against ground truth under a deraining protocol.
 
+The folders are a saved-results dataset (restorelab.datasets.SavedResultsDataset) run through
+mmengine's Evaluator with the PSNR/SSIM (or NIQE/BRISQUE) metrics that tools/test.py and the
+benchmark use, so the numbers agree to the bit.
+
 Example:
     python tools/eval_images.py results/Rain200H data/Rain200H/test/target \\
         --protocol restormer --out work_dirs/rain200h_metrics.json
@@ -9,11 +13,14 @@ Example:
     python tools/eval_images.py results/real_rain --no-reference --brisque-params BRISQUE_release
 """
 import argparse
+import os
 import sys
 
-from restorelab.evaluation.folder import PAIR_MODES, evaluate_folders, evaluate_no_reference
-from restorelab.evaluation.report import format_report, write_report
-from restorelab.evaluation.functional import PROTOCOLS
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
+
+from restorelab.evaluation.folder import PAIR_MODES, evaluate_folder  # noqa: E402
+from restorelab.evaluation.functional import PROTOCOLS  # noqa: E402
+from restorelab.evaluation.report import format_report, write_report  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -32,6 +39,9 @@ def parse_args(argv=None):
                         help="result stem pattern for --pair-by template, e.g. '{}_DR'")
     parser.add_argument('--gt-template', default='{}',
                         help="ground-truth stem pattern for --pair-by template, e.g. '{}_GT'")
+    parser.add_argument('--channels', choices=('y', 'rgb'), default='y',
+                        help="y: the protocol's luma (default, as its MATLAB script); rgb: the "
+                        'three colour channels, the other convention some papers report')
     parser.add_argument('--crop-border', type=int, default=0,
                         help='pixels removed from each edge (basicsr protocol only)')
     parser.add_argument('--quantize', choices=('round', 'truncate'),
@@ -70,29 +80,34 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.no_reference:  # the metrics of tools/test.py and the benchmark, as configs
+        metrics, used = [], []
+        if args.niqe_params:
+            metrics.append(dict(type='NIQE', params_file=args.niqe_params,
+                                crop_border=args.crop_border))
+            used.append(f'NIQE, {os.path.basename(args.niqe_params)}')
+        if args.brisque_params:
+            metrics.append(dict(type='BRISQUE', params_file=args.brisque_params,
+                                range_file=args.brisque_range, crop_border=args.crop_border))
+            used.append(f'BRISQUE, {os.path.basename(os.path.normpath(args.brisque_params))}')
+        label = f'no-reference ({"; ".join(used)})'
+    else:
+        metrics = [dict(type=t, protocol=args.protocol, crop_border=args.crop_border,
+                        channels=args.channels) for t in ('PSNR', 'SSIM')]
+        label = args.protocol + (' (RGB)' if args.channels == 'rgb' else '')
     try:
-        if args.no_reference:
-            report = evaluate_no_reference(args.results_dir, args.niqe_params,
-                                           crop_border=args.crop_border, skip_bad=args.skip_bad,
-                                           progress=not args.no_progress,
-                                           brisque_params=args.brisque_params,
-                                           brisque_range=args.brisque_range,
-                                           quantize=args.quantize)
-            metrics = tuple(report['mean'])
-        else:
-            metrics = ('psnr', 'ssim')
-            report = evaluate_folders(
-                args.results_dir, args.gt_dir, args.protocol, pair_by=args.pair_by,
-                result_template=args.result_template, gt_template=args.gt_template,
-                crop_border=args.crop_border, skip_bad=args.skip_bad,
-                progress=not args.no_progress, quantize=args.quantize)
+        report = evaluate_folder(
+            args.results_dir, None if args.no_reference else args.gt_dir, metrics,
+            pair_by=args.pair_by, result_template=args.result_template,
+            gt_template=args.gt_template, skip_bad=args.skip_bad, progress=not args.no_progress,
+            quantize=args.quantize, label=label)
         if args.out:
-            write_report(report, args.out, metrics)
+            write_report(report, args.out)
     except (FileNotFoundError, ValueError) as err:  # FolderEvalError is a ValueError
         # Missing folders, bad files, bad parameter files: the user's input (exit 2).
         print(f'eval_images: error: {err}', file=sys.stderr)
         return 2
-    print(format_report(report, metrics))
+    print(format_report(report))
     if args.out:
         print(f'wrote {args.out}')
     return 0

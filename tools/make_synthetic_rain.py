@@ -16,9 +16,7 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+from restorelab.utils.errors import UserInputError, user_error_message
 
 
 def parse_args(argv=None):

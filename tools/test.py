@@ -1,34 +1,38 @@
 """Test a checkpoint on a config's test set(s).
 
-    python tools/test.py CONFIG CHECKPOINT [--out metrics.json] [--save-images DIR]
+    python tools/test.py CONFIG CHECKPOINT [--convert NAME] [--out metrics.json] [--save-images DIR]
         [--quantize round|truncate] [--bf16] [--compile] [--work-dir DIR] [--cfg-options key=value ...]
         [--watchdog-timeout S] [--launcher none|pytorch|slurm]
 
-Several processes: tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [ARGS]. A run that stops making
-progress for watchdog_timeout seconds ends with its stacks in the log and one paragraph;
-SIGINT/SIGTERM stop it with status 128 + N (docs/reliability.md).
+The model is CONFIG's, loaded with CHECKPOINT (an official release converted in memory with
+--convert) by restorelab.apis.load_restorer; mmengine's test loop runs it on the config's
+test_dataloader and scores it with its test_evaluator (on several processes with
+tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [ARGS]: mmengine's distributed sampler and result
+collection). A run that stops making progress for watchdog_timeout seconds ends with its stacks in
+the log and one paragraph; SIGINT/SIGTERM stop it with status 128 + N (docs/reliability.md).
 """
 import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
+from mmengine.config import DictAction
 
-from mmengine.config import DictAction  # noqa: E402
-
-from restorelab.engine import launch, watchdog  # noqa: E402
-from restorelab.engine.config_errors import explain_config_error  # noqa: E402
-from restorelab.engine.elastic import (SignalStop, exit_status_after_stop,  # noqa: E402
+from restorelab.engine import launch, watchdog
+from restorelab.engine.config_errors import explain_config_error
+from restorelab.engine.elastic import (SignalStop, exit_status_after_stop,
                                        stop_on_signals)
-from restorelab.utils.errors import UserInputError  # noqa: E402
-from restorelab.engine import setup_engine  # noqa: E402
+from restorelab.utils.errors import UserInputError
+from restorelab.engine import setup_engine
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test a restorelab checkpoint')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file (restorelab\'s, or converted with '
-                        'tools/convert_checkpoint.py)')
+                        'tools/convert_checkpoint.py, or an official one with --convert)')
+    parser.add_argument('--convert', metavar='NAME',
+                        help='CHECKPOINT is an official release: convert it in memory with this '
+                        "converter, e.g. 'prenet', 'restormer', 'drsformer'")
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument('--save-images', metavar='DIR', help='write every restored image here')
     parser.add_argument('--quantize', choices=('round', 'truncate'),
@@ -92,11 +96,13 @@ def _run(args, dog):
         dog.configure(work_dir=cfg.work_dir)
         launch.setup_distributed(cfg, args.launcher)
         quantize = launch.apply_quantize(cfg, args.quantize)
-        launch.prepare_test(cfg, args.checkpoint, save_images=args.save_images,
-                            quantize=quantize)
-        # The checkpoint must fit the model: listed missing/unexpected keys, no partial load.
-        launch.apply_reliability(cfg, training=False)
-        runner = launch.build_runner(cfg, show_config=args.show_config)
+        launch.prepare_test(cfg, save_images=args.save_images, quantize=quantize)
+        launch.apply_reliability(cfg, training=False)  # the watchdog's hook
+        # The checkpoint must fit the model (load_restorer lists missing/unexpected keys).
+        from restorelab.apis import load_restorer
+        model = load_restorer(dict(config=cfg, checkpoint=args.checkpoint, convert=args.convert),
+                              device=launch.default_device())
+        runner = launch.build_runner(cfg, show_config=args.show_config, model=model)
         metrics = runner.test()
         if args.out:
             launch.dump_metrics(metrics, args.out, cfg, args.checkpoint)

@@ -21,16 +21,14 @@ import os
 import shlex
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
+from mmengine.config import DictAction
 
-from mmengine.config import DictAction  # noqa: E402
-
-from restorelab.engine import launch, watchdog  # noqa: E402
-from restorelab.engine.config_errors import explain_config_error  # noqa: E402
-from restorelab.engine.elastic import exit_status_after_stop  # noqa: E402
-from restorelab.engine.optim_wrapper import amp_optim_wrapper_type  # noqa: E402
-from restorelab.utils.errors import RunAbortedError, UserInputError  # noqa: E402
-from restorelab.engine import setup_engine  # noqa: E402
+from restorelab.engine import launch, watchdog
+from restorelab.engine.config_errors import explain_config_error
+from restorelab.engine.elastic import exit_status_after_stop
+from restorelab.engine.optim_wrapper import amp_optim_wrapper_type
+from restorelab.utils.errors import RunAbortedError, UserInputError
+from restorelab.engine import setup_engine
 
 
 def _fail(err, code):

@@ -5,8 +5,9 @@
                           [--device cpu|cuda]
 
 --models takes restorelab checkpoints with their configs (official weights converted
-with tools/convert_checkpoint.py) and released models by name (python tools/zoo.py
-list); --bench reuses a benchmark config's model list. With neither it serves the
+with tools/convert_checkpoint.py), released models by name (python tools/zoo.py
+list) and exported .onnx files; --bench reuses a benchmark config's model list (each model
+reference loaded by restorelab.apis.load_restorer). With neither it serves the
 toy models `make demo` trained (work_dirs/demo). Needs `pip install -e .[webui]`.
 It listens on 127.0.0.1 only unless --host says otherwise; uploads and results live
 in a temporary folder removed when the server stops (Ctrl+C).
@@ -19,10 +20,9 @@ import signal
 import sys
 import tempfile
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-sys.path.insert(0, REPO)
+from restorelab.utils.errors import UserInputError, user_error_message
 
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 
 DEMO_BENCH = os.path.join('work_dirs', 'demo', 'benchmark_demo.py')
 DEMO_INTRO = (
@@ -53,7 +53,7 @@ def parse_args(argv=None):
 
 def resolve_models(args):
     """``(choices, inference, intro)`` for the command line; the demo's models by default."""
-    from restorelab.benchmark.model_list import model_choices
+    from restorelab.webui import model_choices
     bench, intro = args.bench, ''
     if not args.models and bench is None:
         bench = os.path.join(REPO, DEMO_BENCH)
@@ -85,7 +85,7 @@ def main(argv=None):
 
     import torch
 
-    from restorelab.benchmark.model_list import ModelCache
+    from restorelab.webui import ModelCache
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     work = tempfile.mkdtemp(prefix='restorelab-webui-')
     # Gradio reads its upload folder from the environment when it is imported.

@@ -8,7 +8,7 @@
 or link only), the check its file gets (sha256, git blob id, output check, recorded digest)
 and whether it is in the cache. The cache is $RESTORELAB_ZOO_CACHE (default
 ~/.cache/restorelab/zoo); $RESTORELAB_ZOO_MIRROR replaces https://raw.githubusercontent.com/
-with another URL or a folder of repository copies (see docs/model_zoo.md). Google Drive files
+with another URL or a folder of repository copies (see docs/released_weights.md). Google Drive files
 need gdown (pip install -e '.[zoo]'). `python tools/derain.py NAME INPUT` and
 `init_model(NAME)` fetch on first use; this tool is for looking, fetching ahead (e.g. before
 going offline) and checking.
@@ -16,12 +16,9 @@ Exit status: 0 ok, 1 when verify finds a damaged file, 2 for a user mistake or f
 """
 import argparse
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+from restorelab.utils.errors import UserInputError, user_error_message
 
 
 def parse_args(argv=None):
@@ -30,7 +27,7 @@ def parse_args(argv=None):
     listing = sub.add_parser('list', help='the released models')
     fmt = listing.add_mutually_exclusive_group()
     fmt.add_argument('--json', action='store_true', help='the whole manifest as JSON')
-    fmt.add_argument('--markdown', action='store_true', help="docs/model_zoo.md's tables")
+    fmt.add_argument('--markdown', action='store_true', help="docs/released_weights.md's tables")
     download = sub.add_parser('download', help='fetch and verify into the cache')
     download.add_argument('names', nargs='*', metavar='NAME')
     download.add_argument('--all', action='store_true', help='every downloadable model')

@@ -96,7 +96,7 @@ def _tf_python():
 
 
 def compare(release_dir, variant, sizes, seed):
-    from harness import psnr
+    from harness import agreement_db
 
     from restorelab.models.archs.common import count_parameters
     from restorelab.models.converters import load_official_checkpoint
@@ -136,6 +136,6 @@ def compare(release_dir, variant, sizes, seed):
                     mine = models[dtype](inputs[(h, w)].to(dtype))
                 row[f'{name}_max_abs'] = float((official.double() - mine.double()).abs().max())
                 if dtype == torch.float32:
-                    row['float32_psnr_db'] = psnr(official, mine)
+                    row['float32_psnr_db'] = agreement_db(official, mine)
             figures[f'{h}x{w}'] = row
     return figures

@@ -1,50 +1,66 @@
 # The comparison of the DRSformer paper's Table 1 (Rain200L, Rain200H, DID-Data, DDN-Data,
-# SPA-Data; PSNR/SSIM on the luma channel) as one command, with the official checkpoints
-# converted on the fly:
+# SPA-Data; PSNR/SSIM on the luma channel) as one command:
 #
 #     python tools/benchmark.py configs/benchmarks/paper_table1.py --out work_dirs/table1
+#     tools/dist_benchmark.sh configs/benchmarks/paper_table1.py 4 --out work_dirs/table1
 #
-# Needs the test sets under data/ in the layouts of configs/_base_/datasets/
-# (docs/datasets.md) and the official weights under checkpoints/official/ (downloaded by
-# hand from each release; nothing here downloads). A missing file makes its cells "failed"
-# with the reason; the other cells still run. Models trained once per set list their
-# config/checkpoint per dataset name. Run a subset with --models / --datasets.
-_data = 'data'
-_weights = 'checkpoints/official'
-_sets = ['Rain200L', 'Rain200H', 'DID-Data', 'DDN-Data', 'SPA-Data']
-_drsformer_configs = dict(
-    zip(_sets, [f'projects/drsformer/configs/drsformer_{s}.py' for s in
-                ['rain200l', 'rain200h', 'did_data', 'ddn_data', 'spa_data']]))
+# The sets are the dataset configs of configs/_base_/datasets/ (their test loaders and
+# evaluators, as tools/test.py uses them), so they need the test sets under data/ in those
+# layouts (docs/datasets.md). Models with released weights in the model zoo are named by
+# release (`python tools/zoo.py list`: fetched by name, checked and converted on the fly);
+# releases the zoo can only link to (a Google Drive folder without a file per set) are read
+# from checkpoints/official/ in the release's own format, converted on the fly (download them
+# by hand; `python tools/zoo.py list --json` gives the links). A set without weights, or a
+# missing file, makes its cell "failed" with the reason; the other cells still run. Run a
+# subset with --models / --datasets.
+#
+# Table 1's learned methods and where they are here (its prior-based rows, DSC and GMM, are
+# optimisation methods without weights, which restorelab does not implement):
+#   DDN, MSPFN   not in restorelab yet (no arch, config or converter).
+#   RESCAN       released Rain200L/H weights.       PReNet ("PRNet")  released Rain200L/H.
+#   RCDNet       released DDN-Data, SPA-Data.        MPRNet            one released model (Rain13K).
+#   DualGCN      released, every set.                SPDNet            Drive folder, 4 sets.
+#   Uformer      no deraining weights released: your own checkpoints, trained with configs/uformer/.
+#   Restormer    one released model (Rain13K).       IDT               Drive folder, every set.
+#   DRSformer    released, every set.
+_official = 'checkpoints/official'
+_spdnet_sets = ('Rain200L', 'Rain200H', 'DID-Data', 'SPA-Data')
+_sets = dict(Rain200L='rain200l', Rain200H='rain200h', **{'DID-Data': 'did_data',
+             'DDN-Data': 'ddn_data', 'SPA-Data': 'spa_data'})
+
+
+def _released(prefix, sets=tuple(_sets)):
+    return {s: f'{prefix}_{_sets[s]}' for s in sets}
+
+
+def _per_set(path, sets=tuple(_sets)):
+    return {s: path.format(suffix=_sets[s], set=s) for s in sets}
+
 
 models = [
     # The rainy input itself: the row every method must beat.
     dict(name='Input', type='identity'),
-    # PReNet: the release's Rain100H/Rain100L/Rain1400 weights (logs/*/PReNet6/net_latest.pth);
-    # Rain1400 = DDN-Data. Sets without released weights fail with "lists no checkpoint".
-    dict(name='PReNet', config='configs/prenet/prenet_rain100h.py', convert='prenet',
-         checkpoint={'DDN-Data': f'{_weights}/prenet/Rain1400/PReNet6/net_latest.pth'}),
-    # Restormer: one released deraining model (Rain13K training set) for every set.
-    dict(name='Restormer', config='configs/restormer/restormer_rain200h.py',
-         checkpoint=f'{_weights}/restormer/deraining.pth', convert='restormer'),
-    # DRSformer: one released model per set (the release drops the MEFCs for Rain200L and
-    # SPA-Data, hence one config per set too).
-    dict(name='DRSformer', config=_drsformer_configs, convert='drsformer',
-         checkpoint={s: f'{_weights}/drsformer/{s}.pth' for s in _sets}),
+    dict(name='RESCAN', zoo=_released('rescan', ('Rain200L', 'Rain200H'))),
+    dict(name='PReNet', zoo=_released('prenet', ('Rain200L', 'Rain200H'))),
+    dict(name='RCDNet', zoo=_released('rcdnet', ('DDN-Data', 'SPA-Data'))),
+    dict(name='MPRNet', zoo='mprnet_rain13k'),
+    dict(name='DualGCN', zoo=_released('dualgcn')),
+    # SPDNet: the README's Drive folder, one model_best.pt per set (no DDN-Data model).
+    dict(name='SPDNet', config=_per_set('configs/spdnet/spdnet_{suffix}.py', _spdnet_sets),
+         convert='spdnet',
+         checkpoint=_per_set(f'{_official}/spdnet/{{set}}/model_best.pt', _spdnet_sets)),
+    # Uformer: restorelab checkpoints of your own (tools/train.py configs/uformer/uformer_<set>.py,
+    # the checkpoint copied to checkpoints/uformer/<set>.pth).
+    dict(name='Uformer', config=_per_set('configs/uformer/uformer_{suffix}.py'),
+         checkpoint=_per_set('checkpoints/uformer/{suffix}.pth')),
+    dict(name='Restormer', zoo='restormer_rain13k'),
+    # IDT: the README's Drive folder "Derain", one file per set (saved here as <set>.pth).
+    dict(name='IDT', config=_per_set('configs/idt/idt_{suffix}.py'), convert='idt',
+         checkpoint=_per_set(f'{_official}/idt/{{set}}.pth')),
+    dict(name='DRSformer', zoo=_released('drsformer')),
 ]
 
-datasets = [
-    dict(name='Rain200L', type='paired', data_root=f'{_data}/Rain200L',
-         data_prefix=dict(img='test/input', gt='test/target'), protocol='restormer'),
-    dict(name='Rain200H', type='paired', data_root=f'{_data}/Rain200H',
-         data_prefix=dict(img='test/input', gt='test/target'), protocol='restormer'),
-    dict(name='DID-Data', type='paired', data_root=f'{_data}/DID-Data',
-         data_prefix=dict(img='test'), side_by_side='rain_left', protocol='rcdnet'),
-    dict(name='DDN-Data', type='paired', data_root=f'{_data}/DDN-Data',
-         data_prefix=dict(img='testing/rainy_image', gt='testing/ground_truth'),
-         filename_tmpl=dict(img='{}_*', gt='{}'), protocol='rcdnet'),
-    dict(name='SPA-Data', type='paired', data_root=f'{_data}/SPA-Data',
-         ann_file='real_test_1000.txt', protocol='restormer'),
-]
+datasets = [dict(config=f'configs/_base_/datasets/{suffix}.py') for suffix in _sets.values()]
 
 # One protocol for every model: reflect padding to each arch's size multiple, whole images
 # (no tiling; set tile=512 for large real photos on small GPUs), no self-ensemble.

@@ -9,9 +9,10 @@ from restorelab.models.restorers.inference_utils import (pad_to_multiple, restor
                                                          tiled_forward)
 from .images import derain, save_image
 from .inference import CheckpointMismatchError, init_model, load_weights, restore_image
+from .models import describe_ref, load_restorer, model_ref
 from .zoo import get_released, list_released
 
 __all__ = [
-    'init_model', 'load_weights', 'restore_image', 'derain', 'save_image', 'CheckpointMismatchError',
+    'init_model', 'load_restorer', 'model_ref', 'describe_ref', 'load_weights', 'restore_image', 'derain', 'save_image', 'CheckpointMismatchError',
     'pad_to_multiple', 'restore_tensor', 'tiled_forward', 'get_released', 'list_released',
 ]

@@ -50,10 +50,18 @@ def to_rgb8(img):
 
 
 def score(output, gt, protocol, names=None):
-    """PSNR/SSIM of ``output`` against ``gt`` under ``protocol``, both brought to 8-bit RGB
-    by :func:`to_rgb8` (the protocols score 8-bit images)."""
-    from restorelab.evaluation.functional import compute_metrics
-    return compute_metrics(to_rgb8(output), to_rgb8(gt), protocol, names=names)
+    """PSNR/SSIM of ``output`` against ``gt`` under ``protocol`` as ``{'psnr', 'ssim'}``: both
+    brought to 8-bit RGB by :func:`to_rgb8` and scored by the ``PSNR`` and ``SSIM`` metric
+    objects through mmengine's Evaluator, as tools/test.py and the benchmark score."""
+    from mmengine.evaluator import Evaluator
+
+    from restorelab.evaluation.metrics import PSNR, SSIM
+    names = names or ('result', 'ground truth')
+    evaluator = Evaluator([PSNR(protocol=protocol), SSIM(protocol=protocol)])
+    evaluator.process([dict(key=names[0], img_path=names[0], gt_path=names[1],
+                            pred_img=to_rgb8(output).transpose(2, 0, 1),
+                            gt_img=to_rgb8(gt).transpose(2, 0, 1))])
+    return {k.lower(): v for k, v in evaluator.evaluate(1).items()}
 
 
 def pair_by_name(image_paths, gt_paths):
@@ -63,26 +71,16 @@ def pair_by_name(image_paths, gt_paths):
     image_paths, gt_paths = list(image_paths), list(gt_paths or [])
     if len(image_paths) == 1 and len(gt_paths) == 1:
         return {image_paths[0]: gt_paths[0]}, []
-    def stem(path):
-        return os.path.splitext(os.path.basename(path))[0]
-
-    by_stem = {}
-    for gt in gt_paths:
-        by_stem.setdefault(stem(gt), []).append(gt)
-    pairs, used = {}, set()
-    for img in image_paths:
-        found = by_stem.get(stem(img), [])
-        if len(found) == 1:
-            pairs[img] = found[0]
-            used.add(found[0])
-    return pairs, [g for g in gt_paths if g not in used]
+    stems = [os.path.splitext(os.path.basename(g))[0] for g in gt_paths]
+    pairs = {img: gt_paths[stems.index(stem)] for img in image_paths
+             for stem in [os.path.splitext(os.path.basename(img))[0]] if stems.count(stem) == 1}
+    return pairs, [g for g in gt_paths if g not in pairs.values()]
 
 
 def describe_error(err):
     """One line for a failed cell: a user's mistake as its message, anything else with its type."""
-    if isinstance(err, UserInputError):
-        return user_error_message(err)
-    return f'{type(err).__name__}: {err}'
+    return user_error_message(err) if isinstance(err, UserInputError) else \
+        f'{type(err).__name__}: {err}'
 
 
 def derain_each(images, models, load, test_cfg=None, ground_truths=None, protocol='restormer',
@@ -104,58 +102,43 @@ def derain_each(images, models, load, test_cfg=None, ground_truths=None, protoco
     """
     from restorelab.models.restorers.inference_utils import check_test_cfg
 
-    images, models = list(images), list(models)
+    images, models, ground_truths = list(images), list(models), ground_truths or {}
     names = list(names) if names is not None else [os.path.basename(p) for p in images]
-    ground_truths = ground_truths or {}
-    test_cfg = dict(test_cfg or {})
-    cells = max(1, len(images) * len(models))
+    progress, test_cfg, cells = progress or (lambda *a: None), dict(test_cfg or {}), \
+        max(1, len(images) * len(models))
     for i, (path, name) in enumerate(zip(images, names)):
+        img = gt = None
+        notes = []
         try:
             img = imread_image(path)
+            gt = imread_image(ground_truths[path]) if path in ground_truths else None
         except Exception as err:  # noqa: BLE001  a bad file fails its own cells only
-            for model in models:
-                yield CellResult(name, model.label, error=describe_error(err))
-            continue
-        gt, gt_error = None, None
-        if path in ground_truths:
-            try:
-                gt = imread_image(ground_truths[path])
-            except Exception as err:  # noqa: BLE001
-                gt_error = f'ground truth not scored: {describe_error(err)}'
+            if img is None:
+                yield from (CellResult(name, m.label, error=describe_error(err)) for m in models)
+                continue
+            notes.append(f'ground truth not scored: {describe_error(err)}')
         for j, choice in enumerate(models):
-            cell = i * len(models) + j
-            result = CellResult(name, choice.label, input=img)
-            if gt_error:
-                result.notes.append(gt_error)
-
-            def report(done, total, cell=cell, label=choice.label, name=name):
-                if progress is not None:
-                    progress((cell + done / max(total, 1)) / cells,
-                             f'{label} on {name}: step {done}/{total}')
+            cell, result = i * len(models) + j, CellResult(name, choice.label, input=img,
+                                                           notes=list(notes))
             try:
-                if progress is not None:
-                    progress(cell / cells, f'{choice.label} on {name}: loading the model')
-                model = load(choice)
-                start = time.perf_counter()
-                if model is None:
-                    out = img.copy()
-                else:
+                progress(cell / cells, f'{choice.label} on {name}: loading the model')
+                model, start = load(choice), time.perf_counter()
+                if model is not None:
                     try:
                         check_test_cfg({**model.test_cfg, **test_cfg}, model.size_multiple)
                     except ValueError as err:
                         raise UserInputError(f'{err} (inference options for {choice.label})') from None
-                    out = derain(model, img, test_cfg=test_cfg, progress=report)
+                result.output = img.copy() if model is None else derain(
+                    model, img, test_cfg=test_cfg, progress=lambda done, total, c=cell, m=choice: progress(
+                        (c + done / max(total, 1)) / cells, f'{m.label} on {name}: step {done}/{total}'))
                 result.seconds = time.perf_counter() - start
-                result.output = out
             except Cancelled:
                 raise
             except Exception as err:  # noqa: BLE001  one model's failure must not stop the others
                 result.error = describe_error(err)
-                yield result
-                continue
-            if gt is not None:
+            if gt is not None and result.output is not None:
                 try:
-                    result.metrics = score(out, gt, protocol, names=(name, ground_truths[path]))
+                    result.metrics = score(result.output, gt, protocol, names=(name, ground_truths[path]))
                 except Exception as err:  # noqa: BLE001
                     result.notes.append(f'not scored: {describe_error(err)}')
             yield result

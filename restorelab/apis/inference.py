@@ -1,14 +1,11 @@
 """Build a restorer from a config and restore single images: what tools and users call."""
 import os
-from collections import OrderedDict
 
 import numpy as np
 import torch
 
-from restorelab.engine.setup import setup_engine
-
-from .building import build_restorer
 from restorelab.utils.errors import CheckpointMismatchError, InferenceMemoryError, UserInputError
+from .models import load_restorer, load_weights  # noqa: F401  (load_weights: the apis name)
 
 
 def _is_out_of_memory(err):
@@ -17,44 +14,6 @@ def _is_out_of_memory(err):
     text = str(err)
     return isinstance(err, RuntimeError) and ("can't allocate memory" in text
                                               or 'out of memory' in text.lower())
-
-
-def load_weights(model, checkpoint):
-    """Load the weights in file ``checkpoint`` into ``model`` (an ImageRestorer) strictly.
-
-    The file is read with ``torch.load(weights_only=True)`` and restorelab's
-    allow-list for its own training checkpoints (:func:`safe_torch_load`). Weights
-    are taken from ``params``, ``params_ema`` or ``state_dict`` (in that order of
-    preference; a mmengine checkpoint saved with EMAHook holds the EMA weights in
-    ``state_dict``) or a flat dict; a ``module.`` prefix is dropped and a bare
-    arch state_dict gets the ``arch.`` prefix. Returns the wrapper key used.
-
-    Raises:
-        CheckpointMismatchError: listing missing and unexpected keys and shape
-            mismatches, with how to convert an official release.
-    """
-    from restorelab.engine.checkpoint import safe_torch_load
-    from restorelab.models.converters.official import ARCH_PREFIX, unwrap_state_dict
-    from restorelab.utils.state_dicts import state_dict_mismatch
-
-    raw = safe_torch_load(checkpoint, map_location='cpu')
-    try:
-        state_dict, wrapper = unwrap_state_dict(raw, source=str(checkpoint))
-    except ValueError as err:
-        raise CheckpointMismatchError(str(err)) from None
-    expected = model.state_dict()
-    if (any(k.startswith(ARCH_PREFIX) for k in expected)
-            and not any(k.startswith(ARCH_PREFIX) for k in state_dict)):
-        state_dict = OrderedDict((ARCH_PREFIX + k, v) for k, v in state_dict.items())
-    problems = state_dict_mismatch(expected, state_dict)
-    if problems:
-        raise CheckpointMismatchError(
-            f'checkpoint {os.fspath(checkpoint)!r} (weights under {wrapper or "the top level"}) does '
-            f'not fit the model built from the config: {problems}. Check that config and '
-            'checkpoint belong together; an official release must first be converted with '
-            '`python tools/convert_checkpoint.py MODEL IN.pth OUT.pth`.')
-    model.load_state_dict(state_dict, strict=True)
-    return wrapper
 
 
 def init_model(config, checkpoint=None, device='cpu'):
@@ -68,27 +27,19 @@ def init_model(config, checkpoint=None, device='cpu'):
     downloaded once into the cache (``$RESTORELAB_ZOO_CACHE``, default
     ``~/.cache/restorelab/zoo``), its sha256 verified, and it is converted and loaded with
     ``torch.load(weights_only=True)``. The entry is kept as ``model.released``.
+    A shorthand of :func:`restorelab.apis.models.load_restorer`, which takes every kind of
+    model reference.
     """
-    setup_engine()
-    released = None
     if isinstance(config, (str, os.PathLike)) and not os.path.isfile(config):
-        from .zoo import find_release, get_released
+        from .zoo import find_release
         find_release(config)  # neither a file nor a name: the error lists the names
         if checkpoint is not None:
             raise UserInputError(
                 f'{os.fspath(config)!r} is a released model name: it brings its own weights. '
                 f'Call init_model({os.fspath(config)!r}) without a checkpoint, or pass a config '
                 'file with your checkpoint.')
-        released = get_released(config)
-        config = released.config
-    model = build_restorer(config)
-    if released is not None:
-        from .zoo import load_released_weights
-        load_released_weights(model, released)
-        model.released = released
-    elif checkpoint is not None:
-        load_weights(model, checkpoint)
-    return model.to(device).eval()
+        return load_restorer(dict(zoo=os.fspath(config)), device)
+    return load_restorer(dict(config=config, checkpoint=checkpoint), device)
 
 
 def restore_image(model, img, test_cfg=None, progress=None):

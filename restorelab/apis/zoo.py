@@ -118,7 +118,7 @@ def find_release(name):
     raise UnknownModelError(
         f'{what}. {hint}Fetched by name: {", ".join(r.name for r in list_released(True))}. '
         f'Listed with download links only: {", ".join(r.name for r in list_released(False))}. '
-        'See `python tools/zoo.py list` or docs/model_zoo.md.')
+        'See `python tools/zoo.py list` or docs/released_weights.md.')
 
 
 def resolve_config(release):
@@ -717,12 +717,12 @@ _HOSTS = dict(github='GitHub file', url='HTTPS', gdrive='Google Drive')
 
 
 def markdown_tables():
-    """The tables of docs/model_zoo.md's "Released weights by name", from the manifest."""
+    """The tables of docs/released_weights.md, from the manifest."""
     lines = ['| name | model | trained for | published PSNR / SSIM | host | file | check |',
              '|---|---|---|---|---|---|---|']
     for r in list_released(True):
-        where = (f'[{r.source.repo}@{r.source.commit[:7]}: {r.path}]({r.url})' if r.host == 'github'
-                 else f'[{r.filename}]({r.url})')
+        # The file's name links to it; its repository and commit are listed below the tables.
+        where = f'[{r.path.rsplit("/", 1)[-1] if r.host == "github" else r.filename}]({r.url})'
         digest = (f' `{r.sha256[:16]}…`' if r.sha256 else
                   f' `{r.git_blob[:16]}…`' if r.git_blob else '')
         for path, companion_digest in r.companions:

@@ -160,6 +160,17 @@ SPDNET = Source('Joyies/SPDNet', 'c03b8d3b7d60705fdcefda73b3a39afc5198dcd4',
                  'none stated (no LICENSE file, none in the README)')
 RCDNET = Source('hongwang01/RCDNet', 'c6e1539697590452ce0ceb6d6e3bb897e8f65f90',
                 'none stated (no LICENSE file, none in the README)')
+FADFORMER = Source('deng-ai-lab/FADformer', '75a883580dfebf29b70a40191a92a6d0d348b263',
+                   'none stated (no LICENSE file, none in the README)')
+SPANET = Source('stevewongv/SPANet', '82d28899c1793170335fdf2527eb365444533c8b',
+                'BSD-3-Clause-style (License.txt): redistribution with the copyright notice, no '
+                'endorsement')
+# The same web site at an earlier commit: paper/2017/cvpr/ holds DDN's training code archive.
+DDN = Source('xueyangfu/xueyangfu.github.io', '5cd918be695654e2048ba3e7ed1b86e3b5474259',
+             'none stated (no LICENSE file); the archive\'s readme.txt says "for non-commercial use '
+             'only"')
+MSPFN = Source('kuijiang94/MSPFN', '26e6073b163ac4f087d6c57bf55eba7ed20751d7',
+               'none stated (no LICENSE file, none in the README)')
 
 # Scoring of the PReNet/BRN/AIDNet numbers: the authors' statistic/statistic_rain100{H,L}.m
 # (restorelab's 'rcdnet' protocol) on the 481x321 Rain100H/L test images.
@@ -240,6 +251,12 @@ def _recderain_rain200(model, key, folder, filename, files, note=''):
             published=published, published_source=_RECDERAIN_TABLE, note=note)
         for dataset, (sha256, published) in files.items()
     ]
+
+
+_RECDERAIN_SPANET = ("trained by the BRN authors (RecDerain ships no SPANet code; its README says "
+                     "the competing methods were retrained with their own code: stevewongv/SPANet's "
+                     "main.py layout, clock 40,000, lr 5e-3 never decayed); the SPANet release "
+                     "itself publishes only its SPA-Data model")
 
 
 _DOWNLOADABLE = [
@@ -336,6 +353,51 @@ _DOWNLOADABLE = [
            'SPA-Data: 638492 training pairs (README), 1500 batches of 16 per epoch',
            (41.47, 0.9834)),
       )],
+    # SPANet: the release's SPA-Data model (real rain), and the models the BRN authors trained
+    # on Rain200H/Rain200L with the release's main.py. All three in main.py's layout
+    # {'net', 'clock', 'opt'} (RecDerain's saved from DataParallel: 'module.' prefixes).
+    Release(
+        name='spanet_spa_data', model='SPANet', trained_for='SPA-Data',
+        config='configs/spanet/spanet_spa_data.py', converter='spanet', source=SPANET,
+        path='model/latest', sha256='3b5d58d0f4569004a0d2dc6f4373463bd60991fc8a04c061361357cf012e5eb0',
+        training_data="SPA-Data's real rainy/clean training pairs (real_world.txt)",
+        published=(38.53, 0.9875),
+        published_source=(f'stevewongv/SPANet README at {SPANET.commit[:7]} ("Performance Change": '
+                          'PSNR 38.02 -> 38.53, SSIM 0.9868 -> 0.9875) on SPA-Data\'s '
+                          'real_test_1000, scored with skimage.measure compare_psnr/compare_ssim on '
+                          'the float outputs clipped to [0, 1], all three channels: no restorelab '
+                          'protocol'),
+        note=('its optimizer state records clock 40,000, initial lr 5e-4 and lr 5e-5 (main.py '
+              'states 5e-3). Committed (f0d982d) two days before the README raised its numbers '
+              'from 38.02 / 0.9868 to 38.53 / 0.9875 together with the CUDA IRNN (fb35145); the '
+              'release does not say which figure this file gives')),
+    *_recderain_rain200('SPANet', 'spanet', 'SPANet', 'step_40000', {
+        'Rain200H': ('53c8c823c7138a7bb3c73db1be38a92bdc78e20bd206bbc202b6dfaa7d8e2189',
+                     (26.59, 0.869)),
+    }, note=_RECDERAIN_SPANET),
+    *_recderain_rain200('SPANet', 'spanet', 'SPANet', 'latest', {
+        'Rain200L': ('c6c6c10c1371fd31fd620143e79cb786fb02d984c538355372cbeeca00730192',
+                     (36.13, 0.975)),
+    }, note=_RECDERAIN_SPANET),
+    # DDN: Xueyang Fu's TensorFlow re-implementation ships its trained model inside the training
+    # code's archive; converter 'ddn' reads the TensorFlow checkpoint in the .zip directly.
+    Release(
+        name='ddn_ddn_data', model='DDN', trained_for='DDN-Data', config='configs/ddn/ddn_ddn_data.py',
+        converter='ddn',
+        source=DDN,
+        path='paper/2017/cvpr/CVPR17_training_code.zip',
+        sha256='74534e2de9cabe0e86df453a6c5b487ad28cbc1fa2e9bc5f829405e595160f57',
+        git_blob='78afc294f3f7872b9d44df46577eb51298d6ee99',
+        training_data=('not stated: the readme says only that model/trained/model is a pre-trained '
+                       'model of this re-implementation; the release\'s data set is the paper\'s '
+                       '(DDN-Data, 14 rainy renderings of each clean image)'),
+        published=(30.00, 0.9041),
+        published_source=('DRSformer paper (CVPR 2023), Table 1, DDN-Data column (numbers DRSformer '
+                          "takes from earlier papers; RCDNet's scripts, restorelab protocol 'rcdnet')"),
+        note=('the file is the training code\'s archive (966 KB); its '
+              'CVPR17_training_code/model/trained/model.{index,data-00000-of-00001} is a TensorFlow '
+              'checkpoint, which the converter reads from the archive without TensorFlow. The '
+              "paper's own MatConvNet model (CVPR17_testing_code.zip, MATLAB) is not converted")),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -382,6 +444,13 @@ _SPDNET_SETS = {  # set: (config suffix, training data (SPDNet README "Datasets"
     'SPA-Data': ('spa_data', 'SPA-Data: 638492 training pairs', (43.20, 0.9871)),
 }
 _SPDNET_FOLDER = 'https://drive.google.com/drive/folders/1ylON5AkJVayoypOXDaUEkYd76LtMF-lB?usp=sharing'
+_FADFORMER_SETS = {  # set: (config suffix, Baidu NetDisk id + code of the README, paper Table 1)
+    'Rain200L': ('rain200l', '14-xuieEB4gW6VO5KHCcNFQ?pwd=cozn', (41.80, 0.9906)),
+    'Rain200H': ('rain200h', '1kTEeWv6FvicdAa-m49M33A?pwd=qw5d', (32.48, 0.9359)),
+    'DID-Data': ('did_data', '12wkegevMjiQCh6yvG8dDXA?pwd=0vcr', (35.48, 0.9657)),
+    'DDN-Data': ('ddn_data', '132Qz9TflresThDdjZAzvDA?pwd=c313', (34.42, 0.9602)),
+    'SPA-Data': ('spa_data', '1iHbPEjuUMVYt9do7odrtmg?pwd=3s40', (49.21, 0.9934)),
+}
 
 # NeRD-Rain's README, "Pre-trained Models": one Google Drive file and one Baidu Cloud link per model
 # and set. The paper's Table 1 (figs/table.png of the release).
@@ -496,6 +565,49 @@ _LINK_ONLY = [
               "is Rain200H's (data_range 1-1800/1-200). The DRSformer authors point to this "
               "release for SPDNet's SPA-Data weights (cschenxiang/DRSformer issue #8)"))
       for dataset, (suffix, training_data, published) in _SPDNET_SETS.items()],
+    # FADformer: one model per set, on Baidu NetDisk only (README "Pre-trained Models").
+    *[Release(
+        name=f'fadformer_{suffix}', model='FADformer', trained_for=dataset,
+        config=f'projects/fadformer/configs/fadformer_{suffix}.py', converter='fadformer',
+        source=FADFORMER, training_data=f'{dataset} training set (FADformer README, train_*.py)',
+        published=published,
+        published_source=('FADformer paper (ECCV 2024), Table 1 (the README shows it as figs/result.png); '
+                          'per the comments of the release\'s predict_with_metrics.py, Rain200L/H and '
+                          'SPA-Data scored by that script ("option2 ... to reproduce the performance table": '
+                          'each image restored as four overlapping corner crops of a multiple of 4, averaged; '
+                          'Y-channel PSNR of the unrounded outputs, pytorch_msssim SSIM), DID/DDN-Data with '
+                          "MATLAB code as DRSformer's (restorelab protocol 'rcdnet')"),
+        links=(('Baidu NetDisk (code in the link)', _BAIDU.format(baidu)),),
+        link_file='FADformer_Rain200H.pth' if suffix == 'rain200h' else '',
+        note=("a {'state_dict'} file saved from DataParallel (train_*.py); the file names inside the "
+              'Baidu shares are not stated (predict_with_metrics.py loads FADformer_Rain200H.pth)'))
+      for dataset, (suffix, baidu, published) in _FADFORMER_SETS.items()],
+    # MSPFN: one Google Drive file (fetched with gdown) holding the TensorFlow checkpoint that
+    # test/test_MSPFN.py restores ('../MSPFN/epoch50'); converter 'mspfn' reads it without
+    # TensorFlow.
+    Release(
+        name='mspfn_m17n1_rain13k', model='MSPFN', trained_for='Rain13K',
+        config='configs/mspfn/mspfn_m17n1_rain13k.py', converter='mspfn', source=MSPFN,
+        training_data=('the 13,712 pairs of Rain14000, Rain1800, Rain800 and Rain12 (README: '
+                       '"Download training dataset", Baidu Cloud)'),
+        published=None,
+        published_source=('not transcribed: the MSPFN paper\'s tables could not be read here; the '
+                          'README says the released model is 0.1-0.2 dB below the paper\'s numbers. '
+                          'DRSformer\'s Table 1 lists MSPFN retrained per set, not this model'),
+        links=(('Google Drive (README "Download the pretrained models")',
+                _GDRIVE.format('1nrjZtNs6AJYvfHi9TeCVTs50E57Fxgsc')),
+               ('Baidu Cloud (password u5v6)', _BAIDU.format('1vfYbkbygiR4fC1I6eNcpmQ'))),
+        link_file='MSPFN',  # the folder test_MSPFN.py reads, once the download is unpacked
+        drive_id='1nrjZtNs6AJYvfHi9TeCVTs50E57Fxgsc',
+        note=('the network of model/TEST_MSPFN_M17N1.py (17 fine fusion modules, one channel '
+              'attention unit per scale). The Drive link is one file, not a folder, while a '
+              'TensorFlow checkpoint is two (epoch50.index and epoch50.data-*): an archive, '
+              'whose format and contents could not be checked from here. Converter \'mspfn\' '
+              'reads a .zip archive holding the checkpoint as it is (the one checkpoint inside, '
+              'or the one its TensorFlow checkpoint file names), as it reads the unpacked folder '
+              'MSPFN/ or its .index file; an archive of another format must be unpacked first. '
+              "A reader of the release's issues (#9) found epoch30 where the test script "
+              'restores epoch50')),
     # NeRD-Rain and NeRD-Rain-S: one Google Drive file per model and set.
     *[Release(
         name=f'{variant}_{suffix}', model=_NERD_RAIN_MODELS[variant], trained_for=dataset,

@@ -1,88 +1,43 @@
-"""The benchmark config (BENCH_CONFIG): which models, on which test sets, under
-which inference protocol, with which cost measurement.
+"""The benchmark config (BENCH_CONFIG): model references x dataset configs, one inference
+protocol, the cost measurement; docs/benchmarking.md describes every key. In short::
 
-A BENCH_CONFIG is an mmengine python config with exactly these top-level
-entries (names starting with ``_`` are free helper variables)::
-
-    models = [
-        dict(name='Restormer', config='configs/restormer/restormer_rain200h.py',
-             checkpoint='work_dirs/restormer/iter_300000.pth'),      # restorelab checkpoint
-        dict(name='Restormer (ORT)', config='configs/restormer/restormer_rain200h.py',
-             checkpoint='restormer.onnx', backend='onnxruntime'),    # exported, ONNX Runtime
-        dict(name='DRSformer', config='configs/drsformer_rain200h.py',
-             checkpoint='official/DRSformer_rain200H.pth', convert='drsformer'),  # official
-        dict(name='identity', type='identity'),                       # the rainy input itself
-        dict(name='PReNet', zoo=dict(Rain100H='prenet_rain100h')),   # released, by name
-    ]
-    datasets = [
-        dict(name='Rain200H', type='paired', data_root='data/Rain200H',
-             data_prefix=dict(img='test/input', gt='test/target'), protocol='restormer'),
-        dict(name='RealRain', type='unpaired', data_root='data/real', niqe_params='niqe.npz',
-             brisque_params='BRISQUE_release'),
-    ]
-    inference = dict(pad_mode='reflect', tile=None, tile_overlap=32, self_ensemble=False, seed=0,
-                     quantize='round')
+    models = [dict(name='Input', type='identity'),
+              dict(name='Restormer', config='configs/restormer/restormer_rain200h.py',
+                   checkpoint='official/deraining.pth', convert='restormer'),
+              dict(name='PReNet', zoo=dict(Rain100H='prenet_rain100h'))]   # per-set dicts
+    datasets = [dict(config='configs/_base_/datasets/rain200h.py'),
+                dict(config='configs/_base_/datasets/rain100h.py', protocol='rcdnet',
+                     cfg_options={'test_dataloader.dataset.layout': 'numbered'})]
+    inference = dict(pad_mode='reflect', tile=None, self_ensemble=False, seed=0, quantize='round')
     cost = dict(shape=(3, 256, 256), runs=5, warmup=2)
+    reference = 'Restormer'   # optional: the model the others are compared with
 
-``inference`` holds the restorer's test_cfg keys (padding, tiling, self-ensemble, bf16,
-compile) plus two scoring keys: ``seed`` and ``quantize`` ('round', or 'truncate' as the
-PReNet/BRN/AIDNet test scripts save their outputs). Unpaired sets are scored with NIQE
-and/or BRISQUE when their parameter files are given (``niqe_params``; ``brisque_params``
-with ``brisque_range`` when the range file is not beside the model); without either
-they are restored and saved but not scored.
-
-A model's ``config`` and ``checkpoint`` may also be dicts by dataset name, for
-models trained once per set as in the papers' tables, e.g.
-``checkpoint=dict(Rain200H='h.pth', Rain200L='l.pth')``; a set missing from the
-dict makes that cell fail with the reason. Official checkpoints take
-``convert='<converter name>'`` (``convert_key`` picks the wrapper key) and are
-converted in memory. A released model known by name (``python tools/zoo.py list``)
-is ``zoo='<name>'`` or ``zoo=dict(<set>='<name>', ...)`` instead of config and
-checkpoint: its file is fetched into the cache once, verified by sha256 and
-converted on the fly (``restorelab.apis.zoo``). Relative paths are read from the current directory, as
-every tool does.
-Every entry is checked here, before anything runs: an unknown key, a missing
-required key or a bad value raises :class:`BenchConfigError` naming the entry,
-the key and the valid choices.
+A model entry is a :func:`restorelab.apis.load_restorer` reference with a ``name``; a dataset
+entry names a dataset config, whose ``test_dataloader`` and ``test_evaluator`` tools/test.py
+uses, with overrides. Everything is checked here, before anything runs: an unknown key, a
+missing dataset config, an unknown metric or a model reference of no known kind raises
+:class:`BenchConfigError` naming the entry and what would fit.
 """
 import copy
+import glob
+import inspect
 import numbers
 import os
 
 from mmengine.config import Config
 
-from restorelab.evaluation.functional import PROTOCOLS, check_protocol, check_quantize
+from restorelab.evaluation.functional import check_protocol, check_quantize
 from restorelab.models.restorers.inference_utils import TEST_CFG_DEFAULTS, check_test_cfg
-from restorelab.utils.errors import BenchConfigError
+from restorelab.utils.errors import BenchConfigError, BenchmarkError, UserInputError
 
-TOP_LEVEL_KEYS = ('models', 'datasets', 'inference', 'cost')
-MODEL_TYPES = ('model', 'released', 'identity')
-# How a 'model' entry runs its arch: PyTorch, or ONNX Runtime on the CPU with ``checkpoint`` a
-# .onnx exported by tools/deploy/export_onnx.py (``config`` still names the arch: its parameters
-# and FLOPs in the cost table, and a check that the file holds the same arch).
-BACKENDS = ('pytorch', 'onnxruntime')
-DATASET_TYPES = ('paired', 'unpaired')
-
-MODEL_KEYS = dict(
-    model=dict(required=('name', 'config', 'checkpoint'), optional=('type', 'convert',
-                                                                  'convert_key', 'backend')),
-    released=dict(required=('name', 'zoo'), optional=('type',)),
-    identity=dict(required=('name',), optional=('type',)),
-)
-# Paired sets take PairedImageDataset's layout arguments; unpaired ones SingleImageDataset's.
-DATASET_KEYS = dict(
-    paired=dict(required=('name', 'data_root', 'protocol'),
-                optional=('type', 'data_prefix', 'filename_tmpl', 'ann_file', 'side_by_side',
-                          'allow_unused_gt', 'crop_border')),
-    unpaired=dict(required=('name', 'data_root'),
-                  optional=('type', 'data_prefix', 'niqe_params', 'niqe_convert_to',
-                            'brisque_params', 'brisque_range', 'brisque_convert_to',
-                            'crop_border')),
-)
-# Keys of ``inference`` that are about scoring, not the restorer's test_cfg.
-SCORING_DEFAULTS = dict(seed=0, quantize='round')
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOP_LEVEL_KEYS = ('models', 'datasets', 'inference', 'cost', 'reference')
+MODEL_KEYS = ('name', 'type', 'config', 'checkpoint', 'convert', 'convert_key', 'backend', 'zoo',
+              'onnx')
+PER_DATASET_KEYS = ('config', 'checkpoint', 'zoo', 'onnx')
+DATASET_KEYS = ('name', 'config', 'data_root', 'protocol', 'cfg_options')
+SCORING_DEFAULTS = dict(seed=0, quantize='round')  # the keys of `inference` that are not test_cfg
 INFERENCE_DEFAULTS = dict(TEST_CFG_DEFAULTS, **SCORING_DEFAULTS)
-NO_REFERENCE_METRICS = ('niqe', 'brisque')
 COST_DEFAULTS = dict(shape=(3, 256, 256), runs=5, warmup=2)
 
 
@@ -90,185 +45,165 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _check_keys(entry, where, required, optional):
+def _check_keys(entry, where, valid, required=()):
     if not isinstance(entry, dict):
         raise BenchConfigError(f'{where} must be a dict, got {type(entry).__name__}: {entry!r}')
-    valid = list(required) + list(optional)
     unknown = sorted(k for k in entry if k not in valid)
     if unknown:
-        raise BenchConfigError(f'{where}: unknown key(s) {unknown}; valid keys: {valid}')
+        raise BenchConfigError(f'{where}: unknown key(s) {unknown}; valid keys: {list(valid)}')
     missing = [k for k in required if k not in entry]
     if missing:
-        raise BenchConfigError(f'{where}: missing key(s) {missing} (required: {list(required)})')
+        raise BenchConfigError(f'{where}: missing key(s) {missing}')
 
 
-def _check_name(entry, where, seen):
-    name = entry['name']
+def _check_name(name, where, seen):
     if not isinstance(name, str) or not name.strip() or '|' in name:
-        raise BenchConfigError(
-            f'{where}: name must be a non-empty string without "|", got {name!r}')
+        raise BenchConfigError(f'{where}: name must be a non-empty string without "|", got {name!r}')
     if name in seen:
         raise BenchConfigError(f'{where}: the name {name!r} is used twice; names must be unique')
     seen.add(name)
 
 
-def _check_models(models):
+def find_config(path):
+    """``path`` as given when it exists, else relative to the restorelab checkout."""
+    if os.path.isfile(path) or os.path.isabs(path):
+        return path
+    beside = os.path.join(REPO_ROOT, path)
+    return beside if os.path.isfile(beside) else path
+
+
+def entry_ref(entry, dataset=None):
+    """The model reference of a model entry for ``dataset``: its per-dataset values picked
+    (``dataset=None``: the first listed); a set missing from a dict is a BenchmarkError."""
+    ref = {k: v for k, v in entry.items() if k != 'name'}
+    for key in PER_DATASET_KEYS:
+        value = ref.get(key)
+        if isinstance(value, dict):
+            name = dataset if dataset is not None else next(iter(value))
+            if name not in value:
+                raise BenchmarkError(f'model {entry["name"]!r} lists no {key} for dataset {name!r} '
+                                     f'(its {key} dict names {sorted(value)})')
+            ref[key] = value[name]
+    if isinstance(ref.get('config'), str):
+        ref['config'] = find_config(ref['config'])
+    return ref
+
+
+def _check_models(models, dataset_names):
+    from restorelab.apis.models import model_ref
+
     if not isinstance(models, (list, tuple)) or not models:
         raise BenchConfigError('`models` must be a non-empty list of dicts, e.g. '
                                "[dict(name='Restormer', config='x.py', checkpoint='x.pth')]")
-    out, seen, per_dataset = [], set(), []
+    seen = set()
     for i, entry in enumerate(models):
-        where = f'models[{i}]'
-        default = 'released' if isinstance(entry, dict) and 'zoo' in entry else 'model'
-        kind = entry.get('type', default) if isinstance(entry, dict) else None
-        if kind not in MODEL_TYPES:
-            raise BenchConfigError(f'{where}: type={kind!r}; expected one of {MODEL_TYPES} '
-                                   "('model' is the default: a config and a checkpoint; "
-                                   "'released' with zoo=<name>)")
-        _check_keys(entry, where, **MODEL_KEYS[kind])
-        _check_name(entry, where, seen)
-        entry = dict(entry, type=kind)
-        if kind == 'model':
-            for key in ('config', 'checkpoint'):
-                value = entry[key]
-                paths = list(value.values()) if isinstance(value, dict) and value else [value]
-                if not all(isinstance(p, str) and p for p in paths):
-                    raise BenchConfigError(
-                        f'{where} ({entry["name"]}): {key} must be a path, or a dict of paths by '
-                        f"dataset name (e.g. dict(Rain200H='a.pth', Rain200L='b.pth')); got "
-                        f'{value!r}')
-                per_dataset.append((where, entry['name'], key, value))
-            entry.setdefault('convert', None)
-            entry.setdefault('convert_key', None)
-            entry.setdefault('backend', 'pytorch')
-            if entry['backend'] not in BACKENDS:
-                raise BenchConfigError(f'{where} ({entry["name"]}): backend={entry["backend"]!r}; '
-                                       f'expected one of {BACKENDS}')
-            if entry['backend'] == 'onnxruntime' and entry['convert'] is not None:
-                raise BenchConfigError(f'{where} ({entry["name"]}): convert is for official '
-                                       "PyTorch checkpoints; with backend='onnxruntime' the "
-                                       'checkpoint is an exported .onnx file')
-            if entry['convert'] is not None and not isinstance(entry['convert'], str):
-                raise BenchConfigError(f'{where} ({entry["name"]}): convert must be the name of '
-                                       f"a checkpoint converter (e.g. 'drsformer') or None, got "
-                                       f'{entry["convert"]!r}')
-        elif kind == 'released':
-            _check_released_names(entry, where)
-            per_dataset.append((where, entry['name'], 'zoo', entry['zoo']))
-        out.append(entry)
-    return out, per_dataset
+        _check_keys(entry, f'models[{i}]', MODEL_KEYS, ('name',))
+        _check_name(entry['name'], f'models[{i}]', seen)
+        where = f'models[{i}] ({entry["name"]})'
+        sets = [None]
+        for key in PER_DATASET_KEYS:
+            if isinstance(entry.get(key), dict):
+                if not all(isinstance(v, str) and v for v in entry[key].values()):
+                    raise BenchConfigError(f'{where}: {key} must be a file path or name, or a dict '
+                                           f"of them by dataset name; got {entry[key]!r}")
+                unknown = sorted(k for k in entry[key] if k not in dataset_names)
+                if unknown or not entry[key]:
+                    raise BenchConfigError(f'{where}: {key} names unknown dataset(s) {unknown}; '
+                                           f'the datasets are {dataset_names}')
+                sets = list(entry[key])
+        for dataset in sets:
+            try:
+                model_ref(entry_ref(entry, dataset))
+            except UserInputError as err:
+                raise BenchConfigError(f'{where}: {err}') from None
+    return [dict(m) for m in models]
 
 
-def _check_released_names(entry, where):
-    """``zoo`` is a released model's name, or a dict of names by dataset; each must be a
-    downloadable entry of the manifest."""
-    from restorelab.apis.zoo import list_released
+def dataset_entry(entry, where='datasets[0]'):
+    """A dataset entry resolved: ``dict(name, config, loader, metrics, entry)``, its test loader
+    and evaluator metrics from the dataset config with the entry's overrides applied."""
+    from restorelab.engine.launch import evaluator_metrics, metric_class
 
-    value = entry['zoo']
-    names = list(value.values()) if isinstance(value, dict) and value else [value]
-    known = [r.name for r in list_released(downloadable=True)]
-    for name in names:
-        if not isinstance(name, str) or name not in known:
-            link_only = [r.name for r in list_released(downloadable=False)]
-            hint = (' is listed with download links only (download it, convert it and give '
-                    'config/checkpoint)' if name in link_only else ' is not a released model')
-            raise BenchConfigError(
-                f'{where} ({entry["name"]}): zoo={name!r}{hint}; zoo takes a name, or a dict of '
-                f'names by dataset, of: {", ".join(known)}')
+    _check_keys(entry, where, DATASET_KEYS, ('config',))
+    path = find_config(entry['config']) if isinstance(entry['config'], str) else ''
+    if not os.path.isfile(path):
+        known = sorted(glob.glob(os.path.join(REPO_ROOT, 'configs', '_base_', 'datasets', '*.py')))
+        raise BenchConfigError(
+            f'{where}: dataset config {entry["config"]!r} does not exist; the dataset configs are '
+            f'{", ".join(os.path.relpath(k, REPO_ROOT) for k in known)}')
+    cfg = Config.fromfile(path)
+    if entry.get('cfg_options'):
+        if not isinstance(entry['cfg_options'], dict):
+            raise BenchConfigError(f'{where}: cfg_options must be a dict of dotted keys, got '
+                                   f'{entry["cfg_options"]!r}')
+        cfg.merge_from_dict(entry['cfg_options'])
+    if not (isinstance(cfg.get('test_dataloader'), dict) and cfg.test_dataloader.get('dataset')
+            and cfg.get('test_evaluator') is not None):
+        raise BenchConfigError(f'{where}: {path} has no test_dataloader (with a dataset) and '
+                               'test_evaluator; a benchmark set is a dataset config as '
+                               'tools/test.py reads it')
+    if entry.get('data_root') is not None:
+        cfg.test_dataloader.dataset.data_root = entry['data_root']
+    metrics = [dict(m) for m in evaluator_metrics(cfg.to_dict()['test_evaluator'])]
+    for metric in metrics:
+        cls = metric_class(metric)
+        if cls is None:
+            from restorelab.registry import METRICS
+            METRICS.import_from_location()
+            raise BenchConfigError(f'{where} ({path}): test_evaluator names the unknown metric '
+                                   f'{metric.get("type")!r}; registered metrics: '
+                                   f'{", ".join(sorted(METRICS.module_dict))}')
+        if entry.get('protocol') is not None and 'protocol' in inspect.signature(cls).parameters:
+            metric['protocol'] = entry['protocol']
+        try:  # a bad protocol or quantisation is found now, not in a cell
+            if 'protocol' in metric:
+                check_protocol(metric['protocol'], metric.get('crop_border', 0))
+            if 'quantize' in metric:
+                check_quantize(metric['quantize'])
+        except ValueError as err:
+            raise BenchConfigError(f'{where} ({path}): {err}') from None
+    name = entry.get('name') or cfg.get('dataset_name') or os.path.splitext(os.path.basename(path))[0]
+    return dict(name=name, config=path, loader=cfg.to_dict()['test_dataloader'], metrics=metrics,
+                columns=metric_columns(metrics), entry=dict(entry))
+
+
+def metric_columns(metrics):
+    """``[dict(name, higher_is_better, decimals, other, protocol, cfg, quantized)]``: the
+    metrics of an evaluator, then each one's other convention (PSNR_RGB beside PSNR) unless
+    listed; what a metric class declares, nothing known by name here."""
+    from restorelab.engine.launch import metric_class
+    from restorelab.evaluation.metrics import PerImageMetric
+
+    columns = []
+    for other in (False, True):
+        for cfg in metrics:
+            cls = metric_class(cfg)
+            cfg = getattr(cls, 'other_convention', lambda c: None)(cfg) if other else cfg
+            name = cfg and (cls.result_name(cfg) if hasattr(cls, 'result_name') else cls.__name__)
+            if cfg and name not in [c['name'] for c in columns]:
+                columns.append(dict(name=name, higher_is_better=getattr(cls, 'higher_is_better', True),
+                                    decimals=getattr(cls, 'decimals', 4), other=other,
+                                    protocol=cfg.get('protocol'), cfg=cfg,
+                                    quantized=issubclass(cls, PerImageMetric)))
+    return columns
 
 
 def _check_datasets(datasets):
     if not isinstance(datasets, (list, tuple)) or not datasets:
-        raise BenchConfigError("`datasets` must be a non-empty list of dicts, e.g. [dict(name="
-                               "'Rain200H', type='paired', data_root=..., protocol='restormer')]")
+        raise BenchConfigError("`datasets` must be a non-empty list of dicts, e.g. "
+                               "[dict(config='configs/_base_/datasets/rain200h.py')]")
     out, seen = [], set()
     for i, entry in enumerate(datasets):
-        where = f'datasets[{i}]'
-        kind = entry.get('type', 'paired') if isinstance(entry, dict) else None
-        if kind not in DATASET_TYPES:
-            raise BenchConfigError(f'{where}: type={kind!r}; expected one of {DATASET_TYPES}')
-        _check_keys(entry, where, **DATASET_KEYS[kind])
-        _check_name(entry, where, seen)
-        entry = dict(entry, type=kind)
-        label = f'{where} ({entry["name"]})'
-        crop = entry.setdefault('crop_border', 0)
-        if kind == 'paired':
-            try:
-                check_protocol(entry['protocol'], crop)
-            except ValueError as err:
-                raise BenchConfigError(f'{label}: {err}') from None
-        else:
-            entry.setdefault('niqe_params', None)
-            entry.setdefault('niqe_convert_to', 'y')
-            entry.setdefault('brisque_params', None)
-            entry.setdefault('brisque_range', None)
-            entry.setdefault('brisque_convert_to', 'gray')
-            for key in ('niqe_convert_to', 'brisque_convert_to'):
-                if entry[key] not in ('y', 'gray'):
-                    raise BenchConfigError(f"{label}: {key} must be 'y' or 'gray', got "
-                                           f'{entry[key]!r}')
-            if entry['brisque_range'] and not entry['brisque_params']:
-                raise BenchConfigError(f'{label}: brisque_range goes with brisque_params (the '
-                                       'BRISQUE model it scales features for)')
-            if not (_is_int(crop) and crop >= 0):
-                raise BenchConfigError(f'{label}: crop_border must be an int >= 0, got {crop!r}')
-        out.append(entry)
-    return out
-
-
-def _check_inference(inference):
-    inference = {} if inference is None else inference
-    if not isinstance(inference, dict):
-        raise BenchConfigError(f'`inference` must be a dict, got {inference!r}')
-    _check_keys(inference, 'inference', (), tuple(INFERENCE_DEFAULTS))
-    out = dict(INFERENCE_DEFAULTS, **inference)
-    if not _is_int(out['seed']):
-        raise BenchConfigError(f"inference.seed must be an int, got {out['seed']!r}")
-    try:
-        check_quantize(out['quantize'])
-    except ValueError as err:
-        raise BenchConfigError(f'inference.quantize: {err}') from None
-    try:
-        check_test_cfg(restorer_test_cfg(out))
-    except ValueError as err:
-        raise BenchConfigError(f'inference: {err}'.replace('test_cfg.', 'inference.')) from None
-    return out
-
-
-def restorer_test_cfg(inference):
-    """The restorer's ``test_cfg`` part of a checked ``inference`` dict (without the
-    scoring keys ``seed`` and ``quantize``)."""
-    return {k: v for k, v in inference.items() if k not in SCORING_DEFAULTS}
-
-
-def no_reference_metrics(dataset):
-    """The no-reference metrics an unpaired set is scored with: those whose parameter
-    files it names, in the order NIQE, BRISQUE."""
-    return [m for m in NO_REFERENCE_METRICS if dataset.get(f'{m}_params')]
-
-
-def _check_cost(cost):
-    cost = {} if cost is None else cost
-    if not isinstance(cost, dict):
-        raise BenchConfigError(f'`cost` must be a dict, got {cost!r}')
-    _check_keys(cost, 'cost', (), tuple(COST_DEFAULTS))
-    out = dict(COST_DEFAULTS, **cost)
-    shape = out['shape']
-    if not (isinstance(shape, (list, tuple)) and len(shape) == 3
-            and all(_is_int(s) and s > 0 for s in shape)):
-        raise BenchConfigError(f'cost.shape must be (C, H, W) positive ints, e.g. (3, 256, 256); '
-                               f'got {shape!r}')
-    out['shape'] = tuple(int(s) for s in shape)
-    for key, low in (('runs', 1), ('warmup', 0)):
-        if not (_is_int(out[key]) and out[key] >= low):
-            raise BenchConfigError(f'cost.{key} must be an int >= {low}, got {out[key]!r}')
+        spec = dataset_entry(entry, f'datasets[{i}]')
+        _check_name(spec['name'], f'datasets[{i}]', seen)
+        out.append(spec)
     return out
 
 
 def check_bench_config(cfg):
     """Validate a BENCH_CONFIG (a path, mmengine Config or dict); returns a plain dict
-    ``dict(models=[...], datasets=[...], inference={...}, cost={...})`` with the
-    defaults filled in and ``type`` set on every model and dataset."""
+    ``dict(models, datasets, inference, cost, reference)`` with defaults filled in and every
+    dataset resolved (see :func:`dataset_entry`)."""
     if isinstance(cfg, (str, os.PathLike)):
         path = os.fspath(cfg)
         if not os.path.isfile(path):
@@ -288,24 +223,44 @@ def check_bench_config(cfg):
         if key not in cfg:
             raise BenchConfigError(f'benchmark config: `{key}` is missing (see '
                                    'configs/benchmarks/ for examples)')
-    models, per_dataset = _check_models(cfg['models'])
     datasets = _check_datasets(cfg['datasets'])
-    names = [d['name'] for d in datasets]
-    for where, model, key, value in per_dataset:
-        unknown = sorted(k for k in value if k not in names) if isinstance(value, dict) else []
-        if unknown:
-            raise BenchConfigError(f'{where} ({model}): {key} names unknown dataset(s) '
-                                   f'{unknown}; the datasets are {names}')
-    return dict(models=models, datasets=datasets,
-                inference=_check_inference(cfg.get('inference')),
-                cost=_check_cost(cfg.get('cost')))
+    models = _check_models(cfg['models'], [d['name'] for d in datasets])
+    inference, cost = ({} if cfg.get(k) is None else cfg[k] for k in ('inference', 'cost'))
+    _check_keys(inference, 'inference', tuple(INFERENCE_DEFAULTS))
+    _check_keys(cost, 'cost', tuple(COST_DEFAULTS))
+    inference, cost = dict(INFERENCE_DEFAULTS, **inference), dict(COST_DEFAULTS, **cost)
+    if not _is_int(inference['seed']):
+        raise BenchConfigError(f"inference.seed must be an int, got {inference['seed']!r}")
+    for check, what in ((lambda: check_quantize(inference['quantize']), 'inference.quantize: '),
+                        (lambda: check_test_cfg(restorer_test_cfg(inference)), 'inference: ')):
+        try:
+            check()
+        except ValueError as err:
+            raise BenchConfigError(f'{what}{err}'.replace('test_cfg.', 'inference.')) from None
+    if not (isinstance(cost['shape'], (list, tuple)) and len(cost['shape']) == 3
+            and all(_is_int(s) and s > 0 for s in cost['shape'])):
+        raise BenchConfigError(f'cost.shape must be (C, H, W) positive ints, e.g. (3, 256, 256); '
+                               f'got {cost["shape"]!r}')
+    cost['shape'] = tuple(int(s) for s in cost['shape'])
+    for key, low in (('runs', 1), ('warmup', 0)):
+        if not (_is_int(cost[key]) and cost[key] >= low):
+            raise BenchConfigError(f'cost.{key} must be an int >= {low}, got {cost[key]!r}')
+    reference = cfg.get('reference')
+    if reference is not None and reference not in [m['name'] for m in models]:
+        raise BenchConfigError(f'reference={reference!r} is not a model of the config; the models '
+                               f'are {[m["name"] for m in models]} (default: the best mean per set)')
+    return dict(models=models, datasets=datasets, inference=inference, cost=cost,
+                reference=reference)
+
+
+def restorer_test_cfg(inference):
+    """The restorer's ``test_cfg`` part of ``inference`` (without ``seed`` and ``quantize``)."""
+    return {k: v for k, v in inference.items() if k not in SCORING_DEFAULTS}
 
 
 def select(entries, names, what):
-    """The entries named in ``names`` (a list, or a comma-separated string), in config order.
-
-    ``None`` selects every entry; an unknown name is an error listing the valid ones.
-    """
+    """The entries named in ``names`` (a list, or a comma-separated string; None: all), in
+    config order; an unknown name is an error listing the valid ones."""
     if names is None:
         return list(entries)
     if isinstance(names, str):
@@ -316,8 +271,3 @@ def select(entries, names, what):
         raise BenchConfigError(f'--{what}: unknown name(s) {unknown or names}; the config lists '
                                f'{valid}')
     return [e for e in entries if e['name'] in names]
-
-
-__all__ = ['BenchConfigError', 'check_bench_config', 'select', 'restorer_test_cfg',
-           'no_reference_metrics', 'PROTOCOLS', 'TOP_LEVEL_KEYS', 'INFERENCE_DEFAULTS',
-           'COST_DEFAULTS']

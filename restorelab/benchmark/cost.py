@@ -1,28 +1,20 @@
-"""Cost of a model: parameters, FLOPs, latency and peak memory.
+"""Cost of a model: parameters, FLOPs, latency and peak memory, the same numbers for
+tools/benchmark.py, tools/analysis/get_flops.py and tools/analysis/speed.py.
 
-Used by tools/benchmark.py, tools/analysis/get_flops.py and tools/analysis/speed.py,
-so the three report the same numbers.
-
-* FLOPs are mmengine's ``FlopAnalyzer`` count (that of ``get_model_complexity_info``)
-  on the arch for one ``(1, C, H, W)`` input: multiply-accumulates (conv, linear,
-  matmul exact; elementwise ops, softmax and top-k count 0), the convention of
-  fvcore and of the papers' "FLOPs" (DRSformer's 242.9 G at 256x256); restorelab
-  adds the in-place and batched add-products mmengine leaves at 0. Two counts:
-  ``flops`` is what the arch as built executes; ``paper_flops`` counts the
-  function as the papers do, in its release formulation: for an arch with a
-  fast path (a ``fast`` flag that is on) a copy with every ``fast`` flag off
-  (same weights), otherwise the same number.
-* Latency is the median wall time of ``runs`` calls of ``model.restore`` (the
-  arch with the benchmark's padding/tiling/self-ensemble) after ``warmup``
-  calls, on one image of the given shape.
-* Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` during one call,
-  minus what was allocated before it. On the CPU, the growth of the process's
-  peak resident set size (``VmHWM`` in ``/proc/self/status``, reset through
-  ``/proc/self/clear_refs``) during one call after the warm-up. Free memory
-  the allocator kept from earlier calls is first handed back to the system
-  (glibc ``malloc_trim``), so the call has to take its working set again; what
-  the allocator still keeps makes it an approximation (a lower bound). Not
-  available outside Linux (reported as None).
+* FLOPs are mmengine's ``FlopAnalyzer`` count (that of ``get_model_complexity_info``) on the
+  arch for one ``(1, C, H, W)`` input: multiply-accumulates (conv, linear, matmul exact;
+  elementwise ops, softmax and top-k count 0), the convention of fvcore and of the papers'
+  "FLOPs" (DRSformer's 242.9 G at 256x256), plus the in-place and batched add-products
+  mmengine leaves at 0. ``flops`` counts the arch as built; ``paper_flops`` the function as
+  the papers do, in its release formulation (for an arch with a fast path, a copy with every
+  ``fast`` flag off and the same weights).
+* Latency is the median wall time of ``runs`` calls of ``model.restore`` (with the benchmark's
+  padding/tiling/self-ensemble) after ``warmup`` calls, on one image of the given shape.
+* Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` during one call, minus what was
+  allocated before. On the CPU the growth of the process's peak resident set size
+  (``VmHWM``, reset through its ``clear_refs``: ``restorelab.utils.procfs``) during one call after the warm-up,
+  with the allocator's free memory first handed back (glibc ``malloc_trim``); what it still
+  keeps makes it a lower bound. None outside Linux.
 """
 import copy
 import statistics
@@ -30,6 +22,7 @@ import time
 
 import torch
 
+from restorelab.engine.watchdog import report_progress
 from restorelab.utils.procfs import malloc_trim, peak_rss_growth_mb
 
 MEMORY_METHODS = dict(
@@ -171,6 +164,7 @@ def measure_speed(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', se
     x = _example_input(shape, device, seed)
 
     def call():
+        report_progress('evaluation', detail='timing a restoration')
         with torch.no_grad():
             return model.restore(x)
 

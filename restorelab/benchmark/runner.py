@@ -1,34 +1,37 @@
-"""Run the models x datasets grid of a BENCH_CONFIG and collect every figure.
+"""Run the models x datasets grid of a BENCH_CONFIG: each cell is the dataset config's
+``test_dataloader`` and ``test_evaluator`` run by mmengine's test loop on the model that
+:func:`restorelab.apis.load_restorer` makes of the entry, as tools/test.py runs them.
 
-Each (model, dataset) cell restores every image of the set (or the first
-``limit``) with the benchmark's one inference protocol, quantises the result to
-8 bits (``inference.quantize``: rounded, or truncated as the PReNet-era test
-scripts save) and scores it through ``restorelab.evaluation.functional`` -- the
-same data pipeline, restorer call and metric function as ``tools/test.py``
-(whose metrics quantise the same way), so the numbers are equal. Unpaired sets
-are scored with NIQE and/or BRISQUE when their parameter files are given.
-A cell that raises (missing checkpoint, unreadable data, out of memory) is
-recorded as failed with its reason and the run goes on; ``results.json`` is
-rewritten after every cell, so an interrupted run can be resumed.
+On several processes (tools/dist_benchmark.sh) every process takes its share of each
+cell's images through mmengine's distributed sampler and the evaluator gathers the
+per-image values (dropping the sampler's padding), so the table equals the one-process
+table; costs, the outputs and results.json are written by the first process alone.
+A cell whose model or data cannot be loaded is recorded as failed with its reason and the
+run goes on; ``results.json`` is rewritten after every cell, so an interrupted run resumes.
 """
 import contextlib
+import copy
+import itertools
+import json
 import os
 import platform
-import random
+import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from mmengine.hooks import Hook
 
+from restorelab.engine.watchdog import report_progress
 from restorelab.utils.errors import BenchmarkError, user_error_message
-from .config import check_bench_config, no_reference_metrics, restorer_test_cfg, select
-from .cost import count_paper_flops, count_parameters, measure_cost, measure_speed
-from .report import load_results, write_outputs, write_results_json
+from .config import check_bench_config, entry_ref, restorer_test_cfg, select
+from .report import comparisons, load_results, write_outputs, write_results_json
 
-RESULTS_VERSION = 1
+RESULTS_VERSION = 2
+COST_EXTRA_RUNS = 4  # what counting FLOPs and measuring memory take, in restorations
+_RUNNERS = itertools.count()  # a unique experiment name for each cell's Runner
 
 
 def cell_id(model_name, dataset_name):
@@ -41,50 +44,40 @@ def failure_reason(err):
     return f'{type(err).__name__}: {" ".join(text.split())}'
 
 
-def _git_commit():
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    try:
-        commit = subprocess.run(['git', '-C', root, 'rev-parse', 'HEAD'], capture_output=True,
-                                text=True, timeout=10)
-        if commit.returncode:
-            return None, None
-        dirty = subprocess.run(['git', '-C', root, 'status', '--porcelain',
-                                '--untracked-files=no'], capture_output=True, text=True,
-                               timeout=10)
-        return commit.stdout.strip(), bool(dirty.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-
-
 def collect_environment(device):
     """Versions, git commit and device of this run."""
     import mmengine
 
     import restorelab
-    commit, dirty = _git_commit()
-    env = dict(restorelab=restorelab.__version__, torch=torch.__version__,
-               mmengine=mmengine.__version__, numpy=np.__version__,
-               python=platform.python_version(), platform=platform.platform(),
-               git_commit=commit, git_dirty=dirty, device=str(device),
-               torch_threads=torch.get_num_threads())
-    if torch.device(device).type == 'cuda':
-        env['gpu'] = torch.cuda.get_device_name(device)
-    else:
-        env['cpu'] = platform.processor() or platform.machine()
-    return env
+
+    def git(*args):
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        try:
+            out = subprocess.run(['git', '-C', root, *args], capture_output=True, text=True,
+                                 timeout=10)
+            return out.stdout.strip() if not out.returncode else None
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    commit = git('rev-parse', 'HEAD')
+    cuda = torch.device(device).type == 'cuda'
+    return dict(restorelab=restorelab.__version__, torch=torch.__version__,
+                mmengine=mmengine.__version__, numpy=np.__version__,
+                python=platform.python_version(), platform=platform.platform(), git_commit=commit,
+                git_dirty=None if commit is None else bool(git('status', '--porcelain',
+                                                               '--untracked-files=no')),
+                device=str(device), torch_threads=torch.get_num_threads(),
+                **{'gpu' if cuda else 'cpu': torch.cuda.get_device_name(device) if cuda else
+                   platform.processor() or platform.machine()})
 
 
 def check_device(device):
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise BenchmarkError(
-            f"--device {device!r}: expected 'cpu' or 'cuda' (or 'cuda:N')") from None
-    if dev.type not in ('cpu', 'cuda'):
-        raise BenchmarkError(f"--device {device!r}: expected 'cpu' or 'cuda'")
-    if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise BenchmarkError(f'--device {device}: CUDA is not available on this machine; use '
-                             '--device cpu')
+    dev = torch.device(device) if isinstance(device, str) and device.split(':')[0] in (
+        'cpu', 'cuda') else None
+    if dev is None or (dev.type == 'cuda' and not torch.cuda.is_available()):
+        raise BenchmarkError(f"--device {device!r}: expected 'cpu' or 'cuda' (or 'cuda:N')" if dev
+                             is None else f'--device {device}: CUDA is not available on this '
+                             'machine; use --device cpu')
     return str(dev)
 
 
@@ -92,253 +85,132 @@ def check_device(device):
 def deterministic(seed, device):
     """Seed every generator and ask torch for deterministic kernels (warn-only: an op
     without a deterministic version warns instead of failing the cell)."""
+    from mmengine.runner import set_random_seed
+
     if torch.device(device).type == 'cuda':
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     previous = (torch.are_deterministic_algorithms_enabled(),
                 torch.is_deterministic_algorithms_warn_only_enabled())
     torch.use_deterministic_algorithms(True, warn_only=True)
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    set_random_seed(seed)
     try:
         yield
     finally:
         torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
 
 
-# ---------------------------------------------------------------------- models and data
-def _for_dataset(spec, key, dataset_name):
-    """``spec[key]``, or its entry for ``dataset_name`` when it is a dict by dataset
-    (``dataset_name=None`` takes the first listed)."""
-    value = spec[key]
-    if isinstance(value, dict):
-        name = dataset_name if dataset_name is not None else next(iter(value))
-        if name not in value:
-            raise BenchmarkError(f'model {spec["name"]!r} lists no {key} for dataset '
-                                 f'{name!r} (its {key} dict names {sorted(value)})')
-        value = value[name]
-    return value
-
-
-def model_files(spec, dataset_name=None):
-    """``(config, checkpoint)`` of model ``spec`` for a dataset: each entry is a path, or a
-    dict of paths by dataset name (models trained once per set, as in the papers' tables);
-    ``dataset_name=None`` takes the first dataset listed. A released model (``zoo``) gives
-    the released name as its checkpoint (fetched when the model is loaded)."""
-    if spec['type'] == 'released':
-        from restorelab.apis.zoo import find_release, resolve_config
-        name = _for_dataset(spec, 'zoo', dataset_name)
-        return resolve_config(find_release(name)), name
-    return tuple(_for_dataset(spec, key, dataset_name) for key in ('config', 'checkpoint'))
-
-
-def load_model(spec, inference, device='cpu', dataset_name=None):
-    """Build the ImageRestorer of ``spec``'s config with its checkpoint (converted by
-    ``spec['convert']`` when set; see :func:`model_files` for per-dataset files) and the
-    benchmark's inference settings as its test_cfg."""
-    from restorelab.apis import init_model
-    from restorelab.models.restorers.inference_utils import check_test_cfg
-
-    config, checkpoint = model_files(spec, dataset_name)
-    if spec['type'] == 'released':
-        from restorelab.apis.zoo import get_released, load_released_weights
-        released = get_released(checkpoint)
-        model = init_model(released.config, None, device='cpu')
-        load_released_weights(model, released)
-        model.test_cfg = check_test_cfg(restorer_test_cfg(inference), model.size_multiple)
-        return model.to(device).eval()
-    if not os.path.isfile(checkpoint):
-        raise BenchmarkError(f'checkpoint file {checkpoint!r} does not exist (model '
-                             f'{spec["name"]!r}); check the path in the benchmark config')
-    if spec.get('backend') == 'onnxruntime':
-        return load_onnx_entry(spec, config, checkpoint, inference, device)
-    if spec.get('convert'):
-        from restorelab.models.converters import load_official_checkpoint
-        model = init_model(config, None, device='cpu')
-        state_dict = load_official_checkpoint(checkpoint, spec['convert'], arch=model.arch,
-                                              key=spec.get('convert_key'))
-        model.arch.load_state_dict(state_dict, strict=True)
-    else:
-        model = init_model(config, checkpoint, device='cpu')
-    model.test_cfg = check_test_cfg(restorer_test_cfg(inference), model.size_multiple)
-    return model.to(device).eval()
-
-
-def load_onnx_entry(spec, config, onnx_path, inference, device='cpu'):
-    """The ImageRestorer running ``onnx_path`` in ONNX Runtime (``backend='onnxruntime'``), after
-    checking that the file holds the arch ``config`` names."""
-    from mmengine.config import Config
-
-    from restorelab.deploy import load_onnx_model
-
-    if device != 'cpu':
-        raise BenchmarkError(f'model {spec["name"]!r}: the onnxruntime backend runs on the CPU; '
-                             f'run the benchmark with --device cpu (got {device})')
-    model = load_onnx_model(onnx_path, restorer_test_cfg(inference))
-    arch = Config.fromfile(config, import_custom_modules=False).model.get('arch', {})
-    expected = arch.get('type') if isinstance(arch, dict) else None
-    if expected and expected != model.arch.arch_name:
-        raise BenchmarkError(f'model {spec["name"]!r}: {onnx_path!r} holds a {model.arch.arch_name} '
-                             f'but its config {config!r} builds a {expected}; export the config\'s '
-                             'model with tools/deploy/export_onnx.py')
-    return model
-
-
-def test_pipeline(paired):
-    pipeline = [dict(type='LoadImageFromFile', key='img')]
-    if paired:
-        pipeline.append(dict(type='LoadImageFromFile', key='gt'))
-    return pipeline + [dict(type='PackInputs')]
-
-
-def build_dataset(spec, limit=None):
-    """A PairedImageDataset (paired) or SingleImageDataset (unpaired) with the test pipeline;
-    ``limit``: only the first ``limit`` images (in the dataset's natural key order)."""
-    from restorelab.datasets import PairedImageDataset, SingleImageDataset
-
-    if spec['type'] == 'paired':
-        layout = {k: spec[k] for k in ('data_prefix', 'filename_tmpl', 'ann_file',
-                                       'side_by_side', 'allow_unused_gt') if k in spec}
-        dataset = PairedImageDataset(data_root=spec['data_root'], pipeline=test_pipeline(True),
-                                     test_mode=True, **layout)
-    else:
-        prefix = spec.get('data_prefix') or dict(img='')
-        dataset = SingleImageDataset(data_root=spec['data_root'], data_prefix=prefix,
-                                     pipeline=test_pipeline(False))
-    if limit is not None and limit < len(dataset):
-        dataset = dataset.get_subset(limit)
-    return dataset
-
-
-def _to_uint8(img, quantize='round'):
-    from restorelab.evaluation.functional import float_to_uint8
-    return float_to_uint8(img.detach().cpu().numpy().transpose(1, 2, 0), quantize)
-
-
-def restore_sample(model, data):
-    """Restore one packed sample (``dict(inputs, data_samples)``) exactly as the runner's
-    test loop does; ``model=None`` is the identity (the rainy input). Returns
-    ``(pred (3, H, W) float in [0, 1], DataSample)``."""
-    from mmengine.dataset import pseudo_collate
-
-    if model is None:
-        return data['inputs'], data['data_samples']
-    batch = model.data_preprocessor(pseudo_collate([data]), False)
-    result = model.predict(batch['inputs'], batch['data_samples'])[0]
-    return result.pred_img, result
+def _jsonable(value):
+    """Specs as JSON gives them back (tuples become lists), for resume comparisons."""
+    return json.loads(json.dumps(value))
 
 
 class _Progress:
-    """One line on stderr: the cell, its images, and images done over the whole grid."""
+    """One line on stderr: the cell, the grid's images and the time left, which counts every
+    cell and cost measurement still to run at the seconds per image each model has taken so
+    far (the mean of the others for a model not run yet); costs are restorations of the cost
+    shape, scaled by what the measured ones took."""
 
-    def __init__(self, total, enabled):
-        self.total, self.done, self.enabled = total, 0, enabled
-        self.start = time.perf_counter()
-        self.tty = enabled and sys.stderr.isatty()
+    def __init__(self, enabled, images, costs, cost_pixels):
+        self.enabled, self.tty = enabled, enabled and sys.stderr.isatty()
+        self.start = self.tick = time.perf_counter()
+        self.left, self.costs = dict(images), dict(costs)  # model -> images, restorations to go
+        self.cost_pixels, self.spent, self.pixels = cost_pixels, {}, [0, 0]
+        self.cost_factor = [0.0, 0.0]  # seconds the costs took, and were estimated to take
+        self.done, self.total = 0, sum(self.left.values())
 
-    def show(self, label, index, count, final=False):
-        if not self.enabled or not (self.tty or final):
-            return
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / self.done * (self.total - self.done) if self.done else 0
-        line = (f'{label}: {index}/{count} images | grid {self.done}/{self.total} images | '
-                f'{elapsed:.0f}s elapsed, ETA {eta:.0f}s')
-        end = '\n' if final else ''
-        sys.stderr.write(('\r' + line + '\x1b[K' + end) if self.tty else line + end)
-        sys.stderr.flush()
+    def _rate(self, model):
+        rates = {m: s / n for m, (s, n) in self.spent.items() if n}
+        return rates.get(model, np.mean(list(rates.values())) if rates else None)
 
+    def cost_estimate(self, model):
+        scale = self.cost_pixels * self.pixels[1] / self.pixels[0] if self.pixels[0] else 1.0
+        factor = self.cost_factor[0] / self.cost_factor[1] if self.cost_factor[1] else 1.0
+        rate = self._rate(model)
+        return None if rate is None else self.costs.get(model, 0) * rate * scale * factor
 
-def load_no_reference_models(spec):
-    """``{metric: scorer}`` for an unpaired set: each scorer maps an ``(H, W, 3)`` uint8 RGB
-    image to its NIQE / BRISQUE value with the set's parameter files and options."""
-    from restorelab.evaluation.functional.brisque import brisque, load_brisque_params
-    from restorelab.evaluation.functional.niqe import load_niqe_params, niqe
+    def eta(self):
+        """Seconds left, or None before any image is restored."""
+        parts = [self._rate(m) and self._rate(m) * n for m, n in self.left.items() if n] + \
+            [self.cost_estimate(m) for m, n in self.costs.items() if n]
+        return None if any(p is None for p in parts) else float(sum(parts))
 
-    scorers = {}
-    if spec.get('niqe_params'):
-        mu, cov = load_niqe_params(spec['niqe_params'])
-        scorers['niqe'] = lambda img: niqe(img, mu, cov, spec['niqe_convert_to'],
-                                           spec['crop_border'])
-    if spec.get('brisque_params'):
-        params = load_brisque_params(spec['brisque_params'], spec.get('brisque_range'))
-        scorers['brisque'] = lambda img: brisque(img, params, spec['brisque_convert_to'],
-                                                 spec['crop_border'])
-    return scorers
+    def images(self, model, count, pixels):
+        now, spent = time.perf_counter(), self.spent.setdefault(model, [0.0, 0])
+        spent[0], spent[1] = spent[0] + now - self.tick, spent[1] + count
+        self.tick, self.done = now, self.done + count
+        self.left[model] = max(0, self.left.get(model, 0) - count)
+        self.pixels = [self.pixels[0] + pixels, self.pixels[1] + count]
 
+    def skip(self, model, count):
+        """A failed cell's images: nothing left to do for them."""
+        self.left[model], self.total = max(0, self.left.get(model, 0) - count), self.total - count
+        self.tick = time.perf_counter()
 
-def score_cell(model, dataset, spec, progress=None, label='', save_dir=None, scorers=None,
-               quantize='round'):
-    """Restore and score every image of ``dataset``; returns the cell's ``images`` and ``mean``.
+    def cost_done(self, model, seconds):
+        estimate = self.cost_estimate(model)
+        if estimate:
+            self.cost_factor = [self.cost_factor[0] + seconds, self.cost_factor[1] + estimate]
+        self.costs[model], self.tick = 0, time.perf_counter()
 
-    Paired sets are scored with PSNR/SSIM under ``spec['protocol']``; unpaired ones with
-    ``scorers`` (see :func:`load_no_reference_models`). The prediction is quantised to 8
-    bits as ``quantize`` says before it is scored and saved.
-    """
-    from restorelab.evaluation.functional import compute_metrics
-    from restorelab.utils.image_io import imwrite_rgb
-
-    paired = spec['type'] == 'paired'
-    records = []
-    for i in range(len(dataset)):
-        data = dataset[i]
-        pred, sample = restore_sample(model, data)
-        pred_u8 = _to_uint8(pred, quantize)
-        key = sample.metainfo.get('key', str(i))
-        record = dict(key=key)
-        if paired:
-            gt_u8 = _to_uint8(sample.gt_img)
-            names = (sample.metainfo.get('img_path'), sample.metainfo.get('gt_path'))
-            record.update(compute_metrics(pred_u8, gt_u8, spec['protocol'], spec['crop_border'],
-                                          names=names))
-        else:
-            for metric, score in (scorers or {}).items():
-                try:
-                    record[metric] = score(pred_u8)
-                except ValueError as err:
-                    raise ValueError(f'{metric.upper()} of {key!r} '
-                                     f'({sample.metainfo.get("img_path")}): {err}') from err
-        if save_dir:
-            imwrite_rgb(os.path.join(save_dir, key + '.png'), pred_u8)
-        records.append(record)
-        if progress:
-            progress.done += 1
-            progress.show(label, i + 1, len(dataset))
-    metrics = [m for m in ('psnr', 'ssim', 'niqe', 'brisque') if records and m in records[0]]
-    mean = {m: float(np.mean([r[m] for r in records])) for m in metrics}
-    return records, mean
+    def show(self, label, final=False):
+        if self.enabled and (self.tty or final):
+            eta = self.eta()
+            line = (f'{label} | grid {self.done}/{self.total} images | '
+                    f'{time.perf_counter() - self.start:.0f}s elapsed, '
+                    f'{"ETA –" if eta is None else f"ETA {eta:.0f}s"}')
+            sys.stderr.write(('\r' + line + '\x1b[K' + '\n' * final) if self.tty else line + '\n')
+            sys.stderr.flush()
 
 
-# ---------------------------------------------------------------------- the grid
-def _set_protocol(dspec):
-    """The scoring of a set as one name: its PSNR/SSIM protocol, or its no-reference
-    metrics joined by '+' ('niqe+brisque'), or None when it is not scored."""
-    if dspec['type'] == 'paired':
-        return dspec.get('protocol')
-    return '+'.join(no_reference_metrics(dspec)) or None
+class _ProgressHook(Hook):
+    """Counts the images of a cell as the test loop restores them (all processes' share)."""
+
+    def __init__(self, progress, model, label, world_size, size):
+        self.progress, self.model, self.label = progress, model, label
+        self.world_size, self.size, self.seen = world_size, size, 0
+
+    def before_test_iter(self, runner, batch_idx, data_batch=None):
+        report_progress('evaluation', detail=f'{self.label}: batch {batch_idx + 1}')
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        report_progress('evaluation', detail=f'{self.label}: batch {batch_idx + 1} done')
+        count = min(self.size - self.seen, len(outputs or ()) * self.world_size)
+        pixels = sum(int(np.prod(o.pred_img.shape[-2:])) for o in outputs or ()) * self.world_size
+        self.seen += count
+        self.progress.images(self.model, count, pixels)
+        self.progress.show(f'{self.label}: {self.seen}/{self.size} images')
 
 
-def _cell_template(mspec, dspec, inference, limit=None):
-    return dict(model=mspec['name'], dataset=dspec['name'], dataset_type=dspec['type'],
-                protocol=_set_protocol(dspec), model_spec=mspec, dataset_spec=dspec,
-                inference=inference, limit=limit)
+class _Models:
+    """The model of an entry for a set (per-set configs or checkpoints give several), loaded
+    when first asked for and kept until another is needed: one model in memory."""
 
+    def __init__(self, run):
+        self.run, self.key, self.value = run, None, None
 
-def _reusable(old, new, keys):
-    return old is not None and old.get('status') in ('ok', 'unscored') and all(
-        old.get(k) == new.get(k) for k in keys)
+    def get(self, entry, dataset):
+        from restorelab.apis import load_restorer
 
-
-def _jsonable(value):
-    """Specs as JSON would give them back (tuples become lists), for resume comparisons."""
-    import json
-    return json.loads(json.dumps(value))
+        ref = entry_ref(entry, dataset)
+        if json.dumps(ref, sort_keys=True, default=str) != self.key:
+            self.key, self.value = json.dumps(ref, sort_keys=True, default=str), None
+            try:  # a failure is kept: the next set of the same files fails the same way
+                with deterministic(self.run['inference']['seed'], self.run['device']):
+                    self.value = load_restorer(ref, self.run['device'],
+                                               restorer_test_cfg(self.run['inference']))
+            except Exception as err:
+                self.value = err
+        if isinstance(self.value, Exception):
+            raise self.value
+        return self.value
 
 
 def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resume=False,
                   save_images=False, progress=True, log=print, measure_costs=True, limit=None,
-                  quantize=None, sheet_images=4):
+                  quantize=None, sheet_images=4, launcher='none'):
     """Run the grid of ``bench`` (a BENCH_CONFIG path/Config/dict) and write every output
-    to ``out_dir``; returns the results dict (as written to ``results.json``).
+    to ``out_dir``; returns the results dict (as written to ``results.json``; None on every
+    process but the first of a distributed run).
 
     Args:
         models, datasets: names to run (list or comma-separated string); None = all.
@@ -348,287 +220,311 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
             and one contact sheet per set to ``out_dir/contact_sheets/<dataset>.png``.
         measure_costs: measure parameters, FLOPs, latency and memory of every model run
             (``False``: quality only; costs already in results.json are kept).
-        limit: score only the first ``limit`` images of each set (a quick look; stated
-            in table.md); None = every image.
+        limit: score only the first ``limit`` images of each set and time one run without
+            warm-up (a quick look; table.md and the plot say so); None = every image.
         quantize: 'round' or 'truncate', overriding the config's ``inference.quantize``.
         sheet_images: images (rows) per contact sheet.
+        launcher: 'none', or 'pytorch'/'slurm' in one of the processes that
+            tools/dist_benchmark.sh / tools/slurm_benchmark.sh start.
     """
-    cfg = _checked_config(bench, limit, quantize, sheet_images)
+    from mmengine.dist import broadcast_object_list
+
+    from restorelab.engine import launch
+    from restorelab.evaluation.functional import check_quantize
+
+    cfg = check_bench_config(bench)
+    for name, value in (('--limit', 1 if limit is None else limit), ('--sheet-images', sheet_images)):
+        if not (isinstance(value, int) and value >= 1):
+            raise BenchmarkError(f'{name} must be a positive number of images, got {value!r}')
+    try:
+        cfg['inference']['quantize'] = check_quantize(quantize or cfg['inference']['quantize'])
+    except ValueError as err:
+        raise BenchmarkError(f'--quantize: {err}') from None
     device = check_device(device)
-    model_specs = _jsonable(select(cfg['models'], models, 'models'))
-    dataset_specs = _jsonable(select(cfg['datasets'], datasets, 'datasets'))
-    os.makedirs(out_dir, exist_ok=True)
-    run = _Run(out_dir=out_dir, device=device, inference=_jsonable(cfg['inference']),
-               cost_cfg=_jsonable(cfg['cost']), limit=limit, resume=resume,
-               save_images=save_images, log=log)
-    results = _start_results(cfg, run)
-
-    built = {d['name']: _try_build_dataset(d, limit) for d in dataset_specs}
-    todo = [(m, d) for m in model_specs for d in dataset_specs if not run.cell_reusable(m, d)]
-    run.bar = _Progress(sum(_units(built[d['name']]) for _, d in todo), progress)
-    skipped = len(model_specs) * len(dataset_specs) - len(todo)
-    if skipped:
-        log(f'resume: {skipped} finished cell(s) taken from {run.results_path}')
-
-    for mspec in model_specs:
-        model_todo = [d for m, d in todo if m is mspec]
-        if measure_costs and not run.cost_reusable(mspec):
-            _measure_and_log_cost(mspec, run)
-        models = _OneModelAtATime(mspec, run)
-        for dspec in model_todo:
-            run.cells[cell_id(mspec['name'], dspec['name'])] = _run_cell(
-                mspec, dspec, built[dspec['name']], models, run)
-            write_results_json(results, run.results_path)
-        models.release()
+    model_specs, dataset_specs = (select(cfg['models'], models, 'models'),
+                                  select(cfg['datasets'], datasets, 'datasets'))
+    rank, world_size = launch.init_distributed(launcher)
+    if device.startswith('cuda') and world_size > 1:
+        device = launch.default_device()
+    cost_cfg = dict(cfg['cost'], **(dict(runs=1, warmup=0) if limit else {}))
+    run = dict(out_dir=out_dir, device=device, inference=_jsonable(cfg['inference']), limit=limit,
+               cost_cfg=_jsonable(cost_cfg), save_images=save_images, log=log, rank=rank,
+               world_size=world_size, launcher=launcher)
+    results_path, previous = os.path.join(out_dir, 'results.json'), [dict(cells={}, cost={})]
+    if rank == 0:
+        os.makedirs(out_dir, exist_ok=True)
+        if resume:
+            previous[0] = load_results(results_path) if os.path.isfile(results_path) else \
+                BenchmarkError(f'--resume: no {results_path!r} to resume from; run without '
+                               '--resume first (or check --out)')
+    if world_size > 1:  # every process runs the cells the first one finds unfinished
+        broadcast_object_list(previous)
+    if isinstance(previous[0], Exception):
+        raise previous[0]
+    results = _start_results(cfg, run, previous[0])
+    todo = [(m, d) for m in model_specs for d in dataset_specs
+            if not _reusable(results['cells'].get(cell_id(m['name'], d['name'])),
+                             _cell_record(m, d, run))]
+    if len(model_specs) * len(dataset_specs) > len(todo) and rank == 0:
+        log(f'resume: {len(model_specs) * len(dataset_specs) - len(todo)} finished cell(s) taken '
+            f'from {results_path}')
+    cost_todo = [m for m in model_specs if measure_costs and not _reusable(
+        results['cost'].get(m['name']), _cost_record(m, run))]
+    built = run['built'] = {d['name']: _build_dataset(d, limit) for d in dataset_specs}
+    run['sizes'] = {n: 1 if isinstance(d, Exception) else max(1, len(d)) for n, d in built.items()}
+    images = {m['name']: sum(run['sizes'][d['name']] for m2, d in todo if m2 is m)
+              for m in model_specs}
+    runs = cost_cfg['runs'] + cost_cfg['warmup'] + COST_EXTRA_RUNS
+    run['bar'] = _Progress(progress and rank == 0, images, {
+        m['name']: 0 if m.get('type') == 'identity' else runs for m in cost_todo},
+        cost_cfg['shape'][1] * cost_cfg['shape'][2])
+    loaded = _Models(run)
+    try:
+        for mspec, dspec in todo:
+            cell = _run_cell(mspec, dspec, loaded, run)
+            if rank == 0:
+                results['cells'][cell_id(mspec['name'], dspec['name'])] = cell
+                write_results_json(results, results_path)
+    except Exception as err:
+        if world_size == 1:
+            raise
+        raise BenchmarkError(
+            f'process {rank} of {world_size} stopped: {failure_reason(err)}. The cells finished '
+            f'before are in {results_path}: fix the cause and run the same command with --resume '
+            'to run the others.') from err
+    loaded.value = None
+    if world_size > 1:
+        launch.finish_distributed()
+        if rank:
+            return None
+        shutil.rmtree(os.path.join(out_dir, '.collect'), ignore_errors=True)
+    for mspec in cost_todo:  # one process, after the cells: its share of the time is known
+        results['cost'][mspec['name']] = _measure_cost(mspec, run)
     if save_images:
-        results['contact_sheets'] = _write_contact_sheets(
-            out_dir, cfg['models'], [m['name'] for m in model_specs], dataset_specs, built,
-            sheet_images, log)
+        results['contact_sheets'] = _write_contact_sheets(out_dir, model_specs, dataset_specs,
+                                                          built, sheet_images, log)
+    results['comparisons'] = comparisons(results, cfg['reference'], cfg['inference']['seed'])
     write_outputs(results, out_dir)
     return results
 
 
-# ------------------------------------------------ the run's settings and what it resumes
-def _checked_config(bench, limit, quantize, sheet_images):
-    """The checked BENCH_CONFIG, with the command line's ``quantize`` applied."""
-    cfg = check_bench_config(bench)
-    if limit is not None and not (isinstance(limit, int) and limit >= 1):
-        raise BenchmarkError(f'--limit must be a positive number of images, got {limit!r}')
-    if not (isinstance(sheet_images, int) and sheet_images >= 1):
-        raise BenchmarkError(f'--sheet-images must be a positive number of images, got '
-                             f'{sheet_images!r}')
-    if quantize is not None:
-        from restorelab.evaluation.functional import check_quantize
-        try:
-            cfg['inference']['quantize'] = check_quantize(quantize)
-        except ValueError as err:
-            raise BenchmarkError(f'--quantize: {err}') from None
-    return cfg
+def _build_dataset(dspec, limit):
+    """The test set of a dataset entry (its first ``limit`` images), or the error that stopped
+    it (recorded by its cells): built once per run, shared by its cells and contact sheet."""
+    from mmengine.registry import DefaultScope
 
-
-@dataclass
-class _Run:
-    """What every step of one benchmark run shares."""
-    out_dir: str
-    device: str
-    inference: dict
-    cost_cfg: dict
-    limit: object
-    resume: bool
-    save_images: bool
-    log: object
-    cells: dict = field(default_factory=dict)  # cell id -> cell, as in results.json
-    costs: dict = field(default_factory=dict)  # model name -> cost record
-    bar: object = None
-
-    @property
-    def results_path(self):
-        return os.path.join(self.out_dir, 'results.json')
-
-    def cost_record(self, mspec):
-        return dict(model_spec=mspec, settings=self.cost_cfg, inference=self.inference,
-                    device=self.device)
-
-    def cell_reusable(self, mspec, dspec):
-        old = self.cells.get(cell_id(mspec['name'], dspec['name']))
-        return self.resume and _reusable(old, _cell_template(mspec, dspec, self.inference,
-                                                             self.limit),
-                                         ('model_spec', 'dataset_spec', 'inference', 'limit'))
-
-    def cost_reusable(self, mspec):
-        return self.resume and _reusable(self.costs.get(mspec['name']), self.cost_record(mspec),
-                                         ('model_spec', 'settings', 'inference', 'device'))
-
-
-def _start_results(cfg, run):
-    """The results dict: the environment and settings of this run, and (with ``resume``) the
-    cells and costs of ``results.json`` whose model and dataset are still in the config."""
-    previous = dict(cells={}, cost={})
-    if run.resume:
-        if not os.path.isfile(run.results_path):
-            raise BenchmarkError(f'--resume: no {run.results_path!r} to resume from; run '
-                                 'without --resume first (or check --out)')
-        previous = load_results(run.results_path)
-    all_models = [m['name'] for m in cfg['models']]
-    all_datasets = [d['name'] for d in cfg['datasets']]
-    run.cells.update({k: c for k, c in previous.get('cells', {}).items()
-                      if c['model'] in all_models and c['dataset'] in all_datasets})
-    run.costs.update({k: c for k, c in previous.get('cost', {}).items() if k in all_models})
-    return dict(version=RESULTS_VERSION, environment=collect_environment(run.device),
-                inference=run.inference, cost_settings=run.cost_cfg, models=all_models,
-                limit=run.limit,
-                datasets=[dict(name=d['name'], type=d['type'], protocol=_set_protocol(d),
-                               metrics=(['psnr', 'ssim'] if d['type'] == 'paired' else
-                                        no_reference_metrics(d)))
-                          for d in cfg['datasets']],
-                cells=run.cells, cost=run.costs)
-
-
-def _try_build_dataset(dspec, limit):
-    """The built dataset, or the exception that stopped it (recorded per cell later)."""
+    from restorelab.registry import DATASETS
+    dataset_cfg = dict(copy.deepcopy(dspec['loader']['dataset']),
+                       **({'indices': limit} if limit else {}))
     try:
-        return build_dataset(dspec, limit)
+        with DefaultScope.overwrite_default_scope('restorelab'):
+            return DATASETS.build(dataset_cfg)
     except Exception as err:  # the run goes on
         return err
 
 
-def _units(dataset):
-    """Progress units of a cell: its images, or 1 for a set that did not load."""
-    return 1 if isinstance(dataset, Exception) else len(dataset)
+def _cell_record(mspec, dspec, run):
+    return dict(model=mspec['name'], dataset=dspec['name'], model_entry=_jsonable(mspec),
+                dataset_spec=_jsonable(dict(loader=dspec['loader'], metrics=dspec['metrics'])),
+                inference=run['inference'], limit=run['limit'])
 
 
-# ------------------------------------------------------------------- one model's cells
-class _OneModelAtATime:
-    """The model of ``mspec`` for a set (per-set configs or checkpoints give several),
-    loaded when first asked for and kept until another is needed: one model in memory."""
-
-    def __init__(self, mspec, run):
-        self.mspec, self.run = mspec, run
-        self.loaded = {}  # (config, checkpoint) -> (model, error)
-
-    def get(self, dataset_name):
-        """``(model, None)`` or ``(None, reason)``; ``(None, None)`` for the identity model."""
-        if self.mspec['type'] == 'identity':
-            return None, None
-        try:
-            files = model_files(self.mspec, dataset_name)
-        except BenchmarkError as err:
-            return None, failure_reason(err)
-        if files not in self.loaded:
-            self.loaded.clear()
-            try:
-                with deterministic(self.run.inference['seed'], self.run.device):
-                    model = load_model(self.mspec, self.run.inference, self.run.device,
-                                       dataset_name)
-                self.loaded[files] = (model, None)
-            except Exception as err:
-                self.loaded[files] = (None, failure_reason(err))
-                self.run.log(f'model {self.mspec["name"]!r} ({files[1]}) failed to load: '
-                             f'{self.loaded[files][1]}')
-        return self.loaded[files]
-
-    def release(self):
-        self.loaded.clear()
+def _cost_record(mspec, run):
+    return dict(model_entry=_jsonable(mspec), settings=run['cost_cfg'],
+                inference=run['inference'], device=run['device'])
 
 
-def _measure_and_log_cost(mspec, run):
-    name = mspec['name']
-    run.costs[name] = cost = _measure_model_cost(mspec, run.cost_record(mspec), run.device)
-    if cost['status'] == 'failed':
-        run.log(f'cost of {name}: failed: {cost["reason"]}')
-    elif cost.get('latency_ms') is not None:
-        executed = (f', {cost["flops"] / 1e9:.3f} G executed (fast path)' if cost.get('fast_path')
-                    else '')
-        run.log(f'cost of {name}: {cost["params"]:,} parameters, {cost["paper_flops"] / 1e9:.3f} G '
-                f'FLOPs (MACs){executed}, {cost["latency_ms"]:.1f} ms/image at {cost["flops_shape"]}')
+def _reusable(old, new):
+    """A finished cell (or cost) of results.json whose settings are those of this run."""
+    return old is not None and old.get('status') in ('ok', 'unscored') and all(
+        old.get(k) == v for k, v in new.items() if k not in ('model', 'dataset'))
 
 
-# ----------------------------------------------------------------------------- one cell
-def _run_cell(mspec, dspec, dataset, models, run):
-    """Load, restore, score one (model, set) cell; a failure is recorded, never raised."""
-    cell = _cell_template(mspec, dspec, run.inference, run.limit)
-    label = f'{mspec["name"]} | {dspec["name"]}'
-    done_before = run.bar.done
-    start = time.perf_counter()
+def _start_results(cfg, run, previous):
+    """The results dict: this run's environment and settings, and the cells and costs of
+    ``previous`` whose model and dataset are still in the config."""
+    models, sets = [m['name'] for m in cfg['models']], [d['name'] for d in cfg['datasets']]
+    return dict(
+        version=RESULTS_VERSION, environment=collect_environment(run['device']),
+        processes=run['world_size'], inference=run['inference'], cost_settings=run['cost_cfg'],
+        models=models, identity=[m['name'] for m in cfg['models'] if m.get('type') == 'identity'],
+        limit=run['limit'], reference=cfg['reference'],
+        datasets=[dict(name=d['name'], config=d['entry']['config'], columns=[
+            {k: v for k, v in c.items() if k not in ('cfg', 'quantized')} for c in d['columns']])
+            for d in cfg['datasets']],
+        cells={k: c for k, c in previous.get('cells', {}).items()
+               if c['model'] in models and c['dataset'] in sets},
+        cost={k: c for k, c in previous.get('cost', {}).items() if k in models})
+
+
+def _prepare_cell(mspec, dspec, loaded, run):
+    """``((model, dataloader, evaluator), None)`` of a cell, or ``(None, reason)``; on several
+    processes every process gets the same answer (one that fails fails the cell for all)."""
+    from mmengine.dist import all_gather_object
+    from mmengine.evaluator import Evaluator
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    from restorelab.registry import METRICS
+
+    parts, reason = None, None
     try:
-        if isinstance(dataset, Exception):
+        dataset = run['built'][dspec['name']]
+        if isinstance(dataset, Exception):  # before the model: no download for a missing set
             raise _CellFailed(f'dataset did not load: {failure_reason(dataset)}')
-        model, model_error = models.get(dspec['name'])
-        if model_error:
-            raise _CellFailed(f'model did not load: {model_error}')
-        scorers = load_no_reference_models(dspec) if dspec['type'] == 'unpaired' else None
-        save_dir = (os.path.join(run.out_dir, 'images', mspec['name'], dspec['name'])
-                    if run.save_images else None)
-        with deterministic(run.inference['seed'], run.device):
-            images, mean = score_cell(model, dataset, dspec, run.bar, label, save_dir, scorers,
-                                      run.inference['quantize'])
-        cell.update(status='ok' if mean else 'unscored', reason=None if mean else
-                    'no NIQE or BRISQUE parameters given (niqe_params, brisque_params) '
-                    'for this unpaired set',
-                    num_images=len(images), mean=mean, images=images)
-    except Exception as err:
-        if isinstance(err, torch.cuda.OutOfMemoryError):
-            torch.cuda.empty_cache()
-        reason = str(err) if isinstance(err, _CellFailed) else failure_reason(err)
+        try:
+            model = loaded.get(mspec, dspec['name'])
+        except Exception as err:
+            raise _CellFailed(f'model did not load: {failure_reason(err)}') from err
+        with DefaultScope.overwrite_default_scope('restorelab'):
+            loader = Runner.build_dataloader(dict(dspec['loader'], dataset=dataset),
+                                             seed=run['inference']['seed'])
+            metrics = [METRICS.build(dict(c['cfg'], prefix=dspec['name'], **(
+                {'quantize': run['inference']['quantize']} if c['quantized'] else {})))
+                for c in dspec['columns']]
+        for i, metric in enumerate(metrics):
+            # Several processes gather the per-image values through files in the output
+            # folder (which every machine of a run shares), removed once read.
+            metric.collect_dir = os.path.join(run['out_dir'], '.collect', str(i))
+        parts = (model, loader, Evaluator(metrics))
+    except _CellFailed as err:
+        reason = str(err)
+    except Exception as err:  # the run goes on
+        reason = failure_reason(err)
+    if run['world_size'] > 1:
+        reason = next((r for r in all_gather_object(reason) if r is not None), None)
+    return (None, reason) if reason else (parts, None)
+
+
+class _CellFailed(Exception):
+    """A cell that cannot run because its model or data did not load."""
+
+
+def _run_cell(mspec, dspec, loaded, run):
+    """Restore and score one (model, set) cell; a model or set that does not load is recorded,
+    never raised."""
+    from restorelab.engine import launch
+
+    cell = _cell_record(mspec, dspec, run)
+    label, bar, start = f'{mspec["name"]} | {dspec["name"]}', run['bar'], time.perf_counter()
+    report_progress('start-up', detail=f'{label}: loading the model and the data')
+    parts, reason = _prepare_cell(mspec, dspec, loaded, run)
+    if reason:
+        bar.skip(mspec['name'], run['sizes'][dspec['name']])
         cell.update(status='failed', reason=reason, num_images=0, mean={}, images=[])
-    run.bar.done = done_before + _units(dataset)
+    else:
+        model, loader, evaluator = parts
+        hooks = [_ProgressHook(bar, mspec['name'], label, run['world_size'], len(loader.dataset))]
+        if run['save_images']:
+            from restorelab.engine.hooks import SaveResultsHook
+            hooks.append(SaveResultsHook(os.path.join(run['out_dir'], 'images', mspec['name'],
+                                                      dspec['name']), run['inference']['quantize']))
+        name = ''.join(ch if ch.isalnum() else '_' for ch in label)
+        runner = launch.build_runner(
+            dict(work_dir=os.path.join(run['out_dir'], 'logs', name), test_cfg=dict(type='TestLoop'),
+                 default_scope='restorelab', launcher=run['launcher'], log_level='WARNING',
+                 randomness=dict(seed=run['inference']['seed']),
+                 experiment_name=f'{name}_{next(_RUNNERS)}',
+                 default_hooks=dict(logger=None, checkpoint=None, param_scheduler=None),
+                 visualizer=dict(type='Visualizer', vis_backends=[]),
+                 env_cfg=dict(dist_cfg=dict(backend='gloo' if run['device'] == 'cpu' else 'nccl'))),
+            model=model, test_dataloader=loader, test_evaluator=evaluator, custom_hooks=hooks)
+        with deterministic(run['inference']['seed'], run['device']):
+            mean = {k.split('/', 1)[-1]: float(v) for k, v in runner.test().items()}
+        for handler in list(runner.logger.handlers):  # one log file per cell, closed after it
+            if hasattr(handler, 'baseFilename'):
+                handler.close()
+                runner.logger.removeHandler(handler)
+        records = [dict(key=loader.dataset.get_data_info(i).get('key', str(i)))
+                   for i in range(len(loader.dataset))]
+        for metric in evaluator.metrics:  # the values of the whole set, on the first process
+            for record, value in zip(records, getattr(metric, 'per_image', [])):
+                record.update({k: v for k, v in value.items() if k != 'key'})
+        cell.update(status='ok' if mean else 'unscored', num_images=len(records), mean=mean,
+                    reason=None if mean else f'the test_evaluator of {dspec["config"]} is empty',
+                    images=records)
     cell['seconds'] = round(time.perf_counter() - start, 3)
-    run.bar.show(label, cell['num_images'], cell['num_images'], final=True)
-    if cell['status'] == 'failed':
-        run.log(f'{label}: failed: {cell["reason"]}')
-    elif not run.bar.enabled:
-        run.log(f'{label}: ' + (cell['status'] if cell['status'] != 'ok' else ', '.join(
-            f'{k.upper()} {v:.4f}' for k, v in cell['mean'].items())))
+    bar.show(f'{label}: {cell["num_images"]} images', final=True)
+    if run['rank'] == 0 and (cell['status'] == 'failed' or not bar.enabled):
+        run['log'](f'{label}: ' + (f'failed: {cell["reason"]}' if cell['status'] == 'failed' else
+                                   ', '.join(f'{k} {v:.4f}' for k, v in cell['mean'].items())
+                                   or cell['status']))
     return cell
 
 
-def _write_contact_sheets(out_dir, model_specs, run_now, dataset_specs, built, count, log):
+def _measure_cost(mspec, run):
+    """Cost of a model, built from its config (the first one for per-dataset configs) with its
+    initial weights: parameters, FLOPs, latency and memory do not depend on the weights. An
+    .onnx entry: the arch of its config counted, the file timed in ONNX Runtime."""
+    from restorelab.apis import load_restorer, model_ref
+    from restorelab.apis.zoo import find_release, resolve_config
+    from .cost import count_paper_flops, count_parameters, measure_cost, measure_speed
+
+    record, start = _cost_record(mspec, run), time.perf_counter()
+    report_progress('evaluation', detail=f'cost of {mspec["name"]}')
+    settings, inference = record['settings'], record['inference']
+    try:
+        ref = model_ref(entry_ref(mspec))
+        config = resolve_config(find_release(ref['zoo'])) if ref['kind'] == 'released' else \
+            ref['config']
+        device, test_cfg = 'cpu' if ref['kind'] == 'onnx' else run['device'], restorer_test_cfg(inference)
+        args = (settings['shape'], settings['runs'], settings['warmup'], device, inference['seed'])
+        if ref['kind'] == 'identity':
+            record.update(params=0, flops=0, paper_flops=0, fast_path=False, latency_ms=None,
+                          peak_memory_mb=None)
+        elif config is None:
+            raise BenchmarkError(f'model {mspec["name"]!r}: an .onnx without its config has no '
+                                 'arch to count parameters and FLOPs of; give config=')
+        else:
+            with deterministic(inference['seed'], device):
+                model = load_restorer(dict(config=config), device, test_cfg)
+            if ref['kind'] == 'onnx':  # the exported file runs the release formulation
+                paper = count_paper_flops(model.arch, settings['shape'], inference['seed'])
+                record.update(params=count_parameters(model.arch), flops=paper, paper_flops=paper,
+                              fast_path=False, flops_shape=list(settings['shape']),
+                              **measure_speed(load_restorer(dict(onnx=ref['onnx'], config=config), 'cpu',
+                                                           test_cfg), *args))
+            else:
+                record.update(measure_cost(model, *args))
+        record.update(status='ok', reason=None)
+    except Exception as err:
+        record.update(status='failed', reason=failure_reason(err))
+    run['bar'].cost_done(mspec['name'], time.perf_counter() - start)
+    if record['status'] == 'failed' or record.get('latency_ms') is not None:
+        run['log'](f'cost of {mspec["name"]}: ' + (
+            f'failed: {record["reason"]}' if record['status'] == 'failed' else
+            f'{record["params"]:,} parameters, {record["paper_flops"] / 1e9:.3f} G FLOPs (MACs), '
+            f'{record["latency_ms"]:.1f} ms/image at {record["flops_shape"]}'))
+    run['bar'].show(f'cost of {mspec["name"]}', final=True)
+    return record
+
+
+def _write_contact_sheets(out_dir, model_specs, dataset_specs, built, count, log):
     """One contact sheet per set (see contact_sheet.py): the first ``count`` images, the
-    rainy input, the models of the config run now (``run_now``: a failed one as a grey
-    tile) or with images saved by an earlier run, the ground truth; returns
-    ``{set name: path relative to out_dir}``."""
+    rainy input, each model (one of this run that failed as a grey tile), the ground truth;
+    returns ``{set name: path relative to out_dir}``."""
+    from restorelab.evaluation.functional import float_to_uint8
     from .contact_sheet import write_contact_sheet
+
+    def to_u8(img):
+        return float_to_uint8(img.detach().cpu().numpy().transpose(1, 2, 0))
 
     written = {}
     for dspec in dataset_specs:
-        dataset = built[dspec['name']]
-        if isinstance(dataset, Exception):
+        dataset, rel = built[dspec['name']], os.path.join('contact_sheets', f'{dspec["name"]}.png')
+        if isinstance(dataset, Exception):  # a set that did not load has no sheet
             continue
-        model_dirs = [(m['name'], os.path.join(out_dir, 'images', m['name'], dspec['name']))
-                      for m in model_specs if m['type'] != 'identity']
-        model_dirs = [(n, d) for n, d in model_dirs if n in run_now or os.path.isdir(d)]
-        samples = []
-        for i in range(min(count, len(dataset))):
-            data = dataset[i]
-            sample = data['data_samples']
-            gt = _to_uint8(sample.gt_img) if dspec['type'] == 'paired' else None
-            samples.append((sample.metainfo['key'], _to_uint8(data['inputs']), gt))
-        rel = os.path.join('contact_sheets', f'{dspec["name"]}.png')
+        samples = [(d['data_samples'].metainfo['key'], to_u8(d['inputs']),
+                    None if d['data_samples'].get('gt_img') is None else
+                    to_u8(d['data_samples'].gt_img))
+                   for d in (dataset[i] for i in range(min(count, len(dataset))))]
         try:
-            write_contact_sheet(os.path.join(out_dir, rel), samples, model_dirs)
+            write_contact_sheet(os.path.join(out_dir, rel), samples, [
+                (m['name'], os.path.join(out_dir, 'images', m['name'], dspec['name']))
+                for m in model_specs if m.get('type') != 'identity'])
         except (OSError, ValueError) as err:
             log(f'contact sheet of {dspec["name"]} not written: {failure_reason(err)}')
             continue
         written[dspec['name']] = rel
         log(f'contact sheet of {dspec["name"]}: {os.path.join(out_dir, rel)}')
     return written
-
-
-class _CellFailed(Exception):
-    """A cell that cannot run because its model or dataset did not load."""
-
-
-def _measure_model_cost(mspec, record, device):
-    """Cost of a model, built from its config (the first one for per-dataset configs) with
-    random weights: parameters, FLOPs, latency and memory do not depend on the weights."""
-    from restorelab.apis import init_model
-    from restorelab.models.restorers.inference_utils import check_test_cfg
-
-    record = dict(record)
-    if mspec['type'] == 'identity':
-        record.update(status='ok', reason=None, params=0, flops=0, paper_flops=0, fast_path=False,
-                      latency_ms=None, peak_memory_mb=None)
-        return record
-    settings, inference = record['settings'], record['inference']
-    try:
-        config = record['config'] = model_files(mspec)[0]
-        with deterministic(inference['seed'], device):
-            model = init_model(config, None, device=device)
-        model.test_cfg = check_test_cfg(restorer_test_cfg(inference), model.size_multiple)
-        if mspec.get('backend') == 'onnxruntime':  # parameters and FLOPs of the arch, its time in ORT
-            # The exported file holds the release's formulation (fast paths are switched off for
-            # export), so what ONNX Runtime executes is what the papers count.
-            paper = count_paper_flops(model.arch, settings['shape'], inference['seed'])
-            record.update(params=count_parameters(model.arch), flops=paper, paper_flops=paper,
-                          fast_path=False, flops_shape=list(settings['shape']), device=str(device))
-            onnx_path = model_files(mspec)[1]
-            model = load_onnx_entry(mspec, config, onnx_path, inference, device)
-            record.update(measure_speed(model, settings['shape'], settings['runs'],
-                                        settings['warmup'], device, inference['seed']))
-        else:
-            record.update(measure_cost(model, settings['shape'], settings['runs'],
-                                       settings['warmup'], device, inference['seed']))
-        record.update(status='ok', reason=None)
-    except Exception as err:
-        record.update(status='failed', reason=failure_reason(err))
-    return record

@@ -33,6 +33,7 @@ class SingleImageDataset(BaseDataset):
         layout = f'image files (any depth of sub-folders) under {folder!r}'
         files = check_folder(
             folder, 'image folder', owner, layout,
-            f"Check data_root ({self.data_root!r}) and data_prefix['img'] in the dataset config.")
+            f"Check data_root ({self.data_root!r}) and data_prefix['img'] in the dataset config "
+            '(docs/datasets.md says where the files of each set go).')
         index = index_by_key(files, folder, 'image folder', owner)
         return [dict(img_path=os.path.join(folder, index[key]), key=key) for key in sorted(index, key=natural_key)]

@@ -13,11 +13,11 @@ result, and the user should choose that).
 """
 import os
 
-import numpy as np
 import torch
 import torch.nn as nn
 
 from restorelab.utils.errors import DeployDependencyError, DeployError
+from restorelab.utils.profiling import agreement_db
 
 # metadata_props keys written by export_onnx and required here.
 META_PREFIX = 'restorelab.'
@@ -46,13 +46,9 @@ def require_deploy():
     return onnx, onnxruntime
 
 
-def psnr_db(reference, test):
-    """PSNR (dB, peak 1) of ``test`` against ``reference`` (arrays or tensors of one shape),
-    float64; ``inf`` when they are equal."""
-    reference = np.asarray(reference, dtype=np.float64)
-    test = np.asarray(test, dtype=np.float64)
-    mse = float(np.mean((reference - test) ** 2))
-    return float('inf') if mse == 0 else 10.0 * np.log10(1.0 / mse)
+# PSNR (dB, peak 1) of one output against another (arrays or tensors of one shape), float64;
+# ``inf`` when they are equal: the harness's agreement measure, under the name the deploy API uses.
+psnr_db = agreement_db
 
 
 def new_session(path, threads=None):

@@ -63,13 +63,48 @@ def _slurm_env_to_torch_env():
     os.environ.setdefault('MASTER_PORT', '29500')
 
 
+def init_distributed(launcher, timeout=DEFAULT_DIST_TIMEOUT):
+    """Join the process group of a run started by torchrun (``launcher='pytorch'``) or srun
+    (``'slurm'``): nccl with GPUs (each process on the GPU of its LOCAL_RANK), gloo on the
+    CPU; returns ``(rank, world_size)``, ``(0, 1)`` for ``'none'``. What tools/test.py,
+    tools/train.py and the benchmark's processes start with."""
+    if launcher == 'none':
+        return 0, 1
+    if launcher not in ('pytorch', 'slurm'):
+        raise LaunchError(f'unknown launcher {launcher!r}; expected none, pytorch or slurm')
+    if launcher == 'slurm':
+        _slurm_env_to_torch_env()
+    missing = [v for v in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if v not in os.environ]
+    if missing:
+        raise LaunchError(f'--launcher {launcher} needs the environment variables {missing}; '
+                          'start the run with torchrun (tools/dist_train.sh) or srun')
+    if not dist.is_initialized():
+        report_progress('rendezvous', detail='init_process_group')
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+            dist.init_process_group(backend='nccl', timeout=datetime.timedelta(seconds=timeout))
+        else:
+            _init_gloo(datetime.timedelta(seconds=timeout))
+        report_progress('start-up', detail='process group ready')
+    return dist.get_rank(), dist.get_world_size()
+
+
+def default_device():
+    """The device this process runs a model on: its GPU (``cuda:LOCAL_RANK``) when there are
+    GPUs, else the CPU."""
+    if torch.cuda.is_available():
+        return f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
+    return 'cpu'
+
+
 def setup_distributed(cfg, launcher):
     """Prepare ``cfg`` for a run with ``launcher`` ('none'|'pytorch'|'slurm').
 
     With GPUs, mmengine initialises nccl itself. Without, mmengine 0.10 would
     call ``torch.cuda.set_device`` and give DDP ``device_ids=[LOCAL_RANK]``,
-    both failing on CPU: so the gloo process group is initialised here (the
-    Runner then skips its own) and DDP is configured with ``device_ids=None``.
+    both failing on CPU: so the gloo process group is initialised here
+    (:func:`init_distributed`; the Runner then skips its own) and DDP is configured
+    with ``device_ids=None``.
     """
     cfg.launcher = launcher
     if launcher == 'none':
@@ -80,16 +115,7 @@ def setup_distributed(cfg, launcher):
         raise LaunchError(f'unknown launcher {launcher!r}; expected none, pytorch or slurm')
     if torch.cuda.is_available():
         return cfg
-    if launcher == 'slurm':
-        _slurm_env_to_torch_env()
-    missing = [v for v in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if v not in os.environ]
-    if missing:
-        raise LaunchError(f'--launcher {launcher} needs the environment variables {missing}; '
-                          'start the run with torchrun (tools/dist_train.sh) or srun')
-    if not dist.is_initialized():
-        report_progress('rendezvous', detail='init_process_group')
-        _init_gloo(datetime.timedelta(seconds=dist_timeout(cfg)))
-        report_progress('start-up', detail='process group ready')
+    init_distributed(launcher, dist_timeout(cfg))
     cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
@@ -367,8 +393,12 @@ class _KeepDumpsOffTheConsole(logging.Filter):
 
 class LogFileRunner(Runner):
     """mmengine's Runner whose environment, config and hook dumps go to the log file only
-    (``show_config=True`` in :func:`build_runner` prints them too). Its building steps, seconds
-    each on a busy machine, report progress to the watchdog."""
+    (``show_config=True`` in :func:`build_runner` prints them too). A run without training
+    (tools/test.py, the benchmark's cells) keeps its model as given: on the device
+    :func:`~restorelab.apis.load_restorer` put it on and unwrapped (testing needs no
+    gradient synchronisation; a model without parameters, the identity or an ONNX Runtime
+    graph, could not be wrapped). Its building steps, seconds each on a busy machine, report
+    progress to the watchdog."""
     show_config = False
 
     def _log_env(self, *args, **kwargs):
@@ -383,10 +413,6 @@ class LogFileRunner(Runner):
         report_progress('start-up', detail='building the model')
         return super().build_model(*args, **kwargs)
 
-    def wrap_model(self, *args, **kwargs):
-        report_progress('start-up', detail='wrapping the model')
-        return super().wrap_model(*args, **kwargs)
-
     def dump_config(self):
         report_progress('start-up', detail='writing the config')
         return super().dump_config()
@@ -399,6 +425,20 @@ class LogFileRunner(Runner):
                     handler.addFilter(_KeepDumpsOffTheConsole())
         return logger
 
+    def wrap_model(self, model_wrapper_cfg, model):
+        report_progress('start-up', detail='wrapping the model')
+        if self._train_loop is None and isinstance(model, torch.nn.Module):
+            return model
+        return super().wrap_model(model_wrapper_cfg, model)
+
+
+# The Runner arguments a config holds (mmengine's Runner.from_cfg reads the same keys).
+_RUNNER_KEYS = ('work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg',
+                'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler',
+                'val_evaluator', 'test_evaluator', 'default_hooks', 'custom_hooks',
+                'data_preprocessor', 'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor',
+                'log_level', 'visualizer', 'default_scope', 'randomness', 'experiment_name')
+
 
 def add_runner_arguments(parser):
     """The options tools/train.py and tools/test.py share: ``--show-config``, ``--launcher``."""
@@ -408,16 +448,24 @@ def add_runner_arguments(parser):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
 
 
-def build_runner(cfg, show_config=False):
+def build_runner(cfg, show_config=False, model=None, **components):
     """Build the Runner, with restorelab's changes to mmengine installed first
     (:func:`~restorelab.engine.setup.setup_engine`). The config, environment and hook
-    order are written to the log file, and to the terminal only with ``show_config``."""
+    order are written to the log file, and to the terminal only with ``show_config``.
+    ``model``: a model already built (by :func:`~restorelab.apis.load_restorer`) to run
+    instead of building ``cfg.model``, with ``components`` (built loaders, evaluators,
+    hooks) over the config's: what tools/test.py and the benchmark's cells do."""
     setup_engine()
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
         return RUNNERS.build(cfg)
     runner_cls = type('LogFileRunner', (LogFileRunner,), dict(show_config=bool(show_config)))
-    runner = runner_cls.from_cfg(cfg)
+    if model is None:
+        runner = runner_cls.from_cfg(cfg)
+    else:
+        kwargs = {k: cfg[k] for k in _RUNNER_KEYS if cfg.get(k) is not None}
+        kwargs.setdefault('env_cfg', dict(dist_cfg=dict(backend='nccl')))
+        runner = runner_cls(model=model, cfg=cfg, **dict(kwargs, **components))
     if not show_config:
         log_file = osp.join(runner.log_dir, f'{runner.timestamp}.log')
         print_log(f'config, environment and hook order: {log_file}', logger='current')
@@ -450,23 +498,40 @@ def apply_inference_switches(cfg, bf16=False, compile=False):
         cfg.model.test_cfg.compile = True
 
 
-QUANTIZED_METRICS = ('PSNR', 'SSIM', 'NIQE', 'BRISQUE')
-
-
-def _evaluator_metrics(evaluator):
+def evaluator_metrics(evaluator):
     """The metric dicts of a ``test_evaluator`` (a dict, a list of dicts, or an Evaluator
     dict holding ``metrics``; a list of those for several test sets)."""
     if isinstance(evaluator, (list, tuple)):
-        return [m for item in evaluator for m in _evaluator_metrics(item)]
+        return [m for item in evaluator for m in evaluator_metrics(item)]
     if isinstance(evaluator, dict) and 'metrics' in evaluator and 'type' not in evaluator:
-        return _evaluator_metrics(evaluator['metrics'])
+        return evaluator_metrics(evaluator['metrics'])
     return [evaluator] if isinstance(evaluator, dict) else []
+
+
+def metric_class(metric_cfg):
+    """The registered class of a metric config (``type`` a name or a class), None if unknown."""
+    from mmengine.registry import DefaultScope
+
+    from restorelab.registry import METRICS
+    kind = metric_cfg.get('type')
+    if isinstance(kind, type):
+        return kind
+    with DefaultScope.overwrite_default_scope('restorelab'):
+        return METRICS.get(kind) if isinstance(kind, str) else None
+
+
+def quantized_metrics(evaluator):
+    """The metric dicts of ``evaluator`` that quantise predictions to 8 bits (restorelab's
+    :class:`~restorelab.evaluation.metrics.PerImageMetric` and its subclasses)."""
+    from restorelab.evaluation.metrics import PerImageMetric
+    return [m for m in evaluator_metrics(evaluator)
+            if isinstance(metric_class(m), type) and issubclass(metric_class(m), PerImageMetric)]
 
 
 def apply_quantize(cfg, quantize):
     """``--quantize round|truncate`` of tools/test.py: how predictions become 8 bits before
-    scoring, set on every PSNR/SSIM/NIQE/BRISQUE metric of ``test_evaluator``; returns the
-    mode (``None`` when not given: the config's own settings stay)."""
+    scoring, set on every restorelab metric of ``test_evaluator``; returns the mode (``None``
+    when not given: the config's own settings stay)."""
     from restorelab.evaluation.functional import check_quantize
 
     if quantize is None:
@@ -475,32 +540,27 @@ def apply_quantize(cfg, quantize):
         check_quantize(quantize)
     except ValueError as err:
         raise LaunchError(f'--quantize: {err}') from None
-    metrics = [m for m in _evaluator_metrics(cfg.get('test_evaluator'))
-               if str(m.get('type', '')).split('.')[-1] in QUANTIZED_METRICS]
+    metrics = quantized_metrics(cfg.get('test_evaluator'))
     if not metrics:
         raise LaunchError(f'--quantize {quantize}: the config\'s test_evaluator has no '
-                          f'{"/".join(QUANTIZED_METRICS)} metric to apply it to')
+                          'restorelab metric (PSNR/SSIM/NIQE/BRISQUE, ...) to apply it to')
     for metric in metrics:
         metric['quantize'] = quantize
     return quantize
 
 
-def prepare_test(cfg, checkpoint, save_images=None, quantize=None):
-    """Test ``checkpoint`` (loaded with weights_only) and optionally save the
-    restored images to ``save_images``, quantised as ``quantize`` says (default
-    'round'; see :func:`apply_quantize`)."""
-    if not osp.isfile(checkpoint):
-        raise LaunchError(f'checkpoint {checkpoint!r} does not exist')
-    cfg.load_from = checkpoint
-    cfg.resume = False
+def prepare_test(cfg, save_images=None, quantize=None):
+    """Configure a test run (the model comes built and loaded, see tools/test.py): drop the
+    training parts and optionally save the restored images to ``save_images``, quantised as
+    ``quantize`` says (default: as the config's metrics quantise, else 'round'; see
+    :func:`apply_quantize`)."""
     # Training-only parts are not built for testing.
-    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler'):
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler', 'load_from'):
         cfg.pop(key, None)
+    cfg.resume = False
     if save_images:
         if quantize is None:  # save as the config's metrics quantise
-            modes = {m.get('quantize', 'round') for m in _evaluator_metrics(
-                cfg.get('test_evaluator')) if str(m.get('type', '')).split('.')[-1]
-                in QUANTIZED_METRICS}
+            modes = {m.get('quantize', 'round') for m in quantized_metrics(cfg.get('test_evaluator'))}
             quantize = modes.pop() if len(modes) == 1 else 'round'
         hooks = list(cfg.get('custom_hooks') or [])
         hooks.append(dict(type='SaveResultsHook', out_dir=save_images,

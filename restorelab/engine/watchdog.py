@@ -14,9 +14,11 @@ another saves a checkpoint or validates (and reports it) never trips it.
 On a stall every process writes the Python stack of each of its threads to the log
 (:mod:`faulthandler`), one of them prints one paragraph naming the process that stopped, its
 phase, its iteration and how long it waited, and every process exits with status
-``STALL_EXIT_STATUS``: torchrun (``MAX_RESTARTS``) then restarts the group, which resumes from the
-newest complete checkpoint; without restarts the paragraph ends with the command that continues
-the run.
+``STALL_EXIT_STATUS``, the others only once that paragraph is printed (torchrun stops every
+process of a group as soon as one of them ends, which could stop the printing one before it
+printed): torchrun (``MAX_RESTARTS``) then restarts the group, which resumes from the newest
+complete checkpoint; without restarts the paragraph ends with the command that continues the
+run.
 
 The timeout is ``watchdog_timeout`` (config, ``--watchdog-timeout``) when set, else derived from
 the measured training iterations: ``max(ITERATION_FACTOR x the median iteration, FLOOR)``. 0
@@ -58,6 +60,9 @@ FLOOR = 600.0  # seconds: the least derived timeout
 ITERATION_FACTOR = 10  # the derived timeout is this many median iterations (or FLOOR)
 STALL_EXIT_STATUS = 1
 FALLBACK_GRACE = 60.0  # the native timer fires this long after the timeout
+# Seconds a process that does not print the paragraph of a stall waits for it, beyond the time
+# the printing process waits for the others' records.
+REPORT_GRACE = 5.0
 # The environment variable naming the file of the launcher's log, mentioned in the paragraph.
 LAUNCHER_LOG_ENV = 'RESTORELAB_LAUNCHER_LOG'
 
@@ -221,6 +226,23 @@ class GroupView:
     def put_record(self, record):
         if self.store is not None:
             self._call(self.store.set, f'record/{self.rank}', json.dumps(record))
+
+    def mark_reported(self):
+        """Say that the paragraph of the stall is on the screen."""
+        if self.store is not None:
+            self._call(self.store.set, 'reported', '1')
+
+    def wait_reported(self, wait):
+        """Wait up to ``wait`` seconds for the paragraph (:meth:`mark_reported`); whether it
+        came."""
+        deadline = time.monotonic() + wait
+        while self.store is not None:
+            if self._call(self.store.check, ['reported']):
+                return True
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        return False
 
     def records(self, wait):
         """{rank: record} of the processes that answered within ``wait`` seconds."""
@@ -407,20 +429,30 @@ class Watchdog:
         now = time.monotonic()
         record = self._record(own, now)
         group = self.group
+        shared = group is not None and group.store is not None
         reporter = not follower
-        if group is not None and group.store is not None:
+        if shared:
             reporter = group.claim_report() and not follower
-            group.put_record(record)
+        # The stacks before the record: a record in the store says that this process's stacks
+        # are in the log. torchrun stops the other processes of a group as soon as one of them
+        # ends, so the reporter waits for the others' records, and the others wait for its
+        # paragraph (both bounded), before any of them ends.
         self.write_stacks(record)
+        if shared:
+            group.put_record(record)
+        records_wait = min(max(3 * self.poll, 2.0), 10.0)
         paragraph = None
         if reporter:
             records = {record['rank']: record}
-            if group is not None and group.store is not None:
-                records.update(group.records(wait=min(max(3 * self.poll, 2.0), 10.0)))
-            asked = group is not None and group.store is not None
-            paragraph = self.paragraph(quiet, timeout, records, asked=asked)
+            if shared:
+                records.update(group.records(wait=records_wait))
+            paragraph = self.paragraph(quiet, timeout, records, asked=shared)
             _write(self.log_path(), paragraph + '\n')
             print(paragraph, file=sys.stderr, flush=True)
+            if shared:
+                group.mark_reported()
+        elif shared:
+            group.wait_reported(records_wait + REPORT_GRACE)
         self.stalled = Stall(record=record, quiet=quiet, timeout=timeout, paragraph=paragraph,
                              reporter=reporter)
         self._stop.set()

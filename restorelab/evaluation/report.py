@@ -6,18 +6,19 @@ import os
 
 from restorelab.utils.fileio import write_json
 
-from .folder import FolderEvalError
-from .functional import METRIC_NAMES
+from restorelab.utils.errors import FolderEvalError
 
 
 def _fmt(value):
     return 'inf' if math.isinf(value) else f'{value:.4f}'
 
 
-def format_report(report, metrics=METRIC_NAMES):
-    """The per-image table and the mean, as text for the terminal."""
+def format_report(report, metrics=None):
+    """The per-image table and the mean (``metrics``: the names to show, default every one of
+    the report), as text for the terminal."""
+    metrics = list(report['mean']) if metrics is None else metrics
     width = max([len('image'), len('mean')] + [len(r['key']) for r in report['images']])
-    header = f'{"image":<{width}}  ' + '  '.join(f'{m.upper():>8}' for m in metrics)
+    header = f'{"image":<{width}}  ' + '  '.join(f'{m:>8}' for m in metrics)
     protocol = report['protocol']
     if report.get('quantize'):
         protocol += f' (16-bit results brought to 8 bits by {report["quantize"]})'
@@ -37,8 +38,9 @@ def format_report(report, metrics=METRIC_NAMES):
     return '\n'.join(lines)
 
 
-def write_report(report, out, metrics=METRIC_NAMES):
+def write_report(report, out, metrics=None):
     """Write the report as JSON (``.json``) or a CSV table (``.csv``) with a mean row."""
+    metrics = list(report['mean']) if metrics is None else metrics
     ext = os.path.splitext(out)[1].lower()
     if ext not in ('.json', '.csv'):
         raise FolderEvalError(f'output file {out!r} must end in .json or .csv')

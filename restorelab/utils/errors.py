@@ -94,6 +94,11 @@ class BenchmarkError(UserInputError, ValueError):
     """The benchmark cannot run as asked (device, resume file, selection)."""
 
 
+class ModelRefError(UserInputError, ValueError):
+    """A model reference (config + checkpoint, released name, .onnx, identity) is of no known
+    kind or does not fit what it names."""
+
+
 # --------------------------------------- Checkpoints and released models
 
 

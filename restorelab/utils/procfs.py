@@ -1,14 +1,16 @@
-"""What Linux tells a process about itself (``/proc/self``): the one reader of
-``/proc/self/status`` in restorelab, the peak-RSS reset and glibc's heap trim, used by the memory
-probes (benchmark cost, ``benchmarks/harness.py``) and the file writer (the umask)."""
+"""What Linux tells a process about itself (``/proc/self``): the one reader of its status file
+(:data:`STATUS`) in restorelab, the peak-RSS reset and glibc's heap trim, used by the memory
+probes (benchmark cost, ``restorelab/utils/profiling.py``) and the file writer (the umask)."""
 import os
+
+STATUS = '/proc/self/status'
 
 
 def status_value(field):
-    """The value of ``field`` in ``/proc/self/status`` as a string (e.g. ``'2048 kB'``,
+    """The value of ``field`` in :data:`STATUS` as a string (e.g. ``'2048 kB'``,
     ``'0022'``), or None where it is not available (not Linux, or an old kernel)."""
     try:
-        with open('/proc/self/status') as f:
+        with open(STATUS) as f:
             for line in f:
                 if line.startswith(field + ':'):
                     return line.split(':', 1)[1].strip()
@@ -18,7 +20,7 @@ def status_value(field):
 
 
 def status_kb(field):
-    """A memory field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``) in kB, or None."""
+    """A memory field of :data:`STATUS` (``VmRSS``, ``VmHWM``) in kB, or None."""
     value = status_value(field)
     return int(value.split()[0]) if value else None
 

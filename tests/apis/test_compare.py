@@ -11,8 +11,8 @@ import torch.nn as nn
 from restorelab.apis import derain, init_model, restore_image
 from restorelab.apis.compare import (Cancelled, derain_each, pair_by_name, score, to_rgb8)
 from restorelab.apis.inference import InferenceMemoryError
-from restorelab.benchmark.model_list import (ModelCache, ModelChoice, ModelListError,
-                                             model_choices, parse_model_arg)
+from restorelab.utils.errors import ModelListError
+from restorelab.webui import ModelCache, ModelChoice, model_choices, parse_model_arg
 from restorelab.evaluation.functional import compute_metrics
 from restorelab.models.restorers.inference_utils import (auto_tile, check_test_cfg,
                                                          count_arch_calls, restore_tensor,
@@ -190,34 +190,36 @@ def test_pair_by_name():
 
 # ------------------------------------------------------------------------- the model list
 def test_parse_model_arg_forms(tiny_checkpoint, tmp_path):
-    spec = parse_model_arg(f'{TINY_CONFIG}:{tiny_checkpoint}')
-    assert spec == dict(name='tiny_rain200h', type='model', config=TINY_CONFIG,
-                        checkpoint=tiny_checkpoint, convert=None, convert_key=None)
-    assert parse_model_arg(f'Mine={TINY_CONFIG}:{tiny_checkpoint}')['name'] == 'Mine'
-    assert parse_model_arg('prenet_rain100h') == dict(name='prenet_rain100h', type='released',
-                                                      zoo='prenet_rain100h')
+    choice = parse_model_arg(f'{TINY_CONFIG}:{tiny_checkpoint}')
+    assert choice == ModelChoice('tiny_rain200h', dict(config=TINY_CONFIG,
+                                                       checkpoint=tiny_checkpoint))
+    assert parse_model_arg(f'Mine={TINY_CONFIG}:{tiny_checkpoint}').label == 'Mine'
+    assert parse_model_arg('prenet_rain100h') == ModelChoice('prenet_rain100h',
+                                                             dict(zoo='prenet_rain100h'))
+    assert parse_model_arg('Rainy=identity') == ModelChoice('Rainy', dict(type='identity'))
+    assert parse_model_arg('x.onnx').ref == dict(onnx='x.onnx')
     with pytest.raises(ModelListError, match='checkpoint file .*missing.pth.* does not exist'):
         parse_model_arg(f'{TINY_CONFIG}:{tmp_path}/missing.pth')
-    with pytest.raises(ModelListError, match='names a file alone'):
+    with pytest.raises(ModelListError, match='is a file alone: a config needs its checkpoint'):
         parse_model_arg(TINY_CONFIG)
     with pytest.raises(ModelListError, match='not a released model name.*prenet_rain100h'):
         parse_model_arg('no_such_model')
 
 
-def test_model_choices_from_a_bench_config(tiny_checkpoint):
+def test_model_choices_from_a_bench_config(tiny_checkpoint, tmp_path):
     bench = dict(
         models=[dict(name='A', config=TINY_CONFIG, checkpoint=tiny_checkpoint),
                 dict(name='B', config=TINY_CONFIG,
-                     checkpoint=dict(SetH=tiny_checkpoint, SetL=tiny_checkpoint)),
+                     checkpoint=dict(SetH=tiny_checkpoint, SetL=str(tmp_path / 'l.pth'))),
                 dict(name='PReNet', zoo='prenet_rain100h'),
                 dict(name='identity', type='identity')],
-        datasets=[dict(name=n, type='paired', data_root='unused', protocol='restormer')
+        datasets=[dict(name=n, config='configs/_base_/datasets/rain200h.py')
                   for n in ('SetH', 'SetL')],
         inference=dict(tile=64))
     choices, inference = model_choices([f'Mine={TINY_CONFIG}:{tiny_checkpoint}'], bench)
     assert [c.label for c in choices] == ['Mine', 'A', 'B (SetH)', 'B (SetL)', 'PReNet', 'identity']
     assert inference['tile'] == 64
-    assert choices[3].dataset == 'SetL' and choices[-1].is_identity
+    assert choices[3].ref['checkpoint'] == str(tmp_path / 'l.pth') and choices[-1].is_identity
     assert 'released model prenet_rain100h' in choices[4].describe()
     cache = ModelCache(inference)
     model = cache.get(choices[2])
@@ -247,7 +249,7 @@ def test_derain_each_outputs_times_scores_and_errors(tiny_checkpoint, tmp_path):
     torch.save({'state_dict': {'x': torch.zeros(1)}}, bad_ckpt)
     choices, inference = model_choices([f'Tiny={TINY_CONFIG}:{tiny_checkpoint}',
                                         f'Broken={TINY_CONFIG}:{bad_ckpt}'])
-    choices.append(ModelChoice('identity', dict(name='identity', type='identity')))
+    choices.append(ModelChoice('identity', dict(type='identity')))
     cache = ModelCache(inference)
     images = [str(tmp_path / 'r1.png'), str(tmp_path / 'bad.png')]
     pairs, _ = pair_by_name(images, [str(tmp_path / 'gt' / 'r1.png')])
@@ -280,7 +282,7 @@ def test_derain_each_cancel_stops_between_tiles(tmp_path):
     imwrite_image(tmp_path / 'a.png', _photo(96, 96))
     arch = CountingArch()
     model = _restorer(arch)
-    choice = ModelChoice('counting', dict(name='counting', type='model'))
+    choice = ModelChoice('counting', dict(config='counting.py'))
 
     def stop_soon(fraction, text):
         if arch.calls >= 4:

@@ -21,19 +21,21 @@ from tests.fixtures.zoo_server import (FIXTURE_NAME, ZooServer, fixture_bytes,
                                        fixture_release, fixture_state_dict, url_path)
 
 REPO = Path(__file__).resolve().parents[2]
-DOC = REPO / 'docs' / 'model_zoo.md'
-# The twelve releases that are plain files in public git repositories (each with its sha256),
-# DRSformer's five Google Drive files and Restormer's release asset; DualGCN's five TensorFlow
-# checkpoints (an .index file by sha256, its .data shard beside it by git blob id).
+DOC = REPO / 'docs' / 'released_weights.md'
+# The twelve releases that are plain files in public git repositories (each with its sha256) and
+# DDN's training-code archive (a .zip holding a TensorFlow checkpoint, also by sha256);
+# DRSformer's five Google Drive files, MSPFN's Drive file and Restormer's release asset; DualGCN's
+# five TensorFlow checkpoints (an .index file by sha256, its .data shard beside it by git blob id).
 EXPECTED_SHA256 = {f'{m}_{s}' for m in ('prenet', 'prenet_r', 'prn', 'prn_r', 'brn', 'aidnet')
-                   for s in ('rain100h', 'rain100l')}
+                   for s in ('rain100h', 'rain100l')} | {'ddn_ddn_data'}
 EXPECTED_ELSEWHERE = {f'drsformer_{s}' for s in ('rain200l', 'rain200h', 'did_data', 'ddn_data',
-                                                 'spa_data')} | {'restormer_rain13k'}
+                                                 'spa_data')} | {'restormer_rain13k',
+                                                                 'mspfn_m17n1_rain13k'}
 EXPECTED_WITH_COMPANIONS = {f'dualgcn_{s}' for s in ('rain200h', 'rain200l', 'did_data',
                                                      'ddn_data', 'spa_data')}
-# csdwren/RecDerain's Rain200H/Rain200L files (RESCAN, PReNet and BRN retrained by the BRN
-# authors), plain files checked by their sha256.
-EXPECTED_RECDERAIN_RAIN200 = {f'{m}_{s}' for m in ('rescan', 'prenet', 'brn')
+# csdwren/RecDerain's Rain200H/Rain200L files (RESCAN, PReNet, BRN and SPANet retrained by the
+# BRN authors), plain files checked by their sha256.
+EXPECTED_RECDERAIN_RAIN200 = {f'{m}_{s}' for m in ('rescan', 'prenet', 'brn', 'spanet')
                               for s in ('rain200h', 'rain200l')}
 # hongwang01/RCDNet's Pretrained Model/*/model_best.pt, too large to be read from a copy of the
 # repository here: checked by their git blob ids.
@@ -301,6 +303,7 @@ def test_the_fetched_releases_and_their_checks():
     assert EXPECTED_RECDERAIN_RAIN200 <= fetched
     assert {RELEASES[n].check for n in EXPECTED_RECDERAIN_RAIN200} == {'sha256'}
     assert {RELEASES[n].source.repo for n in EXPECTED_RECDERAIN_RAIN200} == {'csdwren/RecDerain'}
+    assert RELEASES['spanet_spa_data'].check == 'sha256' and 'spanet_spa_data' in fetched
     assert EXPECTED_RCDNET <= fetched
     assert {(RELEASES[n].host, RELEASES[n].check) for n in EXPECTED_RCDNET} == {('github', 'git blob')}
     assert RELEASES['rcdnet_rain100l'].url.endswith('/Pretrained%20Model/rain100L/model_best.pt')
@@ -366,7 +369,7 @@ def test_manifest_entry_is_well_formed(name, converters):
 
 
 def test_docs_show_the_manifest():
-    """docs/model_zoo.md's tables are `python tools/zoo.py list --markdown`, kept in sync."""
+    """docs/released_weights.md's tables are `python tools/zoo.py list --markdown`, kept in sync."""
     assert zoo.markdown_tables() in DOC.read_text()
 
 

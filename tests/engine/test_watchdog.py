@@ -98,8 +98,13 @@ def _member(store, rank, on_stall, log):
 
 
 def test_a_group_trips_only_when_no_process_progresses(tmp_path, store, monkeypatch):
-    stalls, on_stall = _collecting()
     log = str(tmp_path / 'run.log')
+    stalls, ended_with_log = [], []
+
+    def on_stall(stall):  # where a process would end: what the log held then
+        stalls.append(stall)
+        ended_with_log.append(open(log).read())
+
     waiting, stuck = _member(store, 0, on_stall, log), _member(store, 1, on_stall, log)
     stuck.report('data', 7)
     start = time.monotonic()
@@ -136,6 +141,11 @@ def test_a_group_trips_only_when_no_process_progresses(tmp_path, store, monkeypa
     assert 'rank 0 waits in a collective (gradient all-reduce) of iteration 7' in paragraph
     text = open(log).read()
     assert 'watchdog: stacks of rank 0' in text and 'watchdog: stacks of rank 1' in text
+    # Neither ended before the paragraph was written (torchrun stops a group's processes as
+    # soon as one ends) and the reporter had the stacks of both (each writes its stacks before
+    # its record).
+    assert all(paragraph in seen for seen in ended_with_log)
+    assert 'watchdog: stacks of rank 1' in text.split(paragraph)[0]
 
 
 def test_native_timer_ends_a_process_whose_monitor_cannot_run(tmp_path):

@@ -300,8 +300,8 @@ def test_eval_images_no_reference_brisque(repo_root, fitted, tmp_path, capsys):
                       '--out', str(out), '--no-progress']) == 0
     report = json.loads(out.read_text())
     assert [r['key'] for r in report['images']] == ['0', '1']
-    assert report['images'][1]['brisque'] == pytest.approx(brisque(crops[1], params), abs=1e-12)
-    assert list(report['mean']) == ['brisque']
+    assert report['images'][1]['BRISQUE'] == pytest.approx(brisque(crops[1], params), abs=1e-12)
+    assert list(report['mean']) == ['BRISQUE']
     assert 'BRISQUE' in capsys.readouterr().out
     # A flat image stops the run (naming it) unless --skip-bad.
     imwrite_rgb(real / '2_flat.png', np.full((64, 64, 3), 128, np.uint8))
@@ -332,7 +332,7 @@ def test_eval_images_scores_niqe_and_brisque_together(repo_root, fitted, tmp_pat
                                   str(niqe_file), '--brisque-params', str(folder), '--out',
                                   str(out), '--no-progress']) == 0
     header, row = out.read_text().splitlines()[:2]
-    assert header == 'key,result,gt,niqe,brisque,note'
+    assert header == 'key,result,gt,NIQE,BRISQUE,note'
     values = row.split(',')
     assert float(values[3]) == pytest.approx(niqe(img, mu, cov), abs=1e-12)
     assert float(values[4]) == pytest.approx(brisque(img, params), abs=1e-12)

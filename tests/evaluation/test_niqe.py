@@ -121,7 +121,7 @@ def test_eval_images_no_reference(repo_root, clean_images, params, params_file, 
                       str(out), '--no-progress']) == 0
     report = json.loads(out.read_text())
     assert [r['key'] for r in report['images']] == ['0', '1']
-    assert report['images'][1]['niqe'] == pytest.approx(niqe(clean_images[1], *params), abs=1e-12)
+    assert report['images'][1]['NIQE'] == pytest.approx(niqe(clean_images[1], *params), abs=1e-12)
     assert tool.main([str(real), '--no-reference', '--niqe-params', str(tmp_path / 'no.mat'),
                       '--no-progress']) == 2
     assert 'niqe_release.zip' in capsys.readouterr().err

@@ -271,3 +271,26 @@ def test_unknown_quantize_mode_is_refused_with_the_choices(bad):
         quantize_image(np.zeros((2, 2, 3), np.float32), 8, bad)
     with pytest.raises(ValueError, match='bit_depth must be 8 or 16'):
         quantize_image(np.zeros((2, 2, 3), np.float32), 12, 'round')
+
+
+def test_rgb_convention_is_the_protocol_on_the_three_channels():
+    """channels='rgb': PSNR of one MSE over all channels, SSIM the mean of the channels' SSIM;
+    for 8-bit images every protocol gives skimage's RGB numbers (rcdnet's im2double PSNR with
+    peak 1 equals peak 255 on the 8-bit values)."""
+    from skimage.metrics import peak_signal_noise_ratio
+    rng = np.random.default_rng(11)
+    gt = rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)
+    pred = np.clip(gt.astype(int) + rng.integers(-25, 26, gt.shape), 0, 255).astype(np.uint8)
+    expected_psnr = peak_signal_noise_ratio(gt, pred, data_range=255)
+    expected_ssim = structural_similarity(gt, pred, channel_axis=2, gaussian_weights=True,
+                                          sigma=1.5, use_sample_covariance=False, data_range=255)
+    for protocol in ('restormer', 'basicsr'):
+        got = compute_metrics(pred, gt, protocol, channels='rgb')
+        assert got['psnr'] == pytest.approx(expected_psnr, abs=1e-10)
+        assert got['ssim'] == pytest.approx(expected_ssim, abs=1e-10)
+    assert compute_metrics(pred, gt, 'rcdnet', channels='rgb')['psnr'] == pytest.approx(
+        expected_psnr, abs=1e-10)
+    # The luma convention is another number from the same images.
+    assert compute_metrics(pred, gt, 'restormer')['psnr'] != pytest.approx(expected_psnr, abs=0.1)
+    with pytest.raises(ValueError, match=r"unknown channel convention 'ycbcr'"):
+        compute_metrics(pred, gt, 'restormer', channels='ycbcr')

@@ -46,7 +46,7 @@ def test_evaluator_gives_the_mean_of_functional_values_with_prefix(protocol):
     assert result['Rain200H/SSIM'] == pytest.approx(np.mean(ssims), abs=1e-12)
     per_image = evaluator.metrics[0].per_image
     assert [r['key'] for r in per_image] == ['img0', 'img1', 'img2']
-    assert [r['psnr'] for r in per_image] == pytest.approx(psnrs, abs=1e-12)
+    assert [r['PSNR'] for r in per_image] == pytest.approx(psnrs, abs=1e-12)
 
 
 def test_without_prefix_the_keys_are_psnr_and_ssim_and_crop_border_applies():
@@ -121,3 +121,19 @@ def test_unknown_protocol_and_misplaced_crop_border_are_refused_at_build():
         PSNR(protocol='Restormer')
     with pytest.raises(ValueError, match="use protocol='basicsr'"):
         SSIM(protocol='rcdnet', crop_border=2)
+
+
+def test_the_other_convention_is_the_same_class_with_rgb_channels():
+    from restorelab.evaluation.functional import compute_metrics
+
+    cfg = dict(type='PSNR', protocol='rcdnet', prefix='A')
+    assert PSNR.other_convention(cfg) == dict(cfg, channels='rgb')
+    assert SSIM.other_convention(dict(cfg, channels='rgb'))['channels'] == 'y'
+    rng = np.random.default_rng(2)
+    gt = rng.integers(0, 256, (3, 20, 24), dtype=np.uint8)  # 8-bit images, as saved results
+    pred = np.clip(gt.astype(int) + rng.integers(-9, 10, gt.shape), 0, 255).astype(np.uint8)
+    metric = PSNR(protocol='rcdnet', channels='rgb')
+    assert metric.name == 'PSNR_RGB'
+    metric.process(None, [dict(key='a', pred_img=pred, gt_img=gt)])
+    assert metric.compute_metrics(metric.results) == {'PSNR_RGB': compute_metrics(
+        pred.transpose(1, 2, 0), gt.transpose(1, 2, 0), 'rcdnet', channels='rgb')['psnr']}

@@ -1,4 +1,4 @@
-"""Every baseline config under configs/{restormer,uformer,idt,prenet,brn,aidnet,dualgcn,rescan}
+"""Every baseline config under configs/{restormer,uformer,idt,prenet,brn,aidnet,dualgcn,rescan,spanet}
 loads with mmengine's Config.fromfile and is wired to the arch, dataset and protocol its file
 name says."""
 from pathlib import Path
@@ -8,7 +8,8 @@ from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 METHODS = {'restormer': 'Restormer', 'uformer': 'Uformer', 'idt': 'IDT', 'prenet': 'PReNet',
-           'brn': 'BRN', 'aidnet': 'AIDNet', 'dualgcn': 'DualGCN', 'rescan': 'RESCAN'}
+           'brn': 'BRN', 'aidnet': 'AIDNet', 'dualgcn': 'DualGCN', 'rescan': 'RESCAN',
+           'spanet': 'SPANet'}
 # configs/prenet/ also holds the released PReNet variants: file-name prefix -> arch.
 PRENET_VARIANTS = {'prenet_r': 'PReNet_r', 'prn_r': 'PRN_r', 'prn': 'PRN', 'prenet': 'PReNet'}
 # file-name suffix -> (dataset folder under data/, evaluation protocol)
@@ -26,7 +27,8 @@ REQUIRED = ('rain200l', 'rain200h', 'did_data', 'ddn_data', 'spa_data')
 STATISTIC_SCRIPT_FAMILIES = ('prenet', 'brn', 'aidnet')
 # BRN and AIDNet: the sets their releases trained (and published weights for).
 REQUIRED_BY_METHOD = {'brn': ('rain100h', 'rain100l'), 'aidnet': ('rain100h', 'rain100l'),
-                      'rescan': ('rain200h', 'rain200l')}
+                      'rescan': ('rain200h', 'rain200l'),
+                      'spanet': ('spa_data', 'rain200h', 'rain200l')}
 
 CONFIGS = sorted(p for m in METHODS for p in (REPO / 'configs' / m).glob('*.py'))
 
@@ -85,7 +87,8 @@ def test_baseline_config(path):
     # Both read the same copies of the set (Rain100: layout='jorder' or 'numbered').
     assert set(train_ds.get('layouts') or {}) == set(val_ds.get('layouts') or {})
     assert train_ds.pipeline[-1].type == 'PackInputs'
-    assert any(t.type == 'PairedRandomCrop' for t in train_ds.pipeline)
+    # A random crop of the pair (SPANet's release crops a random window and resizes it).
+    assert any(t.type in ('PairedRandomCrop', 'PairedRandomResizedCrop') for t in train_ds.pipeline)
 
 
 @pytest.mark.parametrize('variant', ['prn', 'prenet_r', 'prn_r'])

@@ -1,11 +1,15 @@
-"""EdgeLoss (MPRNet's Laplacian edge loss) against a numpy reference and closed forms; CompositeLoss
-sums its losses."""
+"""EdgeLoss (MPRNet's Laplacian-pyramid edge loss) against a numpy reference and closed forms;
+Laplacian3x3EdgeLoss (MSPFN's 3x3 Laplacian edge loss) against closed forms; CompositeLoss sums
+its losses."""
 import numpy as np
 import pytest
 import torch
 
-from restorelab.models.losses import CharbonnierLoss, CompositeLoss, EdgeLoss, L1Loss
-from restorelab.models.losses.edge_loss import laplacian, pyramid_kernel
+import math
+
+from restorelab.models.losses import (CharbonnierLoss, CompositeLoss, EdgeLoss, L1Loss,
+                                      Laplacian3x3EdgeLoss)
+from restorelab.models.losses.edge_loss import laplacian, laplacian3x3, pyramid_kernel
 from restorelab.registry import MODELS
 
 TAPS = np.array([0.05, 0.25, 0.4, 0.25, 0.05])
@@ -66,6 +70,42 @@ def test_edge_loss_weight_and_errors():
     with pytest.raises(ValueError, match='EdgeLoss: pred and target must be'):
         EdgeLoss()(pred, target[..., :4])
     assert 'kernel' not in EdgeLoss().state_dict()  # a constant, not saved
+
+
+def test_laplacian3x3_closed_forms():
+    # A constant c on 4x5: 8c - (neighbours inside) = 5c at the 4 corners, 3c at the 10 other
+    # border pixels, 0 at the 6 inner ones (zero 'SAME' padding).
+    c = 0.1
+    lap = laplacian3x3(torch.full((1, 1, 4, 5), c, dtype=torch.float64))
+    expected = torch.full((4, 5), 3 * c, dtype=torch.float64)
+    expected[1:-1, 1:-1] = 0
+    expected[0, 0] = expected[0, -1] = expected[-1, 0] = expected[-1, -1] = 5 * c
+    torch.testing.assert_close(lap[0, 0], expected, rtol=0, atol=1e-15)
+    # An impulse in channel 0: 8 at it, -1 around it; channel 1 untouched.
+    impulse = torch.zeros(1, 2, 5, 5, dtype=torch.float64)
+    impulse[0, 0, 2, 2] = 1.0
+    lap = laplacian3x3(impulse)
+    assert lap[0, 0, 2, 2] == 8 and lap[0, 0, 1:4, 1:4].sum() == 0 and lap[0, 0, 1, 1] == -1
+    assert lap[0, 0].abs().sum() == 16 and lap[0, 1].abs().max() == 0
+
+
+def test_laplacian3x3_edge_loss_closed_form_and_weight():
+    def rho(v, eps=1e-3):
+        return math.sqrt(v * v + eps * eps)
+
+    target = torch.rand(1, 1, 4, 5, dtype=torch.float64)
+    c = 0.1  # a constant error has edges only at the zero-padded border (see above)
+    expected = (4 * rho(5 * c) + 10 * rho(3 * c) + 6 * rho(0)) / 20
+    assert Laplacian3x3EdgeLoss()(target + c, target).item() == pytest.approx(expected, rel=1e-12)
+    assert Laplacian3x3EdgeLoss(eps=0.5, loss_weight=0.05, reduction='sum')(
+        target + c, target).item() == pytest.approx(
+            0.05 * (4 * rho(5 * c, 0.5) + 10 * rho(3 * c, 0.5) + 6 * rho(0, 0.5)), rel=1e-12)
+    weight = torch.zeros(1, 1, 4, 5, dtype=torch.float64)
+    weight[..., 0, 0] = 1  # a corner only
+    loss = Laplacian3x3EdgeLoss(reduction='sum')(target + c, target, weight)
+    assert loss.item() == pytest.approx(rho(5 * c), rel=1e-12)
+    with pytest.raises(ValueError, match='Laplacian3x3EdgeLoss: eps must be a number >= 0'):
+        Laplacian3x3EdgeLoss(eps=-1)
 
 
 def test_composite_loss_is_the_sum_of_its_losses():

@@ -395,3 +395,30 @@ def test_a_multi_stage_loss_gets_every_stage_output():
     with pytest.raises(ValueError, match='needs the output of every stage, but TwoConv has no '
                                          r'forward_stages\(\)'):
         single(**single.data_preprocessor(_data()), mode='loss')
+
+
+class InputContrast(nn.Module):
+    """A loss that needs the input batch: mean |pred - target| - 0.25 mean |pred - inputs|."""
+
+    takes_inputs = True
+
+    def forward(self, pred, target, weight=None, inputs=None):
+        assert weight is None
+        return (pred - target).abs().mean() - 0.25 * (pred - inputs).abs().mean()
+
+
+def test_a_loss_that_takes_inputs_gets_the_input_batch():
+    model = ImageRestorer(TwoConv(), InputContrast())
+    data = model.data_preprocessor(_data(), training=True)
+    gt = torch.stack([s.gt_img for s in data['data_samples']])
+    x = data['inputs']
+    pred = model.arch(x)
+    expected = (pred - gt).abs().mean() - 0.25 * (pred - x).abs().mean()
+    torch.testing.assert_close(model(**data, mode='loss')['loss_pix'], expected)
+    # Inside a CompositeLoss only the losses that ask for it get the inputs.
+    composite = ImageRestorer(TwoConv(), dict(type='CompositeLoss', losses=[
+        dict(type='L1Loss', loss_weight=2.0), InputContrast()]))
+    assert composite.pixel_loss.takes_inputs
+    expected = 2 * (pred - gt).abs().mean() + expected
+    torch.testing.assert_close(composite(**data, mode='loss')['loss_pix'], expected)
+    assert not MODELS.build(dict(type='CompositeLoss', losses=[dict(type='L1Loss')])).takes_inputs

@@ -34,10 +34,11 @@ class FaultHook(Hook):
     (a list of 1-based iterations) that rank's arch outputs NaN in those iterations;
     with ``term_rank``/``term_at`` that rank sends itself SIGTERM during iteration
     ``term_at`` (as a preemption would); with ``kill_rank``/``kill_at`` that rank
-    SIGKILLs itself during iteration ``kill_at`` of the first start (not after a
-    torchrun restart); with ``stall_data_rank``/``stall_data_at`` that rank creates
-    ``work_dir/stall_data`` before iteration ``stall_data_at``, which makes a
-    ``StallDataOnce`` transform stop its worker; with ``slow_rank`` and
+    SIGKILLs itself during iteration ``kill_at`` of torchrun's start ``kill_restart``
+    (default 0: the first start; ``work_dir/killed_rank<R>`` gets its pid first); with
+    ``stall_data_rank``/``stall_data_at`` that rank creates ``work_dir/stall_data``
+    before iteration ``stall_data_at``, which makes a ``StallDataOnce`` transform stop
+    its worker; with ``slow_rank`` and
     ``slow_val_s``/``slow_save_s``, that rank spends that long on each validation
     batch / each chunk of the first checkpoint it writes (which gets ``slow_save_mb``
     MiB more, i.e. as many chunks more); ``work_dir/slow_val.json`` and
@@ -46,13 +47,13 @@ class FaultHook(Hook):
     priority = 'HIGH'  # records an iteration before NonFiniteGuardHook may stop the run
 
     def __init__(self, hang_rank=None, hang_at=None, hang_once=False, nan_rank=None, nan_at=(),
-                 term_rank=None, term_at=None, kill_rank=None, kill_at=None,
+                 term_rank=None, term_at=None, kill_rank=None, kill_at=None, kill_restart=0,
                  stall_data_rank=None, stall_data_at=None, slow_rank=0, slow_val_s=0,
                  slow_save_s=0, slow_save_mb=8):
         self.hang_rank = hang_rank
         self.hang_at = hang_at
         self.hang_once = hang_once
-        self.kill_rank, self.kill_at = kill_rank, kill_at
+        self.kill_rank, self.kill_at, self.kill_restart = kill_rank, kill_at, kill_restart
         self.stall_data_rank, self.stall_data_at = stall_data_rank, stall_data_at
         self.slow_rank, self.slow_val_s = slow_rank, slow_val_s
         self.slow_save_s, self.slow_save_mb = slow_save_s, slow_save_mb
@@ -80,7 +81,9 @@ class FaultHook(Hook):
                 open(marker, 'w').close()
                 time.sleep(3600)
         if get_rank() == self.kill_rank and step == self.kill_at and \
-                os.environ.get('TORCHELASTIC_RESTART_COUNT', '0') == '0':
+                os.environ.get('TORCHELASTIC_RESTART_COUNT', '0') == str(self.kill_restart):
+            with open(self._path(runner, 'killed_rank{rank}'), 'w') as f:
+                f.write(str(os.getpid()))
             os.kill(os.getpid(), signal.SIGKILL)
         if get_rank() == self.stall_data_rank and step == self.stall_data_at:
             open(osp.join(runner.work_dir, 'stall_data'), 'a').close()

@@ -1,13 +1,15 @@
 """The watchdog and signals under torchrun (slow; docs/reliability.md).
 
-Injected hangs on 2 processes (a rank blocked before a collective, a DataLoader worker that
-stops yielding, a restarted rank that never joins the process group) each end in one
-paragraph and the stacks in the log, a torchrun restart and a finished run with the
-uninterrupted run's weights. A validation and a checkpoint save longer than the timeout, which
-report their progress, do not trip it. SIGINT and SIGTERM to tools/dist_train.sh save once,
-print one message last and exit with 128 + N; --resume continues with the uninterrupted
-batches. The watchdog's timeout is TIMEOUT seconds here: above the longest step of a start-up
-on a busy 2-core machine, well below the tests' own limits."""
+One run on 2 processes meets a fault in each of torchrun's starts (a rank blocked before a
+collective, a DataLoader worker that stops yielding, a SIGKILLed rank, a restarted rank that
+never joins the process group): each hang ends in one paragraph and the stacks in the log, each
+fault in a torchrun restart, and the run finishes with the uninterrupted run's weights. A
+validation and a checkpoint save longer than the timeout, which report their progress, do not
+trip it. SIGINT and SIGTERM to tools/dist_train.sh (one after the other in one run, SIGTERM to
+every process and to the launcher alone) save once, print one message last and exit with
+128 + N; --resume continues with the uninterrupted batches. The watchdog's timeout is TIMEOUT
+seconds here: above the longest step of a start-up on a busy 2-core machine, well below the
+tests' own limits."""
 import json
 import os
 import os.path as osp
@@ -18,7 +20,7 @@ import pytest
 import torch
 
 from helpers import (REPO, data_root_options, end_reports, make_rain200_folder, popen_train,
-                     trained_keys, wait_for_file)
+                     trained_keys, wait_for, wait_for_file)
 from restorelab.engine.checkpoint import safe_torch_load
 
 pytestmark = pytest.mark.slow
@@ -70,11 +72,11 @@ def _assert_like_straight(work, straight):
         assert trained_keys(work, rank) == trained_keys(straight, rank)
 
 
-def _paragraph(err):
-    """The watchdog's one paragraph on the screen (and that there is one)."""
+def _paragraphs(err, n):
+    """The watchdog's paragraphs on the screen, in order (and that there are ``n``)."""
     found = [line for line in err.splitlines() if line.startswith(PARAGRAPH)]
-    assert len(found) == 1, err[-4000:]
-    return found[0]
+    assert len(found) == n, err[-6000:]
+    return found
 
 
 def _assert_logged(paragraph, *frames):
@@ -88,56 +90,58 @@ def _assert_logged(paragraph, *frames):
         assert f'watchdog: stacks of rank {rank} (pid ' in text
     for frame in frames:
         assert frame in text, frame
+    return log
 
 
-def test_rank_blocked_before_a_collective_is_restarted_and_the_run_finishes(root, straight,
+def test_a_fault_in_each_restart_ends_in_one_paragraph_and_the_run_finishes(root, straight,
                                                                             tmp_path):
+    """One run on 2 processes with a fault in each start of torchrun's, each start after the
+    first resuming from the newest complete checkpoint: (0) rank 1 blocks before the collective
+    of iteration 5; (1) rank 1's DataLoader worker stops yielding from iteration 7 on; (2) rank 1
+    is SIGKILLed in iteration 11 (torchrun sees it die: no paragraph); (3) the restarted rank 1
+    never joins the process group (it sleeps while reading the config, before
+    init_process_group); (4) the run finishes like the uninterrupted one."""
     work = str(tmp_path / 'w')
-    proc = popen_train(_args(root, work, 'custom_hooks.0.hang_rank=1', 'custom_hooks.0.hang_at=5',
-                             'custom_hooks.0.hang_once=True'), procs=2, env=dict(MAX_RESTARTS='2'))
-    out, err = _finish(proc)
-    paragraph = _paragraph(err)
+    proc = popen_train(
+        _args(root, work, 'custom_hooks.0.hang_rank=1', 'custom_hooks.0.hang_at=5',
+              'custom_hooks.0.hang_once=True', 'custom_hooks.0.stall_data_rank=1',
+              'custom_hooks.0.stall_data_at=7', 'custom_hooks.0.kill_rank=1',
+              'custom_hooks.0.kill_at=11', 'custom_hooks.0.kill_restart=2'),
+        procs=2, env=dict(MAX_RESTARTS='4', RESTORELAB_TEST_STALL_BEFORE_JOIN='1:3'))
+    out, err = _finish(proc, timeout=800)
+    blocked, no_data, never_joined = _paragraphs(err, 3)
+
     assert re.search(r'rank 1 made no progress for \d+ s in the forward/backward pass of '
-                     r'iteration 5', paragraph), paragraph
-    assert 'rank 0 waits in a collective (gradient all-reduce) of iteration 5' in paragraph
-    assert f'watchdog_timeout={TIMEOUT} s' in paragraph
-    assert 'torchrun restarts the processes (restart 1 of 2)' in paragraph
-    _assert_logged(paragraph, 'fault_hooks.py", line', 'in before_train_iter')
-    assert 'restart 1 of this run: resuming from the newest complete checkpoint' in out + err
-    _assert_like_straight(work, straight)
+                     r'iteration 5', blocked), blocked
+    assert 'rank 0 waits in a collective (gradient all-reduce) of iteration 5' in blocked
+    assert f'watchdog_timeout={TIMEOUT} s' in blocked
+    assert 'torchrun restarts the processes (restart 1 of 4)' in blocked
+    logs = [_assert_logged(blocked, 'fault_hooks.py", line', 'in before_train_iter')]
 
-
-def test_dataloader_worker_that_stops_yielding_is_restarted_and_the_run_finishes(root, straight,
-                                                                                 tmp_path):
-    work = str(tmp_path / 'w')
-    proc = popen_train(_args(root, work, 'custom_hooks.0.stall_data_rank=1',
-                             'custom_hooks.0.stall_data_at=5'), procs=2, env=dict(MAX_RESTARTS='2'))
-    out, err = _finish(proc)
-    paragraph = _paragraph(err)
     assert re.search(r'rank 1 made no progress for \d+ s in loading the data of iteration \d+',
-                     paragraph), paragraph
-    assert 'rank 0 waits in a collective' in paragraph
-    _assert_logged(paragraph, 'in _get_data')  # rank 1 waits for its worker's batch
+                     no_data), no_data
+    assert 'rank 0 waits in a collective' in no_data
+    assert 'torchrun restarts the processes (restart 2 of 4)' in no_data
+    logs.append(_assert_logged(no_data, 'in _get_data'))  # rank 1 waits for its worker's batch
     stalled_worker = int(open(osp.join(work, 'stalled_data')).read())
     with pytest.raises(ProcessLookupError):  # ended with its rank, not left behind
         os.kill(stalled_worker, 0)
-    _assert_like_straight(work, straight)
 
+    killed = int(open(osp.join(work, 'killed_rank1')).read())
+    with pytest.raises(ProcessLookupError):
+        os.kill(killed, 0)
+    assert int(open(osp.join(work, 'pid_rank1')).read()) != killed  # a new group finished
 
-def test_restarted_rank_that_never_joins_is_restarted_again_and_the_run_finishes(root, straight,
-                                                                                 tmp_path):
-    work = str(tmp_path / 'w')
-    # Rank 1 dies in iteration 5; in the group torchrun starts again, it never joins
-    # (it sleeps while reading the config, before init_process_group).
-    proc = popen_train(_args(root, work, 'custom_hooks.0.kill_rank=1', 'custom_hooks.0.kill_at=5'),
-                       procs=2, env=dict(MAX_RESTARTS='3', RESTORELAB_TEST_STALL_BEFORE_JOIN='1:1'))
-    out, err = _finish(proc)
-    paragraph = _paragraph(err)
-    assert re.search(r'rank 1 made no progress for \d+ s in start-up[;.]', paragraph), paragraph
-    assert 'rank 0 waits in joining the process group (init_process_group)' in paragraph
-    assert 'torchrun restarts the processes (restart 2 of 3)' in paragraph
-    _assert_logged(paragraph, 'in _stall_before_joining')
-    assert 'restart 2 of this run: resuming from the newest complete checkpoint' in out + err
+    assert re.search(r'rank 1 made no progress for \d+ s in start-up[;.]', never_joined), \
+        never_joined
+    assert 'rank 0 waits in joining the process group (init_process_group)' in never_joined
+    assert 'torchrun restarts the processes (restart 4 of 4)' in never_joined
+    logs.append(_assert_logged(never_joined, 'in _stall_before_joining'))
+    assert len(set(logs)) == 3  # each start's stacks in a log of its own
+
+    for restart in (1, 2, 4):  # restart 3 never got past joining
+        assert f'restart {restart} of this run: resuming from the newest complete checkpoint' \
+            in out + err
     _assert_like_straight(work, straight)
 
 
@@ -171,20 +175,14 @@ def _stop_message(err):
     return lines[-1], [line for line in lines if line.startswith('training stopped by')]
 
 
-@pytest.mark.parametrize('signame', ['SIGINT', 'SIGTERM'])
-def test_signal_to_dist_train_saves_once_exits_128_plus_n_and_resumes(root, straight, tmp_path,
-                                                                       signame):
+def _assert_stopped_by(signame, proc, work, stops=1, timeout=300):
+    """``proc`` (tools/dist_train.sh on ``work``) stopped by ``signame``: exit 128 + N without a
+    traceback, one message, last on the screen, naming the checkpoint saved once by rank 0 (the
+    only checkpoints are iter_*.pth) and the command that continues; both ranks stopped there
+    with the same weights; torchrun's log says so (the ``stops``-th time in this work dir). The
+    iteration it stopped at, and the output."""
     signum = getattr(signal, signame)
-    work = str(tmp_path / 'w')
-    proc = popen_train(_args(root, work), procs=2, new_session=True)
-    wait_for_file(osp.join(work, 'iter_3.pth'), proc)
-    if signame == 'SIGINT':  # Ctrl-C: the terminal signals its foreground process group
-        os.killpg(proc.pid, signum)
-    else:  # a scheduler's preemption: the launcher and every process of the job
-        pids = [proc.pid] + [int(open(osp.join(work, f'pid_rank{r}')).read()) for r in (0, 1)]
-        for pid in pids:
-            os.kill(pid, signum)
-    out, err = proc.communicate(timeout=300)
+    out, err = proc.communicate(timeout=timeout)
     assert proc.returncode == 128 + signum, err[-4000:]
     assert 'Traceback' not in out + err and 'SignalException' not in out + err
     last, messages = _stop_message(err)
@@ -197,14 +195,54 @@ def test_signal_to_dist_train_saves_once_exits_128_plus_n_and_resumes(root, stra
     assert last.endswith(' --resume`')
     ends = end_reports(work)
     assert [(e['iter'], e['stop_signal']) for e in ends] == [(step, signame)] * 2
+    assert ends[0]['param_sum'] == ends[1]['param_sum']
     assert open(osp.join(work, 'last_checkpoint')).read() == checkpoint
+    assert all(f.startswith('iter_') for f in os.listdir(work) if f.endswith('.pth'))
     assert (out + err).count(f'{signame} received: saving a checkpoint at iteration {step}') == 1
     torchrun_log = open(osp.join(work, 'torchrun.log')).read()  # torchrun's own messages
-    assert f'stopped by {signame}' in torchrun_log
+    assert torchrun_log.count(f'stopped by {signame}') == stops
+    return step, out + err
+
+
+def _trained_up_to(work, rank):
+    """The last iteration ``rank`` recorded (0 before the first; the file may be being
+    written)."""
+    try:
+        return max(trained_keys(work, rank), default=0)
+    except (OSError, ValueError):
+        return 0
+
+
+def test_sigint_and_sigterm_to_dist_train_save_once_exit_128_plus_n_and_resume(root, straight,
+                                                                               tmp_path):
+    """One run stopped three times, each resumed with --resume: SIGINT to the launcher's process
+    group (Ctrl-C), SIGTERM to the launcher and each process (a scheduler's preemption), SIGTERM to
+    the launcher alone (torchrun forwards it); it ends with the uninterrupted run's batches and
+    weights."""
+    work = str(tmp_path / 'w')
+    proc = popen_train(_args(root, work), procs=2, new_session=True)
+    wait_for_file(osp.join(work, 'iter_3.pth'), proc)
+    os.killpg(proc.pid, signal.SIGINT)  # the terminal signals its foreground process group
+    stopped = [_assert_stopped_by('SIGINT', proc, work)[0]]
+
+    for stops, targets in ((1, 'every process'), (2, 'the launcher')):
+        proc = popen_train(_args(root, work, flags=['--resume']), procs=2)
+        # Once both processes of the resumed run trained an iteration (and wrote their pids).
+        wait_for(lambda: min(_trained_up_to(work, r) for r in (0, 1)) > stopped[-1], proc,
+                 'an iteration of the resumed run')
+        pids = [proc.pid]
+        if targets == 'every process':
+            pids += [int(open(osp.join(work, f'pid_rank{r}')).read()) for r in (0, 1)]
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+        step, log = _assert_stopped_by('SIGTERM', proc, work, stops=stops)
+        assert f'continues at position {stopped[-1] * 4} of its stream' in log
+        assert stopped[-1] < step < 12
+        stopped.append(step)
 
     proc = popen_train(_args(root, work, flags=['--resume']), procs=2)
     out, err = _finish(proc)
-    assert f'continues at position {step * 4} of its stream' in out + err
+    assert f'continues at position {stopped[-1] * 4} of its stream' in out + err
     _assert_like_straight(work, straight)
 
 

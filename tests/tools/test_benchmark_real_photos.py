@@ -1,5 +1,6 @@
 """tools/benchmark.py on real-photo-like sets: NIQE and BRISQUE on an unpaired folder (the
-paper's Table 2 layout), --limit, --quantize truncate and the contact sheets."""
+paper's Table 2 layout, configs/_base_/datasets/real_rain.py), --limit, --quantize truncate,
+the contact sheets, and the exit status when every model failed on a set."""
 import os
 
 import cv2
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from skimage import data
-from tool_helpers import read_json, run_tool
+from tool_helpers import REPO, read_json, run_tool
 
 from restorelab.apis import init_model
 from restorelab.benchmark import run_benchmark
@@ -57,8 +58,8 @@ def real(tmp_path_factory):
                            [cv2.IMWRITE_JPEG_QUALITY, 95])
     for i in range(1, 13):
         clean = PHOTOS[i % 4][(i % 3) * 8:(i % 3) * 8 + 48, 10:74]
-        imwrite_rgb(root / 'paired' / 'input' / f'{i}.png', _rainy(clean, 100 + i))
-        imwrite_rgb(root / 'paired' / 'target' / f'{i}.png', clean)
+        imwrite_rgb(root / 'paired' / 'test' / 'input' / f'{i}.png', _rainy(clean, 100 + i))
+        imwrite_rgb(root / 'paired' / 'test' / 'target' / f'{i}.png', clean)
     torch.manual_seed(0)
     (root / 'prenet.py').write_text(
         "model = dict(type='ImageRestorer', arch=dict(type='PReNet', recurrent_iter=1), "
@@ -73,9 +74,12 @@ models = [
     dict(name='Missing', config=_root + '/prenet.py', checkpoint=_root + '/none.pth'),
 ]
 datasets = [
-    dict(name='Paired', type='paired', data_root=_root + '/paired', protocol='rcdnet'),
-    dict(name='RealPhotos', type='unpaired', data_root=_root + '/photos',
-         niqe_params=_root + '/niqe.npz', brisque_params=_root),
+    dict(name='Paired', config='configs/_base_/datasets/rain200h.py', data_root=_root + '/paired',
+         protocol='rcdnet', cfg_options={{'test_dataloader.num_workers': 0}}),
+    dict(name='RealPhotos', config='configs/_base_/datasets/real_rain.py',
+         data_root=_root + '/photos', cfg_options={{'test_dataloader.num_workers': 0,
+         'test_evaluator': [dict(type='NIQE', params_file=_root + '/niqe.npz'),
+                            dict(type='BRISQUE', params_file=_root)]}}),
 ]
 cost = dict(shape=(3, 32, 32), runs=1, warmup=0)
 """)
@@ -92,20 +96,21 @@ def test_real_photos_are_scored_with_niqe_and_brisque(real):
     brisque_params = load_brisque_params(str(root))
     for model in ('Rainy', 'PReNet-1'):
         cell = results['cells'][f'{model}|RealPhotos']
-        assert cell['status'] == 'ok' and cell['protocol'] == 'niqe+brisque'
+        assert cell['status'] == 'ok' and list(cell['mean']) == ['NIQE', 'BRISQUE']
         assert [i['key'] for i in cell['images']] == ['IMG_00', 'IMG_01', 'IMG_02']
         for record in cell['images']:
             if model == 'Rainy':  # the identity scores the decoded photo itself
                 img = imread_rgb(root / 'photos' / f'{record["key"]}.jpg')
             else:
                 img = imread_rgb(out / 'images' / model / 'RealPhotos' / f'{record["key"]}.png')
-            assert record['niqe'] == niqe(img, *niqe_params)
-            assert record['brisque'] == brisque(img, brisque_params)
-        assert cell['mean']['brisque'] == float(np.mean([i['brisque'] for i in cell['images']]))
+            assert record['NIQE'] == niqe(img, *niqe_params)
+            assert record['BRISQUE'] == brisque(img, brisque_params)
+        assert cell['mean']['BRISQUE'] == float(np.mean([i['BRISQUE'] for i in cell['images']]))
     table = (out / 'table.md').read_text()
     assert '| Model | Paired PSNR ↑ | Paired SSIM ↑ | RealPhotos NIQE ↓ | RealPhotos BRISQUE ↓ |' \
         in table
-    assert 'Protocols: Paired: rcdnet, RealPhotos: niqe+brisque.' in table
+    assert ('Sets: Paired: PSNR, SSIM (rcdnet protocol) from configs/_base_/datasets/rain200h.py; '
+            'RealPhotos: NIQE, BRISQUE from configs/_base_/datasets/real_rain.py.') in table
     assert 'Missing on Paired, Missing on RealPhotos: model did not load' in table
 
 
@@ -116,8 +121,11 @@ def test_limit_scores_the_first_images_in_natural_order_and_says_so(real):
     assert [i['key'] for i in cell['images']] == ['1', '2', '3']
     assert sorted(os.listdir(out / 'images' / 'PReNet-1' / 'Paired')) == ['1.png', '2.png',
                                                                           '3.png']
-    assert 'Only the first 3 images of each set were scored (--limit 3)' in \
-        (out / 'table.md').read_text()
+    table = (out / 'table.md').read_text()
+    assert 'Only the first 3 images of each set were scored (--limit 3)' in table
+    # --limit measures the cost with one run and says so.
+    assert results['cost_settings']['runs'] == 1 and results['cost_settings']['warmup'] == 0
+    assert 'Latency: one run without warm-up (--limit: a rough figure)' in table
 
 
 def test_contact_sheet_shows_input_models_and_ground_truth(real):
@@ -127,15 +135,15 @@ def test_contact_sheet_shows_input_models_and_ground_truth(real):
     assert '[Paired](contact_sheets/Paired.png)' in (out / 'table.md').read_text()
     sheet = imread_rgb(out / 'contact_sheets' / 'Paired.png')
     # Two rows (--sheet-images 2); tiles: rainy input, PReNet-1, Missing, ground truth.
-    rain = imread_rgb(root / 'paired' / 'input' / '1.png')
+    rain = imread_rgb(root / 'paired' / 'test' / 'input' / '1.png')
     pred = imread_rgb(out / 'images' / 'PReNet-1' / 'Paired' / '1.png')
-    gt = imread_rgb(root / 'paired' / 'target' / '1.png')
+    gt = imread_rgb(root / 'paired' / 'test' / 'target' / '1.png')
     expected = build_contact_sheet([
         ('1', [('rainy input', rain), ('PReNet-1', pred), ('Missing', None),
                ('ground truth', gt)]),
-        ('2', [('rainy input', imread_rgb(root / 'paired' / 'input' / '2.png')),
+        ('2', [('rainy input', imread_rgb(root / 'paired' / 'test' / 'input' / '2.png')),
                ('PReNet-1', imread_rgb(out / 'images' / 'PReNet-1' / 'Paired' / '2.png')),
-               ('Missing', None), ('ground truth', imread_rgb(root / 'paired' / 'target' /
+               ('Missing', None), ('ground truth', imread_rgb(root / 'paired' / 'test' / 'target' /
                                                                '2.png'))])])
     assert np.array_equal(sheet, expected)
     assert sheet.shape[0] == 2 * (ROW_HEIGHT + 6) + 6
@@ -168,10 +176,25 @@ def test_quantize_truncate_scores_and_saves_truncated_outputs(real, tmp_path):
                             f'{record["key"]}.png')
         diff = before.astype(int) - saved.astype(int)
         assert diff.min() == 0 and diff.max() == 1
-        gt = imread_rgb(root / 'paired' / 'target' / f'{record["key"]}.png')
-        assert record['psnr'] == compute_metrics(saved, gt, 'rcdnet')['psnr']
-    assert cell['mean']['psnr'] != rounded['mean']['psnr']
+        gt = imread_rgb(root / 'paired' / 'test' / 'target' / f'{record["key"]}.png')
+        assert record['PSNR'] == compute_metrics(saved, gt, 'rcdnet')['psnr']
+    assert cell['mean']['PSNR'] != rounded['mean']['PSNR']
     # The rainy input is its own file's values in either mode.
     assert results['cells']['Rainy|Paired']['mean'] == real['results']['cells'][
         'Rainy|Paired']['mean']
     assert 'predictions truncated to 8 bits' in (tmp_path / 'trunc' / 'table.md').read_text()
+
+
+def test_every_model_failing_on_a_set_exits_1_with_the_reason_once(tmp_path):
+    """configs/benchmarks/real_rain_photos.py where data/RealRain holds no photos: every cell
+    fails (before any released model is fetched), and the tool says why once and exits 1."""
+    res = run_tool([os.path.join(REPO, 'tools', 'benchmark.py'),
+                    os.path.join(REPO, 'configs', 'benchmarks', 'real_rain_photos.py'),
+                    '--no-cost', '--no-progress', '--out', str(tmp_path / 'out')], cwd=tmp_path,
+                   env={'RESTORELAB_ZOO_CACHE': str(tmp_path / 'cache')})
+    assert res.returncode == 1, res.stderr[-2000:]
+    errors = [line for line in res.stderr.splitlines() if line.startswith('error: ')]
+    assert len(errors) == 1 and 'Traceback' not in res.stderr
+    assert errors[0].startswith('error: every model failed on RealRain: dataset did not load: ')
+    assert os.path.join('data', 'RealRain') in errors[0] and 'docs/datasets.md' in errors[0]
+    assert not (tmp_path / 'cache').exists()  # nothing was downloaded

@@ -34,9 +34,14 @@ def _paired_set(root, n=3):
         clean = rng.integers(40, 200, (24, 30, 3), dtype=np.uint8)
         rain = clean.copy()
         rain[:, ::6] = 245
-        imwrite_rgb(os.path.join(root, 'input', f'{i}.png'), rain)
-        imwrite_rgb(os.path.join(root, 'target', f'{i}.png'), clean)
+        imwrite_rgb(os.path.join(root, 'test', 'input', f'{i}.png'), rain)
+        imwrite_rgb(os.path.join(root, 'test', 'target', f'{i}.png'), clean)
     return str(root)
+
+
+def _set(data_root):
+    return dict(name='Set', config='configs/_base_/datasets/rain200h.py', data_root=data_root,
+                protocol='rcdnet', cfg_options={'test_dataloader.num_workers': 0})
 
 
 def test_released_entry_equals_the_same_file_as_config_and_checkpoint(released, tmp_path):
@@ -45,8 +50,7 @@ def test_released_entry_equals_the_same_file_as_config_and_checkpoint(released, 
         models=[dict(name='by-name', zoo=dict(Set=FIXTURE_NAME)),
                 dict(name='by-file', config=os.path.join(REPO, 'configs/prenet/prn_r_rain100h.py'),
                      checkpoint=str(released), convert='prn_r')],
-        datasets=[dict(name='Set', data_root=data_root, protocol='rcdnet')],
-        cost=dict(shape=(3, 16, 16), runs=1, warmup=0))
+        datasets=[_set(data_root)], cost=dict(shape=(3, 16, 16), runs=1, warmup=0))
     results = run_benchmark(bench, str(tmp_path / 'out'), progress=False, log=lambda *a: None)
     by_name, by_file = results['cells']['by-name|Set'], results['cells']['by-file|Set']
     assert by_name['status'] == 'ok' and by_name['num_images'] == 3
@@ -57,20 +61,19 @@ def test_released_entry_equals_the_same_file_as_config_and_checkpoint(released, 
 
 
 def test_released_names_are_checked_before_anything_runs(released):
-    base = dict(datasets=[dict(name='Set', data_root='d', protocol='rcdnet')])
+    base = dict(datasets=[_set('d')])
     cfg = check_bench_config(dict(base, models=[dict(name='P', zoo=FIXTURE_NAME)]))
-    assert cfg['models'][0] == dict(name='P', zoo=FIXTURE_NAME, type='released')
-    with pytest.raises(BenchConfigError, match=r"models\[0\] \(P\): zoo='prenet_rain100' is not "
-                       r"a released model; zoo takes a name.*prenet_rain100h"):
+    assert cfg['models'][0] == dict(name='P', zoo=FIXTURE_NAME)
+    with pytest.raises(BenchConfigError, match=r"models\[0\] \(P\): 'prenet_rain100' is not a "
+                       r"released model name.*prenet_rain100h"):
         check_bench_config(dict(base, models=[dict(name='P', zoo='prenet_rain100')]))
-    with pytest.raises(BenchConfigError, match=r"zoo='idt_rain200h' is listed with "
-                       r"download links only \(download it, convert it and give config/checkpoint\)"):
+    with pytest.raises(BenchConfigError, match=r"'idt_rain200h' .*cannot be fetched and checked "
+                       r"automatically.*then convert it"):
         check_bench_config(dict(base, models=[dict(name='D', zoo='idt_rain200h')]))
     with pytest.raises(BenchConfigError, match=r"models\[0\] \(P\): zoo names unknown dataset\(s\) "
                        r"\['Rain100L'\]; the datasets are \['Set'\]"):
         check_bench_config(dict(base, models=[dict(name='P', zoo=dict(Rain100L=FIXTURE_NAME))]))
-    with pytest.raises(BenchConfigError, match=r"unknown key\(s\) \['checkpoint'\]; valid keys: "
-                       r"\['name', 'zoo', 'type'\]"):
+    with pytest.raises(BenchConfigError, match=r"a released reference takes no \['checkpoint'\]"):
         check_bench_config(dict(base, models=[dict(name='P', zoo=FIXTURE_NAME,
                                                    checkpoint='x.pth')]))
 
@@ -79,7 +82,7 @@ def test_a_failed_download_fails_the_cell_not_the_run(released, tmp_path):
     released.write_bytes(b'not the released file')
     data_root = _paired_set(tmp_path / 'set', n=1)
     bench = dict(models=[dict(name='Rainy', type='identity'), dict(name='P', zoo=FIXTURE_NAME)],
-                 datasets=[dict(name='Set', data_root=data_root, protocol='rcdnet')])
+                 datasets=[_set(data_root)])
     results = run_benchmark(bench, str(tmp_path / 'out'), progress=False, log=lambda *a: None,
                             measure_costs=False)
     assert results['cells']['Rainy|Set']['status'] == 'ok'

@@ -174,6 +174,15 @@ def test_uformer_release_wrapper_state_dict_and_module_prefix(tmp_path):
     assert list(got) == list(state) and all(torch.equal(got[k], state[k]) for k in state)
 
 
+def test_help_names_the_checkpoint_forms(tool, capsys):
+    with pytest.raises(SystemExit) as info:
+        tool.parse_args(['--help'])
+    assert info.value.code == 0
+    text = ' '.join(capsys.readouterr().out.split())
+    assert 'a torch file (.pth), or a TensorFlow checkpoint read without TensorFlow' in text
+    assert 'its prefix, its .index file, the folder holding it, or a .zip archive holding it' in text
+
+
 def test_unknown_model_lists_known_names(tool, tmp_path, capsys):
     assert tool.main(['restormr', str(tmp_path / 'a.pth'), str(tmp_path / 'b.pth')]) == 2
     err = capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""tools/eval_images.py on temporary folders: pairing, bad files, outputs."""
+"""tools/eval_images.py on temporary folders: pairing, bad files, outputs; the folders run
+through the evaluator as a saved-results dataset, scored by the PSNR/SSIM metric classes."""
 import csv
 import importlib.util
 import json
@@ -6,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-import restorelab.evaluation.folder as folder_module
+from restorelab.datasets.saved_results import pair_folders
+from restorelab.evaluation.metrics import PSNR
 from restorelab.evaluation.functional import compute_metrics
 from restorelab.utils.image_io import imread_rgb, imwrite_rgb
 
@@ -36,14 +38,15 @@ def folders(tmp_path):
 
 @pytest.fixture
 def scoring_calls(monkeypatch):
+    """The images the PSNR metric scored (none when a problem stops the tool first)."""
     calls = []
-    real = folder_module.compute_metrics
+    real = PSNR.score
 
-    def counting(*args, **kwargs):
+    def counting(self, *args, **kwargs):
         calls.append(args)
-        return real(*args, **kwargs)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(folder_module, 'compute_metrics', counting)
+    monkeypatch.setattr(PSNR, 'score', counting)
     return calls
 
 
@@ -60,12 +63,12 @@ def test_name_pairing_json_output_and_terminal_table(eval_images, folders, tmp_p
     for r in report['images']:
         expected = _expected(res, gt, r['key'])
         assert r['gt'].endswith(f'{r["key"]}.jpg')
-        assert r['psnr'] == pytest.approx(expected['psnr'], abs=1e-12)
-        assert r['ssim'] == pytest.approx(expected['ssim'], abs=1e-12)
-    assert report['mean']['psnr'] == pytest.approx(np.mean([r['psnr'] for r in report['images']]))
+        assert r['PSNR'] == pytest.approx(expected['psnr'], abs=1e-12)
+        assert r['SSIM'] == pytest.approx(expected['ssim'], abs=1e-12)
+    assert report['mean']['PSNR'] == pytest.approx(np.mean([r['PSNR'] for r in report['images']]))
     assert report['skipped'] == [] and report['num_images'] == 2
     text = capsys.readouterr().out
-    assert f'{report["mean"]["psnr"]:.4f}' in text and 'mean' in text
+    assert f'{report["mean"]["PSNR"]:.4f}' in text and 'mean' in text
 
 
 def test_csv_output_and_inf_for_identical_images(eval_images, tmp_path):
@@ -76,7 +79,7 @@ def test_csv_output_and_inf_for_identical_images(eval_images, tmp_path):
     assert eval_images.main([str(res), str(gt), '--protocol', 'rcdnet', '--out', str(out),
                              '--no-progress']) == 0
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ['key', 'result', 'gt', 'psnr', 'ssim', 'note']
+    assert rows[0] == ['key', 'result', 'gt', 'PSNR', 'SSIM', 'note']
     assert rows[1][0] == 'x' and rows[1][3] == 'inf' and float(rows[1][4]) == pytest.approx(1.0)
     assert rows[2][0] == 'mean' and rows[2][3] == 'inf'
 
@@ -130,7 +133,7 @@ def test_skip_bad_scores_the_rest_and_lists_the_bad_files(eval_images, folders, 
     assert [r['key'] for r in report['images']] == ['a', 'b']
     skipped = {s['path'] for s in report['skipped']}
     assert skipped == {str(res / 'c.png'), str(gt / 'd.png'), str(res / 'e.png'), str(res / 'f.png')}
-    assert report['mean']['psnr'] == pytest.approx(
+    assert report['mean']['PSNR'] == pytest.approx(
         np.mean([_expected(res, gt, k)['psnr'] for k in 'ab']), abs=1e-12)
     text = capsys.readouterr().out
     assert f'skipped {res / "c.png"}' in text and f'skipped {res / "f.png"}' in text
@@ -150,7 +153,7 @@ def test_template_pairing_in_one_folder(eval_images, tmp_path):
         (str(i), str(both / f'{i}_DR.png'), str(both / f'{i}_GT.png')) for i in (1, 2)]
     assert report['ignored'] == []
     expected = compute_metrics(_img(11), _img(1), 'rcdnet')
-    assert report['images'][0]['psnr'] == pytest.approx(expected['psnr'], abs=1e-12)
+    assert report['images'][0]['PSNR'] == pytest.approx(expected['psnr'], abs=1e-12)
 
 
 def test_templates_need_template_pairing(eval_images, folders, capsys):
@@ -167,12 +170,12 @@ def test_position_pairing_follows_matlab_dir_order(tmp_path):
         imwrite_rgb(res / name, _img(seed))
     for name, seed in [('g1.png', 4), ('g2.png', 5), ('g3.png', 6), ('g4.png', 7)]:
         imwrite_rgb(gt / name, _img(seed))
-    pairs, problems, ignored = folder_module.pair_folders(str(res), str(gt), pair_by='position')
-    assert [(p.result.split('/')[-1], p.gt.split('/')[-1]) for p in pairs] == [
+    pairs, problems, ignored = pair_folders(str(res), str(gt), pair_by='position')
+    assert [(r.split('/')[-1], g.split('/')[-1]) for _, r, g in pairs] == [
         ('9.jpg', 'g1.png'), ('1.png', 'g2.png'), ('10.png', 'g3.png'), ('2.png', 'g4.png')]
     assert problems == [] and ignored == []
     imwrite_rgb(gt / 'g5.png', _img(8))
-    _, problems, _ = folder_module.pair_folders(str(res), str(gt), pair_by='position')
+    _, problems, _ = pair_folders(str(res), str(gt), pair_by='position')
     assert [p.path for p in problems] == [str(gt / 'g5.png')]
 
 
@@ -196,6 +199,6 @@ def test_16_bit_results_are_refused_or_quantised_as_asked(eval_images, tmp_path,
         report = json.loads(out.read_text())
         assert report['quantize'] == mode
         want = compute_metrics(expected[mode], clean, 'rcdnet')
-        assert report['images'][0]['psnr'] == pytest.approx(want['psnr'], abs=1e-12)
+        assert report['images'][0]['PSNR'] == pytest.approx(want['psnr'], abs=1e-12)
         assert f'brought to 8 bits by {mode}' in capsys.readouterr().out
     assert (expected['round'] != expected['truncate']).any()

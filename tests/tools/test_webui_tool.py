@@ -24,7 +24,8 @@ def test_without_arguments_it_serves_the_demo_models_or_says_to_run_make_demo(tm
     bench.write_text(
         f"models = [dict(name='Toy', config={TINY_CONFIG!r}, checkpoint={TINY_CONFIG!r}),\n"
         "          dict(name='identity', type='identity')]\n"
-        "datasets = [dict(name='SynRain', type='paired', data_root='x', protocol='restormer')]\n")
+        "datasets = [dict(name='SynRain', config='configs/_base_/datasets/rain200h.py', "
+        "data_root='x')]\n")
     choices, inference, intro = tool.resolve_models(tool.parse_args([]))
     assert [c.label for c in choices] == ['Toy', 'identity']
     assert 'toy models `make demo` trained' in intro and '--models CONFIG.py:CHECKPOINT.pth' in intro

@@ -55,7 +55,8 @@ def server(browser_stack, tiny_checkpoint, tmp_path_factory):
     bench.write_text(
         f'models = [dict(name="TinyBench", config={TINY_CONFIG!r}, checkpoint={tiny_checkpoint!r}),\n'
         '          dict(name="identity", type="identity")]\n'
-        'datasets = [dict(name="Mine", type="paired", data_root="unused", protocol="restormer")]\n')
+        'datasets = [dict(name="Mine", config="configs/_base_/datasets/rain200h.py", '
+        'data_root="unused")]\n')
     srv = Server(['--models', f'Tiny={TINY_CONFIG}:{tiny_checkpoint}',
                   f'Broken={TINY_CONFIG}:{broken}', '--bench', str(bench)],
                  str(folder / 'server.log'))

@@ -10,14 +10,11 @@ arch with a fast path, a copy with fast=False and the same weights); 'flops
 executed' what the arch as built runs (different only with a fast path).
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
+from mmengine.config import DictAction
 
-from mmengine.config import DictAction  # noqa: E402
-
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+from restorelab.utils.errors import UserInputError, user_error_message
 
 
 def parse_args(argv=None):

@@ -1,22 +1,23 @@
 """Latency and peak memory of a config's restorer on one image.
 
     python tools/analysis/speed.py CONFIG [--checkpoint CKPT] [--shape 3 256 256]
-        [--runs 5] [--warmup 2] [--device cpu|cuda] [--cfg-options key=value ...]
+        [--runs 5] [--warmup 2] [--device cpu|cuda] [--clock wall|cpu] [--threads N]
+        [--record FILE] [--cfg-options key=value ...]
 
-Reports the median of --runs calls after --warmup calls of the restorer
-(padding, tiling and self-ensemble from the config's model.test_cfg) and the
-peak memory of one call (CUDA: max allocated; CPU: growth of the peak resident
-set size). Without --checkpoint the weights are random (same speed).
+Reports the first call and the median of --runs calls after --warmup calls of the restorer
+(padding, tiling and self-ensemble from the config's model.test_cfg), and the peak memory of one
+call (CUDA: max allocated; CPU: growth of the peak resident set size). Without --checkpoint the
+weights are random (same speed). The measuring code is restorelab.utils.profiling, the one the
+benchmarks in benchmarks/ use; --record FILE writes the figures with the run's record (command,
+commit, date, machine and its load) as JSON.
 """
 import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
+from mmengine.config import DictAction
 
-from mmengine.config import DictAction  # noqa: E402
-
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+from restorelab.utils.errors import UserInputError, user_error_message
 
 
 def parse_args(argv=None):
@@ -28,22 +29,55 @@ def parse_args(argv=None):
     parser.add_argument('--runs', type=int, default=5, help='timed runs (median reported)')
     parser.add_argument('--warmup', type=int, default=2, help='untimed runs before')
     parser.add_argument('--device', default='cpu', help="'cpu' (default) or 'cuda'")
+    parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
+                        help="wall: elapsed time (default); cpu: this process's CPU time")
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch threads (default: as torch chooses)')
+    parser.add_argument('--record', metavar='FILE', help='also write the figures and the run record here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE')
     return parser.parse_args(argv)
+
+
+def measure(model, shape, runs, warmup, device, clock='wall', seed=0):
+    """First call, steady state (median of ``runs`` after ``warmup``) and peak memory of
+    ``model.restore`` on one random ``(1, *shape)`` image."""
+    import torch
+
+    from restorelab.utils import profiling
+    shape = tuple(shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f'--shape {" ".join(map(str, shape))}: expected C H W, three positive ints')
+    x = torch.rand(1, *shape, generator=torch.Generator().manual_seed(seed)).to(device)
+
+    def call():
+        with torch.no_grad():
+            return model.restore(x)
+
+    figures, _ = profiling.repeated(call, runs, warmup, clock, device)
+    memory = profiling.peak_memory_mb(call, device)[1]
+    kind = torch.device(device).type
+    return dict(first_ms=1000 * figures['first'], latency_ms=1000 * figures['steady'],
+                latencies_ms=[1000 * t for t in figures['times'][warmup:]], peak_memory_mb=memory,
+                memory_method=profiling.MEMORY_METHODS.get(kind) if memory is not None else 'unavailable',
+                shape=list(shape), runs=runs, warmup=warmup, clock=clock, device=str(device))
 
 
 def main(argv=None):
     args = parse_args(argv)
     from restorelab.apis import init_model
-    from restorelab.benchmark import count_parameters, measure_speed
+    from restorelab.benchmark import count_parameters
     from restorelab.benchmark.runner import check_device
     from restorelab.engine.launch import load_config
+    from restorelab.utils import profiling
 
     try:
+        if args.threads is not None:
+            profiling.set_threads(args.threads)
+        begun = profiling.begin()
         device = check_device(args.device)
         cfg = load_config(args.config, args.cfg_options)
         model = init_model(cfg, args.checkpoint, device=device)
-        result = measure_speed(model, args.shape, args.runs, args.warmup, device)
+        result = measure(model, args.shape, args.runs, args.warmup, device, args.clock)
     except (UserInputError, ValueError) as err:
         print(f'error: {user_error_message(err)}', file=sys.stderr)
         return 2
@@ -52,9 +86,17 @@ def main(argv=None):
           f'device {device}, input {"x".join(map(str, args.shape))}')
     print(f'latency: {result["latency_ms"]:.2f} ms (median of {args.runs} runs after '
           f'{args.warmup} warm-up runs; all: '
-          + ', '.join(f'{t:.2f}' for t in result['latencies_ms']) + ')')
+          + ', '.join(f'{t:.2f}' for t in result['latencies_ms'])
+          + f'; first call {result["first_ms"]:.2f} ms; {args.clock} clock)')
     print('peak memory: ' + ('unavailable' if memory is None else
                              f'{memory:.1f} MiB ({result["memory_method"]})'))
+    if args.record:
+        result.update(config=args.config, checkpoint=args.checkpoint, arch=type(model.arch).__name__,
+                      params=count_parameters(model.arch))
+        command = [os.path.abspath(__file__), *(sys.argv[1:] if argv is None else argv)]
+        path = profiling.write_record(args.record, os.path.splitext(os.path.basename(args.record))[0],
+                                      result, argv=command, begun=begun)
+        print(f'record: {path}')
     return 0
 
 

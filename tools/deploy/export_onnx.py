@@ -17,10 +17,8 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from restorelab.utils.cli import split_model_arguments  # noqa: E402
-from restorelab.utils.errors import UserInputError, user_error_message  # noqa: E402
+from restorelab.utils.cli import split_model_arguments
+from restorelab.utils.errors import UserInputError, user_error_message
 
 DEFAULT_OPSET = 17  # restorelab.deploy.export.DEFAULT_OPSET (not imported: torch loads slowly)
 
@@ -54,11 +52,10 @@ def main(argv=None):
             raise UserInputError(f'OUT {args.out!r} should end in .onnx')
         from restorelab.deploy import require_deploy
         require_deploy()  # before the model is built: the missing package is the first thing to fix
-        if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
-            raise UserInputError(f'checkpoint file {args.checkpoint!r} does not exist')
-        from restorelab.apis import init_model
+        from restorelab.apis import load_restorer
         from restorelab.deploy import export_onnx
-        model = init_model(args.config, args.checkpoint, device='cpu')
+        model = load_restorer(args.config if args.checkpoint is None else
+                              dict(config=args.config, checkpoint=args.checkpoint), device='cpu')
         arch_cfg = model.cfg.model.get('arch')
         name = arch_cfg.get('type') if isinstance(arch_cfg, dict) else None
         result = export_onnx(model.arch, args.out, shape=args.shape, dynamic=args.dynamic,

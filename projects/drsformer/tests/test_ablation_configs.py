@@ -36,7 +36,7 @@ EXPECTED = {
 }
 CONFIGS = sorted(p.name[:-len('_rain200h.py')] for p in ABLATIONS.glob('*_rain200h.py'))
 
-# What makes a run tiny (the same overrides as the README's quickstart-scale loop, with a few iterations).
+# What makes a run tiny (dim 8, one block per level, 2 patches of 16x16, a few iterations).
 TINY_OPTIONS = {
     'model.arch.dim': 8, 'model.arch.num_blocks': [1, 1, 1, 1], 'model.arch.heads': [1, 1, 2, 2],
     'total_batch_size': 2, 'train_dataloader.dataset.pipeline.2.patch_size': 16,

@@ -4,8 +4,11 @@ All randomness comes from numpy's global generator (as in mmcv's transforms), wh
 mmengine seeds per process and per dataloader worker with ``randomness=dict(seed=...)``:
 runs with the same seed see the same crops and flips.
 """
+import math
+
 import numpy as np
 from mmcv.transforms import BaseTransform
+from PIL import Image
 
 from restorelab.registry import TRANSFORMS
 
@@ -177,3 +180,81 @@ class PairedRandomTranspose(_PairedTransform):
 
     def __repr__(self):
         return f'{type(self).__name__}(prob={self.prob}, keys={self.keys})'
+
+
+@TRANSFORMS.register_module()
+class PairedRandomResizedCrop(_PairedTransform):
+    """Crop the same random window from every image in ``keys`` and resize it to ``size``:
+    the RandomResizedCrop of SPANet's release (its ``randomcrop.py``, after torchvision's).
+
+    Up to 10 tries: an area fraction ``s`` drawn from U(``scale``) and an aspect ratio ``r``
+    from U(``ratio``) give ``w = round(sqrt(s * H * W * r))`` and ``h = round(sqrt(s * H * W /
+    r))``, swapped with probability 0.5; the first that fits is placed uniformly at random.
+    When none fits, the central square of side ``min(H, W)``. The window is resized with
+    Pillow's bicubic filter (as the release resizes its PIL images), each image on its own.
+
+    Args:
+        size (int | tuple[int, int]): ``(H, W)`` of the output; an int means square.
+        scale (tuple[float, float]): range of the window's area as a fraction of the image's
+            (the release's (0.8, 1)).
+        ratio (tuple[float, float]): range of the window's width / height (3/4, 4/3).
+        keys (tuple[str]): the images to crop together, uint8 ``(H, W, C)``; default
+            ``('img', 'gt')``.
+
+    Raises:
+        ValueError: when the images differ in size, naming both files and shapes, or are not
+            uint8.
+    """
+
+    def __init__(self, size, scale=(0.8, 1.0), ratio=(3 / 4, 4 / 3), keys=('img', 'gt')):
+        super().__init__(keys)
+        if isinstance(size, int):
+            size = (size, size)
+        size = tuple(int(v) for v in size)
+        if len(size) != 2 or min(size) < 1:
+            raise ValueError(f'PairedRandomResizedCrop: size must be a positive int or (H, W), '
+                             f'got {size}')
+        scale, ratio = tuple(float(v) for v in scale), tuple(float(v) for v in ratio)
+        if len(scale) != 2 or not 0 < scale[0] <= scale[1] <= 1:
+            raise ValueError(f'PairedRandomResizedCrop: scale must be (low, high) with '
+                             f'0 < low <= high <= 1, got {scale}')
+        if len(ratio) != 2 or not 0 < ratio[0] <= ratio[1]:
+            raise ValueError(f'PairedRandomResizedCrop: ratio must be (low, high) with '
+                             f'0 < low <= high, got {ratio}')
+        self.size, self.scale, self.ratio = size, scale, ratio
+
+    def window(self, height, width):
+        """``(top, left, h, w)`` of a random window of a ``height x width`` image."""
+        area = height * width
+        for _ in range(10):
+            target_area = np.random.uniform(*self.scale) * area
+            aspect_ratio = np.random.uniform(*self.ratio)
+            w = int(round(math.sqrt(target_area * aspect_ratio)))
+            h = int(round(math.sqrt(target_area / aspect_ratio)))
+            if np.random.rand() < 0.5:
+                w, h = h, w
+            if w <= width and h <= height:
+                return np.random.randint(0, height - h + 1), np.random.randint(0, width - w + 1), h, w
+        side = min(height, width)
+        return (height - side) // 2, (width - side) // 2, side, side
+
+    def transform(self, results):
+        keys = self._present(results)
+        _check_same_size(type(self).__name__, keys, results)
+        for k in keys:
+            if results[k].dtype != np.uint8 or results[k].ndim != 3:
+                raise ValueError(f'PairedRandomResizedCrop: {k!r} ({results.get(f"{k}_path")!r}) '
+                                 f'must be a uint8 (H, W, C) image, got {results[k].dtype} of '
+                                 f'shape {results[k].shape}')
+        top, left, h, w = self.window(*results[keys[0]].shape[:2])
+        out_h, out_w = self.size
+        for k in keys:
+            channels = [Image.fromarray(np.ascontiguousarray(results[k][top:top + h, left:left + w, c]))
+                        .resize((out_w, out_h), Image.BICUBIC) for c in range(results[k].shape[2])]
+            results[k] = np.stack([np.asarray(c) for c in channels], axis=2)
+        results['crop_bbox'] = (top, left, h, w)
+        return results
+
+    def __repr__(self):
+        return (f'{type(self).__name__}(size={self.size}, scale={self.scale}, ratio={self.ratio}, '
+                f'keys={self.keys})')

@@ -38,6 +38,9 @@ from restorelab.utils.errors import ImageSizeError
 
 PROTOCOLS = ('restormer', 'rcdnet', 'basicsr')
 METRIC_NAMES = ('psnr', 'ssim')
+# Which channels are scored: the luma Y (every protocol's declared convention) or the three RGB
+# channels, the other convention some papers report (see compute_metrics).
+CHANNELS = ('y', 'rgb')
 
 # ITU-R BT.601 luma for RGB in [0, 1], as MATLAB's rgb2ycbcr and BasicSR use it.
 _Y_WEIGHTS = np.array([65.481, 128.553, 24.966], dtype=np.float64)
@@ -279,7 +282,24 @@ def _crop(y, crop_border):
     return y[crop_border:-crop_border, crop_border:-crop_border] if crop_border else y
 
 
-def compute_metrics(pred, gt, protocol, crop_border=0, metrics=METRIC_NAMES, names=None):
+def check_channels(channels):
+    """Validate a channel convention ('y' or 'rgb'); returns it."""
+    if channels not in CHANNELS:
+        raise ValueError(f'unknown channel convention {channels!r}; expected one of {CHANNELS} '
+                         "('y': the luma channel, as every protocol's MATLAB script; 'rgb': the "
+                         'three colour channels)')
+    return channels
+
+
+def _rgb_planes(img, protocol):
+    """The three RGB channels as the protocol reads the image: 8-bit values as float64, or
+    ``im2double`` values in [0, 1] for ``rcdnet`` (whose PSNR then takes peak 1)."""
+    rgb = img.astype(np.float64)
+    return rgb / 255.0 if protocol == 'rcdnet' else rgb
+
+
+def compute_metrics(pred, gt, protocol, crop_border=0, metrics=METRIC_NAMES, names=None,
+                    channels='y'):
     """Score an 8-bit result against its ground truth.
 
     Args:
@@ -288,6 +308,10 @@ def compute_metrics(pred, gt, protocol, crop_border=0, metrics=METRIC_NAMES, nam
         crop_border: pixels removed from each edge (``basicsr`` only).
         metrics: which of 'psnr', 'ssim' to compute.
         names: optional ``(result_name, gt_name)`` used in error messages.
+        channels: 'y' (the protocol's luma, its declared convention) or 'rgb': the same
+            protocol on the three colour channels, PSNR over all of them (one mean squared
+            error) and SSIM as the mean of the three channels' SSIM (the RGB numbers of
+            BasicSR's ``test_y_channel=False`` and of Restormer's Python scripts).
     Returns:
         dict ``{'psnr': float, 'ssim': float}`` (the requested keys); PSNR of
         identical images is ``inf``.
@@ -295,19 +319,22 @@ def compute_metrics(pred, gt, protocol, crop_border=0, metrics=METRIC_NAMES, nam
     unknown = set(metrics) - set(METRIC_NAMES)
     if unknown:
         raise ValueError(f'unknown metric(s) {sorted(unknown)}; expected some of {METRIC_NAMES}')
+    check_channels(channels)
     check_image_pair(pred, gt, protocol, crop_border, names)
-    pred_y = _crop(rgb_to_y(pred, protocol), crop_border)
-    gt_y = _crop(rgb_to_y(gt, protocol), crop_border)
+    to_planes = rgb_to_y if channels == 'y' else _rgb_planes
+    pred_y = _crop(to_planes(pred, protocol), crop_border)
+    gt_y = _crop(to_planes(gt, protocol), crop_border)
     out = {}
     if 'psnr' in metrics:
         out['psnr'] = _psnr_y(pred_y, gt_y, protocol)
     if 'ssim' in metrics:
-        out['ssim'] = _ssim_y(pred_y, gt_y, protocol)
+        out['ssim'] = (_ssim_y(pred_y, gt_y, protocol) if channels == 'y' else float(np.mean(
+            [_ssim_y(pred_y[..., c], gt_y[..., c], protocol) for c in range(3)])))
     return out
 
 
 def compute_metrics_from_float(pred, gt, protocol, crop_border=0, metrics=METRIC_NAMES, names=None,
-                               quantize='round'):
+                               quantize='round', channels='y'):
     """:func:`compute_metrics` for ``(H, W, 3)`` float RGB images in [0, 1].
 
     The prediction is quantised to 8 bits with ``quantize`` ('round' or 'truncate', see
@@ -315,7 +342,7 @@ def compute_metrics_from_float(pred, gt, protocol, crop_border=0, metrics=METRIC
     rounded, which gives that file's values back.
     """
     return compute_metrics(float_to_uint8(pred, quantize), float_to_uint8(gt), protocol,
-                           crop_border, metrics, names)
+                           crop_border, metrics, names, channels)
 
 
 def psnr(pred, gt, protocol, crop_border=0):

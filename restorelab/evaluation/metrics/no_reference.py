@@ -1,61 +1,26 @@
 """NIQE and BRISQUE as mmengine metrics, for real rain without ground truth."""
-import numpy as np
-from mmengine.evaluator import BaseMetric
-from mmengine.structures import BaseDataElement
-
 from restorelab.registry import METRICS
 
-from ..functional import check_quantize, float_to_uint8
 from ..functional.brisque import brisque, load_brisque_params
 from ..functional.niqe import load_niqe_params, niqe
-from .psnr_ssim import _sample_key, _to_hwc_numpy
+from .base import PerImageMetric
 
 
-class _NoReferenceMetric(BaseMetric):
-    """Mean over images of a no-reference score of each sample's ``pred_img``.
+class _NoReferenceMetric(PerImageMetric):
+    """A no-reference score (lower is better) of each sample's ``pred_img``; see
+    :class:`PerImageMetric`."""
 
-    The prediction is quantised to 8 bits (``quantize``: 'round' or 'truncate') and
-    scored by :meth:`score`; per-image values are kept in ``self.per_image`` after
-    ``evaluate``. Subclasses set ``metric`` (the result key, lower case) and ``score``.
-    """
-
-    metric = None
+    needs_gt = False
+    higher_is_better = False
 
     def __init__(self, convert_to, crop_border=0, quantize='round', prefix=None,
                  collect_device='cpu'):
-        super().__init__(collect_device=collect_device, prefix=prefix)
+        super().__init__(quantize=quantize, prefix=prefix, collect_device=collect_device)
         if convert_to not in ('y', 'gray'):
             raise ValueError(f"{type(self).__name__}: convert_to must be 'y' or 'gray', got "
                              f'{convert_to!r}')
         self.convert_to = convert_to
         self.crop_border = crop_border
-        self.quantize = check_quantize(quantize)
-        self.per_image = []
-
-    def score(self, img):
-        """The metric of one ``(H, W, 3)`` uint8 RGB image."""
-        raise NotImplementedError
-
-    def process(self, data_batch, data_samples):
-        name = type(self).__name__
-        for index, sample in enumerate(data_samples):
-            if isinstance(sample, BaseDataElement):
-                sample = sample.to_dict()
-            key = _sample_key(sample, len(self.results) + index)
-            if sample.get('pred_img') is None:
-                raise ValueError(f'{name}: sample {key!r} has no pred_img (is the model in '
-                                 'predict mode?)')
-            img = float_to_uint8(_to_hwc_numpy(sample['pred_img'], 'pred_img', key),
-                                 self.quantize)
-            try:
-                value = self.score(img)
-            except ValueError as err:
-                raise ValueError(f'{name}: sample {key!r}: {err}') from err
-            self.results.append({'key': key, self.metric: value})
-
-    def compute_metrics(self, results):
-        self.per_image = [dict(r) for r in results]
-        return {self.metric.upper(): float(np.mean([r[self.metric] for r in results]))}
 
 
 @METRICS.register_module()
@@ -72,15 +37,15 @@ class NIQE(_NoReferenceMetric):
         prefix: the test set name, prepended to the key ``NIQE``.
     """
 
-    metric = 'niqe'
+    name = 'NIQE'
 
     def __init__(self, params_file, convert_to='y', crop_border=0, quantize='round',
                  prefix=None, collect_device='cpu'):
         super().__init__(convert_to, crop_border, quantize, prefix, collect_device)
         self.mu, self.cov = load_niqe_params(params_file)
 
-    def score(self, img):
-        return niqe(img, self.mu, self.cov, self.convert_to, self.crop_border)
+    def score(self, pred, gt, names):
+        return niqe(pred, self.mu, self.cov, self.convert_to, self.crop_border)
 
 
 @METRICS.register_module()
@@ -99,12 +64,13 @@ class BRISQUE(_NoReferenceMetric):
         prefix: the test set name, prepended to the key ``BRISQUE``.
     """
 
-    metric = 'brisque'
+    name = 'BRISQUE'
+    decimals = 3
 
     def __init__(self, params_file, range_file=None, convert_to='gray', crop_border=0,
                  quantize='round', prefix=None, collect_device='cpu'):
         super().__init__(convert_to, crop_border, quantize, prefix, collect_device)
         self.params = load_brisque_params(params_file, range_file)
 
-    def score(self, img):
-        return brisque(img, self.params, self.convert_to, self.crop_border)
+    def score(self, pred, gt, names):
+        return brisque(pred, self.params, self.convert_to, self.crop_border)

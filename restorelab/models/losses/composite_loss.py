@@ -21,9 +21,18 @@ class CompositeLoss(nn.Module):
         self.losses = nn.ModuleList(
             loss if isinstance(loss, nn.Module) else MODELS.build(loss) for loss in losses)
 
-    def forward(self, pred, target, weight=None):
-        """``pred``, ``target``: ``(N, C, H, W)``; ``weight`` is passed to every loss."""
-        total = self.losses[0](pred, target, weight)
-        for loss in self.losses[1:]:
-            total = total + loss(pred, target, weight)
+    @property
+    def takes_inputs(self):
+        """True when one of the losses needs the input batch (``inputs=``, see ImageRestorer)."""
+        return any(getattr(loss, 'takes_inputs', False) for loss in self.losses)
+
+    def forward(self, pred, target, weight=None, inputs=None):
+        """``pred``, ``target``: ``(N, C, H, W)``; ``weight`` is passed to every loss, ``inputs`` (the
+        input batch) to those whose ``takes_inputs`` is True."""
+        total = 0
+        for loss in self.losses:
+            if getattr(loss, 'takes_inputs', False):
+                total = total + loss(pred, target, weight, inputs=inputs)
+            else:
+                total = total + loss(pred, target, weight)
         return total

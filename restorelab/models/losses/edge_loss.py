@@ -1,7 +1,13 @@
-"""MPRNet's edge loss: the Charbonnier distance between the Laplacians of prediction and target.
+"""Edge losses: the Charbonnier distance between the Laplacians of prediction and target.
 
-From swz30/MPRNet ``losses.py`` (``EdgeLoss``), which MPRNet trains with at weight 0.05 beside
-the Charbonnier loss.
+Two releases train with one, each with its own Laplacian (the losses differ, hence two classes):
+
+- :class:`EdgeLoss`, MPRNet's (swz30/MPRNet ``losses.py``, ``EdgeLoss``): the first level of a
+  Laplacian pyramid (5-tap blur, replicated borders, decimation and re-expansion); MPRNet
+  trains with it at weight 0.05 beside the Charbonnier loss.
+- :class:`Laplacian3x3EdgeLoss`, MSPFN's (kuijiang94/MSPFN ``model/MSPFN.py``,
+  ``MODEL.Laplacian`` in ``inference_losses``): the 3x3 eight-neighbour Laplacian filter, zero
+  ('SAME') padding; MSPFN trains with it at weight 0.05 beside the Charbonnier loss too.
 """
 import torch
 import torch.nn.functional as F
@@ -51,3 +57,25 @@ class EdgeLoss(CharbonnierLoss):
 
     def elementwise(self, pred, target):
         return super().elementwise(laplacian(pred, self.kernel), laplacian(target, self.kernel))
+
+
+# MSPFN's Laplacian: 8 at the centre, -1 at the eight neighbours, each channel alone.
+LAPLACIAN_3X3 = ((-1., -1., -1.), (-1., 8., -1.), (-1., -1., -1.))
+
+
+def laplacian3x3(img):
+    """The 3x3 Laplacian (:data:`LAPLACIAN_3X3`) of each channel of ``img`` ``(N, C, H, W)``,
+    zero-padded by one pixel (TensorFlow's 'SAME' padding, as the release)."""
+    channels = img.shape[1]
+    kernel = torch.tensor(LAPLACIAN_3X3, dtype=img.dtype, device=img.device)
+    return F.conv2d(img, kernel.expand(channels, 1, 3, 3), padding=1, groups=channels)
+
+
+@MODELS.register_module()
+class Laplacian3x3EdgeLoss(CharbonnierLoss):
+    """``CharbonnierLoss`` between ``laplacian3x3(pred)`` and ``laplacian3x3(target)``: MSPFN's
+    edge loss (its ``eps=1e-3``, on its images in [-1, 1]; see configs/mspfn/_base_/mspfn.py for
+    the same loss on restorelab's [0, 1] images); ``weight`` weights the per-pixel loss map."""
+
+    def elementwise(self, pred, target):
+        return super().elementwise(laplacian3x3(pred), laplacian3x3(target))

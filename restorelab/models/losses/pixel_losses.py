@@ -63,7 +63,7 @@ class CharbonnierLoss(_PixelLoss):
     def __init__(self, loss_weight=1.0, reduction='mean', eps=1e-3):
         super().__init__(loss_weight, reduction)
         if not (isinstance(eps, (int, float)) and eps >= 0):
-            raise ValueError(f'CharbonnierLoss: eps must be a number >= 0, got {eps!r}')
+            raise ValueError(f'{type(self).__name__}: eps must be a number >= 0, got {eps!r}')
         self.eps = float(eps)
 
     def elementwise(self, pred, target):

@@ -30,7 +30,11 @@ class ImageRestorer(BaseModel):
             whose ``takes_stage_outputs`` is True (``MultiStageLoss``, ``MultiScaleLoss``) is
             called with the list of the arch's ``forward_stages(inputs)`` instead of one
             prediction; those outputs may have other sizes than the target (a multi-scale arch's),
-            the loss checks them.
+            the loss checks them. One whose ``takes_attention_map`` is True (``AttentionMaskLoss``)
+            is called as ``loss(pred, gt, attention, inputs)`` with ``pred, attention`` from the
+            arch's ``forward_with_attention(inputs)``. A loss whose ``takes_inputs`` is True also
+            gets the input batch, ``loss(pred, gt, inputs=inputs)`` (FADformer's frequency
+            contrastive loss uses the rainy inputs as negatives).
         data_preprocessor: config or module; None means ``RestorationDataPreprocessor``.
         train_cfg: no options yet; must be None or empty.
         test_cfg: ``pad_mode`` ('reflect'|'replicate'|'constant'), ``tile`` (None, an
@@ -83,7 +87,16 @@ class ImageRestorer(BaseModel):
                 f'{self.size_multiple}; choose a patch size that is')
         gt = stack_gt(data_samples, like=inputs)
         per_stage = getattr(self.pixel_loss, 'takes_stage_outputs', False)
-        if per_stage:
+        with_attention = getattr(self.pixel_loss, 'takes_attention_map', False)
+        if with_attention:
+            if not callable(getattr(self.arch, 'forward_with_attention', None)):
+                raise ValueError(
+                    f'{type(self.pixel_loss).__name__} needs the arch\'s attention map, but '
+                    f'{type(self.arch).__name__} has no forward_with_attention(); use a loss of '
+                    "the final output (e.g. dict(type='L1Loss'))")
+            pred, attention = self.arch.forward_with_attention(inputs)
+            preds = [pred]
+        elif per_stage:
             if not callable(getattr(self.arch, 'forward_stages', None)):
                 raise ValueError(
                     f'{type(self.pixel_loss).__name__} needs the output of every stage, but '
@@ -100,9 +113,13 @@ class ImageRestorer(BaseModel):
                 raise ValueError(f'the arch returned {got}; expected a tensor of shape {tuple(gt.shape)}')
         # Losses in float32 also under AMP: autocast would run SSIM's convolutions
         # in half precision, and eps/log terms need float32.
+        extra = dict(inputs=inputs.float()) if getattr(self.pixel_loss, 'takes_inputs', False) else {}
         with torch.autocast(device_type=gt.device.type, enabled=False):
             preds = [p.float() for p in preds]
-            loss = self.pixel_loss(preds if per_stage else preds[0], gt.float())
+            if with_attention:
+                loss = self.pixel_loss(preds[0], gt.float(), attention.float(), inputs.float())
+            else:
+                loss = self.pixel_loss(preds if per_stage else preds[0], gt.float(), **extra)
         return dict(loss_pix=loss)
 
     def compiled_arch(self, options):

@@ -9,7 +9,6 @@
 # with the reason; the others still run (select some with --models). Parameters and FLOPs are measured on
 # each config's arch (the fast path: fewer multiply-adds than the release's formulation for the same
 # function; projects/drsformer/README.md lists both counts).
-_data_root = 'data/Rain200H'
 _configs = 'projects/drsformer/configs/ablations'
 # (model name in the tables, config name): the paper's row first.
 _rows = [
@@ -36,10 +35,8 @@ models = [
     for name, config in _rows
 ]
 
-datasets = [
-    dict(name='Rain200H', type='paired', data_root=_data_root, data_prefix=dict(img='test/input', gt='test/target'),
-         protocol='restormer'),
-]
+# The Rain200H test set as configs/_base_/datasets/rain200h.py reads it (the 'restormer' protocol).
+datasets = [dict(config='configs/_base_/datasets/rain200h.py')]
 
 # The paper's protocol: whole images reflect-padded to a multiple of 8, no tiling, no self-ensemble.
 inference = dict(pad_mode='reflect', tile=None, tile_overlap=32, self_ensemble=False, seed=0)
