@@ -1,12 +1,14 @@
 """NeRD-Rain's fast path (one MLP evaluation for the INR's four identical local-ensemble terms)
 against the release's formulation (four): multiply-accumulates at 256x256 and inference time.
 
-    python benchmarks/nerd_rain_speed.py [--size 128] [--runs 4] [--threads 1] [--out DIR]
+    python benchmarks/nerd_rain_speed.py [--size 128] [--runs 4] [--threads 1] [--record nerd_rain-speed]
+        [--dry-run] [--results-dir DIR]
 
 For NeRD-Rain and NeRD-Rain-S: parameters, MACs of each formulation at 256x256 (restorelab's
 count_flops), and the inference time of each at ``--size`` (the two interleaved in one process,
-the same weights; first run and median of the others), with the largest difference between their
-outputs. Writes benchmarks/results/nerd_rain-speed.json.
+the same weights; first run and the steady state, the median of the others), with the largest
+difference between their outputs. The committed record is benchmarks/results/nerd_rain-speed.json
+(``--record nerd_rain-speed``). ``--dry-run``: one tiny NeRDRain at 32x32, two runs, MACs at 32x32.
 """
 import argparse
 import sys
@@ -16,8 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _speed import summary, timed  # noqa: E402
-from harness import write_record  # noqa: E402
+from harness import add_record_options, begin, finish, summary, timed  # noqa: E402
 
 import projects.nerd_rain.nerd_rain  # noqa: E402,F401 (registers NeRDRain)
 from projects.nerd_rain.nerd_rain import NeRDRain  # noqa: E402
@@ -25,6 +26,7 @@ from restorelab.benchmark.cost import count_flops  # noqa: E402
 from restorelab.models.archs.common import count_parameters  # noqa: E402
 
 VARIANTS = {'NeRD-Rain': 48, 'NeRD-Rain-S': 32}
+DRY_RUN = dict(num_blocks=(1, 1, 1), heads=(1, 1, 2), inr_hidden=(16, 16))  # with dim 8
 
 
 def main(argv=None):
@@ -32,34 +34,38 @@ def main(argv=None):
     parser.add_argument('--size', type=int, default=128, help='square input side for the timing')
     parser.add_argument('--runs', type=int, default=4, help='timed runs of each formulation')
     parser.add_argument('--threads', type=int, default=1)
-    parser.add_argument('--out', type=Path, default=None, help='results folder (default benchmarks/results)')
+    add_record_options(parser)
     args = parser.parse_args(argv)
+    begun = begin()
     torch.set_num_threads(args.threads)
-    results = dict(size=args.size, runs=args.runs, threads=args.threads, variants={})
-    x = torch.rand(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(0))
-    for name, dim in VARIANTS.items():
+    size, runs, cost = (32, 2, 32) if args.dry_run else (args.size, args.runs, 256)
+    results = dict(size=size, runs=runs, threads=args.threads, variants={})
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    # The dry run: one tiny variant (the two differ only in width).
+    for name, dim in list(VARIANTS.items())[:1 if args.dry_run else None]:
+        arch = dict(dim=8, **DRY_RUN) if args.dry_run else dict(dim=dim)
         torch.manual_seed(0)
-        fast = NeRDRain(dim=dim, fast=True).eval()
-        plain = NeRDRain(dim=dim, fast=False).eval()
+        fast = NeRDRain(**arch, fast=True).eval()
+        plain = NeRDRain(**arch, fast=False).eval()
         plain.load_state_dict(fast.state_dict())
-        row = dict(params=count_parameters(fast), macs_256_release=count_flops(plain, (3, 256, 256)),
-                   macs_256_fast=count_flops(fast, (3, 256, 256)))
+        row = dict(params=count_parameters(fast), macs_shape=[3, cost, cost],
+                   macs_release=count_flops(plain, (3, cost, cost)), macs_fast=count_flops(fast, (3, cost, cost)))
         times = {'release': [], 'fast': []}
         outputs = {}
         with torch.no_grad():
-            for _ in range(args.runs):
+            for _ in range(runs):
                 for key, net in (('release', plain), ('fast', fast)):
                     seconds, outputs[key] = timed(lambda: net(x))
                     times[key].append(seconds)
         row.update({f'seconds_{k}': summary(v) for k, v in times.items()})
         row['max_abs_difference'] = float((outputs['release'] - outputs['fast']).abs().max())
-        row['speedup_median'] = row['seconds_release']['median'] / row['seconds_fast']['median']
+        row['speedup_steady'] = row['seconds_release']['steady'] / row['seconds_fast']['steady']
         results['variants'][name] = row
-        print(f"{name}: {row['params']} parameters; MACs at 256x256 {row['macs_256_release'] / 1e9:.3f} G "
-              f"(release), {row['macs_256_fast'] / 1e9:.3f} G (fast); {args.size}x{args.size} inference "
-              f"median {row['seconds_release']['median']:.3f} s (release) vs {row['seconds_fast']['median']:.3f} s "
-              f"(fast), x{row['speedup_median']:.2f}; max abs difference {row['max_abs_difference']:.3g}")
-    print(f"written {write_record('nerd_rain-speed', results, out_dir=args.out)}")
+        print(f"{name}: {row['params']} parameters; MACs at {cost}x{cost} {row['macs_release'] / 1e9:.3f} G "
+              f"(release), {row['macs_fast'] / 1e9:.3f} G (fast); {size}x{size} inference "
+              f"steady {row['seconds_release']['steady']:.3f} s (release) vs {row['seconds_fast']['steady']:.3f} s "
+              f"(fast), x{row['speedup_steady']:.2f}; max abs difference {row['max_abs_difference']:.3g}")
+    finish(args, 'nerd_rain_speed', results, begun, argv=argv)
     return 0
 
 
