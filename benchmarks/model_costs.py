@@ -35,6 +35,7 @@ MODELS = {
     'IDT': 'configs/idt/idt_rain200h.py',
     'DRSformer': 'projects/drsformer/configs/drsformer_rain200h.py',
     'FADformer': 'projects/fadformer/configs/fadformer_rain200h.py',
+    'NeRD-Rain': 'projects/nerd_rain/configs/nerd_rain_rain200h.py',
     'SPANet': 'configs/spanet/spanet_spa_data.py',
 }
 

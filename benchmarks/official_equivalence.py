@@ -16,6 +16,7 @@ An adapter module defines ``RELEASE`` (repository, commit), ``CONVERTER``, ``VAR
 (name -> ``dict(arch=<restorelab arch config>, official=<whatever build_official takes>)``),
 ``SIZES`` and ``build_official(release_dir, official)``; optionally
 ``save_release_checkpoint(module, path)``, ``official_forward(module, x)``,
+``ours_forward(module, x)`` (what of restorelab's arch to compare with it; default ``module(x)``),
 ``randomize(module, generator)`` and, for a release that is not PyTorch,
 ``compare(release_dir, variant, sizes, seed)`` returning the figures itself.
 """
@@ -61,6 +62,10 @@ def _default_forward(module, x):
     return out[0] if isinstance(out, (tuple, list)) else out
 
 
+def _default_ours_forward(module, x):
+    return module(x)
+
+
 def compare_torch(adapter, release_dir, variant, sizes, seed):
     """The figures of one variant of a PyTorch release (see the module doc)."""
     from restorelab.models.archs.common import count_parameters
@@ -78,6 +83,7 @@ def compare_torch(adapter, release_dir, variant, sizes, seed):
     ours = MODELS.build(dict(spec['arch'])).eval()
     ours.load_state_dict(state_dict, strict=True)
     forward = getattr(adapter, 'official_forward', _default_forward)
+    ours_forward = getattr(adapter, 'ours_forward', _default_ours_forward)
     figures = dict(params=count_parameters(ours),
                    official_params=sum(p.numel() for p in official.parameters()))
     # One copy of each model per precision, made from the same weights: casting one model back and
@@ -89,7 +95,7 @@ def compare_torch(adapter, release_dir, variant, sizes, seed):
         row = {}
         for dtype, (official_d, ours_d) in models.items():
             with torch.no_grad():
-                a, b = forward(official_d, x.to(dtype)), ours_d(x.to(dtype))
+                a, b = forward(official_d, x.to(dtype)), ours_forward(ours_d, x.to(dtype))
             if a.shape != b.shape:
                 raise SystemExit(f'{variant} at {h}x{w}: official output {tuple(a.shape)}, '
                                  f'restorelab {tuple(b.shape)}')

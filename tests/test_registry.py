@@ -56,8 +56,10 @@ def _build_args(tmp_path):
                            num_tail_blocks=1),
             'AttentionMaskLoss': dict(loss=dict(type='L1Loss')),
             'RCDNet': dict(stages=1, num_M=2, num_Z=2, num_blocks=1),
-            # projects/fadformer (registered once the plugin is imported)
+            'FFTLoss': {}, 'MultiScaleLoss': dict(terms=[dict(outputs=[0], loss=dict(type='L1Loss'))]),
+            # projects/fadformer and projects/nerd_rain (registered once the plugin is imported)
             'FADformer': dict(dim=8, depths=[1, 1, 1, 1, 1]), 'FrequencyContrastiveLoss': {},
+            'NeRDRain': dict(dim=8, num_blocks=[1, 1, 1], heads=[1, 1, 2], inr_hidden=[16, 16]),
         },
         'DATASETS': {
             'PairedImageDataset': dict(data_root=str(folder),
@@ -92,7 +94,8 @@ def _build_args(tmp_path):
 @pytest.mark.parametrize('name', BUILD_REGISTRIES)
 def test_every_registered_component_builds(name, tmp_path):
     # The plugins' components too (a plugin registers when imported).
-    for plugin in ('projects.drsformer.drsformer', 'projects.fadformer.fadformer'):
+    for plugin in ('projects.drsformer.drsformer', 'projects.fadformer.fadformer',
+                   'projects.nerd_rain.nerd_rain'):
         if importlib.util.find_spec(plugin.rsplit('.', 1)[0]) is not None:
             importlib.import_module(plugin)
     init_default_scope('restorelab')

@@ -150,6 +150,8 @@ UFORMER = Source('ZhendongWang6/Uformer', '65fc970a8ffc09605faca74ed016ee93c9ad8
 IDT = Source('jiexiaou/IDT', 'd72510c53af6d45eac5c22092e7a4dde9c64877f', 'MIT (LICENSE)')
 # The authors' web site; at this commit paper/2021/AAAI/code/ holds DualGCN's TensorFlow test
 # code and weights (the next commit, 726bc4b, replaces the folder by code.zip).
+NERD_RAIN = Source('cschenxiang/NeRD-Rain', '295f4fdfdfadec6db14fc3fa8640ba04a7aef261',
+                   'none stated (no LICENSE file, none in the README)')
 DUALGCN = Source('xueyangfu/xueyangfu.github.io', '99fe217b116064608821be4907e8b250377d2c8c',
                  'none stated (no LICENSE file; model.py and test.py state none)')
 MPRNET = Source('swz30/MPRNet', '43feb2aed45f5e0b9082c78c8c455160e30a3a82',
@@ -450,6 +452,27 @@ _FADFORMER_SETS = {  # set: (config suffix, Baidu NetDisk id + code of the READM
     'SPA-Data': ('spa_data', '1iHbPEjuUMVYt9do7odrtmg?pwd=3s40', (49.21, 0.9934)),
 }
 
+# NeRD-Rain's README, "Pre-trained Models": one Google Drive file and one Baidu Cloud link per model
+# and set. The paper's Table 1 (figs/table.png of the release).
+_NERD_RAIN_SETS = {  # set: (config suffix, {variant: (Google Drive id, Baidu Cloud id + code, Table 1)})
+    'Rain200L': ('rain200l', {
+        'nerd_rain_s': ('1Grzb8ga_1tZEIMGXhtF_W2cDHS4Dq-Lz', '1pnsPFIzxpIStYnjffQ9oOw?pwd=thga', (41.30, 0.9895)),
+        'nerd_rain': ('14pAgjJu8txIy7KD-7iB089U7jysnARrW', '1guDBWLjihXY1ChZuX5keBw?pwd=ub1n', (41.71, 0.9903))}),
+    'Rain200H': ('rain200h', {
+        'nerd_rain_s': ('1WXjrM50r7m8YjPKZOqmfNeJU57WEjZzc', '1Pl8wuHuRc8Uqt6lrh3IywA?pwd=twg1', (32.06, 0.9315)),
+        'nerd_rain': ('1MOG3ZrXQxH-o13O1QWB6EiZhJsXOlUXs', '1S_Yp3bbHJZjgF1nI9qXzCA?pwd=x45q', (32.40, 0.9373))}),
+    'DID-Data': ('did_data', {
+        'nerd_rain_s': ('12drqRA6tVv_k_y3WCuFVIBEEHKe6KTsr', '1fqqIOwxdKHVhga5FAnGG1g?pwd=bljv', (35.36, 0.9647)),
+        'nerd_rain': ('10uvLyC0NjbOWAEfFgB9nDEQDHC_CB8KC', '1Blt5D2nXMFwuC0PcbbDy2g?pwd=n37f', (35.53, 0.9659))}),
+    'DDN-Data': ('ddn_data', {
+        'nerd_rain_s': ('1oonCvgCEjDQXHuGBRkdZ5DmE33zv6Rt7', '1I3eLobpDrXPQo7_3JMp0Mw?pwd=10ut', (34.25, 0.9578)),
+        'nerd_rain': ('1KYiW5lYFrgP5AsImF94-fpXw5B0NdR4K', '1IhXwpNJEqTbLaw7AC88CSg?pwd=01m0', (34.45, 0.9596))}),
+    'SPA-Data': ('spa_data', {
+        'nerd_rain_s': ('1oO5Q4ZDFF983uXL2isYzzdV3BwPXY0Ru', '1vbS9RTLGrRnsKp6uQ2zt5Q?pwd=p7h9', (48.90, 0.9936)),
+        'nerd_rain': ('1c3lLvRQACii_-9hJLA_J4mgZePWNXWLR', '1J5CJ8ehNB0EUqQdtlPdMEA?pwd=mhkn', (49.58, 0.9940))}),
+}
+_NERD_RAIN_MODELS = {'nerd_rain': 'NeRD-Rain', 'nerd_rain_s': 'NeRD-Rain-S'}
+
 # Releases outside git repositories: Google Drive files (fetched with gdown), release assets,
 # and link-only ones (Baidu Cloud, Drive folders whose files are not identified one by one).
 _LINK_ONLY = [
@@ -585,6 +608,24 @@ _LINK_ONLY = [
               'MSPFN/ or its .index file; an archive of another format must be unpacked first. '
               "A reader of the release's issues (#9) found epoch30 where the test script "
               'restores epoch50')),
+    # NeRD-Rain and NeRD-Rain-S: one Google Drive file per model and set.
+    *[Release(
+        name=f'{variant}_{suffix}', model=_NERD_RAIN_MODELS[variant], trained_for=dataset,
+        config=f'projects/nerd_rain/configs/{variant}_{suffix}.py', converter='nerd_rain',
+        source=NERD_RAIN, training_data=f'{dataset} training set (NeRD-Rain README)',
+        published=published,
+        published_source=('NeRD-Rain paper (CVPR 2024), Table 1 (the README shows it as '
+                          "figs/table.png); Rain200L/H and SPA-Data scored with the release's "
+                          "evaluate_PSNR_SSIM.m (restorelab protocol 'restormer'), DID/DDN-Data "
+                          "with its statistic.m ('rcdnet')"),
+        links=(('Google Drive', _GDRIVE.format(drive)),
+               ('Baidu Cloud (code in the link)', _BAIDU.format(baidu))),
+        drive_id=drive,
+        note=("the release's test.py derains in 256x256 windows (layers.py window_partitionx): "
+              'the published numbers were measured that way; the repository ships no results of '
+              'its own for an output check (its evaluations/ folder holds DRSformer\'s)'))
+      for dataset, (suffix, variants) in _NERD_RAIN_SETS.items()
+      for variant, (drive, baidu, published) in variants.items()],
 ]
 
 RELEASES = {r.name: r for r in (*_DOWNLOADABLE, *_LINK_ONLY)}

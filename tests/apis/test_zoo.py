@@ -40,6 +40,10 @@ EXPECTED_RECDERAIN_RAIN200 = {f'{m}_{s}' for m in ('rescan', 'prenet', 'brn', 's
 # hongwang01/RCDNet's Pretrained Model/*/model_best.pt, too large to be read from a copy of the
 # repository here: checked by their git blob ids.
 EXPECTED_RCDNET = {f'rcdnet_{s}' for s in ('rain100l', 'rain100h', 'ddn_data', 'spa_data')}
+# cschenxiang/NeRD-Rain's README "Pre-trained Models": one Google Drive file per variant and set,
+# checked by the digest recorded at the first download (the repository has no results of its own).
+EXPECTED_NERD_RAIN = {f'{v}_{s}' for v in ('nerd_rain', 'nerd_rain_s')
+                      for s in ('rain200l', 'rain200h', 'did_data', 'ddn_data', 'spa_data')}
 
 
 @pytest.fixture(autouse=True)
@@ -303,6 +307,11 @@ def test_the_fetched_releases_and_their_checks():
     assert EXPECTED_RCDNET <= fetched
     assert {(RELEASES[n].host, RELEASES[n].check) for n in EXPECTED_RCDNET} == {('github', 'git blob')}
     assert RELEASES['rcdnet_rain100l'].url.endswith('/Pretrained%20Model/rain100L/model_best.pt')
+    assert EXPECTED_NERD_RAIN <= fetched
+    assert {(RELEASES[n].host, RELEASES[n].check, RELEASES[n].converter) for n in EXPECTED_NERD_RAIN} == \
+        {('gdrive', 'recorded digest', 'nerd_rain')}
+    assert {RELEASES[n].config for n in EXPECTED_NERD_RAIN} == {
+        f'projects/nerd_rain/configs/{n}.py' for n in EXPECTED_NERD_RAIN}
     assert len(RELEASES) == len(zoo.list_released(True)) + len(zoo.list_released(False))
 
 

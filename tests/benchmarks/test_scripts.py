@@ -141,6 +141,14 @@ def test_watchdog_recovery(tmp_path):
     assert results['iterations'] == 2 and results['runs'] == {} and results['uninterrupted_s'][0] > 0
 
 
+def test_nerd_rain_speed(tmp_path):
+    run('nerd_rain_speed', [], tmp_path)
+    results = check_record(tmp_path, 'nerd_rain_speed', ('size', 'variants'))
+    for row in results['variants'].values():
+        assert row['max_abs_difference'] == 0 and row['macs_shape'] == [3, 32, 32]
+        assert 0 < row['macs_fast'] < row['macs_release']  # the INR's MLP once instead of four times
+
+
 def test_every_benchmark_script_has_its_dry_run_test():
     """A new script in benchmarks/ gets a test in tests/benchmarks (gpu_check's are in
     tests/tools/test_gpu_check.py). Left out: the modules, and the scripts that need what the

@@ -27,12 +27,13 @@ class ImageRestorer(BaseModel):
             attribute (default 1) is the factor H and W must be multiples of.
         pixel_loss: loss config (e.g. ``dict(type='L1Loss', loss_weight=1.0)``) or
             module, called as ``loss(pred, gt)``; None for an inference-only model. A loss
-            whose ``takes_stage_outputs`` is True (``MultiStageLoss``) is called with the
-            list of the arch's ``forward_stages(inputs)`` instead of one prediction; one whose
-            ``takes_attention_map`` is True (``AttentionMaskLoss``) as
-            ``loss(pred, gt, attention, inputs)`` with ``pred, attention`` from the arch's
-            ``forward_with_attention(inputs)``. A loss whose ``takes_inputs`` is True also gets
-            the input batch, ``loss(pred, gt, inputs=inputs)`` (FADformer's frequency
+            whose ``takes_stage_outputs`` is True (``MultiStageLoss``, ``MultiScaleLoss``) is
+            called with the list of the arch's ``forward_stages(inputs)`` instead of one
+            prediction; those outputs may have other sizes than the target (a multi-scale arch's),
+            the loss checks them. One whose ``takes_attention_map`` is True (``AttentionMaskLoss``)
+            is called as ``loss(pred, gt, attention, inputs)`` with ``pred, attention`` from the
+            arch's ``forward_with_attention(inputs)``. A loss whose ``takes_inputs`` is True also
+            gets the input batch, ``loss(pred, gt, inputs=inputs)`` (FADformer's frequency
             contrastive loss uses the rainy inputs as negatives).
         data_preprocessor: config or module; None means ``RestorationDataPreprocessor``.
         train_cfg: no options yet; must be None or empty.
@@ -105,7 +106,9 @@ class ImageRestorer(BaseModel):
         else:
             preds = [self.arch(inputs)]
         for pred in preds:
-            if not torch.is_tensor(pred) or pred.shape != gt.shape:
+            # Stage outputs may be smaller than the target (e.g. NeRD-Rain's half- and quarter-size
+            # outputs, which MultiScaleLoss compares with a pyramid of it).
+            if not torch.is_tensor(pred) or (not per_stage and pred.shape != gt.shape):
                 got = tuple(pred.shape) if torch.is_tensor(pred) else type(pred).__name__
                 raise ValueError(f'the arch returned {got}; expected a tensor of shape {tuple(gt.shape)}')
         # Losses in float32 also under AMP: autocast would run SSIM's convolutions

@@ -1,0 +1,7 @@
+# NeRD-Rain (model.py, dim 48) on Rain200L; the release's recipe: _base_/nerd_rain_3000ep.py.
+# Train: python tools/train.py projects/nerd_rain/configs/nerd_rain_rain200l.py
+# Official weights: python tools/convert_checkpoint.py nerd_rain <file>.pth nerd_rain_rain200l.pth \
+#     --check-config projects/nerd_rain/configs/nerd_rain_rain200l.py
+_base_ = ['./_base_/nerd_rain_3000ep.py', '../../../configs/_base_/datasets/rain200l.py']
+
+train_dataloader = _base_.nerd_rain_train_loader

@@ -1,0 +1,9 @@
+# NeRD-Rain-S (model_S.py, dim 32) on DID-Data; the release's recipe: _base_/nerd_rain_3000ep.py.
+# Train: python tools/train.py projects/nerd_rain/configs/nerd_rain_s_did_data.py
+# Official weights: python tools/convert_checkpoint.py nerd_rain <file>.pth nerd_rain_s_did_data.pth \
+#     --check-config projects/nerd_rain/configs/nerd_rain_s_did_data.py
+_base_ = ['./_base_/nerd_rain_3000ep.py', '../../../configs/_base_/datasets/did_data.py']
+
+dim = 32
+model = dict(arch=dict(dim=dim))
+train_dataloader = _base_.nerd_rain_train_loader
