@@ -23,8 +23,10 @@
 #   Uformer      no deraining weights released: your own checkpoints, trained with configs/uformer/.
 #   Restormer    one released model (Rain13K).       IDT               Drive folder, every set.
 #   DRSformer    released, every set.
-# After the paper (extra rows): FADformer (ECCV 2024, plugin projects/fadformer), Baidu
-# NetDisk releases, one per set, read from checkpoints/official/fadformer/<set>.pth.
+# After the paper (extra rows): NeRD-Rain and NeRD-Rain-S (CVPR 2024, plugin
+# projects/nerd_rain), released per set on Google Drive, fetched by name; FADformer (ECCV 2024,
+# plugin projects/fadformer), Baidu NetDisk releases, one per set, read from
+# checkpoints/official/fadformer/<set>.pth.
 _official = 'checkpoints/official'
 _spdnet_sets = ('Rain200L', 'Rain200H', 'DID-Data', 'SPA-Data')
 _sets = dict(Rain200L='rain200l', Rain200H='rain200h', **{'DID-Data': 'did_data',
@@ -64,7 +66,10 @@ models = [
     dict(name='IDT', config=_per_set('configs/idt/idt_{suffix}.py'), convert='idt',
          checkpoint=_per_set(f'{_official}/idt/{{set}}.pth')),
     dict(name='DRSformer', zoo=_released('drsformer')),
-    # After the paper: FADformer, one release per set ({'state_dict'} files saved from DataParallel).
+    # After the paper. NeRD-Rain's release scores 256x256 windows; this table runs whole images.
+    dict(name='NeRD-Rain-S', zoo=_released('nerd_rain_s')),
+    dict(name='NeRD-Rain', zoo=_released('nerd_rain')),
+    # FADformer, one release per set ({'state_dict'} files saved from DataParallel).
     dict(name='FADformer', config=_per_set('projects/fadformer/configs/fadformer_{suffix}.py'),
          convert='fadformer', checkpoint=_per_set(f'{_official}/fadformer/{{set}}.pth')),
 ]
