@@ -120,10 +120,16 @@ def _read_status(path):
 
 def _failure_status(err, log_file):
     """The exit status for torchrun's ChildFailedError (and a line for each process killed by
-    a signal, which printed nothing itself)."""
+    a signal, which printed nothing itself). A process that ended with SIGTERM while another
+    one exited with an error of its own was stopped by torchrun after that failure (the
+    failing one said why): it is neither reported nor counted."""
+    failures = sorted(err.failures.items())
+    errored = any(f.exitcode > 0 for _, f in failures)
     statuses = []
-    for rank, failure in sorted(err.failures.items()):
+    for rank, failure in failures:
         code = failure.exitcode
+        if errored and code == -signal.SIGTERM:
+            continue
         statuses.append(code)
         if code < 0:
             try:

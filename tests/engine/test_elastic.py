@@ -46,6 +46,12 @@ def test_launcher_exit_status_of_failed_processes(capsys):
     err = capsys.readouterr().err.strip()
     assert err == ('error: rank 1 (pid 101) was killed by SIGKILL (the out-of-memory killer sends '
                    "it: see `dmesg`); torchrun's report is in w/torchrun.log")
+    # torchrun stopped rank 0 with SIGTERM after rank 1's own error: rank 1's status, no line.
+    assert elastic._failure_status(_failed(-signal.SIGTERM, 2), 'w/torchrun.log') == 2
+    assert capsys.readouterr().err == ''
+    # SIGTERM without another process's error is reported.
+    assert elastic._failure_status(_failed(-signal.SIGTERM, 0), 'w/torchrun.log') == 1
+    assert 'rank 0 (pid 100) was killed by SIGTERM' in capsys.readouterr().err
 
 
 def test_launcher_log_takes_torchs_own_stderr_handlers(tmp_path, capfd):
