@@ -182,8 +182,15 @@ def load_restorer(ref, device='cpu', test_cfg=None):
         load_released_weights(model, released)
         model.released = released
     else:
-        model = build_restorer(ref['config'])
-        checkpoint = ref['checkpoint']
+        config, checkpoint = ref['config'], ref['checkpoint']
+        if isinstance(config, (str, os.PathLike)) and not os.path.isfile(config) \
+                and checkpoint is not None:
+            from .zoo import is_released_name
+            if is_released_name(os.fspath(config)):
+                raise ModelRefError(
+                    f'{os.fspath(config)!r} is a released model name: it brings its own weights. '
+                    f'Name it without a checkpoint, or pass a config file with your checkpoint.')
+        model = build_restorer(config)
         if checkpoint is not None and not os.path.isfile(checkpoint):
             raise CheckpointNotFoundError(f'checkpoint file {os.fspath(checkpoint)!r} does not exist')
         if checkpoint is not None and ref['convert']:

@@ -43,7 +43,7 @@ TINY_OPTIONS = {
     'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
     'val_dataloader.num_workers': 0, 'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2,
     'default_hooks.checkpoint.interval': 2, 'default_hooks.logger.interval': 1,
-    'default_hooks.visualization.num_images': 0, 'vis_backends': [dict(type='LocalVisBackend')],
+    'default_hooks.visualization.num_images': 0,
     'visualizer.vis_backends': [dict(type='LocalVisBackend')],
 }
 
