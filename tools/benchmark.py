@@ -92,11 +92,14 @@ def main(argv=None):
         return 2
     if args.check:
         return _run(args, out)
+    dog = None
     try:
         with stop_on_signals(), watchdog.watching(timeout=timeout, fallback=True) as dog:
             dog.configure(work_dir=out, next_step=resume_hint)
             return _run(args, out)
     except SignalStop as stop:
+        if dog is not None and dog.ends_in_stall():  # the watchdog's paragraph says it all
+            return watchdog.STALL_EXIT_STATUS
         if os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0')) == '0':
             print(f'benchmark stopped by {stop.signame}. {resume_hint}', file=sys.stderr,
                   flush=True)

@@ -78,12 +78,15 @@ def main(argv=None):
     except ValueError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
+    dog = None
     try:
         with stop_on_signals(), watchdog.watching(timeout=timeout, fallback=True) as dog:
             dog.configure(work_dir=args.work_dir,
                           next_step='Run the test again once the cause is fixed.')
             return _run(args, dog)
     except SignalStop as stop:
+        if dog is not None and dog.ends_in_stall():  # the watchdog's paragraph says it all
+            return watchdog.STALL_EXIT_STATUS
         if _rank_zero():
             print(f'testing stopped by {stop.signame}; nothing was saved: run it again',
                   file=sys.stderr, flush=True)

@@ -307,6 +307,7 @@ class Watchdog:
         self.group = None
         self._group_checked = False
         self.stalled = None
+        self.tripping = False  # set as a stall is being reported (before ``stalled``)
         self._stop = threading.Event()
         self._thread = None
         self._fallback_file = self._fallback_path = None
@@ -425,6 +426,7 @@ class Watchdog:
                     idle=round(now - own['last'], 1), log=self.log_path())
 
     def _trip(self, quiet, timeout, own, follower=False):
+        self.tripping = True
         self._disarm_fallback()
         now = time.monotonic()
         record = self._record(own, now)
@@ -458,6 +460,18 @@ class Watchdog:
         self._stop.set()
         self.on_stall(self.stalled)
         return self.stalled
+
+    def ends_in_stall(self, wait=30.0):
+        """For a tool's signal handler: whether this process is being ended by a stall (the
+        signal is torchrun stopping the group after the stall's first process ended). Then it
+        waits up to ``wait`` seconds for the watchdog to finish its report, which ends the
+        process: the watchdog's paragraph, not a stop message, is the last word."""
+        if not self.tripping:
+            return False
+        deadline = time.monotonic() + wait
+        while self.stalled is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return True
 
     def write_stacks(self, record):
         """Append the Python stack of every thread of this process to the log, in one write."""

@@ -169,3 +169,15 @@ ctypes.PyDLL(None).sleep(60)
     text = open(log).read()
     line = code.splitlines().index('ctypes.PyDLL(None).sleep(60)') + 1
     assert 'Timeout (0:00:01)!' in text and f'<string>", line {line}' in text  # the PyDLL call
+
+
+def test_a_signal_during_a_stall_waits_for_the_watchdogs_report():
+    """torchrun stops the group with SIGTERM as soon as the stall's first process ends: a
+    tool's signal handler then lets the watchdog finish (its paragraph is the last word)."""
+    dog = watchdog.Watchdog(timeout=5)
+    assert dog.ends_in_stall(wait=0.1) is False  # an ordinary signal: the tool's own message
+    dog.tripping = True
+    threading.Timer(0.3, lambda: setattr(dog, 'stalled', 'reported')).start()
+    start = time.monotonic()
+    assert dog.ends_in_stall(wait=5) is True
+    assert dog.stalled == 'reported' and 0.2 < time.monotonic() - start < 5
