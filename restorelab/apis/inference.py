@@ -4,7 +4,7 @@ import os
 import numpy as np
 import torch
 
-from restorelab.utils.errors import CheckpointMismatchError, InferenceMemoryError, UserInputError
+from restorelab.utils.errors import CheckpointMismatchError, InferenceMemoryError
 from .models import load_restorer, load_weights  # noqa: F401  (load_weights: the apis name)
 
 
@@ -33,12 +33,9 @@ def init_model(config, checkpoint=None, device='cpu'):
     if isinstance(config, (str, os.PathLike)) and not os.path.isfile(config):
         from .zoo import find_release
         find_release(config)  # neither a file nor a name: the error lists the names
-        if checkpoint is not None:
-            raise UserInputError(
-                f'{os.fspath(config)!r} is a released model name: it brings its own weights. '
-                f'Call init_model({os.fspath(config)!r}) without a checkpoint, or pass a config '
-                'file with your checkpoint.')
-        return load_restorer(dict(zoo=os.fspath(config)), device)
+        if checkpoint is None:
+            return load_restorer(dict(zoo=os.fspath(config)), device)
+    # A released name with a checkpoint is refused by load_restorer (it brings its own weights).
     return load_restorer(dict(config=config, checkpoint=checkpoint), device)
 
 
