@@ -93,6 +93,12 @@ def _abs(value):
     return '0' if value == 0 else f'{value:.1e}'
 
 
+def _size_figures(figures):
+    """``{size: figures}`` of one variant of an equivalence record (its other keys, such as
+    ``params``, are not sizes)."""
+    return {k: v for k, v in figures.items() if isinstance(v, dict)}
+
+
 def render_equivalence(results_dir=None):
     """The model zoo's equivalence table: one row per model and variant."""
     lines = ['| model | release | variant | params | sizes | float64 max abs | float32 PSNR (dB) | run |',
@@ -101,7 +107,7 @@ def render_equivalence(results_dir=None):
         res = record['results']
         release = f'{res["release"]["repo"]}@{res["release"]["commit"][:7]}'
         for variant, figures in res['variants'].items():
-            sizes = {k: v for k, v in figures.items() if isinstance(v, dict)}
+            sizes = _size_figures(figures)
             f64 = max(v['float64_max_abs'] for v in sizes.values())
             f32 = min(v['float32_psnr_db'] for v in sizes.values())
             params = f'{figures["params"]:,}' if 'params' in figures else '—'
@@ -125,7 +131,7 @@ def _equivalence_figures(results_dir=None):
     worst = {}
     for record in records('equivalence-', results_dir):
         sizes = [v for figures in record['results']['variants'].values()
-                 for v in figures.values() if isinstance(v, dict)]
+                 for v in _size_figures(figures).values()]
         worst[record['name'][len('equivalence-'):]] = (
             max(v['float64_max_abs'] for v in sizes), min(v['float32_psnr_db'] for v in sizes))
     return worst
