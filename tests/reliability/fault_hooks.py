@@ -133,8 +133,9 @@ class FaultHook(Hook):
 @TRANSFORMS.register_module()
 class CrashWorkerAfter(BaseTransform):
     """In a DataLoader worker, once the file ``marker`` exists: write the sample's
-    ``img_path`` to ``marker + '.crashed'`` and kill the worker with ``signame``
-    (as a decoder's segfault or the OOM killer would)."""
+    ``img_path`` to ``marker + '.crashed.<pid>'`` and kill the worker with ``signame``
+    (as a decoder's segfault or the OOM killer would). Each worker writes its own file:
+    several workers may die before the main process notices the first one."""
 
     def __init__(self, marker, signame='SIGSEGV'):
         self.marker = marker
@@ -143,7 +144,7 @@ class CrashWorkerAfter(BaseTransform):
     def transform(self, results):
         from torch.utils.data import get_worker_info
         if get_worker_info() is not None and osp.exists(self.marker):
-            with open(self.marker + '.crashed', 'w') as f:
+            with open(f'{self.marker}.crashed.{os.getpid()}', 'w') as f:
                 f.write(results['img_path'])
             os.kill(os.getpid(), self.signum)
         return results
