@@ -9,28 +9,16 @@ tools/benchmark.py, tools/analysis/get_flops.py and tools/analysis/speed.py.
   the papers do, in its release formulation (for an arch with a fast path, a copy with every
   ``fast`` flag off and the same weights).
 * Latency is the median wall time of ``runs`` calls of ``model.restore`` (with the benchmark's
-  padding/tiling/self-ensemble) after ``warmup`` calls, on one image of the given shape.
-* Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` during one call, minus what was
-  allocated before. On the CPU the growth of the process's peak resident set size
-  (``VmHWM``, reset through its ``clear_refs``: ``restorelab.utils.procfs``) during one call after the warm-up,
-  with the allocator's free memory first handed back (glibc ``malloc_trim``); what it still
-  keeps makes it a lower bound. None outside Linux.
+  padding/tiling/self-ensemble) after ``warmup`` calls, on one image of the given shape; peak
+  memory that of one call after them. Both are measured by :mod:`restorelab.utils.profiling`
+  (see there how peak memory is read on CUDA and on the CPU).
 """
 import copy
-import statistics
-import time
 
 import torch
 
 from restorelab.engine.watchdog import report_progress
-from restorelab.utils.procfs import malloc_trim, peak_rss_growth_mb
-
-MEMORY_METHODS = dict(
-    cuda='torch.cuda.max_memory_allocated during one call, minus the memory allocated before',
-    cpu='growth of the peak resident set size (VmHWM, Linux /proc) during one call after '
-        'warm-up and malloc_trim',
-)
-
+from restorelab.utils import profiling
 
 def count_parameters(module):
     """Number of parameters (every tensor in ``module.parameters()``)."""
@@ -131,35 +119,16 @@ def count_paper_flops(arch, shape=(3, 256, 256), seed=0, quiet=True):
     return count_flops(release_formulation(arch), shape, seed, quiet)
 
 
-def _sync(device):
-    if torch.device(device).type == 'cuda':
-        torch.cuda.synchronize(device)
+def measure_speed(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', seed=0, clock='wall'):
+    """Latency and peak memory of ``model.restore`` on one ``(1, *shape)`` image, measured by
+    :mod:`restorelab.utils.profiling` (the benchmarks' harness): the first call, the median of
+    ``runs`` calls after ``warmup`` calls on ``clock`` ('wall' or 'cpu'), and the peak memory of one
+    more call.
 
-
-def peak_memory_mb(fn, device):
-    """Peak memory (MiB) that one call of ``fn()`` takes on ``device``; None if not measurable.
-
-    See the module docstring for how it is measured on CUDA and on the CPU.
+    Returns ``dict(first_ms=, latency_ms=median, latencies_ms=[...], peak_memory_mb=...,
+    memory_method=..., shape=..., runs=..., warmup=..., clock=...)``. ``model`` is an ImageRestorer
+    (any H, W: it pads).
     """
-    if torch.device(device).type == 'cuda':
-        _sync(device)
-        before = torch.cuda.memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        fn()
-        _sync(device)
-        return (torch.cuda.max_memory_allocated(device) - before) / 2**20
-    malloc_trim()
-    return peak_rss_growth_mb(fn)[1]
-
-
-def measure_speed(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', seed=0):
-    """Latency and peak memory of ``model.restore`` on one ``(1, *shape)`` image.
-
-    Returns ``dict(latency_ms=median, latencies_ms=[...], peak_memory_mb=..., memory_method=...,
-    shape=..., runs=..., warmup=...)``. ``model`` is an ImageRestorer (any H, W: it pads).
-    """
-    if runs < 1 or warmup < 0:
-        raise ValueError(f'runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}')
     shape = _check_shape(shape)
     x = _example_input(shape, device, seed)
 
@@ -168,21 +137,13 @@ def measure_speed(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', se
         with torch.no_grad():
             return model.restore(x)
 
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(runs):
-        _sync(device)
-        start = time.perf_counter()
-        call()
-        _sync(device)
-        times.append((time.perf_counter() - start) * 1000)
-    memory = peak_memory_mb(call, device)
-    kind = torch.device(device).type
-    return dict(latency_ms=float(statistics.median(times)), latencies_ms=times,
-                peak_memory_mb=memory,
-                memory_method=MEMORY_METHODS.get(kind) if memory is not None else 'unavailable',
-                shape=list(shape), runs=runs, warmup=warmup)
+    figures, _ = profiling.repeated(call, runs, warmup, clock, device)
+    memory = profiling.peak_memory_mb(call, device)[1]
+    return dict(first_ms=1000 * figures['first'], latency_ms=1000 * figures['steady'],
+                latencies_ms=[1000 * t for t in figures['times'][warmup:]], peak_memory_mb=memory,
+                memory_method='unavailable' if memory is None else
+                profiling.MEMORY_METHODS[torch.device(device).type],
+                shape=list(shape), runs=runs, warmup=warmup, clock=clock)
 
 
 def measure_cost(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', seed=0):

@@ -15,14 +15,9 @@ from restorelab.utils.fileio import from_json_safe, write_json
 BOOTSTRAP_SAMPLES = 2000
 
 
-def write_results_json(results, path):
-    """Write ``results`` atomically (a crash never leaves half a file; PSNR ``inf`` as
-    the string ``"inf"``)."""
-    write_json(path, results)
-
-
 def load_results(path):
-    """Read a results.json written by :func:`write_results_json` (``"inf"`` back to inf)."""
+    """Read a results.json (written atomically by ``restorelab.utils.fileio.write_json``, PSNR
+    ``inf`` as the string ``"inf"``), ``"inf"`` back to inf."""
     try:
         with open(path) as f:
             data = json.load(f)
@@ -410,7 +405,7 @@ def plot_psnr_vs_latency(results, path):
 
 def write_outputs(results, out_dir):
     """results.json, results.csv, table.md and psnr_vs_latency.png in ``out_dir``."""
-    write_results_json(results, os.path.join(out_dir, 'results.json'))
+    write_json(os.path.join(out_dir, 'results.json'), results)
     write_csv(results, os.path.join(out_dir, 'results.csv'))
     with open(os.path.join(out_dir, 'table.md'), 'w') as f:
         f.write(markdown_report(results))

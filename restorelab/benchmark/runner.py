@@ -14,9 +14,7 @@ import copy
 import itertools
 import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import time
 
@@ -24,10 +22,13 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
+from restorelab.apis.models import check_device
 from restorelab.engine.watchdog import report_progress
+from restorelab.utils import profiling
 from restorelab.utils.errors import BenchmarkError, user_error_message
+from restorelab.utils.fileio import write_json
 from .config import check_bench_config, entry_ref, restorer_test_cfg, select
-from .report import comparisons, load_results, write_outputs, write_results_json
+from .report import comparisons, load_results, write_outputs
 
 RESULTS_VERSION = 2
 COST_EXTRA_RUNS = 4  # what counting FLOPs and measuring memory take, in restorations
@@ -45,40 +46,13 @@ def failure_reason(err):
 
 
 def collect_environment(device):
-    """Versions, git commit and device of this run."""
-    import mmengine
-
+    """The machine (:func:`restorelab.utils.profiling.machine`: CPU, cores, load, versions), the
+    commit of restorelab's checkout and whether it had uncommitted changes, and the device."""
     import restorelab
 
-    def git(*args):
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        try:
-            out = subprocess.run(['git', '-C', root, *args], capture_output=True, text=True,
-                                 timeout=10)
-            return out.stdout.strip() if not out.returncode else None
-        except (OSError, subprocess.SubprocessError):
-            return None
-
-    commit = git('rev-parse', 'HEAD')
-    cuda = torch.device(device).type == 'cuda'
-    return dict(restorelab=restorelab.__version__, torch=torch.__version__,
-                mmengine=mmengine.__version__, numpy=np.__version__,
-                python=platform.python_version(), platform=platform.platform(), git_commit=commit,
-                git_dirty=None if commit is None else bool(git('status', '--porcelain',
-                                                               '--untracked-files=no')),
-                device=str(device), torch_threads=torch.get_num_threads(),
-                **{'gpu' if cuda else 'cpu': torch.cuda.get_device_name(device) if cuda else
-                   platform.processor() or platform.machine()})
-
-
-def check_device(device):
-    dev = torch.device(device) if isinstance(device, str) and device.split(':')[0] in (
-        'cpu', 'cuda') else None
-    if dev is None or (dev.type == 'cuda' and not torch.cuda.is_available()):
-        raise BenchmarkError(f"--device {device!r}: expected 'cpu' or 'cuda' (or 'cuda:N')" if dev
-                             is None else f'--device {device}: CUDA is not available on this '
-                             'machine; use --device cpu')
-    return str(dev)
+    commit, dirty = profiling.repository_state(os.path.dirname(os.path.abspath(__file__)))
+    return dict(profiling.machine(), restorelab=restorelab.__version__, git_commit=commit,
+                git_dirty=dirty, device=str(device))
 
 
 @contextlib.contextmanager
@@ -240,7 +214,7 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
         cfg['inference']['quantize'] = check_quantize(quantize or cfg['inference']['quantize'])
     except ValueError as err:
         raise BenchmarkError(f'--quantize: {err}') from None
-    device = check_device(device)
+    device = check_device(device, '--device')
     model_specs, dataset_specs = (select(cfg['models'], models, 'models'),
                                   select(cfg['datasets'], datasets, 'datasets'))
     rank, world_size = launch.init_distributed(launcher)
@@ -284,7 +258,7 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
             cell = _run_cell(mspec, dspec, loaded, run)
             if rank == 0:
                 results['cells'][cell_id(mspec['name'], dspec['name'])] = cell
-                write_results_json(results, results_path)
+                write_json(results_path, results)
     except Exception as err:
         if world_size == 1:
             raise

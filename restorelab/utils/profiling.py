@@ -216,6 +216,14 @@ def _git(folder, *args):
     return out.stdout.strip()
 
 
+def repository_state(folder):
+    """``(commit, dirty)`` of the git checkout holding ``folder``: its HEAD and whether its tracked
+    files have uncommitted changes (``(None, None)`` outside a checkout or without git)."""
+    commit = _git(folder, 'rev-parse', 'HEAD')
+    status = _git(folder, 'status', '--porcelain', '--untracked-files=no') if commit else None
+    return commit, None if status is None else bool(status)
+
+
 def begin():
     """What a run records at its start: the date (UTC) and the load average. Pass it to
     :func:`run_record` so that the record tells the load before and after the measurement."""
@@ -237,14 +245,14 @@ def run_record(name, results, argv=None, begun=None, root=None):
         shown = script.relative_to(root)
     except ValueError:
         shown = script
-    status = _git(root, 'status', '--porcelain', '--untracked-files=no')
+    commit, dirty = repository_state(root)
     begun = begun or begin()
     info = machine()
     info['load_average_start'] = begun['load_average']
     return dict(
         name=name, script=str(shown),
         command=' '.join(shlex.quote(a) for a in ['python', str(shown), *argv[1:]]),
-        commit=_git(root, 'rev-parse', 'HEAD'), dirty=bool(status) if status is not None else None,
+        commit=commit, dirty=dirty,
         date=begun['date'], seconds=round(time.perf_counter() - begun['clock'], 1),
         machine=info, results=results)
 

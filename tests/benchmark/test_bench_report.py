@@ -5,9 +5,10 @@ import math
 
 import numpy as np
 
-from restorelab.benchmark import comparisons, load_results, markdown_report, write_results_json
+from restorelab.benchmark import comparisons, load_results, markdown_report
 from restorelab.benchmark.report import (cost_table, place_labels, plot_psnr_vs_latency,
                                          quality_latency_figure, quality_table, write_csv)
+from restorelab.utils.fileio import write_json
 
 PAIRED = [dict(name='PSNR', higher_is_better=True, decimals=2, other=False, protocol='restormer'),
           dict(name='SSIM', higher_is_better=True, decimals=4, other=False, protocol='restormer'),
@@ -148,7 +149,7 @@ def test_results_json_round_trips_infinity(tmp_path):
     results = _results()
     results['cells']['m1|A']['mean']['PSNR'] = math.inf
     path = str(tmp_path / 'results.json')
-    write_results_json(results, path)
+    write_json(path, results)
     assert '"PSNR": "inf"' in open(path).read()
     assert load_results(path)['cells']['m1|A']['mean']['PSNR'] == math.inf
 

@@ -7,8 +7,8 @@
 Reports the first call and the median of --runs calls after --warmup calls of the restorer
 (padding, tiling and self-ensemble from the config's model.test_cfg), and the peak memory of one
 call (CUDA: max allocated; CPU: growth of the peak resident set size). Without --checkpoint the
-weights are random (same speed). The measuring code is restorelab.utils.profiling, the one the
-benchmarks in benchmarks/ use; --record FILE writes the figures with the run's record (command,
+weights are random (same speed). The measurement is tools/benchmark.py's
+(restorelab.benchmark.measure_speed, on restorelab.utils.profiling, the harness of benchmarks/); --record FILE writes the figures with the run's record (command,
 commit, date, machine and its load) as JSON.
 """
 import argparse
@@ -38,35 +38,11 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def measure(model, shape, runs, warmup, device, clock='wall', seed=0):
-    """First call, steady state (median of ``runs`` after ``warmup``) and peak memory of
-    ``model.restore`` on one random ``(1, *shape)`` image."""
-    import torch
-
-    from restorelab.utils import profiling
-    shape = tuple(shape)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f'--shape {" ".join(map(str, shape))}: expected C H W, three positive ints')
-    x = torch.rand(1, *shape, generator=torch.Generator().manual_seed(seed)).to(device)
-
-    def call():
-        with torch.no_grad():
-            return model.restore(x)
-
-    figures, _ = profiling.repeated(call, runs, warmup, clock, device)
-    memory = profiling.peak_memory_mb(call, device)[1]
-    kind = torch.device(device).type
-    return dict(first_ms=1000 * figures['first'], latency_ms=1000 * figures['steady'],
-                latencies_ms=[1000 * t for t in figures['times'][warmup:]], peak_memory_mb=memory,
-                memory_method=profiling.MEMORY_METHODS.get(kind) if memory is not None else 'unavailable',
-                shape=list(shape), runs=runs, warmup=warmup, clock=clock, device=str(device))
-
-
 def main(argv=None):
     args = parse_args(argv)
     from restorelab.apis import init_model
-    from restorelab.benchmark import count_parameters
-    from restorelab.benchmark.runner import check_device
+    from restorelab.apis.models import check_device
+    from restorelab.benchmark import count_parameters, measure_speed
     from restorelab.engine.launch import load_config
     from restorelab.utils import profiling
 
@@ -74,10 +50,10 @@ def main(argv=None):
         if args.threads is not None:
             profiling.set_threads(args.threads)
         begun = profiling.begin()
-        device = check_device(args.device)
+        device = check_device(args.device, '--device')
         cfg = load_config(args.config, args.cfg_options)
         model = init_model(cfg, args.checkpoint, device=device)
-        result = measure(model, args.shape, args.runs, args.warmup, device, args.clock)
+        result = measure_speed(model, args.shape, args.runs, args.warmup, device, clock=args.clock)
     except (UserInputError, ValueError) as err:
         print(f'error: {user_error_message(err)}', file=sys.stderr)
         return 2
@@ -91,8 +67,8 @@ def main(argv=None):
     print('peak memory: ' + ('unavailable' if memory is None else
                              f'{memory:.1f} MiB ({result["memory_method"]})'))
     if args.record:
-        result.update(config=args.config, checkpoint=args.checkpoint, arch=type(model.arch).__name__,
-                      params=count_parameters(model.arch))
+        result.update(config=args.config, checkpoint=args.checkpoint, device=device,
+                      arch=type(model.arch).__name__, params=count_parameters(model.arch))
         command = [os.path.abspath(__file__), *(sys.argv[1:] if argv is None else argv)]
         path = profiling.write_record(args.record, os.path.splitext(os.path.basename(args.record))[0],
                                       result, argv=command, begun=begun)
