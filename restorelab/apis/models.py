@@ -21,7 +21,8 @@ from collections import OrderedDict
 
 import torch.nn as nn
 
-from restorelab.utils.errors import CheckpointMismatchError, CheckpointNotFoundError, ModelRefError
+from restorelab.utils.errors import (CheckpointMismatchError, CheckpointNotFoundError, DeviceError,
+                                     ModelRefError)
 from .building import build_restorer, load_config
 
 KINDS = ('model', 'released', 'onnx', 'identity')
@@ -156,12 +157,29 @@ def load_weights(model, checkpoint):
     return wrapper
 
 
+def check_device(device, what='device'):
+    """``device`` as a string when it is 'cpu', 'cuda' or 'cuda:N' and usable on this machine; a
+    :class:`DeviceError` naming ``what`` (e.g. '--device') and what to give otherwise."""
+    import torch
+
+    text = str(device)
+    try:
+        dev = torch.device(text) if text.split(':')[0] in ('cpu', 'cuda') else None
+    except RuntimeError:
+        dev = None
+    if dev is None:
+        raise DeviceError(f"{what} {text!r}: expected 'cpu' or 'cuda' (or 'cuda:N')")
+    if dev.type == 'cuda' and not torch.cuda.is_available():
+        raise DeviceError(f'{what} {text}: CUDA is not available on this machine; use cpu')
+    return str(dev)
+
+
 def load_restorer(ref, device='cpu', test_cfg=None):
     """The ImageRestorer a model reference names (see the module doc), in eval mode on
     ``device``, with ``test_cfg`` (padding, tiling, self-ensemble, ...) over its config's.
 
     Raises:
-        ModelRefError and the zoo's, checkpoint's and converter's errors (all
+        DeviceError, ModelRefError and the zoo's, checkpoint's and converter's errors (all
         :class:`UserInputError`): naming the file or name and what to do.
     """
     from restorelab.engine.setup import setup_engine
@@ -173,6 +191,7 @@ def load_restorer(ref, device='cpu', test_cfg=None):
     kind = ref['kind']
     if kind == 'onnx':
         return _load_onnx(ref, device, test_cfg)
+    device = check_device(device)
     if kind == 'identity':
         model = ImageRestorer(arch=IdentityArch(), pixel_loss=None)
     elif kind == 'released':

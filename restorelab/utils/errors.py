@@ -90,6 +90,10 @@ class ModelListError(UserInputError, ValueError):
     """A model named on the command line cannot be used as given."""
 
 
+class DeviceError(UserInputError, ValueError):
+    """A device that is not 'cpu', 'cuda' or 'cuda:N', or CUDA on a machine without it."""
+
+
 class BenchmarkError(UserInputError, ValueError):
     """The benchmark cannot run as asked (device, resume file, selection)."""
 

@@ -129,6 +129,15 @@ def test_derain_tool_bad_arguments_exit_2(tmp_path, tiny_checkpoint, capsys):
     assert main([TINY_CONFIG, tiny_checkpoint, str(tmp_path / 'a.png'), '--out',
                  str(tmp_path / 'o'), '--tile', '100']) == 2
     assert 'test_cfg.tile=100' in capsys.readouterr().err
+    # A device torch does not know, or CUDA where there is none: one line, exit 2.
+    for device, said in (('tpu', "device 'tpu': expected 'cpu' or 'cuda' (or 'cuda:N')"),
+                         ('cuda:x', "device 'cuda:x': expected")) + (
+            () if torch.cuda.is_available() else
+            (('cuda', 'device cuda: CUDA is not available on this machine; use cpu'), )):
+        assert main([TINY_CONFIG, tiny_checkpoint, str(tmp_path / 'a.png'), '--out',
+                     str(tmp_path / 'o'), '--device', device]) == 2
+        err = capsys.readouterr().err
+        assert said in err and 'Traceback' not in err, err
     assert main([TINY_CONFIG, tiny_checkpoint, str(tmp_path / 'a.png'), '--out',
                  str(tmp_path / 'o'), '--no-progress']) == 0
     assert imread_image(str(tmp_path / 'o' / 'a.png')).shape == (16, 16, 3)
