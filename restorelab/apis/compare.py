@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from restorelab.utils.errors import UserInputError, user_error_message
+from restorelab.utils.errors import UserInputError, describe_error
 from restorelab.utils.image_io import imread_image
 from .images import derain
 
@@ -75,12 +75,6 @@ def pair_by_name(image_paths, gt_paths):
     pairs = {img: gt_paths[stems.index(stem)] for img in image_paths
              for stem in [os.path.splitext(os.path.basename(img))[0]] if stems.count(stem) == 1}
     return pairs, [g for g in gt_paths if g not in pairs.values()]
-
-
-def describe_error(err):
-    """One line for a failed cell: a user's mistake as its message, anything else with its type."""
-    return user_error_message(err) if isinstance(err, UserInputError) else \
-        f'{type(err).__name__}: {err}'
 
 
 def derain_each(images, models, load, test_cfg=None, ground_truths=None, protocol='restormer',

@@ -25,7 +25,7 @@ from mmengine.hooks import Hook
 from restorelab.apis.models import check_device
 from restorelab.engine.watchdog import report_progress
 from restorelab.utils import profiling
-from restorelab.utils.errors import BenchmarkError, user_error_message
+from restorelab.utils.errors import BenchmarkError, describe_error
 from restorelab.utils.fileio import write_json
 from .config import check_bench_config, entry_ref, restorer_test_cfg, select
 from .report import comparisons, load_results, write_outputs
@@ -37,12 +37,6 @@ _RUNNERS = itertools.count()  # a unique experiment name for each cell's Runner
 
 def cell_id(model_name, dataset_name):
     return f'{model_name}|{dataset_name}'
-
-
-def failure_reason(err):
-    """One line naming the error type and its message."""
-    text = user_error_message(err) if str(err) else repr(err)
-    return f'{type(err).__name__}: {" ".join(text.split())}'
 
 
 def collect_environment(device):
@@ -263,7 +257,7 @@ def run_benchmark(bench, out_dir, device='cpu', models=None, datasets=None, resu
         if world_size == 1:
             raise
         raise BenchmarkError(
-            f'process {rank} of {world_size} stopped: {failure_reason(err)}. The cells finished '
+            f'process {rank} of {world_size} stopped: {describe_error(err)}. The cells finished '
             f'before are in {results_path}: fix the cause and run the same command with --resume '
             'to run the others.') from err
     loaded.value = None
@@ -345,11 +339,11 @@ def _prepare_cell(mspec, dspec, loaded, run):
     try:
         dataset = run['built'][dspec['name']]
         if isinstance(dataset, Exception):  # before the model: no download for a missing set
-            raise _CellFailed(f'dataset did not load: {failure_reason(dataset)}')
+            raise _CellFailed(f'dataset did not load: {describe_error(dataset)}')
         try:
             model = loaded.get(mspec, dspec['name'])
         except Exception as err:
-            raise _CellFailed(f'model did not load: {failure_reason(err)}') from err
+            raise _CellFailed(f'model did not load: {describe_error(err)}') from err
         with DefaultScope.overwrite_default_scope('restorelab'):
             loader = Runner.build_dataloader(dict(dspec['loader'], dataset=dataset),
                                              seed=run['inference']['seed'])
@@ -364,7 +358,7 @@ def _prepare_cell(mspec, dspec, loaded, run):
     except _CellFailed as err:
         reason = str(err)
     except Exception as err:  # the run goes on
-        reason = failure_reason(err)
+        reason = describe_error(err)
     if run['world_size'] > 1:
         reason = next((r for r in all_gather_object(reason) if r is not None), None)
     return (None, reason) if reason else (parts, None)
@@ -462,7 +456,7 @@ def _measure_cost(mspec, run):
                 record.update(measure_cost(model, *args))
         record.update(status='ok', reason=None)
     except Exception as err:
-        record.update(status='failed', reason=failure_reason(err))
+        record.update(status='failed', reason=describe_error(err))
     run['bar'].cost_done(mspec['name'], time.perf_counter() - start)
     if record['status'] == 'failed' or record.get('latency_ms') is not None:
         run['log'](f'cost of {mspec["name"]}: ' + (
@@ -497,7 +491,7 @@ def _write_contact_sheets(out_dir, model_specs, dataset_specs, built, count, log
                 (m['name'], os.path.join(out_dir, 'images', m['name'], dspec['name']))
                 for m in model_specs if m.get('type') != 'identity'])
         except (OSError, ValueError) as err:
-            log(f'contact sheet of {dspec["name"]} not written: {failure_reason(err)}')
+            log(f'contact sheet of {dspec["name"]} not written: {describe_error(err)}')
             continue
         written[dspec['name']] = rel
         log(f'contact sheet of {dspec["name"]}: {os.path.join(out_dir, rel)}')

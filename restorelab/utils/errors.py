@@ -33,6 +33,13 @@ def user_error_message(err):
     return text
 
 
+def describe_error(err):
+    """One line for an error that failed one part of a larger job (a benchmark cell, a web app
+    cell): a user's mistake as its message, anything else with its type name first."""
+    text = ' '.join(user_error_message(err).split()) or repr(err)
+    return text if isinstance(err, UserInputError) else f'{type(err).__name__}: {text}'
+
+
 def closest_names(word, choices, n=3):
     """Up to ``n`` of ``choices`` closest to ``word`` (case ignored), for "did you mean"."""
     lower = {c.lower(): c for c in choices}

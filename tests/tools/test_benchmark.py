@@ -293,7 +293,7 @@ def test_per_dataset_checkpoints(bench, tmp_path):
     assert results['cells']['R|SetA']['mean'] == first['cells']['Restormer-tiny|SetA']['mean']
     assert results['cells']['R|SetB']['status'] == 'failed'
     assert results['cells']['R|SetB']['reason'] == (
-        "model did not load: BenchmarkError: model 'R' lists no checkpoint for dataset "
+        "model did not load: model 'R' lists no checkpoint for dataset "
         "'SetB' (its checkpoint dict names ['SetA'])")
 
 
