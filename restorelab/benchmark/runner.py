@@ -426,7 +426,7 @@ def _measure_cost(mspec, run):
     .onnx entry: the arch of its config counted, the file timed in ONNX Runtime."""
     from restorelab.apis import load_restorer, model_ref
     from restorelab.apis.zoo import find_release, resolve_config
-    from .cost import count_paper_flops, count_parameters, measure_cost, measure_speed
+    from .cost import measure_cost, release_formulation
 
     record, start = _cost_record(mspec, run), time.perf_counter()
     report_progress('evaluation', detail=f'cost of {mspec["name"]}')
@@ -445,15 +445,11 @@ def _measure_cost(mspec, run):
                                  'arch to count parameters and FLOPs of; give config=')
         else:
             with deterministic(inference['seed'], device):
-                model = load_restorer(dict(config=config), device, test_cfg)
+                model = timed = load_restorer(dict(config=config), device, test_cfg)
             if ref['kind'] == 'onnx':  # the exported file runs the release formulation
-                paper = count_paper_flops(model.arch, settings['shape'], inference['seed'])
-                record.update(params=count_parameters(model.arch), flops=paper, paper_flops=paper,
-                              fast_path=False, flops_shape=list(settings['shape']),
-                              **measure_speed(load_restorer(dict(onnx=ref['onnx'], config=config), 'cpu',
-                                                           test_cfg), *args))
-            else:
-                record.update(measure_cost(model, *args))
+                model.arch = release_formulation(model.arch)
+                timed = load_restorer(dict(onnx=ref['onnx'], config=config), 'cpu', test_cfg)
+            record.update(measure_cost(model, *args, timed=timed))
         record.update(status='ok', reason=None)
     except Exception as err:
         record.update(status='failed', reason=describe_error(err))

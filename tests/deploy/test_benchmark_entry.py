@@ -35,6 +35,9 @@ def test_onnxruntime_entry_scores_as_pytorch(tiny_model, tmp_path):
     cost = results['cost']
     assert cost['ort']['status'] == 'ok' and cost['ort']['latency_ms'] > 0
     assert cost['ort']['params'] == cost['torch']['params'] > 0
+    # The exported graph computes the release formulation: its FLOPs are the paper's count.
+    assert cost['ort']['flops'] == cost['ort']['paper_flops'] == cost['torch']['paper_flops'] > 0
+    assert cost['ort']['fast_path'] is False
 
 
 def test_onnxruntime_entry_checks(tiny_model, tmp_path):
