@@ -96,7 +96,7 @@ def main(argv=None):
     try:
         with stop_on_signals(), watchdog.watching(timeout=timeout, fallback=True) as dog:
             dog.configure(work_dir=out, next_step=resume_hint)
-            return _run(args, out)
+            return _run(args, out, dog)
     except SignalStop as stop:
         if dog is not None and dog.ends_in_stall():  # the watchdog's paragraph says it all
             return watchdog.STALL_EXIT_STATUS
@@ -106,7 +106,7 @@ def main(argv=None):
         return exit_status_after_stop(stop.signame)
 
 
-def _run(args, out):
+def _run(args, out, dog=None):
     from restorelab.benchmark import check_bench_config, run_benchmark, select
     from restorelab.engine import launch
 
@@ -130,6 +130,9 @@ def _run(args, out):
                                 quantize=args.quantize, sheet_images=args.sheet_images,
                                 launcher=args.launcher)
     except UserInputError as err:
+        if dog is not None and dog.ends_in_stall():  # e.g. a collective that lost the stalled process
+            from restorelab.engine.watchdog import STALL_EXIT_STATUS
+            return STALL_EXIT_STATUS
         print(f'error: {user_error_message(err)}', file=sys.stderr)
         return 2
     if results is None:  # not the first of several processes: it writes the outputs

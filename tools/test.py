@@ -120,7 +120,11 @@ def _run(args, dog):
         if args.out:
             launch.dump_metrics(metrics, args.out, cfg, args.checkpoint)
         launch.finish_distributed()
-    except UserInputError as err:
+    except (UserInputError, RuntimeError) as err:
+        if dog.ends_in_stall():  # e.g. a collective that lost the stalled process
+            return watchdog.STALL_EXIT_STATUS
+        if not isinstance(err, UserInputError):
+            raise
         return _fail(launch.error_text(err), runner)
     except (TypeError, KeyError) as err:
         explained = explain_config_error(err, cfg) if cfg is not None else None

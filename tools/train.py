@@ -203,6 +203,8 @@ def _run(args, argv, dog):
             raise
         return _fail(explained, 2, runner)
     except RuntimeError as err:
+        if dog is not None and dog.ends_in_stall():  # a collective that lost the stalled process
+            return watchdog.STALL_EXIT_STATUS
         explained = launch.explain_distributed_failure(err, cfg) if cfg is not None else None
         if explained is None:
             raise

@@ -462,11 +462,13 @@ class Watchdog:
         return self.stalled
 
     def ends_in_stall(self, wait=30.0):
-        """For a tool's signal handler: whether this process is being ended by a stall (the
-        signal is torchrun stopping the group after the stall's first process ended). Then it
-        waits up to ``wait`` seconds for the watchdog to finish its report, which ends the
-        process: the watchdog's paragraph, not a stop message, is the last word."""
-        if not self.tripping:
+        """For a tool's signal or error handler: whether this process is being ended by a stall,
+        its own or one another process of the group declared. The signal is then torchrun
+        stopping the group after the stall's first process ended; the error, a collective that
+        lost that process. It waits up to ``wait`` seconds for the watchdog to finish its report
+        (a process that has not tripped yet does so as a follower at its next look), which ends
+        the process: the watchdog's paragraph, not a stop or error message, is the last word."""
+        if not self.tripping and not (self.group is not None and self.group.tripped()):
             return False
         deadline = time.monotonic() + wait
         while self.stalled is None and time.monotonic() < deadline:

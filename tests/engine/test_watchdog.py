@@ -181,3 +181,18 @@ def test_a_signal_during_a_stall_waits_for_the_watchdogs_report():
     start = time.monotonic()
     assert dog.ends_in_stall(wait=5) is True
     assert dog.stalled == 'reported' and 0.2 < time.monotonic() - start < 5
+
+
+def test_an_error_after_another_process_declared_a_stall_waits_for_the_report(store):
+    """Rank 0 waits in a collective while rank 1 stalls; rank 1's watchdog declares the stall
+    and ends its process, so rank 0's collective fails before rank 0's own watchdog has looked
+    again: the tool's error handler asks ends_in_stall and leaves the last word to the watchdog
+    (which trips as a follower at its next look)."""
+    dog = _member(store, 0, on_stall=lambda stall: None, log=None)
+    assert dog.ends_in_stall(wait=0.1) is False  # an ordinary error: the tool's own message
+    other = watchdog.GroupView(1, 2, store=dist.PrefixStore('test/', store))
+    assert other.claim_report() is True  # rank 1 declares the stall
+    threading.Timer(0.3, lambda: setattr(dog, 'stalled', 'reported')).start()
+    start = time.monotonic()
+    assert dog.ends_in_stall(wait=5) is True
+    assert dog.stalled == 'reported' and 0.2 < time.monotonic() - start < 5
