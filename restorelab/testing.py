@@ -1,8 +1,18 @@
-"""Helpers for tests that hold a module's fast path (``fast=True``) equal to its plain path
-(``fast=False``): random parameters, twin modules sharing them, and the comparison of outputs and
-gradients. Used by restorelab's tests and by plugins' tests (DRSformer)."""
-import torch
+"""Helpers for restorelab's tests and plugins' tests (DRSformer, FADformer, NeRD-Rain).
 
+- Tests that hold a module's fast path (``fast=True``) equal to its plain path (``fast=False``):
+  random parameters, twin modules sharing them, and the comparison of outputs and gradients.
+- Tests that train a config a few steps at tiny size: a generated paired folder
+  (:func:`make_paired_folder`) and the run (:func:`train_tiny`).
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from mmengine.runner import Runner
+
+from restorelab.utils.image_io import imwrite_rgb
 from restorelab.utils.profiling import agreement_db
 
 
@@ -53,3 +63,83 @@ def assert_float64_equal(fast, plain, x, tol=1e-8):
     """Outputs within ``tol`` and gradients within ``tol`` relative to the largest gradient (float64)."""
     diff, grad_diff, grad_max, _ = compare(fast, plain, x)
     assert diff <= tol and grad_diff <= tol * max(1.0, grad_max), (diff, grad_diff, grad_max)
+
+
+# Tiny training runs of a config: a generated paired folder and two steps of the config's own recipe.
+
+# layout -> (rainy, clean) file of pair i inside a split folder
+PAIRED_LAYOUTS = {
+    'rain200': ('input/{i}.png', 'target/{i}.png'),  # Rain200H/L, Rain13K: same names
+    'rain100': ('rain/rain-{i}.png', 'norain/norain-{i}.png'),  # Rain100H/L
+}
+# crop transform -> its size argument
+CROP_SIZE_KEYS = {'PairedRandomCrop': 'patch_size', 'PairedRandomResizedCrop': 'size'}
+
+
+def rainy_pair(rng, size):
+    """(rainy, clean) uint8 (H, W, 3) images: clean values in [40, 200), +60 on about 10% of pixels."""
+    clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
+    rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
+    return rain.astype(np.uint8), clean
+
+
+def make_paired_folder(root, layout='rain200', n_train=3, size=(20, 24), seed=0, test_split='test'):
+    """A deraining set's folder under ``root``: ``n_train`` pairs in train/ and one in
+    ``test_split`` (e.g. 'test/Rain100L' for Rain13K), named as ``PAIRED_LAYOUTS[layout]``."""
+    rng = np.random.default_rng(seed)
+    rain_name, clean_name = PAIRED_LAYOUTS[layout]
+    for split, n in (('train', n_train), (test_split, 1)):
+        for i in range(1, n + 1):
+            rain, clean = rainy_pair(rng, size)
+            imwrite_rgb(str(Path(root, split, clean_name.format(i=i))), clean)
+            imwrite_rgb(str(Path(root, split, rain_name.format(i=i))), rain)
+    return root
+
+
+@dataclass
+class TinyRun:
+    """What a tiny training run left: the runner and the arch's parameters before and after."""
+    runner: Runner
+    before: dict
+    after: dict
+
+    @property
+    def unchanged(self):
+        """Names of the parameters training left exactly as they were, in the arch's order."""
+        return [k for k, v in self.after.items() if torch.equal(self.before[k], v)]
+
+    @property
+    def moved(self):
+        """Names of the parameters training changed (any value), in the arch's order."""
+        unchanged = set(self.unchanged)
+        return [k for k in self.after if k not in unchanged]
+
+
+def train_tiny(cfg, data_root, work_dir, crop=16, before_train=None):
+    """Train ``cfg`` (with the caller's model-specific shrinking already applied) for two
+    iterations, or two epochs of an epoch-based loop, at tiny size, and validate after the last.
+
+    Every loader reads ``data_root`` with no worker processes; the training batch is 2 (and
+    ``total_batch_size``, where the config has one), the crop ``crop`` pixels square; the
+    checkpoint is saved after the second step, and asserted to be there. ``before_train(runner)``,
+    if given, runs on the built runner before it trains. Returns a :class:`TinyRun`.
+    """
+    cfg.work_dir = str(work_dir)
+    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+        loader.dataset.data_root = str(data_root)
+        loader.num_workers, loader.persistent_workers = 0, False
+    cfg.train_dataloader.batch_size = 2
+    if 'total_batch_size' in cfg:
+        cfg.total_batch_size = 2
+    transform = next(t for t in cfg.train_dataloader.dataset.pipeline if t.type in CROP_SIZE_KEYS)
+    transform[CROP_SIZE_KEYS[transform.type]] = crop
+    unit = 'iter' if 'max_iters' in cfg.train_cfg else 'epoch'
+    cfg.train_cfg[f'max_{unit}s'], cfg.train_cfg.val_interval = 2, 2
+    cfg.default_hooks.checkpoint.interval = 2
+    runner = Runner.from_cfg(cfg)
+    if before_train is not None:
+        before_train(runner)
+    before = {k: v.detach().clone() for k, v in runner.model.arch.named_parameters()}
+    runner.train()
+    assert Path(work_dir, f'{unit}_2.pth').is_file()
+    return TinyRun(runner, before, {k: v.detach() for k, v in runner.model.arch.named_parameters()})

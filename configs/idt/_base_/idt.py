@@ -12,7 +12,7 @@
 # release tiles the unpadded image, its last tile flush with the border, and weights each
 # tile's pixels by 1 / distance to the tile centre. The release validates nothing during
 # training; here every `val_interval` epochs.
-_base_ = ['../../_base_/default_runtime.py']
+_base_ = ['../../_base_/epoch_runtime.py']
 
 img_size = 128  # the release's crop_size and IDT's img_size
 model = dict(
@@ -64,12 +64,6 @@ optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4, b
 param_scheduler = [
     dict(type='MultiStepLR', milestones=[100, 250, 350], gamma=0.1, by_epoch=True),
 ]
+# Logs and checkpoints by epoch: _base_/epoch_runtime.py.
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=val_interval)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-# The runtime is iteration-based: switch logging and checkpoints to epochs.
-default_hooks = dict(
-    checkpoint=dict(interval=val_interval, by_epoch=True),
-    logger=dict(log_metric_by_epoch=True))
-log_processor = dict(by_epoch=True)
+default_hooks = dict(checkpoint=dict(interval=val_interval))

@@ -33,7 +33,7 @@
 #   the latest and the best;
 # - the release's train.py sums the stage losses with torch.sum over a Python list (np.sum before
 #   its last commit), which recent torch rejects; the sum meant is the one computed here.
-_base_ = ['../../_base_/default_runtime.py']
+_base_ = ['../../_base_/epoch_runtime.py']
 
 model = dict(
     type='ImageRestorer',
@@ -88,12 +88,5 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=1e-6, by_epoch=True,
          begin=warmup_epochs, end=max_epochs),
 ]
+# Logs and checkpoints by epoch: _base_/epoch_runtime.py.
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=val_interval)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-# The runtime is iteration-based: switch logging and checkpoints to epochs.
-default_hooks = dict(
-    checkpoint=dict(interval=1, by_epoch=True),
-    logger=dict(log_metric_by_epoch=True))
-log_processor = dict(by_epoch=True)

@@ -9,7 +9,7 @@
 # 481x321 image) and trains on that fixed set without flips or rotations. Here each image
 # gives `patches_per_image` random 100x100 crops per epoch (RepeatDataset), the same number
 # of patches per epoch, none of them fixed.
-_base_ = ['../../_base_/default_runtime.py']
+_base_ = ['../../_base_/epoch_runtime.py']
 
 model = dict(
     type='ImageRestorer',
@@ -37,12 +37,5 @@ optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
 param_scheduler = [
     dict(type='MultiStepLR', milestones=[30, 50, 80], gamma=0.2, by_epoch=True),
 ]
+# Logs and checkpoints by epoch: _base_/epoch_runtime.py.
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-# The runtime is iteration-based: switch logging and checkpoints to epochs.
-default_hooks = dict(
-    checkpoint=dict(interval=1, by_epoch=True),
-    logger=dict(log_metric_by_epoch=True))
-log_processor = dict(by_epoch=True)

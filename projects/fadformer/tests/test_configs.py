@@ -10,11 +10,10 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.optim.scheduler import CosineAnnealingLR
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 
 from restorelab.models.archs.common import count_parameters
 from restorelab.registry import MODELS, TRANSFORMS
-from restorelab.utils.image_io import imwrite_rgb
+from restorelab.testing import make_paired_folder, train_tiny
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIGS = ROOT / 'projects' / 'fadformer' / 'configs'
@@ -127,42 +126,20 @@ def test_augmentation_is_the_releases_flip_then_rotation():
     assert len(seen) == 8
 
 
-def make_rain200(root, n_train=2, size=(24, 32)):
-    rng = np.random.default_rng(0)
-    for folder, n in (('train', n_train), ('test', 1)):
-        for i in range(1, n + 1):
-            clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
-            rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
-            imwrite_rgb(str(root / folder / 'target' / f'{i}.png'), clean)
-            imwrite_rgb(str(root / folder / 'input' / f'{i}.png'), rain.astype(np.uint8))
-    return root
-
-
 def test_config_trains_at_tiny_size(tmp_path):
     """Two epochs of one batch of two 16x16 crops with the config's pipeline, loss (L1 + 0.1 FCR),
     optimizer, clipping and per-epoch cosine on a tiny FADformer; the last epoch validates and saves."""
-    root = make_rain200(tmp_path / 'data')
+    root = make_paired_folder(tmp_path / 'data', n_train=2, size=(24, 32))
     cfg = load('rain200h')
-    cfg.work_dir = str(tmp_path / 'work')
     cfg.model.arch.update(dim=8, depths=[1, 1, 1, 1, 1])
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = str(root)
-        loader.num_workers, loader.persistent_workers = 0, False
-    cfg.train_dataloader.batch_size = 2
-    cfg.train_dataloader.dataset.pipeline[2].patch_size = 16
-    cfg.train_cfg.max_epochs, cfg.train_cfg.val_interval = 2, 2
     cfg.param_scheduler[0].update(T_max=1, end=2)
     cfg.default_hooks.visualization = dict(type='ComparisonVisualizationHook', num_images=0)
-    cfg.default_hooks.checkpoint.update(interval=2, save_best=None)  # one save (each formats the config)
-    runner = Runner.from_cfg(cfg)
-    before = {k: v.clone() for k, v in runner.model.arch.named_parameters()}
-    runner.train()
-    moved = [k for k, v in runner.model.arch.named_parameters() if not torch.equal(before[k], v)]
-    assert 'layer3.blocks.0.mixer.fusion.fourier_unit.conv_layer.weight' in moved
-    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(1e-5)]  # the cosine's end after epoch 1
-    assert math.isfinite(runner.message_hub.get_scalar('train/loss').current())
-    assert 'val/Rain200H/PSNR' in runner.message_hub.log_scalars
-    assert (tmp_path / 'work' / 'epoch_2.pth').is_file()
+    cfg.default_hooks.checkpoint.save_best = None  # one save (each formats the config)
+    run = train_tiny(cfg, root, tmp_path / 'work')
+    assert 'layer3.blocks.0.mixer.fusion.fourier_unit.conv_layer.weight' in run.moved
+    assert run.runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(1e-5)]  # the cosine's end after epoch 1
+    assert math.isfinite(run.runner.message_hub.get_scalar('train/loss').current())
+    assert 'val/Rain200H/PSNR' in run.runner.message_hub.log_scalars
 
 
 def test_mini_config_is_the_releases_second_variant_and_recipe():

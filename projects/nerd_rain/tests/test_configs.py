@@ -3,15 +3,13 @@ rate, and a tiny training run of the config's own pipeline, loss and schedule.""
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
-from mmengine.runner import Runner
 
 from projects.nerd_rain.nerd_rain import WarmupCosineLR
-from restorelab.utils.image_io import imwrite_rgb
+from restorelab.testing import make_paired_folder, train_tiny
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIGS = ROOT / 'projects' / 'nerd_rain' / 'configs'
@@ -100,41 +98,19 @@ def test_scheduler_argument_errors():
         WarmupCosineLR(optimizer, warmup=3, T_max=0)
 
 
-def make_rain200_folder(root, n_train=2, size=(24, 20)):
-    rng = np.random.default_rng(0)
-    for split, n in (('train', n_train), ('test', 1)):
-        for i in range(1, n + 1):
-            clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
-            rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
-            imwrite_rgb(str(root / split / 'target' / f'{i}.png'), clean)
-            imwrite_rgb(str(root / split / 'input' / f'{i}.png'), rain.astype(np.uint8))
-    return root
-
-
 def test_config_trains_at_tiny_size(tmp_path):
     """Two epochs of one batch of the config's own pipeline, multi-scale loss, optimizer and schedule
     with a tiny NeRD-Rain and 16x16 crops: the first epoch trains at lr 0 (nothing moves), the second
     at 1e-4 / 3 (every parameter moves but the release's unused 1x1 conv); the last epoch validates
     on a 24x20 image (padded to 32x32) and saves a checkpoint."""
-    root = make_rain200_folder(tmp_path / 'data')
+    root = make_paired_folder(tmp_path / 'data', n_train=2, size=(24, 20))
     # Unformatted config text in the log, the work dir and the checkpoint: mmengine's yapf
     # formatting of this config takes seconds each time, most of this test's time otherwise
     # (Config.fromfile drops its format_python_code argument for non-lazy configs: mmengine 0.10.7).
     cfg = Config(Config.fromfile(CONFIGS / 'nerd_rain_rain200h.py').to_dict(), format_python_code=False)
-    cfg.work_dir = str(tmp_path / 'work')
     cfg.model.arch.update(dim=8, num_blocks=[1, 1, 1], heads=[1, 1, 2], inr_hidden=[16, 16])
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = str(root)
-        loader.num_workers, loader.persistent_workers = 0, False
-    cfg.train_dataloader.batch_size = 2
-    cfg.train_dataloader.dataset.pipeline[2].patch_size = 16
-    cfg.train_cfg.max_epochs, cfg.train_cfg.val_interval = 2, 2
     cfg.default_hooks.visualization = dict(type='ComparisonVisualizationHook', num_images=0)
-    cfg.default_hooks.checkpoint.update(interval=2, save_best=None)
-    runner = Runner.from_cfg(cfg)
-    before = {k: v.clone() for k, v in runner.model.arch.named_parameters()}
-    runner.train()
-    unchanged = [k for k, v in runner.model.arch.named_parameters() if torch.equal(before[k], v)]
-    assert unchanged == ['scale3.unets.2.reduce_chan_level1.weight']
-    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(2e-4 / 3)]
-    assert (tmp_path / 'work' / 'epoch_2.pth').is_file()
+    cfg.default_hooks.checkpoint.save_best = None
+    run = train_tiny(cfg, root, tmp_path / 'work')
+    assert run.unchanged == ['scale3.unets.2.reduce_chan_level1.weight']
+    assert run.runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(2e-4 / 3)]

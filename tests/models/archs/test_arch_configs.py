@@ -2,15 +2,12 @@
 recipe; BRN's (Rain100H/L) and AIDNet's train a few steps at tiny size."""
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from restorelab.models.archs.common import count_parameters
 from restorelab.registry import MODELS
-from restorelab.utils.image_io import imwrite_rgb
+from restorelab.testing import make_paired_folder, train_tiny
 
 CONFIGS = Path(__file__).resolve().parents[3] / 'configs'
 
@@ -103,39 +100,15 @@ def test_brn_family_recipe(name):
         assert (cfg.model.arch.attention, cfg.model.arch.reduction) == expected_attention
 
 
-def make_rain100_folder(root, n_train=3, size=(20, 24)):
-    """Rain100 layout (train|test / rain|norain, rain-N.png <-> norain-N.png)."""
-    rng = np.random.default_rng(0)
-    for split, n in (('train', n_train), ('test', 1)):
-        for i in range(1, n + 1):
-            clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
-            rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
-            imwrite_rgb(str(root / split / 'norain' / f'norain-{i}.png'), clean)
-            imwrite_rgb(str(root / split / 'rain' / f'rain-{i}.png'), rain.astype(np.uint8))
-    return root
-
-
 @pytest.mark.parametrize('name', sorted(set(BRN_FAMILY) - set(RAIN200_BRN)))
 def test_brn_family_config_trains_at_tiny_size(name, tmp_path):
     """Two iterations of the config's own pipeline, loss, optimizer and lr steps with two
     stages (with one, the forget gates act on a zero cell and get no gradient), batch 2 and
     16x16 crops; every parameter moves, the lr drops by 0.2 after the (moved) milestone."""
-    root = make_rain100_folder(tmp_path / 'data')
+    root = make_paired_folder(tmp_path / 'data', layout='rain100')
     cfg = Config.fromfile(CONFIGS / name)
-    cfg.work_dir = str(tmp_path / 'work')
     cfg.model.arch.recurrent_iter = 2
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = str(root)
-        loader.num_workers, loader.persistent_workers = 0, False
-    cfg.train_dataloader.batch_size = 2
-    next(t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'PairedRandomCrop').patch_size = 16
-    cfg.train_cfg.max_iters, cfg.train_cfg.val_interval = 2, 2
     cfg.param_scheduler[0].milestones = [1]
-    cfg.default_hooks.checkpoint.interval = 2
-    runner = Runner.from_cfg(cfg)
-    before = {k: v.clone() for k, v in runner.model.arch.named_parameters()}
-    runner.train()
-    unchanged = [k for k, v in runner.model.arch.named_parameters() if torch.equal(before[k], v)]
-    assert not unchanged
-    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(1e-3 * 0.2)]
-    assert (tmp_path / 'work' / 'iter_2.pth').is_file()
+    run = train_tiny(cfg, root, tmp_path / 'work')
+    assert not run.unchanged
+    assert run.runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(1e-3 * 0.2)]

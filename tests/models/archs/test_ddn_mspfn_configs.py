@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from restorelab.models.archs.common import count_parameters
 from restorelab.registry import MODELS
+from restorelab.testing import make_paired_folder, rainy_pair, train_tiny
 from restorelab.utils.image_io import imwrite_rgb
 
 CONFIGS = Path(__file__).resolve().parents[3] / 'configs'
@@ -88,49 +88,16 @@ def test_mspfn_loss_has_the_release_values_on_its_images_in_minus_one_one():
                                rtol=1e-12, atol=0)  # 1.05 x eps: no error left
 
 
-def images(rng, size):
-    clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
-    rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
-    return rain.astype(np.uint8), clean
-
-
 def make_ddn_data(root, size=(24, 28)):
     """DDN-Data's layout: rainy_image/<id>_<k>.jpg -> ground_truth/<id>.jpg."""
     rng = np.random.default_rng(0)
     for split, ids in (('training', (1, 2)), ('testing', (3,))):
         for i in ids:
             for k in (1, 2):
-                rain, clean = images(rng, size)
+                rain, clean = rainy_pair(rng, size)
                 imwrite_rgb(str(root / split / 'rainy_image' / f'{i}_{k}.jpg'), rain)
             imwrite_rgb(str(root / split / 'ground_truth' / f'{i}.jpg'), clean)
     return root
-
-
-def make_rain13k(root, size=(24, 28)):
-    """Rain13K's layout (configs/_base_/datasets/rain13k.py): train/{input,target} and the test
-    set validated on, test/Rain100L/{input,target}."""
-    rng = np.random.default_rng(1)
-    for folder, n in ((root / 'train', 3), (root / 'test' / 'Rain100L', 1)):
-        for i in range(1, n + 1):
-            rain, clean = images(rng, size)
-            imwrite_rgb(str(folder / 'input' / f'{i}.png'), rain)
-            imwrite_rgb(str(folder / 'target' / f'{i}.png'), clean)
-    return root
-
-
-def tiny_run(cfg, tmp_path, patch):
-    cfg.work_dir = str(tmp_path / 'work')
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.num_workers, loader.persistent_workers = 0, False
-    cfg.train_dataloader.batch_size = 2
-    next(t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'PairedRandomCrop').patch_size = patch
-    cfg.train_cfg.max_iters, cfg.train_cfg.val_interval = 2, 2
-    cfg.default_hooks.checkpoint.interval = 2
-    runner = Runner.from_cfg(cfg)
-    before = {k: v.clone() for k, v in runner.model.arch.named_parameters()}
-    runner.train()
-    assert (tmp_path / 'work' / 'iter_2.pth').is_file()
-    return runner, {k: (before[k], v.detach()) for k, v in runner.model.arch.named_parameters()}
 
 
 def test_ddn_config_trains_at_tiny_size(tmp_path):
@@ -139,16 +106,15 @@ def test_ddn_config_trains_at_tiny_size(tmp_path):
     rounding, in the release too)."""
     cfg = Config.fromfile(CONFIGS / 'ddn/ddn_ddn_data.py')
     root = make_ddn_data(tmp_path / 'DDN-Data')
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = str(root)
     cfg.param_scheduler[0].milestones = [1]
-    runner, params = tiny_run(cfg, tmp_path, 16)
-    for name, (before, after) in params.items():
+    run = train_tiny(cfg, root, tmp_path / 'work')
+    for name, after in run.after.items():
+        before = run.before[name]
         if name.endswith('conv.bias'):
             assert (after - before).abs().max() < 1e-6, name
         else:
             assert (before != after).all(), name
-    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(0.01)]
+    assert run.runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(0.01)]
 
 
 def test_mspfn_config_trains_at_tiny_size(tmp_path):
@@ -158,13 +124,14 @@ def test_mspfn_config_trains_at_tiny_size(tmp_path):
     state never uses (zero gradients: Adam leaves them); the lr follows
     5e-4 * 0.8 ** (t / T) + 1e-6."""
     cfg = Config.fromfile(CONFIGS / 'mspfn/mspfn_m17n1_rain13k.py')
-    root = make_rain13k(tmp_path / 'Rain13K')
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = str(root)
+    # Rain13K's layout (configs/_base_/datasets/rain13k.py): train/{input,target} and the test
+    # set validated on, test/Rain100L/{input,target}.
+    root = make_paired_folder(tmp_path / 'Rain13K', size=(24, 28), seed=1, test_split='test/Rain100L')
     cfg.model.arch.num_ffms = 1
     cfg.param_scheduler[0].decay_steps = 1
-    runner, params = tiny_run(cfg, tmp_path, 16)
-    for name, (before, after) in params.items():
+    run = train_tiny(cfg, root, tmp_path / 'work')
+    for name, after in run.after.items():
+        before = run.before[name]
         moved = before != after
         if name.endswith('lstm.conv.weight') or name.endswith('lstm.conv.bias'):
             hidden = before.shape[0] // 4
@@ -177,4 +144,4 @@ def test_mspfn_config_trains_at_tiny_size(tmp_path):
                 moved = torch.cat((moved[:2 * hidden], moved[3 * hidden:]))
         assert moved.any(), name
     # The lr of the second (last) iteration; mmengine ends the schedule at max_iters.
-    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(5e-4 * 0.8 + 1e-6)]
+    assert run.runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(5e-4 * 0.8 + 1e-6)]

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from restorelab.models.archs.common import count_parameters
 from restorelab.registry import MODELS
-from restorelab.utils.image_io import imwrite_rgb
+from restorelab.testing import make_paired_folder, train_tiny
 
 CONFIGS = Path(__file__).resolve().parents[3] / 'configs' / 'dualgcn'
 # The release's TrainedModel/model-<set> files, one per set: config -> (dataset, protocol)
@@ -52,42 +51,18 @@ def test_config_builds_the_release_model_and_recipe(name):
     assert [(m.prefix, m.protocol) for m in cfg.test_evaluator] == [(dataset, protocol)] * 2
 
 
-def make_rain200_folder(root, size=(20, 24)):
-    """Rain200H layout (train|test / input|target, same file names)."""
-    rng = np.random.default_rng(0)
-    for split, n in (('train', 3), ('test', 1)):
-        for i in range(1, n + 1):
-            clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
-            rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
-            imwrite_rgb(str(root / split / 'target' / f'{i}.png'), clean)
-            imwrite_rgb(str(root / split / 'input' / f'{i}.png'), rain.astype(np.uint8))
-    return root
-
-
 def test_config_trains_at_tiny_size(tmp_path):
     """Two iterations of the Rain200H config's pipeline, loss and optimizer with 16 channels,
     batch 2 and 16x16 crops, then validation: every parameter moves, the lr is still the
     constant 1e-4 (the cosine starts at 92K)."""
     torch.manual_seed(0)
-    root = make_rain200_folder(tmp_path / 'data')
+    root = make_paired_folder(tmp_path / 'data')
     cfg = Config.fromfile(CONFIGS / 'dualgcn_rain200h.py')
-    cfg.work_dir = str(tmp_path / 'work')
     cfg.model.arch.channels = 16
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = str(root)
-        loader.num_workers, loader.persistent_workers = 0, False
-    cfg.train_dataloader.batch_size = 2
-    cfg.train_dataloader.dataset.pipeline[2].patch_size = 16
-    cfg.train_cfg.max_iters, cfg.train_cfg.val_interval = 2, 2
-    cfg.default_hooks.checkpoint.interval = 2
     cfg.default_hooks.visualization.num_images = 0
-    runner = Runner.from_cfg(cfg)
-    before = {k: v.clone() for k, v in runner.model.arch.named_parameters()}
-    runner.train()
-    unchanged = [k for k, v in runner.model.arch.named_parameters() if torch.equal(before[k], v)]
-    assert not unchanged
-    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(1e-4)]
-    assert (tmp_path / 'work' / 'iter_2.pth').is_file()
+    run = train_tiny(cfg, root, tmp_path / 'work')
+    assert not run.unchanged
+    assert run.runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(1e-4)]
 
 
 def test_released_layout_converts_into_image_restorer(tmp_path, capsys):

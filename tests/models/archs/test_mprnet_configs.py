@@ -10,11 +10,10 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 
 from restorelab.models.archs.common import count_parameters
 from restorelab.registry import MODELS, TRANSFORMS
-from restorelab.utils.image_io import imwrite_rgb
+from restorelab.testing import make_paired_folder, train_tiny
 
 pytestmark = pytest.mark.usefixtures('single_thread')
 
@@ -93,40 +92,18 @@ def test_augmentation_is_the_releases_nine_cases():
             np.testing.assert_array_equal(results[key], expected)
 
 
-def make_rain13k(root, n_train=2, size=(24, 32)):
-    rng = np.random.default_rng(0)
-    for folder, n in (('train', n_train), ('test/Rain100L', 1)):
-        for i in range(1, n + 1):
-            clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
-            rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
-            imwrite_rgb(str(root / folder / 'target' / f'{i}.png'), clean)
-            imwrite_rgb(str(root / folder / 'input' / f'{i}.png'), rain.astype(np.uint8))
-    return root
-
-
 def test_config_trains_at_tiny_size(tmp_path):
     """Two epochs of one batch of the config's own pipeline, loss over the stages, optimizer and
     warm-up with a tiny MPRNet and 16x16 crops; every parameter moves, the lr follows the
     warm-up, the last epoch validates and saves a checkpoint."""
-    root = make_rain13k(tmp_path / 'data')
+    root = make_paired_folder(tmp_path / 'data', n_train=2, size=(24, 32), test_split='test/Rain100L')
     cfg = Config.fromfile(CONFIG)
-    cfg.work_dir = str(tmp_path / 'work')
     # reduction 1: channel attention wide enough that no squeeze unit starts dead at this size
     cfg.model.arch.update(n_feat=8, scale_unetfeats=4, scale_orsnetfeats=4, num_cab=1, reduction=1)
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = str(root)
-        loader.num_workers, loader.persistent_workers = 0, False
-    cfg.train_dataloader.batch_size = 2
-    cfg.train_dataloader.dataset.pipeline[2].patch_size = 16
-    cfg.train_cfg.max_epochs, cfg.train_cfg.val_interval = 2, 2
     cfg.default_hooks.visualization = dict(type='ComparisonVisualizationHook', num_images=0)
     # One checkpoint: each save formats the whole config (mmengine's yapf), seconds apiece.
-    cfg.default_hooks.checkpoint.update(interval=2, save_best=None)
-    runner = Runner.from_cfg(cfg)
-    before = {k: v.clone() for k, v in runner.model.arch.named_parameters()}
-    runner.train()
-    unchanged = [k for k, v in runner.model.arch.named_parameters() if torch.equal(before[k], v)]
-    assert not unchanged
-    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(2e-4)]  # after epochs at 1/3, 2/3
-    assert 'val/Rain100L/PSNR' in runner.message_hub.log_scalars
-    assert (tmp_path / 'work' / 'epoch_2.pth').is_file()
+    cfg.default_hooks.checkpoint.save_best = None
+    run = train_tiny(cfg, root, tmp_path / 'work')
+    assert not run.unchanged
+    assert run.runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(2e-4)]  # after epochs at 1/3, 2/3
+    assert 'val/Rain100L/PSNR' in run.runner.message_hub.log_scalars

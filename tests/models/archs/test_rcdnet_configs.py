@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from restorelab.models.archs.common import count_parameters
 from restorelab.models.archs.rcdnet import init_rain_kernels, rcdnet_stage_weights
 from restorelab.registry import MODELS
+from restorelab.testing import make_paired_folder, train_tiny
 from restorelab.utils.errors import ModelInitFileError
-from restorelab.utils.image_io import imwrite_rgb
 
 pytestmark = pytest.mark.usefixtures('single_thread')
 
@@ -62,32 +61,10 @@ def test_release_recipe(name):
             ('PSNR', 'rcdnet', dataset), ('SSIM', 'rcdnet', dataset)]
 
 
-def make_rain100_folder(root, n_train=3, size=(20, 24)):
-    """Rain100 layout (train|test / rain|norain, rain-N.png <-> norain-N.png)."""
-    rng = np.random.default_rng(0)
-    for split, n in (('train', n_train), ('test', 1)):
-        for i in range(1, n + 1):
-            clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
-            rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
-            imwrite_rgb(str(root / split / 'norain' / f'norain-{i}.png'), clean)
-            imwrite_rgb(str(root / split / 'rain' / f'rain-{i}.png'), rain.astype(np.uint8))
-    return root
-
-
-def tiny_config(tmp_path, kernel_file):
-    root = make_rain100_folder(tmp_path / 'data')
+def tiny_config(kernel_file):
     cfg = Config.fromfile(CONFIGS / 'rcdnet_rain100l.py')
-    cfg.work_dir = str(tmp_path / 'work')
     cfg.model.arch.update(stages=2, num_M=4, num_Z=3, init_kernel_file=str(kernel_file))
     cfg.model.pixel_loss.stage_weights = rcdnet_stage_weights(2)
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = str(root)
-        loader.num_workers, loader.persistent_workers = 0, False
-    cfg.train_dataloader.batch_size = 2
-    next(t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'PairedRandomCrop').patch_size = 16
-    cfg.train_cfg.max_iters, cfg.train_cfg.val_interval = 2, 2
-    cfg.param_scheduler[0].milestones = [1]
-    cfg.default_hooks.checkpoint.interval = 2
     return cfg
 
 
@@ -99,23 +76,25 @@ def test_config_trains_at_tiny_size_from_the_kernel_file(tmp_path):
     kernels = np.random.default_rng(1).random((3, 4, 9, 9)) * 0.1
     kernel_file = tmp_path / 'init_kernel.mat'
     scipy_io.savemat(str(kernel_file), {'C9': kernels})
-    runner = Runner.from_cfg(tiny_config(tmp_path, kernel_file))
-    arch = runner.model.arch
-    assert torch.equal(arch.conv.data, init_rain_kernels(4, 9))  # building reads no file
-    before = {k: v.clone() for k, v in arch.named_parameters()}
-    runner.train()
+    cfg = tiny_config(kernel_file)
+    cfg.param_scheduler[0].milestones = [1]
+
+    def building_reads_no_file(runner):
+        assert torch.equal(runner.model.arch.conv.data, init_rain_kernels(4, 9))
+
+    run = train_tiny(cfg, make_paired_folder(tmp_path / 'data', layout='rain100'), tmp_path / 'work',
+                     before_train=building_reads_no_file)
+    arch = run.runner.model.arch
     from_file = torch.from_numpy(kernels).float()
     for kernel in (arch.weight0, arch.conv):  # started from the file: two Adam steps of <= 1e-3
         assert (kernel.data - from_file).abs().max() <= 2e-3 + 1e-6
-    unchanged = [k for k, v in arch.named_parameters() if torch.equal(before[k], v)]
-    assert not unchanged
-    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(1e-3 * 0.2)]
-    assert (tmp_path / 'work' / 'iter_2.pth').is_file()
+    assert not run.unchanged
+    assert run.runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(1e-3 * 0.2)]
 
 
 def test_training_without_the_kernel_file_says_what_to_do(tmp_path):
     """The runner calls the restorer's init_weights before training, which reaches the arch's."""
     missing = tmp_path / 'checkpoints' / 'init_kernel.mat'
-    model = MODELS.build(tiny_config(tmp_path, missing).model)  # building needs no file
+    model = MODELS.build(tiny_config(missing).model)  # building needs no file
     with pytest.raises(ModelInitFileError, match=f'{missing} does not exist'):
         model.init_weights()

@@ -2,17 +2,15 @@
 train.py), its stage-summed MSE, and a few training iterations at tiny size."""
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from restorelab.models.archs.common import count_parameters
 from restorelab.registry import MODELS
 from restorelab.structures import DataSample
-from restorelab.utils.image_io import imwrite_rgb
+from restorelab.testing import make_paired_folder, train_tiny
 
 CONFIGS = Path(__file__).resolve().parents[3] / 'configs'
 RESCAN_CONFIGS = {'rescan/rescan_rain200h.py': 'Rain200H', 'rescan/rescan_rain200l.py': 'Rain200L'}
@@ -60,42 +58,18 @@ def test_the_loss_is_the_release_sum_of_stage_mses_on_the_rain():
     torch.testing.assert_close(loss, release_loss, rtol=1e-6, atol=1e-7)
 
 
-def make_rain200_folder(root, n_train=3, size=(20, 24)):
-    """Rain200H layout (train|test / input|target, the same file names)."""
-    rng = np.random.default_rng(0)
-    for split, n in (('train', n_train), ('test', 1)):
-        for i in range(1, n + 1):
-            clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
-            rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
-            imwrite_rgb(str(root / split / 'target' / f'{i}.png'), clean)
-            imwrite_rgb(str(root / split / 'input' / f'{i}.png'), rain.astype(np.uint8))
-    return root
-
-
 def test_rescan_config_trains_at_tiny_size(tmp_path):
     """Two iterations of the config's pipeline, loss, optimizer and lr steps with two stages
     (with one, the units' hidden-state convolutions get no gradient), depth 4, 6 channels,
     batch 2 of 16x16 crops: every parameter moves, the lr drops by 0.1 after the (moved)
     milestone, a checkpoint is written and the test split is scored."""
-    root = make_rain200_folder(tmp_path / 'data')
+    root = make_paired_folder(tmp_path / 'data')
     cfg = Config.fromfile(CONFIGS / 'rescan/rescan_rain200h.py')
-    cfg.work_dir = str(tmp_path / 'work')
     cfg.model.arch.update(num_stages=2, depth=4, channels=6)
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = str(root)
-        loader.num_workers, loader.persistent_workers = 0, False
-    cfg.train_dataloader.batch_size = cfg.total_batch_size = 2
-    next(t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'PairedRandomCrop').patch_size = 16
-    cfg.train_cfg.max_iters, cfg.train_cfg.val_interval = 2, 2
     cfg.param_scheduler[0].milestones = [1]
-    cfg.default_hooks.checkpoint.interval = 2
-    runner = Runner.from_cfg(cfg)
-    before = {k: v.clone() for k, v in runner.model.arch.named_parameters()}
-    runner.train()
-    unchanged = [k for k, v in runner.model.arch.named_parameters() if torch.equal(before[k], v)]
-    assert not unchanged
-    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(5e-3 * 0.1)]
-    assert (tmp_path / 'work' / 'iter_2.pth').is_file()
-    scalars = runner.message_hub.log_scalars
+    run = train_tiny(cfg, root, tmp_path / 'work')
+    assert not run.unchanged
+    assert run.runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(5e-3 * 0.1)]
+    scalars = run.runner.message_hub.log_scalars
     assert {'val/Rain200H/PSNR', 'val/Rain200H/SSIM'} <= set(scalars)
     assert 0 < scalars['val/Rain200H/PSNR'].current() < 100

@@ -7,13 +7,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from restorelab.models.archs.common import count_parameters
 from restorelab.models.losses.ssim_loss import gaussian_window
 from restorelab.registry import MODELS
 from restorelab.structures import DataSample
-from restorelab.utils.image_io import imwrite_rgb
+from restorelab.testing import make_paired_folder, train_tiny
 
 CONFIGS = Path(__file__).resolve().parents[3] / 'configs'
 SPANET_CONFIGS = {'spanet/spanet_spa_data.py': 'SPA-Data', 'spanet/spanet_rain200h.py': 'Rain200H',
@@ -88,46 +87,22 @@ def test_the_loss_is_the_release_loss_less_one():
     assert 0 < mask.mean() < 1
 
 
-def make_rain200_folder(root, n_train=3, size=(20, 24)):
-    """Rain200H layout (train|test / input|target, the same file names)."""
-    rng = np.random.default_rng(0)
-    for split, n in (('train', n_train), ('test', 1)):
-        for i in range(1, n + 1):
-            clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
-            rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
-            imwrite_rgb(str(root / split / 'target' / f'{i}.png'), clean)
-            imwrite_rgb(str(root / split / 'input' / f'{i}.png'), rain.astype(np.uint8))
-    return root
-
-
 def test_spanet_config_trains_at_tiny_size(tmp_path):
     """Two iterations of the SPA-Data config's loss, optimizer and lr step (on a Rain200H-layout
     folder) with 4 channels and one block per part, batch 2 of 16x16 resized crops: every
     parameter but the discarded direction attention moves, the lr drops by 0.1 after the (moved)
     milestone, a checkpoint is written and the test split is scored."""
-    root = make_rain200_folder(tmp_path / 'data')
+    root = make_paired_folder(tmp_path / 'data')
     cfg = Config.fromfile(CONFIGS / 'spanet/spanet_spa_data.py')
-    cfg.work_dir = str(tmp_path / 'work')
     cfg.model.arch.update(channels=4, num_head_blocks=1, num_attentive_stages=1,
                           blocks_per_stage=1, num_tail_blocks=1)
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.update(data_root=str(root), ann_file='',
-                              data_prefix=dict(img='train/input', gt='train/target'))
-        loader.num_workers, loader.persistent_workers = 0, False
+        loader.dataset.update(ann_file='', data_prefix=dict(img='train/input', gt='train/target'))
     cfg.val_dataloader.dataset.data_prefix = dict(img='test/input', gt='test/target')
-    cfg.train_dataloader.batch_size = cfg.total_batch_size = 2
-    next(t for t in cfg.train_dataloader.dataset.pipeline
-         if t.type == 'PairedRandomResizedCrop').size = 16
-    cfg.train_cfg.max_iters, cfg.train_cfg.val_interval = 2, 2
     cfg.param_scheduler[0].milestones = [1]
-    cfg.default_hooks.checkpoint.interval = 2
-    runner = Runner.from_cfg(cfg)
-    before = {k: v.clone() for k, v in runner.model.arch.named_parameters()}
-    runner.train()
-    unchanged = {k for k, v in runner.model.arch.named_parameters() if torch.equal(before[k], v)}
-    assert unchanged == {k for k in before if k.startswith('SAM1.attention_layer.')}
-    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(5e-3 * 0.1)]
-    assert (tmp_path / 'work' / 'iter_2.pth').is_file()
-    scalars = runner.message_hub.log_scalars
+    run = train_tiny(cfg, root, tmp_path / 'work')
+    assert set(run.unchanged) == {k for k in run.before if k.startswith('SAM1.attention_layer.')}
+    assert run.runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(5e-3 * 0.1)]
+    scalars = run.runner.message_hub.log_scalars
     assert {'val/SPA-Data/PSNR', 'val/SPA-Data/SSIM'} <= set(scalars)
     assert 0 < scalars['val/SPA-Data/PSNR'].current() < 100

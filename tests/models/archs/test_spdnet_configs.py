@@ -1,17 +1,15 @@
 """The SPDNet configs build the release's model and recipe; one trains a few steps at tiny size."""
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from restorelab.models.archs.common import count_parameters
 from restorelab.registry import MODELS
 from restorelab.structures import DataSample
-from restorelab.utils.image_io import imwrite_rgb
+from restorelab.testing import make_paired_folder, train_tiny
 
 CONFIGS = Path(__file__).resolve().parents[3] / 'configs' / 'spdnet'
 # config -> (iterations per epoch, dataset prefix): the release's repeat rule, batch 16.
@@ -67,39 +65,15 @@ def test_spdnet_loss_is_the_release_loss():
     torch.testing.assert_close(loss, release, rtol=1e-5, atol=0)
 
 
-def make_rain200_folder(root, n_train=3, size=(20, 24)):
-    """Rain200H layout (train|test / input|target, same file names)."""
-    rng = np.random.default_rng(0)
-    for split, n in (('train', n_train), ('test', 1)):
-        for i in range(1, n + 1):
-            clean = rng.integers(40, 200, size=(*size, 3), dtype=np.uint8)
-            rain = np.clip(clean.astype(int) + 60 * (rng.random(size) < 0.1)[..., None], 0, 255)
-            imwrite_rgb(str(root / split / 'target' / f'{i}.png'), clean)
-            imwrite_rgb(str(root / split / 'input' / f'{i}.png'), rain.astype(np.uint8))
-    return root
-
-
 @pytest.mark.usefixtures('single_thread')
 def test_spdnet_config_trains_at_tiny_size(tmp_path):
     """Two iterations of the Rain200H config's pipeline, three-estimate MSE, Adam and lr steps
     with a tiny SPDNet (8 features, 1 block per group), batch 2 and 16x16 crops: every
     parameter moves, the lr halves after the (moved) milestone, a checkpoint is written."""
-    root = make_rain200_folder(tmp_path / 'data')
+    root = make_paired_folder(tmp_path / 'data')
     cfg = Config.fromfile(CONFIGS / 'spdnet_rain200h.py')
-    cfg.work_dir = str(tmp_path / 'work')
     cfg.model.arch.update(n_feats=8, n_resblocks=1)
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = str(root)
-        loader.num_workers, loader.persistent_workers = 0, False
-    cfg.train_dataloader.batch_size = 2
-    cfg.train_dataloader.dataset.pipeline[2].patch_size = 16
-    cfg.train_cfg.max_iters, cfg.train_cfg.val_interval = 2, 2
     cfg.param_scheduler[0].milestones = [1]
-    cfg.default_hooks.checkpoint.interval = 2
-    runner = Runner.from_cfg(cfg)
-    before = {k: v.clone() for k, v in runner.model.arch.named_parameters()}
-    runner.train()
-    unchanged = [k for k, v in runner.model.arch.named_parameters() if torch.equal(before[k], v)]
-    assert not unchanged
-    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(5e-4 * 0.5)]
-    assert (tmp_path / 'work' / 'iter_2.pth').is_file()
+    run = train_tiny(cfg, root, tmp_path / 'work')
+    assert not run.unchanged
+    assert run.runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(5e-4 * 0.5)]

@@ -24,7 +24,7 @@
 #   of the five training sets has such images at their published sizes);
 # - validation scores whole test images (reflect-padded to a multiple of 4) with the set's protocol;
 #   the release's validation centre-crops them to a multiple of 8 and scores the Y channel in Python.
-_base_ = ['../../../../configs/_base_/default_runtime.py']
+_base_ = ['../../../../configs/_base_/epoch_runtime.py']
 
 custom_imports = dict(imports=['projects.fadformer.fadformer'], allow_failed_imports=False)
 
@@ -62,11 +62,5 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01),
     clip_grad=dict(max_norm=0.01, norm_type=2))
 
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-# The release's loops are epoch-based: checkpoints and logs by epoch (the last 3 and the best kept).
-default_hooks = dict(
-    checkpoint=dict(interval=1, by_epoch=True),
-    logger=dict(log_metric_by_epoch=True))
-log_processor = dict(by_epoch=True)
+# The release's loops are epoch-based: checkpoints (the last 3 and the best kept) and logs by epoch,
+# configs/_base_/epoch_runtime.py.

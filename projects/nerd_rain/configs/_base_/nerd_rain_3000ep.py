@@ -29,7 +29,7 @@
 #   crops with RGB PSNR; it only chooses which checkpoint is "best";
 # - the release's last encoder-decoder has a 1x1 conv it never uses (see network.py), so distributed
 #   training needs find_unused_parameters=True (the release trains with DataParallel).
-_base_ = ['../../../../configs/_base_/default_runtime.py']
+_base_ = ['../../../../configs/_base_/epoch_runtime.py']
 
 custom_imports = dict(imports=['projects.nerd_rain.nerd_rain'], allow_failed_imports=False)
 
@@ -90,12 +90,5 @@ param_scheduler = [
     dict(type='WarmupCosineLR', warmup=warmup_epochs, T_max=max_epochs - warmup_epochs, eta_min=1e-6,
          by_epoch=True, begin=0, end=max_epochs),
 ]
+# Logs and checkpoints by epoch: configs/_base_/epoch_runtime.py.
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=val_interval)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-# The runtime is iteration-based: switch logging and checkpoints to epochs.
-default_hooks = dict(
-    checkpoint=dict(interval=1, by_epoch=True),
-    logger=dict(log_metric_by_epoch=True))
-log_processor = dict(by_epoch=True)
