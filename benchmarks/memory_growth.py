@@ -9,7 +9,8 @@ then runs, each in a fresh process, and reports that process's peak resident set
 ``ru_maxrss``):
 
 * ``tools/benchmark.py`` over the five models and the identity (``--no-cost``) on the first
-  ``N`` images (``--limit N``), for each ``N`` of ``--counts``;
+  ``N`` images (``--limit N``), for each ``N`` of ``--counts``, the images loaded in the process
+  that restores them (no DataLoader workers; see ``NO_WORKERS``);
 * ``tools/test.py`` of the quickstart Restormer (the first of ``--models`` without it) on the first
   ``N`` images.
 
@@ -33,6 +34,11 @@ ROOT = harness.REPO_ROOT
 ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
 SCRIPT = 'memory_growth'
 MODELS = ('drsformer', 'restormer', 'prenet', 'uformer', 'idt')
+# The images are loaded in the process that restores and scores them: what is measured is that
+# process, where a kept output would be. With DataLoader workers the peak is that of the process
+# tree, and a worker's own peak rises with the images it has loaded (IDT's cell, 2 workers:
+# 683 -> 770 MiB from 10 to 100 images; 684 -> 687 MiB without workers).
+NO_WORKERS = {'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False}
 
 
 def peak_rss_mb(cmd):
@@ -40,12 +46,19 @@ def peak_rss_mb(cmd):
 
 
 def make_data(scratch, per_image, max_side):
+    """The test set, its files renamed ``<version>_<photograph>.png`` so that the sorted order
+    takes the photographs in turn: the first 10 images hold every image size the first 100 do
+    (the 7 photographs have 5 sizes), and runs on few and many images differ in number only."""
     data = scratch / 'data'
     if not (data / 'test' / 'input').is_dir():
         subprocess.run([sys.executable, str(ROOT / 'tools' / 'make_synthetic_rain.py'), 'skimage',
                         str(data / 'test'), '--max-side', str(max_side), '--n-per-image',
                         str(per_image), '--seed', '0'], check=True, env=ENV,
                        stdout=subprocess.DEVNULL)
+        for folder in ('input', 'target'):
+            for path in (data / 'test' / folder).iterdir():
+                photo, version = path.stem.rsplit('_', 1)
+                path.rename(path.with_name(f'{int(version):04d}_{photo}{path.suffix}'))
     return data, len(os.listdir(data / 'test' / 'input'))
 
 
@@ -73,7 +86,7 @@ def write_benchmark_config(path, models, data):
               for name, (cfg, ckpt) in models.items()]
     lines += ["    dict(name='identity', type='identity'),", ']', 'datasets = [',
               "    dict(name='SynRain', config='configs/_base_/datasets/rain200h.py',",
-              f"         data_root={str(data)!r}),", ']', '']
+              f"         data_root={str(data)!r}, cfg_options={dict(NO_WORKERS)!r}),", ']', '']
     path.write_text('\n'.join(lines))
 
 
@@ -119,7 +132,8 @@ def main(argv=None):
             sys.executable, 'tools/test.py', str(config), str(ckpt), '--work-dir',
             str(scratch / f'test_{count}'), '--cfg-options',
             f'test_dataloader.dataset.data_root={data}',
-            f'test_dataloader.dataset.indices={count}'])
+            f'test_dataloader.dataset.indices={count}',
+            *(f'{k}={v}' for k, v in NO_WORKERS.items())])
         print(f'test, {count} images: done', flush=True)
     print(f'\npeak resident set (MiB) of each run, a fresh process each; {n} generated images, '
           f'longer side {args.max_side}, torch threads 1')
