@@ -57,7 +57,8 @@ def make_data(scratch, per_image, max_side):
                        stdout=subprocess.DEVNULL)
         for folder in ('input', 'target'):
             for path in (data / 'test' / folder).iterdir():
-                photo, version = path.stem.rsplit('_', 1)
+                photo, _, version = path.stem.rpartition('_')  # one version: no '_<k>' suffix
+                photo, version = (photo, version) if version.isdigit() else (path.stem, '1')
                 path.rename(path.with_name(f'{int(version):04d}_{photo}{path.suffix}'))
     return data, len(os.listdir(data / 'test' / 'input'))
 
