@@ -18,7 +18,7 @@ def test_benchmark_and_test_do_not_grow_with_the_number_of_images(tmp_path):
     # models would add more than 100 MB between 10 and 100 images.
     out = subprocess.run(
         [sys.executable, 'benchmarks/memory_growth.py', '--scratch', str(tmp_path), '--per-image', '15',
-         '--max-side', '128', '--counts', '10,100'],
+         '--max-side', '128', '--counts', '10,100', '--results-dir', str(tmp_path / 'results')],
         cwd=REPO, env=dict(os.environ, **ENV), capture_output=True, text=True, timeout=1500)
     assert out.returncode == 0, out.stderr[-3000:]
     rows = re.findall(r'^\| (tools/\S+[^|]*) \| (\d+) \| (\d+) \|$', out.stdout, flags=re.M)
