@@ -19,7 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import write_record  # noqa: E402
+from harness import begin, write_record  # noqa: E402
 
 # rain100_released.py's families and their configs per set.
 FAMILIES = dict(PRN='prn', PReNet='prenet', PRN_r='prn_r', PReNet_r='prenet_r', BRN='brn',
@@ -90,7 +90,7 @@ def main():
     parser.add_argument('--models', default=','.join(FAMILIES))
     args = parser.parse_args()
     families = [m for m in args.models.split(',') if m]
-    root = tempfile.mkdtemp(prefix='dist_benchmark_time_')
+    root, begun = tempfile.mkdtemp(prefix='dist_benchmark_time_'), begin()
     try:
         bench = make_inputs(root, args.images, families)
         options = ['--limit', str(args.images), '--no-cost', '--no-progress']
@@ -110,7 +110,7 @@ def main():
             load_average_before=[round(x, 1) for x in load_before],
             load_average_after=[round(x, 1) for x in os.getloadavg()])
         print(results)
-        print(write_record('dist-benchmark-time', results))
+        print(write_record('dist_benchmark_time', results, begun=begun))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -211,6 +211,8 @@ RENDERERS = {
     'onnx-speed': render_script('onnx_speed', tables.onnx, 'python benchmarks/onnx_speed.py'),
     'memory-growth': render_script('memory_growth', tables.memory_growth,
                                    'nice -n 19 python benchmarks/memory_growth.py --scratch DIR'),
+    'dist-benchmark-time': render_script('dist_benchmark_time', tables.dist_benchmark_time,
+                                         'python benchmarks/dist_benchmark_time.py'),
     'resume-time': render_script('resume_time', tables.resume_time,
                                  'nice -n 19 python benchmarks/resume_time.py --scratch DIR --late-from-early'),
     'watchdog-recovery': render_script('watchdog_recovery', tables.watchdog_recovery,

@@ -197,3 +197,14 @@ def gpu_check(results):
     failures = results.get('failures', [])
     extra.append('- result: ' + ('FAIL: ' + '; '.join(failures) if failures else 'PASS'))
     return lines + [''] + extra
+
+
+def dist_benchmark_time(results):
+    """``dist_benchmark_time.py``: the wall time of one benchmark run in one process and on two."""
+    shape = '×'.join(map(str, results['image_size']))
+    return [f'| run ({", ".join(results["models"])}; {", ".join(results["sets"])}, '
+            f'{results["images_per_set"]} images of {shape} each) | wall time (s) |', '|---|---|',
+            f'| tools/benchmark.py, 1 process × 2 threads | {results["one_process_s"]:.1f} |',
+            f'| tools/dist_benchmark.sh 2, 2 processes × 1 thread | {results["two_processes_s"]:.1f} |',
+            '', f'Ratio {results["speedup"]:.2f} (above 1: two processes are faster); the two '
+            f'tables {"are equal" if results["same_table"] else "DIFFER"}.']
