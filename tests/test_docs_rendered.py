@@ -31,6 +31,7 @@ PAGE_BLOCKS = {
     'docs/reliability.md': ('resume-time', 'memory-growth', 'watchdog-recovery'),
     'docs/gpu.md': ('gpu-check',),
     'docs/quickstart.md': ('demo',),
+    'docs/benchmarking.md': ('dist-benchmark-time',),
 }
 
 
