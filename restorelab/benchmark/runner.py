@@ -335,15 +335,14 @@ def _prepare_cell(mspec, dspec, loaded, run):
 
     from restorelab.registry import METRICS
 
-    parts, reason = None, None
+    parts, reason, what = None, None, 'dataset did not load: '
     try:
         dataset = run['built'][dspec['name']]
         if isinstance(dataset, Exception):  # before the model: no download for a missing set
-            raise _CellFailed(f'dataset did not load: {describe_error(dataset)}')
-        try:
-            model = loaded.get(mspec, dspec['name'])
-        except Exception as err:
-            raise _CellFailed(f'model did not load: {describe_error(err)}') from err
+            raise dataset
+        what = 'model did not load: '
+        model = loaded.get(mspec, dspec['name'])
+        what = ''
         with DefaultScope.overwrite_default_scope('restorelab'):
             loader = Runner.build_dataloader(dict(dspec['loader'], dataset=dataset),
                                              seed=run['inference']['seed'])
@@ -355,17 +354,11 @@ def _prepare_cell(mspec, dspec, loaded, run):
             # folder (which every machine of a run shares), removed once read.
             metric.collect_dir = os.path.join(run['out_dir'], '.collect', str(i))
         parts = (model, loader, Evaluator(metrics))
-    except _CellFailed as err:
-        reason = str(err)
     except Exception as err:  # the run goes on
-        reason = describe_error(err)
+        reason = what + describe_error(err)
     if run['world_size'] > 1:
         reason = next((r for r in all_gather_object(reason) if r is not None), None)
     return (None, reason) if reason else (parts, None)
-
-
-class _CellFailed(Exception):
-    """A cell that cannot run because its model or data did not load."""
 
 
 def _run_cell(mspec, dspec, loaded, run):
