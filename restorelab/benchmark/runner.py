@@ -460,11 +460,8 @@ def _write_contact_sheets(out_dir, model_specs, dataset_specs, built, count, log
     """One contact sheet per set (see contact_sheet.py): the first ``count`` images, the
     rainy input, each model (one of this run that failed as a grey tile), the ground truth;
     returns ``{set name: path relative to out_dir}``."""
-    from restorelab.evaluation.functional import float_to_uint8
+    from restorelab.engine.hooks.visualization import tensor_to_uint8 as to_u8
     from .contact_sheet import write_contact_sheet
-
-    def to_u8(img):
-        return float_to_uint8(img.detach().cpu().numpy().transpose(1, 2, 0))
 
     written = {}
     for dspec in dataset_specs:
