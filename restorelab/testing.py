@@ -4,7 +4,12 @@
   random parameters, twin modules sharing them, and the comparison of outputs and gradients.
 - Tests that train a config a few steps at tiny size: a generated paired folder
   (:func:`make_paired_folder`) and the run (:func:`train_tiny`).
+- Tests of a plugin's checkpoint converter and registration: what a converter checked with
+  ``restorelab.models.converters.renaming`` refuses (:func:`assert_conversion_refusals`), and that
+  importing the plugin is what registers its parts (:func:`assert_registers_only_when_imported`).
 """
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,3 +148,50 @@ def train_tiny(cfg, data_root, work_dir, crop=16, before_train=None):
     runner.train()
     assert Path(work_dir, f'{unit}_2.pth').is_file()
     return TinyRun(runner, before, {k: v.detach() for k, v in runner.model.arch.named_parameters()})
+
+
+# Plugins' converters and registration.
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def assert_conversion_refusals(convert, official, drop, extra, reshape, listed, foreign, not_found, wrapper):
+    """``convert`` (a converter checked with ``restorelab.models.converters.renaming``) refuses with a
+    ValueError:
+
+    - ``official`` (a state_dict in the release's names) less its key ``drop``, plus a key ``extra``
+      (a 1-element tensor), with ``reshape = (key, shape)``'s value replaced by zeros of ``shape``:
+      the message holds every string of ``listed`` (the missing, unexpected and mis-shaped keys);
+    - ``foreign``, a state_dict of another kind: the message matches the pattern ``not_found``;
+    - ``{wrapper: official}``, the weights still in their wrapper: 'expected a dict of tensors'.
+    """
+    import pytest  # a test dependency only
+
+    broken = dict(official)
+    del broken[drop]
+    broken[extra] = torch.zeros(1)
+    broken[reshape[0]] = torch.zeros(reshape[1])
+    with pytest.raises(ValueError) as err:
+        convert(broken)
+    for part in listed:
+        assert part in str(err.value)
+    with pytest.raises(ValueError, match=not_found):
+        convert(foreign)
+    with pytest.raises(ValueError, match='expected a dict of tensors'):
+        convert({wrapper: official})
+
+
+def assert_registers_only_when_imported(package, registered):
+    """In a fresh interpreter at the repository root, each ``(registry, name, attribute)`` of
+    ``registered`` (e.g. ``('MODELS', 'DRSformer', 'DRSformer')``) is absent from that registry of
+    ``restorelab.registry`` until ``package`` is imported, and is then the package's ``attribute``.
+    (A registry's get() imports its own locations, restorelab.models and
+    restorelab.models.converters, so the check sees exactly what restorelab registers itself.)"""
+    registries = sorted({registry for registry, _, _ in registered})
+    code = '\n'.join(
+        [f'from restorelab.registry import {", ".join(registries)}']
+        + [f'assert {registry}.get({name!r}) is None, {name!r}' for registry, name, _ in registered]
+        + [f'import {package} as plugin']
+        + [f'assert {registry}.get({name!r}) is plugin.{attr}, {name!r}' for registry, name, attr in registered])
+    result = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

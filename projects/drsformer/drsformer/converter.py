@@ -17,8 +17,8 @@ with M in {encoder_level0, refinement} (the two MEFCs).
 """
 import re
 
-import torch
-
+from restorelab.models.converters.renaming import apply_rules, rename_checked, require_tensor_dict, required_tensors
+from restorelab.models.converters.restormer import restormer_body_config
 from restorelab.registry import CHECKPOINT_CONVERTERS
 
 from .drsformer import DRSformer
@@ -51,45 +51,21 @@ def map_official_key(key):
 
     Returns None for a key inside an MEFC that matches no rule (it has no counterpart).
     """
-    for pattern, rename in _RULES:
-        match = pattern.match(key)
-        if match:
-            return rename(match.groupdict())
-    if re.match(_MEFC, key):
-        return None
-    return key
+    return apply_rules(key, _RULES, default=None if re.match(_MEFC, key) else key)
 
 
 def infer_config(state_dict):
     """DRSformer constructor arguments read off an official state_dict's shapes."""
-    try:
-        embed = state_dict['patch_embed.proj.weight']
-        output = state_dict['output.weight']
-    except KeyError as err:
-        raise ValueError(
-            f'DRSformer converter: key {err} not found; this is not an official DRSformer state_dict. '
-            f'First keys seen: {sorted(state_dict)[:5]}. Expected keys like patch_embed.proj.weight, '
-            'encoder_level1.0.attn.qkv.weight (the "params" dict of a cschenxiang/DRSformer checkpoint).') from None
+    embed, output = required_tensors(
+        state_dict, ('patch_embed.proj.weight', 'output.weight'), 'DRSformer',
+        'an official DRSformer state_dict', 'keys like patch_embed.proj.weight, encoder_level1.0.attn.qkv.weight '
+        '(the "params" dict of a cschenxiang/DRSformer checkpoint)')
     dim = embed.shape[0]
-    levels = ['encoder_level1', 'encoder_level2', 'encoder_level3', 'latent']
-    num_blocks, heads = [], []
-    for level in levels:
-        blocks = {int(k.split('.')[1]) for k in state_dict if k.startswith(level + '.')}
-        num_blocks.append(max(blocks) + 1 if blocks else 0)
-        temperature = state_dict.get(f'{level}.0.attn.temperature')
-        heads.append(temperature.shape[0] if temperature is not None else 1)
-    # hidden = int(dim * factor): the release's 2.66 when it fits, else a factor giving this hidden.
-    project_in = state_dict.get('encoder_level1.0.ffn.project_in.weight')
-    expansion = 2.66
-    if project_in is not None and int(dim * expansion) != project_in.shape[0] // 2:
-        expansion = (project_in.shape[0] // 2 + 0.5) / dim
+    body = restormer_body_config(state_dict, dim, ('encoder_level1', 'encoder_level2', 'encoder_level3', 'latent'))
     step_indices = {int(m.group(1)) for k in state_dict
                     for m in [re.match(r'encoder_level0\.layers\.1\._ops\.(\d+)\.', k)] if m}
     return dict(
-        in_channels=embed.shape[1], out_channels=output.shape[0], dim=dim, num_blocks=tuple(num_blocks),
-        heads=tuple(heads), ffn_expansion_factor=expansion,
-        bias='encoder_level1.0.attn.qkv.bias' in state_dict,
-        layer_norm_type='WithBias' if 'encoder_level1.0.norm1.body.bias' in state_dict else 'BiasFree',
+        in_channels=embed.shape[1], out_channels=output.shape[0], dim=dim, **body,
         use_mefc=bool(step_indices),
         mefc_steps=max(step_indices) + 1 if step_indices else 4)
 
@@ -103,37 +79,10 @@ def convert_drsformer(state_dict):
     every parameter must be covered; otherwise a ValueError lists the missing, unexpected and
     mismatched keys.
     """
-    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
-        raise ValueError('DRSformer converter: expected a dict of tensors (the "params" dict of an official '
-                         f'checkpoint), got {type(state_dict).__name__}')
-    config = infer_config(state_dict)
-    with torch.device('meta'):  # shapes only: no memory, no initialisation
-        expected = {k: v.shape for k, v in DRSformer(**config).state_dict().items()}
-
-    converted, unexpected = {}, []
-    for key, value in state_dict.items():
-        new_key = map_official_key(key)
-        if new_key is None or new_key not in expected:
-            unexpected.append(key)
-        else:
-            converted[new_key] = value
-    missing = sorted(set(expected) - set(converted))
-    mismatched = [f'{k}: {tuple(v.shape)} vs expected {tuple(expected[k])}'
-                  for k, v in converted.items() if v.shape != expected[k]]
-    if missing or unexpected or mismatched:
-        raise ValueError(
-            f'DRSformer converter: the state_dict does not match a DRSformer with the configuration read '
-            f'from its shapes ({config}).\n'
-            f'  missing ({len(missing)}, our names): {_short(missing)}\n'
-            f'  unexpected ({len(unexpected)}, official names): {_short(unexpected)}\n'
-            f'  shape mismatches ({len(mismatched)}): {_short(mismatched)}\n'
-            'Pass the "params" (or "params_ema") dict of a cschenxiang/DRSformer checkpoint, unmodified.')
-    return converted
+    require_tensor_dict(state_dict, 'DRSformer', 'the "params" dict')
+    return rename_checked(
+        state_dict, map_official_key, DRSformer, infer_config(state_dict), 'DRSformer',
+        'Pass the "params" (or "params_ema") dict of a cschenxiang/DRSformer checkpoint, unmodified.')
 
 
 convert_drsformer.arch_type = 'DRSformer'  # the arch its output fits (tools/convert_checkpoint.py)
-
-
-def _short(items, limit=20):
-    items = list(items)
-    return ', '.join(items[:limit]) + (f', ... ({len(items) - limit} more)' if len(items) > limit else '') or '-'

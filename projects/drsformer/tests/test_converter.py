@@ -1,7 +1,5 @@
 """The official-checkpoint key mapping, guarded by a written-down list of the release's keys and shapes."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +8,7 @@ import torch
 from projects.drsformer.drsformer import DRSformer
 from projects.drsformer.drsformer.converter import map_official_key
 from restorelab.registry import CHECKPOINT_CONVERTERS
+from restorelab.testing import assert_conversion_refusals, assert_registers_only_when_imported
 
 # Keys and shapes of the official DRSformer_arch.py state_dict for a tiny configuration,
 # written down from reading the release's code.
@@ -72,33 +71,15 @@ def test_some_renames_spelled_out():
 
 
 def test_bad_state_dicts_are_refused_with_the_keys_listed():
-    convert = CHECKPOINT_CONVERTERS.get('drsformer')
-    broken = official_state_dict()
-    del broken['latent.0.attn.qkv.weight']
-    broken['latent.0.attn.extra'] = torch.zeros(1)
-    broken['output.weight'] = torch.zeros(3, 8, 5, 5)
-    with pytest.raises(ValueError) as err:
-        convert(broken)
-    message = str(err.value)
-    assert 'missing (1, our names): latent.0.attn.qkv.weight' in message
-    assert 'unexpected (1, official names): latent.0.attn.extra' in message
-    assert 'output.weight: (3, 8, 5, 5) vs expected (3, 8, 3, 3)' in message
-
-    with pytest.raises(ValueError, match="'patch_embed.proj.weight' not found"):
-        convert({'params': torch.zeros(1)})
-    with pytest.raises(ValueError, match='expected a dict of tensors'):
-        convert({'params': official_state_dict()})
+    assert_conversion_refusals(
+        CHECKPOINT_CONVERTERS.get('drsformer'), official_state_dict(), drop='latent.0.attn.qkv.weight',
+        extra='latent.0.attn.extra', reshape=('output.weight', (3, 8, 5, 5)),
+        listed=['missing (1, our names): latent.0.attn.qkv.weight',
+                'unexpected (1, official names): latent.0.attn.extra',
+                'output.weight: (3, 8, 5, 5) vs expected (3, 8, 3, 3)'],
+        foreign={'params': torch.zeros(1)}, not_found="'patch_embed.proj.weight' not found", wrapper='params')
 
 
 def test_plugin_registers_only_when_imported():
-    code = (
-        'from restorelab.registry import MODELS, CHECKPOINT_CONVERTERS\n'
-        # get() imports the registries' own locations (restorelab.models, restorelab.models.converters).
-        "assert MODELS.get('DRSformer') is None\n"
-        "assert CHECKPOINT_CONVERTERS.get('drsformer') is None\n"
-        'import projects.drsformer.drsformer\n'
-        "assert MODELS.get('DRSformer') is projects.drsformer.drsformer.DRSformer\n"
-        "assert CHECKPOINT_CONVERTERS.get('drsformer') is projects.drsformer.drsformer.convert_drsformer\n")
-    root = Path(__file__).resolve().parents[3]
-    result = subprocess.run([sys.executable, '-c', code], cwd=root, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    assert_registers_only_when_imported('projects.drsformer.drsformer', [
+        ('MODELS', 'DRSformer', 'DRSformer'), ('CHECKPOINT_CONVERTERS', 'drsformer', 'convert_drsformer')])

@@ -2,17 +2,17 @@
 configuration (tests/data/official_keys_tiny.json: the state_dict of the release's
 FADBackbone(embed_dim=[8, 16, 32, 16, 8], depth=[1, 1, 2, 1, 1]))."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from mmengine.config import Config
 
-from projects.fadformer.fadformer import FADformer, infer_fadformer_arch, map_official_key, variant_name
+from projects.fadformer.fadformer import (FADformer, convert_fadformer, infer_fadformer_arch, map_official_key,
+                                         variant_name)
 from restorelab.models.converters import convert_official_checkpoint, load_official_checkpoint
 from restorelab.registry import CHECKPOINT_CONVERTERS
+from restorelab.testing import assert_registers_only_when_imported
 from restorelab.utils.errors import CheckpointConversionError
 
 OFFICIAL = json.loads((Path(__file__).parent / 'data' / 'official_keys_tiny.json').read_text())
@@ -97,15 +97,7 @@ def test_another_models_file_is_refused(tmp_path):
 
 
 def test_plugin_registers_only_when_imported():
-    code = (
-        'from restorelab.registry import MODELS, CHECKPOINT_CONVERTERS\n'
-        "assert MODELS.get('FADformer') is None and MODELS.get('FrequencyContrastiveLoss') is None\n"
-        "assert CHECKPOINT_CONVERTERS.get('fadformer') is None\n"
-        'import projects.fadformer.fadformer as p\n'
-        "assert MODELS.get('FADformer') is p.FADformer\n"
-        "assert MODELS.get('FrequencyContrastiveLoss') is p.FrequencyContrastiveLoss\n"
-        "assert CHECKPOINT_CONVERTERS.get('fadformer') is p.convert_fadformer\n"
-        "assert p.convert_fadformer.arch_type == 'FADformer'\n")
-    root = Path(__file__).resolve().parents[3]
-    result = subprocess.run([sys.executable, '-c', code], cwd=root, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    assert_registers_only_when_imported('projects.fadformer.fadformer', [
+        ('MODELS', 'FADformer', 'FADformer'), ('MODELS', 'FrequencyContrastiveLoss', 'FrequencyContrastiveLoss'),
+        ('CHECKPOINT_CONVERTERS', 'fadformer', 'convert_fadformer')])
+    assert convert_fadformer.arch_type == 'FADformer'

@@ -22,9 +22,9 @@ and inside every Transformer block ``attn.qkv_dwconv.main.0.`` -> ``attn.qkv_dwc
 """
 import re
 
-import torch
-
 from restorelab.models.converters.official import register_converter
+from restorelab.models.converters.renaming import apply_rules, rename_checked, require_tensor_dict, required_tensors
+from restorelab.models.converters.restormer import restormer_body_config
 
 from .network import NeRDRain
 
@@ -53,16 +53,12 @@ _BASIC_CONV = [('.attn.qkv_dwconv.main.0.', '.attn.qkv_dwconv.'), ('.ffn.dwconv.
 
 def map_official_key(key):
     """Our name for one official key, or None when it matches no rule."""
-    match = _UNET.match(key)
-    if match:
-        g = match.groupdict()
-        k = int(g['k'] or 1)
-        return f"{SCALES[g['scale']]}.unets.{k - 1}.{g['part']}{_dwconv('.' + g['rest'])}"
-    for pattern, rename in _FIXED:
-        match = pattern.match(key)
-        if match:
-            return rename(match.groupdict())
-    return None
+    return apply_rules(key, _RULES)
+
+
+def _unet_key(g):
+    """``latent_mid2.0.ffn.dwconv.main.0.weight`` -> ``scale2.unets.1.latent.0.ffn.dwconv.weight``."""
+    return f"{SCALES[g['scale']]}.unets.{int(g['k'] or 1) - 1}.{g['part']}{_dwconv('.' + g['rest'])}"
 
 
 def _dwconv(rest):
@@ -72,40 +68,26 @@ def _dwconv(rest):
     return rest
 
 
+_RULES = [(_UNET, _unet_key)] + _FIXED
+
+
 def infer_config(state_dict):
     """NeRDRain constructor arguments read off a state_dict in this plugin's names."""
-    try:
-        embed = state_dict['scale1.patch_embed.proj.weight']
-        first_mlp = state_dict['scale1.inr.imnet.layers.0.weight']
-    except KeyError as err:
-        raise ValueError(
-            f'NeRD-Rain converter: key {err} not found; this is not a NeRD-Rain state_dict. First keys '
-            f'seen: {sorted(state_dict)[:5]}. Expected the "state_dict" of a cschenxiang/NeRD-Rain '
-            'checkpoint (keys like patch_embed_small.proj.weight, encoder_level1_small.0.attn.qkv.weight).'
-        ) from None
+    embed, first_mlp = required_tensors(
+        state_dict, ('scale1.patch_embed.proj.weight', 'scale1.inr.imnet.layers.0.weight'), 'NeRD-Rain',
+        'a NeRD-Rain state_dict', 'the "state_dict" of a cschenxiang/NeRD-Rain checkpoint (keys like '
+        'patch_embed_small.proj.weight, encoder_level1_small.0.attn.qkv.weight)')
     dim = embed.shape[0]
-    unet = 'scale1.unets.0.'
-    num_blocks, heads = [], []
-    for level in ('encoder_level1', 'encoder_level2', 'latent'):
-        blocks = {int(k[len(unet + level) + 1:].split('.')[0]) for k in state_dict
-                  if k.startswith(f'{unet}{level}.')}
-        num_blocks.append(max(blocks) + 1 if blocks else 0)
-        temperature = state_dict.get(f'{unet}{level}.0.attn.temperature')
-        heads.append(temperature.shape[0] if temperature is not None else 1)
-    project_in = state_dict.get(f'{unet}encoder_level1.0.ffn.project_in.weight')
-    expansion = 2.66
-    if project_in is not None and int(dim * expansion) != project_in.shape[0] // 2:
-        expansion = (project_in.shape[0] // 2 + 0.5) / dim
+    body = restormer_body_config(state_dict, dim, ('encoder_level1', 'encoder_level2', 'latent'),
+                                 prefix='scale1.unets.0.')
+    body['LayerNorm_type'] = body.pop('layer_norm_type')  # the release's argument name
     linear = sorted(int(k.split('.')[-2]) for k in state_dict
                     if k.startswith('scale1.inr.imnet.layers.') and k.endswith('.weight'))
     hidden = tuple(state_dict[f'scale1.inr.imnet.layers.{i}.weight'].shape[0] for i in linear[:-1])
     frequencies = (first_mlp.shape[1] - 9 * dim - 4) // 4
     return dict(
         inp_channels=embed.shape[1], out_channels=state_dict['scale3.output.weight'].shape[0], dim=dim,
-        num_blocks=tuple(num_blocks), heads=tuple(heads), ffn_expansion_factor=expansion,
-        bias=f'{unet}encoder_level1.0.attn.qkv.bias' in state_dict,
-        LayerNorm_type='WithBias' if f'{unet}encoder_level1.0.norm1.body.bias' in state_dict else 'BiasFree',
-        inr_hidden=hidden, inr_frequencies=frequencies)
+        **body, inr_hidden=hidden, inr_frequencies=frequencies)
 
 
 def infer_nerd_rain_arch(state_dict):
@@ -127,34 +109,9 @@ def convert_nerd_rain(state_dict):
     """Rename an official NeRD-Rain state_dict (NeRD-Rain or NeRD-Rain-S; the unwrapped
     ``state_dict``) to this plugin's keys, checked against a NeRDRain built with the configuration
     read off its shapes: a ValueError lists the missing, unexpected and mis-shaped keys."""
-    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
-        raise ValueError('NeRD-Rain converter: expected a dict of tensors (the "state_dict" of an official '
-                         f'checkpoint), got {type(state_dict).__name__}')
-    converted, unexpected = {}, []
-    for key, value in state_dict.items():
-        new_key = map_official_key(key)
-        if new_key is None:
-            unexpected.append(key)
-        else:
-            converted[new_key] = value
-    config = infer_config(converted)
-    with torch.device('meta'):  # shapes only
-        expected = {k: v.shape for k, v in NeRDRain(**config).state_dict().items()}
-    unexpected += [k for k in state_dict if map_official_key(k) is not None and map_official_key(k) not in expected]
-    missing = sorted(set(expected) - set(converted))
-    mismatched = [f'{k}: {tuple(v.shape)} vs expected {tuple(expected[k])}'
-                  for k, v in converted.items() if k in expected and v.shape != expected[k]]
-    if missing or unexpected or mismatched:
-        raise ValueError(
-            f'NeRD-Rain converter: the state_dict does not match a NeRDRain with the configuration read '
-            f'from its shapes ({config}).\n'
-            f'  missing ({len(missing)}, our names): {_short(missing)}\n'
-            f'  unexpected ({len(unexpected)}, official names): {_short(unexpected)}\n'
-            f'  shape mismatches ({len(mismatched)}): {_short(mismatched)}\n'
-            'Pass the "state_dict" of a cschenxiang/NeRD-Rain checkpoint (model.py or model_S.py), unmodified.')
-    return {k: v for k, v in converted.items() if k in expected}
-
-
-def _short(items, limit=20):
-    items = list(items)
-    return ', '.join(items[:limit]) + (f', ... ({len(items) - limit} more)' if len(items) > limit else '') or '-'
+    require_tensor_dict(state_dict, 'NeRD-Rain', 'the "state_dict"')
+    # The configuration is read in our names: rename first (keys without a counterpart dropped).
+    renamed = {new: v for new, v in ((map_official_key(k), v) for k, v in state_dict.items()) if new is not None}
+    return rename_checked(
+        state_dict, map_official_key, NeRDRain, infer_config(renamed), 'NeRD-Rain',
+        'Pass the "state_dict" of a cschenxiang/NeRD-Rain checkpoint (model.py or model_S.py), unmodified.')
