@@ -23,6 +23,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -129,17 +131,32 @@ def measure_here(run, runs, warmup=1, clock='wall', memory=True):
     return out
 
 
-def peak_rss_of_command(cmd, cwd=None, env=None):
-    """Run ``cmd`` (output discarded, errors shown when it fails); the peak resident set of its
-    process in MiB (``wait4``'s ``ru_maxrss``: the whole process, from start to exit)."""
+def peak_memory_of_command(cmd, cwd=None, env=None, interval=0.02):
+    """Run ``cmd`` (output discarded, errors shown when it fails); ``(peak resident set, peak
+    anonymous memory)`` of its process in MiB. The first is ``wait4``'s ``ru_maxrss`` (the whole
+    process from start to exit, file-backed pages included: the shared libraries' pages the kernel
+    maps around each fault, more of them when other processes have read those files, so it moves
+    with what else runs). The second is ``RssAnon`` (the process's own heap and tensors) sampled
+    every ``interval`` seconds (None where Linux does not tell it)."""
+    from restorelab.utils.procfs import status_kb
     proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    err = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    anon = None
+    while True:
+        kb = status_kb('RssAnon', proc.pid)
+        anon = anon if kb is None else max(anon or 0, kb)
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(interval)
+    reader.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
-        raise SystemExit(f'{" ".join(map(str, cmd))} failed:\n{err[-3000:]}')
-    return usage.ru_maxrss / 1024
+        raise SystemExit(f'{" ".join(map(str, cmd))} failed:\n{"".join(err)[-3000:]}')
+    return usage.ru_maxrss / 1024, None if anon is None else anon / 1024
 
 
 def peak_memory_child(script, args, threads):

@@ -17,7 +17,10 @@ then runs, each in a fresh process, and reports that process's peak resident set
     nice -n 10 python benchmarks/memory_growth.py --scratch /tmp/memory   # 50 and 500 images
     python benchmarks/memory_growth.py --dry-run --scratch /tmp/memory_dry # PReNet, 1 and 2 images
 
-The peak of each run is the harness's ``peak_rss_of_command``; the figures go to the record
+Each run's peaks are the harness's ``peak_memory_of_command``: the resident set (``ru_maxrss``,
+shared libraries' pages included, which moves with what else runs on the machine) and the
+anonymous memory (``RssAnon``, sampled: the heap and tensors, where a kept output would be). The
+figures go to the record
 ``benchmarks/results/memory_growth.json``.
 """
 import argparse
@@ -41,8 +44,9 @@ MODELS = ('drsformer', 'restormer', 'prenet', 'uformer', 'idt')
 NO_WORKERS = {'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False}
 
 
-def peak_rss_mb(cmd):
-    return harness.peak_rss_of_command(cmd, cwd=ROOT, env=ENV)
+def peak_mb(cmd):
+    """``(peak resident set, peak anonymous memory)`` of the command's process, MiB."""
+    return harness.peak_memory_of_command(cmd, cwd=ROOT, env=ENV)
 
 
 def make_data(scratch, per_image, max_side):
@@ -123,13 +127,13 @@ def main(argv=None):
     rows = {}
     for count in counts:
         rows.setdefault(f'tools/benchmark.py, {len(models)} models + identity', {})[count] = \
-            peak_rss_mb([sys.executable, 'tools/benchmark.py', str(bench_cfg), '--out',
+            peak_mb([sys.executable, 'tools/benchmark.py', str(bench_cfg), '--out',
                          str(scratch / f'bench_{count}'), '--no-cost', '--no-progress',
                          '--limit', str(count)])
         print(f'benchmark, {count} images: done', flush=True)
         name = 'restormer' if 'restormer' in models else next(iter(models))
         config, ckpt = models[name]
-        rows.setdefault(f'tools/test.py, quickstart {name}', {})[count] = peak_rss_mb([
+        rows.setdefault(f'tools/test.py, quickstart {name}', {})[count] = peak_mb([
             sys.executable, 'tools/test.py', str(config), str(ckpt), '--work-dir',
             str(scratch / f'test_{count}'), '--cfg-options',
             f'test_dataloader.dataset.data_root={data}',
@@ -140,7 +144,8 @@ def main(argv=None):
           f'longer side {args.max_side}, torch threads 1')
     results = dict(images=n, per_image=args.per_image, max_side=args.max_side, counts=counts,
                    models=list(models), threads=1,
-                   runs=[dict(run=name, peak_mib={str(c): mb for c, mb in by_count.items()})
+                   runs=[dict(run=name, peak_mib={str(c): rss for c, (rss, _) in by_count.items()},
+                              peak_anon_mib={str(c): anon for c, (_, anon) in by_count.items()})
                          for name, by_count in rows.items()])
     print('\n'.join(tables.memory_growth(results)))
     harness.finish(args, SCRIPT, results, begun, argv=argv)

@@ -114,10 +114,14 @@ def onnx(results):
 def memory_growth(results):
     """``memory_growth.py``: the peak resident set of each run after each number of images."""
     counts = results['counts']
-    lines = ['| run (a fresh process each) | ' + ' | '.join(f'peak MiB after {c} images' for c in counts) + ' |',
+    anon = all('peak_anon_mib' in r for r in results['runs'])  # older records: the resident set only
+    what = 'peak resident / anonymous MiB' if anon else 'peak MiB'
+    lines = ['| run (a fresh process each) | ' + ' | '.join(f'{what} after {c} images' for c in counts) + ' |',
              '|---|' + '---|' * len(counts)]
     for r in results['runs']:
-        lines.append(f'| {r["run"]} | ' + ' | '.join(f'{r["peak_mib"][str(c)]:.0f}' for c in counts) + ' |')
+        lines.append(f'| {r["run"]} | ' + ' | '.join(
+            f'{r["peak_mib"][str(c)]:.0f}' + (f' / {r["peak_anon_mib"][str(c)]:.0f}' if anon else '')
+            for c in counts) + ' |')
     return lines
 
 

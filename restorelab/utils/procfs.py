@@ -6,11 +6,12 @@ import os
 STATUS = '/proc/self/status'
 
 
-def status_value(field):
-    """The value of ``field`` in :data:`STATUS` as a string (e.g. ``'2048 kB'``,
-    ``'0022'``), or None where it is not available (not Linux, or an old kernel)."""
+def status_value(field, pid='self'):
+    """The value of ``field`` in :data:`STATUS` (of process ``pid`` when given) as a string (e.g.
+    ``'2048 kB'``, ``'0022'``), or None where it is not available (not Linux, an old kernel, a
+    process that has ended)."""
     try:
-        with open(STATUS) as f:
+        with open(STATUS if pid == 'self' else f'/proc/{pid}/status') as f:
             for line in f:
                 if line.startswith(field + ':'):
                     return line.split(':', 1)[1].strip()
@@ -19,9 +20,9 @@ def status_value(field):
     return None
 
 
-def status_kb(field):
-    """A memory field of :data:`STATUS` (``VmRSS``, ``VmHWM``) in kB, or None."""
-    value = status_value(field)
+def status_kb(field, pid='self'):
+    """A memory field of :data:`STATUS` (``VmRSS``, ``VmHWM``, ``RssAnon``) in kB, or None."""
+    value = status_value(field, pid)
     return int(value.split()[0]) if value else None
 
 

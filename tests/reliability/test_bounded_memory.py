@@ -1,5 +1,5 @@
 """Bounded memory (slow): a benchmark of the five quickstart models and a validation hold the same
-peak resident set after ten times the images (benchmarks/memory_growth.py, smaller than its
+peak anonymous memory after ten times the images (benchmarks/memory_growth.py, smaller than its
 default run)."""
 import os
 import re
@@ -21,7 +21,11 @@ def test_benchmark_and_test_do_not_grow_with_the_number_of_images(tmp_path):
          '--max-side', '128', '--counts', '10,100', '--results-dir', str(tmp_path / 'results')],
         cwd=REPO, env=dict(os.environ, **ENV), capture_output=True, text=True, timeout=1500)
     assert out.returncode == 0, out.stderr[-3000:]
-    rows = re.findall(r'^\| (tools/\S+[^|]*) \| (\d+) \| (\d+) \|$', out.stdout, flags=re.M)
+    # | run | resident / anonymous after 10 | resident / anonymous after 100 |
+    rows = re.findall(r'^\| (tools/\S+[^|]*) \| (\d+) / (\d+) \| (\d+) / (\d+) \|$', out.stdout, flags=re.M)
     assert [name.split(',')[0] for name, *_ in rows] == ['tools/benchmark.py', 'tools/test.py'], out.stdout
-    for name, few, many in rows:
-        assert int(many) <= int(few) + 60, f'{name}: {few} MiB after 10 images, {many} MiB after 100'
+    for name, _, few, _, many in rows:
+        # The anonymous memory (heap and tensors), where a kept output would be: the resident set
+        # also counts shared libraries' pages, which move with what else runs on the machine.
+        assert int(many) <= int(few) + 60, f'{name}: {few} MiB anonymous after 10 images, {many} after 100'
+
