@@ -17,6 +17,7 @@ from restorelab.models.converters import (CheckpointConversionError, get_convert
                                           unwrap_state_dict)
 from restorelab.models.restorers import ImageRestorer
 from restorelab.registry import MODELS
+from restorelab.testing import randomise
 
 pytestmark = pytest.mark.usefixtures('single_thread')
 
@@ -139,13 +140,6 @@ def test_one_prelu_is_shared_by_every_cab():
 
 # ------------------------------------------------ the blocks, written out with F.* (float64)
 
-def seeded(module, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) * 0.3)
-    return module
-
 
 def rand(*shape, seed=1):
     return torch.rand(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
@@ -160,13 +154,13 @@ def ref_cab(cab, x):
 
 
 def test_cab():
-    cab = seeded(CAB(8, 3, 4, True, nn.PReLU()).double())
+    cab = randomise(CAB(8, 3, 4, True, nn.PReLU()).double(), 0.3)
     x = rand(2, 8, 6, 10)
     torch.testing.assert_close(cab(x), ref_cab(cab, x), rtol=0, atol=1e-12)
 
 
 def test_sam():
-    sam = seeded(SAM(8, 1, True).double())
+    sam = randomise(SAM(8, 1, True).double(), 0.3)
     x, img = rand(1, 8, 5, 7), rand(1, 3, 5, 7, seed=2)
     feats, out = sam(x, img)
     expected_img = F.conv2d(x, sam.conv2.weight, sam.conv2.bias) + img
@@ -178,7 +172,7 @@ def test_sam():
 
 def test_downsample_is_a_2x2_mean_then_a_1x1_conv():
     # Bilinear x0.5 with align_corners=False samples at 2i + 0.5: the mean of each 2x2 block.
-    down = seeded(DownSample(6, 3).double())
+    down = randomise(DownSample(6, 3).double(), 0.3)
     x = rand(1, 6, 8, 12)
     expected = F.conv2d(F.avg_pool2d(x, 2), down.down[1].weight)
     torch.testing.assert_close(down(x), expected, rtol=0, atol=1e-12)
@@ -198,7 +192,7 @@ def bilinear_up2(x):
 
 
 def test_upsample_with_and_without_skip():
-    up = seeded(UpSample(4, 2).double())
+    up = randomise(UpSample(4, 2).double(), 0.3)
     x, skip = rand(1, 6, 3, 5), rand(1, 4, 6, 10, seed=3)
     expected = F.conv2d(bilinear_up2(x), up.up[1].weight)
     torch.testing.assert_close(up(x), expected, rtol=0, atol=1e-12)
@@ -206,7 +200,7 @@ def test_upsample_with_and_without_skip():
 
 
 def test_orb_has_no_bias_on_its_last_conv():
-    orb = seeded(ORB(8, 3, 4, nn.PReLU(), True, num_cab=2).double())
+    orb = randomise(ORB(8, 3, 4, nn.PReLU(), True, num_cab=2).double(), 0.3)
     assert orb.body[2].bias is None and orb.body[0].body[0].bias is not None
     x = rand(1, 8, 6, 6)
     expected = x + F.conv2d(ref_cab(orb.body[1], ref_cab(orb.body[0], x)), orb.body[2].weight, padding=1)
@@ -214,7 +208,7 @@ def test_orb_has_no_bias_on_its_last_conv():
 
 
 def test_stage2_encoder_fuses_stage1_features():
-    model = seeded(MPRNet(**TINY).double())
+    model = randomise(MPRNet(**TINY).double(), 0.3)
     enc = model.stage2_encoder
     x = rand(1, 8, 8, 8)
     prev_enc = [rand(1, 8 + 4 * i, 8 >> i, 8 >> i, seed=10 + i) for i in range(3)]
@@ -236,7 +230,7 @@ def test_stage2_encoder_fuses_stage1_features():
 def test_multi_patch_hierarchy():
     """Stage 1 restores each half from that half alone (its quarters); stages 2 and 3 see the
     whole image. The final output is forward's."""
-    model = seeded(MPRNet(**TINY).double()).eval()
+    model = randomise(MPRNet(**TINY).double(), 0.3).eval()
     x = rand(1, 3, 16, 24)
     changed = x.clone()
     changed[:, :, 8:] = rand(1, 3, 8, 24, seed=5)  # another bottom half

@@ -10,6 +10,7 @@ from restorelab.models.archs.common import count_parameters
 from restorelab.models.converters import (CheckpointConversionError, get_converter,
                                          load_official_checkpoint, unwrap_state_dict)
 from restorelab.registry import MODELS
+from restorelab.testing import randomise
 
 pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors; a shared CPU
 
@@ -156,19 +157,11 @@ def reference_rescan(model, rainy, detach_previous=True):
     return outputs
 
 
-def randomised(model, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * 0.3)
-    return model
-
-
 @pytest.mark.parametrize('unit', ['Conv', 'ConvRNN', 'ConvGRU', 'ConvLSTM'])
 @pytest.mark.parametrize('prediction', ['full', 'additive'])
 def test_forward_is_the_paper_recurrence(unit, prediction):
-    model = randomised(MODELS.build(dict(type='RESCAN', unit=unit, prediction=prediction,
-                                         depth=5, channels=6, num_stages=3)).double())
+    model = randomise(MODELS.build(dict(type='RESCAN', unit=unit, prediction=prediction,
+                                        depth=5, channels=6, num_stages=3)).double(), 0.3)
     x = torch.rand(2, 3, 9, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     with torch.no_grad():
         got, want = model.forward_stages(x), reference_rescan(model, x)
@@ -177,8 +170,8 @@ def test_forward_is_the_paper_recurrence(unit, prediction):
 
 
 def test_without_se_the_layers_have_none():
-    model = randomised(MODELS.build(dict(type='RESCAN', depth=4, channels=6, num_stages=2,
-                                         use_se=False)).double())
+    model = randomise(MODELS.build(dict(type='RESCAN', depth=4, channels=6, num_stages=2,
+                                        use_se=False)).double(), 0.3)
     assert not [k for k in model.state_dict() if '.se.' in k or k.startswith('dec.1')]
     x = torch.rand(1, 3, 6, 7, dtype=torch.float64)
     with torch.no_grad():
@@ -189,8 +182,8 @@ def test_additive_prediction_detaches_the_previous_estimate():
     """The gradient of the last stage's output reaches stage 1 only through the stage-2 input,
     as in the release (``x + Variable(oups[-1].data)``): equal to the detached reference,
     different from one that back-propagates through the sum."""
-    model = randomised(MODELS.build(dict(type='RESCAN', prediction='additive', depth=4,
-                                         channels=6, num_stages=2)).double())
+    model = randomise(MODELS.build(dict(type='RESCAN', prediction='additive', depth=4,
+                                        channels=6, num_stages=2)).double(), 0.3)
     x = torch.rand(1, 3, 8, 8, dtype=torch.float64)
 
     def grads(fn):
@@ -209,7 +202,7 @@ def test_additive_prediction_detaches_the_previous_estimate():
 
 def release_file(path, arch, seed=0):
     """A file saved as the release's train.py saves one: {'net', 'clock', 'opt'}."""
-    model = randomised(MODELS.build(dict(arch)), seed)
+    model = randomise(MODELS.build(dict(arch)), 0.3, seed)
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
     torch.save({'net': model.state_dict(), 'clock': 19975, 'opt': opt.state_dict()}, path)
     return model
@@ -253,7 +246,7 @@ def test_another_variant_is_refused_naming_it(tmp_path, arch, words):
 
 def test_another_model_is_refused_without_a_variant_sentence(tmp_path):
     src = tmp_path / 'net_latest.pth'
-    torch.save(OrderedDict(randomised(MODELS.build(dict(type='PReNet'))).state_dict()), src)
+    torch.save(OrderedDict(randomise(MODELS.build(dict(type='PReNet')), 0.3).state_dict()), src)
     with pytest.raises(CheckpointConversionError,
                        match=r'does not fit RESCAN: 88 missing keys.*Is it a checkpoint of this'):
         load_official_checkpoint(src, 'rescan')
