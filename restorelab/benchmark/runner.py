@@ -23,16 +23,20 @@ import torch
 from mmengine.hooks import Hook
 
 from restorelab.apis.models import check_device
+from restorelab.engine.hooks.visualization import image_grid, tensor_to_uint8
 from restorelab.engine.watchdog import report_progress
 from restorelab.utils import profiling
 from restorelab.utils.errors import BenchmarkError, describe_error
 from restorelab.utils.fileio import write_json
+from restorelab.utils.image_io import ImageReadError, imread_rgb, imwrite_rgb
 from .config import check_bench_config, entry_ref, restorer_test_cfg, select
 from .report import comparisons, load_results, write_outputs
 
 RESULTS_VERSION = 2
 COST_EXTRA_RUNS = 4  # what counting FLOPs and measuring memory take, in restorations
 _RUNNERS = itertools.count()  # a unique experiment name for each cell's Runner
+# The contact sheets' layout (image_grid): rows 200 pixels high, keys in a 120-pixel column.
+CONTACT_SHEET = dict(height=200, gap=6, margin=6, key_width=120)
 
 
 def cell_id(model_name, dataset_name):
@@ -457,25 +461,29 @@ def _measure_cost(mspec, run):
 
 
 def _write_contact_sheets(out_dir, model_specs, dataset_specs, built, count, log):
-    """One contact sheet per set (see contact_sheet.py): the first ``count`` images, the
-    rainy input, each model (one of this run that failed as a grey tile), the ground truth;
-    returns ``{set name: path relative to out_dir}``."""
-    from restorelab.engine.hooks.visualization import tensor_to_uint8 as to_u8
-    from .contact_sheet import write_contact_sheet
+    """One contact sheet per set, ``contact_sheets/<set>.png``, so that results can be looked at
+    rather than only read: a labelled row per image (the first ``count`` of the set, scaled to
+    a common height): the rainy input, each model's saved 8-bit result (a failed cell's as a
+    grey 'missing' tile) and the ground truth of paired sets. Returns ``{set: path in out_dir}``."""
+    def saved(model, dataset, key):
+        try:
+            return imread_rgb(os.path.join(out_dir, 'images', model, dataset, key + '.png'))
+        except ImageReadError:
+            return None
 
-    written = {}
+    written, models = {}, [m['name'] for m in model_specs if m.get('type') != 'identity']
     for dspec in dataset_specs:
         dataset, rel = built[dspec['name']], os.path.join('contact_sheets', f'{dspec["name"]}.png')
         if isinstance(dataset, Exception):  # a set that did not load has no sheet
             continue
-        samples = [(d['data_samples'].metainfo['key'], to_u8(d['inputs']),
-                    None if d['data_samples'].get('gt_img') is None else
-                    to_u8(d['data_samples'].gt_img))
-                   for d in (dataset[i] for i in range(min(count, len(dataset))))]
+        rows = []
+        for sample in (dataset[i] for i in range(min(count, len(dataset)))):
+            key, gt = sample['data_samples'].metainfo['key'], sample['data_samples'].get('gt_img')
+            rows.append((key, [('rainy input', tensor_to_uint8(sample['inputs']))] +
+                         [(m, saved(m, dspec['name'], key)) for m in models] +
+                         ([] if gt is None else [('ground truth', tensor_to_uint8(gt))])))
         try:
-            write_contact_sheet(os.path.join(out_dir, rel), samples, [
-                (m['name'], os.path.join(out_dir, 'images', m['name'], dspec['name']))
-                for m in model_specs if m.get('type') != 'identity'])
+            imwrite_rgb(os.path.join(out_dir, rel), image_grid(rows, **CONTACT_SHEET))
         except (OSError, ValueError) as err:
             log(f'contact sheet of {dspec["name"]} not written: {describe_error(err)}')
             continue

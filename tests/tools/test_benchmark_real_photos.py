@@ -12,7 +12,8 @@ from tool_helpers import REPO, read_json, run_tool
 
 from restorelab.apis import init_model
 from restorelab.benchmark import run_benchmark
-from restorelab.benchmark.contact_sheet import ROW_HEIGHT, build_contact_sheet
+from restorelab.benchmark.runner import CONTACT_SHEET
+from restorelab.engine.hooks.visualization import image_grid
 from restorelab.evaluation.functional import compute_metrics
 from restorelab.evaluation.functional.brisque import (brisque, brisque_features,
                                                       fit_brisque_params, load_brisque_params,
@@ -23,6 +24,7 @@ from restorelab.utils.image_io import imread_rgb, imwrite_rgb
 
 PHOTOS = [data.astronaut()[100:292, 150:342], data.coffee()[50:242, 100:292],
           data.chelsea()[20:212, 100:292], data.rocket()[100:292, 100:292]]
+ROW_HEIGHT = CONTACT_SHEET['height']
 
 
 def _rainy(img, seed):
@@ -138,13 +140,13 @@ def test_contact_sheet_shows_input_models_and_ground_truth(real):
     rain = imread_rgb(root / 'paired' / 'test' / 'input' / '1.png')
     pred = imread_rgb(out / 'images' / 'PReNet-1' / 'Paired' / '1.png')
     gt = imread_rgb(root / 'paired' / 'test' / 'target' / '1.png')
-    expected = build_contact_sheet([
+    expected = image_grid([
         ('1', [('rainy input', rain), ('PReNet-1', pred), ('Missing', None),
                ('ground truth', gt)]),
         ('2', [('rainy input', imread_rgb(root / 'paired' / 'test' / 'input' / '2.png')),
                ('PReNet-1', imread_rgb(out / 'images' / 'PReNet-1' / 'Paired' / '2.png')),
                ('Missing', None), ('ground truth', imread_rgb(root / 'paired' / 'test' / 'target' /
-                                                               '2.png'))])])
+                                                               '2.png'))])], **CONTACT_SHEET)
     assert np.array_equal(sheet, expected)
     assert sheet.shape[0] == 2 * (ROW_HEIGHT + 6) + 6
     # Below its label band, the first tile is the rainy input scaled to the row height.

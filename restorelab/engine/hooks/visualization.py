@@ -1,6 +1,8 @@
-"""Comparison images (rainy | restored | ground truth) during validation."""
+"""Comparison images (rainy | restored | ground truth) during validation, and
+:func:`image_grid`, which draws them and the benchmark's contact sheets."""
 import os.path as osp
 
+import cv2
 import numpy as np
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
@@ -16,21 +18,79 @@ def tensor_to_uint8(img):
     return tensor_to_image(img, 8, 'round')
 
 
-def make_comparison(panels, border=4):
-    """Concatenate ``(H, W, 3)`` uint8 panels left to right with white borders.
+_FONT, _GREY, _SHADE = cv2.FONT_HERSHEY_SIMPLEX, 128, 0.35
 
-    Panels of different sizes (an input the restorer padded, say) are placed
-    top-left on a white canvas of the largest height.
+
+def _fit_text(text, max_width):
+    """``text``, shortened with '...' until it fits ``max_width`` pixels."""
+    while cv2.getTextSize(text, _FONT, 0.5, 1)[0][0] > max_width and len(text) > 4:
+        text = text[:-4] + '...'
+    return text
+
+
+def _tile(img, height, label, blank):
+    """``img`` (8/16-bit RGB) scaled to ``height`` (None: as it is), or for ``img`` None a grey
+    'missing' tile of size ``blank`` (height, width); ``label`` (None: none) in white on a dark
+    band at its top left."""
+    if img is None:
+        (height, width), tile = blank, np.full((*blank, 3), _GREY, np.uint8)
+        (w, h), _ = cv2.getTextSize('missing', _FONT, 0.5, 1)
+        cv2.putText(tile, 'missing', (max(4, (width - w) // 2), (height + h) // 2), _FONT, 0.5,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+    else:
+        if img.dtype == np.uint16:  # 16-bit files rounded to 8 bits
+            img = np.round(img.astype(np.float64) * (255 / 65535)).astype(np.uint8)
+        tile = img if height in (None, img.shape[0]) else cv2.resize(
+            img, (max(1, round(img.shape[1] * height / img.shape[0])), height),
+            interpolation=cv2.INTER_AREA if height < img.shape[0] else cv2.INTER_CUBIC)
+    if label is not None:
+        tile, text = tile.copy(), _fit_text(label, tile.shape[1] - 8)
+        (w, h), base = cv2.getTextSize(text, _FONT, 0.5, 1)
+        tile[:h + base + 6, :w + 8] = (tile[:h + base + 6, :w + 8] * _SHADE).astype(np.uint8)
+        cv2.putText(tile, text, (4, h + 3), _FONT, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
+def image_grid(rows, height=None, gap=4, margin=0, key_width=0):
+    """Lay out ``rows`` = ``[(key, [(label, image), ...])]`` as one RGB uint8 image on white:
+    each row's images left to right, ``gap`` pixels apart, rows ``gap`` apart, ``margin`` around.
+
+    ``height``: every image scaled to it (None: images as they are, a row as tall as its
+    tallest, smaller ones top-left). An image None is a grey 'missing' tile as wide as the
+    row's first image; a label (None: none) is written on its tile's top left; with
+    ``key_width`` > 0 each row's key is written in a column that wide at the left. The
+    validation comparisons (one unlabelled row) and the benchmark's contact sheets
+    (tools/benchmark.py --save-images: a labelled row per image) are both drawn here.
     """
-    height = max(p.shape[0] for p in panels)
-    columns = []
-    for i, panel in enumerate(panels):
-        column = np.full((height, panel.shape[1], 3), 255, np.uint8)
-        column[:panel.shape[0]] = panel
-        columns.append(column)
-        if i < len(panels) - 1:
-            columns.append(np.full((height, border, 3), 255, np.uint8))
-    return np.concatenate(columns, axis=1)
+    if not rows:
+        raise ValueError('image_grid: no rows to draw')
+    drawn = []
+    for key, tiles in rows:
+        first = next((img for _, img in tiles if img is not None), None)
+        tall = height or max([img.shape[0] for _, img in tiles if img is not None] or [64])
+        width = tall if first is None else max(1, round(first.shape[1] * tall / first.shape[0]))
+        drawn.append((key, tall, [_tile(img, height, label, (tall, width)) for label, img in tiles]))
+    left = key_width or margin
+    total = max(sum(t.shape[1] + gap for t in row) - gap for _, _, row in drawn)
+    grid = np.full((sum(tall + gap for _, tall, _ in drawn) - gap + 2 * margin,
+                    left + total + margin, 3), 255, np.uint8)
+    top = margin
+    for key, tall, row in drawn:
+        if key_width:
+            cv2.putText(grid, _fit_text(str(key), key_width - 10), (6, top + tall // 2), _FONT,
+                        0.5, (0, 0, 0), 1, cv2.LINE_AA)
+        x = left
+        for tile in row:
+            grid[top:top + tile.shape[0], x:x + tile.shape[1]] = tile
+            x += tile.shape[1] + gap
+        top += tall + gap
+    return grid
+
+
+def make_comparison(panels, border=4):
+    """``(H, W, 3)`` uint8 panels left to right with ``border`` white pixels between them, at
+    their own sizes (an input the restorer padded is placed top-left): :func:`image_grid`."""
+    return image_grid([(None, [(None, p) for p in panels])], gap=border)
 
 
 @HOOKS.register_module()
