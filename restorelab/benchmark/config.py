@@ -21,14 +21,14 @@ missing dataset config, an unknown metric or a model reference of no known kind 
 import copy
 import glob
 import inspect
-import numbers
 import os
 
 from mmengine.config import Config
 
 from restorelab.evaluation.functional import check_protocol, check_quantize
-from restorelab.models.restorers.inference_utils import TEST_CFG_DEFAULTS, check_test_cfg
+from restorelab.models.restorers.inference_utils import TEST_CFG_DEFAULTS, is_int, check_test_cfg
 from restorelab.utils.errors import BenchConfigError, BenchmarkError, UserInputError
+from .cost import check_shape
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOP_LEVEL_KEYS = ('models', 'datasets', 'inference', 'cost', 'reference')
@@ -39,10 +39,6 @@ DATASET_KEYS = ('name', 'config', 'data_root', 'protocol', 'cfg_options')
 SCORING_DEFAULTS = dict(seed=0, quantize='round')  # the keys of `inference` that are not test_cfg
 INFERENCE_DEFAULTS = dict(TEST_CFG_DEFAULTS, **SCORING_DEFAULTS)
 COST_DEFAULTS = dict(shape=(3, 256, 256), runs=5, warmup=2)
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _check_keys(entry, where, valid, required=()):
@@ -229,21 +225,17 @@ def check_bench_config(cfg):
     _check_keys(inference, 'inference', tuple(INFERENCE_DEFAULTS))
     _check_keys(cost, 'cost', tuple(COST_DEFAULTS))
     inference, cost = dict(INFERENCE_DEFAULTS, **inference), dict(COST_DEFAULTS, **cost)
-    if not _is_int(inference['seed']):
+    if not is_int(inference['seed']):
         raise BenchConfigError(f"inference.seed must be an int, got {inference['seed']!r}")
     for check, what in ((lambda: check_quantize(inference['quantize']), 'inference.quantize: '),
-                        (lambda: check_test_cfg(restorer_test_cfg(inference)), 'inference: ')):
+                        (lambda: check_test_cfg(restorer_test_cfg(inference)), 'inference: '),
+                        (lambda: cost.update(shape=check_shape(cost['shape'])), 'cost.')):
         try:
             check()
         except ValueError as err:
             raise BenchConfigError(f'{what}{err}'.replace('test_cfg.', 'inference.')) from None
-    if not (isinstance(cost['shape'], (list, tuple)) and len(cost['shape']) == 3
-            and all(_is_int(s) and s > 0 for s in cost['shape'])):
-        raise BenchConfigError(f'cost.shape must be (C, H, W) positive ints, e.g. (3, 256, 256); '
-                               f'got {cost["shape"]!r}')
-    cost['shape'] = tuple(int(s) for s in cost['shape'])
     for key, low in (('runs', 1), ('warmup', 0)):
-        if not (_is_int(cost[key]) and cost[key] >= low):
+        if not (is_int(cost[key]) and cost[key] >= low):
             raise BenchConfigError(f'cost.{key} must be an int >= {low}, got {cost[key]!r}')
     reference = cfg.get('reference')
     if reference is not None and reference not in [m['name'] for m in models]:

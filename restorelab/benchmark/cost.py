@@ -14,6 +14,7 @@ tools/benchmark.py, tools/analysis/get_flops.py and tools/analysis/speed.py.
   (see there how peak memory is read on CUDA and on the CPU).
 """
 import copy
+import numbers
 
 import torch
 
@@ -25,11 +26,13 @@ def count_parameters(module):
     return int(sum(p.numel() for p in module.parameters()))
 
 
-def _check_shape(shape, size_multiple=1):
-    shape = tuple(int(s) for s in shape)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f'shape must be (C, H, W) positive ints, got {shape}')
-    c, h, w = shape
+def check_shape(shape, size_multiple=1):
+    """``shape`` as a ``(C, H, W)`` tuple of positive ints (H and W multiples of
+    ``size_multiple``), else a ValueError saying what would fit."""
+    if not (isinstance(shape, (list, tuple)) and len(shape) == 3 and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in shape)):
+        raise ValueError(f'shape must be (C, H, W) positive ints, e.g. (3, 256, 256); got {shape!r}')
+    c, h, w = shape = tuple(int(s) for s in shape)
     if h % size_multiple or w % size_multiple:
         up = lambda n: -(-n // size_multiple) * size_multiple  # noqa: E731
         raise ValueError(f'shape {shape}: H and W must be multiples of the arch\'s size_multiple '
@@ -80,7 +83,7 @@ def count_flops(arch, shape=(3, 256, 256), seed=0, quiet=True):
     """
     from mmengine.analysis import FlopAnalyzer
 
-    shape = _check_shape(shape, getattr(arch, 'size_multiple', 1))
+    shape = check_shape(shape, getattr(arch, 'size_multiple', 1))
     device = next(iter(arch.parameters()), torch.empty(0)).device
     was_training = arch.training
     arch.eval()
@@ -129,7 +132,7 @@ def measure_speed(model, shape=(3, 256, 256), runs=5, warmup=2, device='cpu', se
     memory_method=..., shape=..., runs=..., warmup=..., clock=...)``. ``model`` is an ImageRestorer
     (any H, W: it pads).
     """
-    shape = _check_shape(shape)
+    shape = check_shape(shape)
     x = _example_input(shape, device, seed)
 
     def call():

@@ -25,7 +25,8 @@ RESTORER_ONLY_KEYS = ('bf16', 'compile')
 AUTO_TILE_MAX_PIXELS = 512 * 512
 
 
-def _is_int(value):
+def is_int(value):
+    """An integer that is not a bool (numpy integers count)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -47,7 +48,7 @@ def check_test_cfg(test_cfg, size_multiple=1):
         raise ConfigError(f"test_cfg.pad_mode={cfg['pad_mode']!r}; expected one of {PAD_MODES}")
     tile = cfg['tile']
     if tile is not None and tile != 'auto':
-        if not (_is_int(tile) and tile > 0):
+        if not (is_int(tile) and tile > 0):
             raise ConfigError(f"test_cfg.tile={tile!r}; expected None (no tiling), 'auto' (tiles "
                              'for large images only) or an int > 0')
         if tile % size_multiple:
@@ -56,14 +57,14 @@ def check_test_cfg(test_cfg, size_multiple=1):
                 f'test_cfg.tile={tile} is not a multiple of the arch\'s size_multiple {size_multiple}; '
                 f'use {lower} or {lower + size_multiple}')
     overlap = cfg['tile_overlap']
-    if not (_is_int(overlap) and overlap >= 0):
+    if not (is_int(overlap) and overlap >= 0):
         raise ConfigError(f'test_cfg.tile_overlap={overlap!r}; expected an int >= 0')
-    if _is_int(tile) and overlap >= tile:
+    if is_int(tile) and overlap >= tile:
         raise ConfigError(f'test_cfg.tile_overlap={overlap} must be smaller than test_cfg.tile={tile}')
     if tile == 'auto' and overlap >= auto_tile_side(size_multiple):
         raise ConfigError(f"test_cfg.tile_overlap={overlap} must be smaller than the tiles tile='auto' "
                          f'uses ({auto_tile_side(size_multiple)})')
-    if not (_is_int(cfg['tile_batch_size']) and cfg['tile_batch_size'] >= 1):
+    if not (is_int(cfg['tile_batch_size']) and cfg['tile_batch_size'] >= 1):
         raise ConfigError(f"test_cfg.tile_batch_size={cfg['tile_batch_size']!r}; expected an int >= 1")
     if not isinstance(cfg['self_ensemble'], bool):
         raise ConfigError(f"test_cfg.self_ensemble={cfg['self_ensemble']!r}; expected True or False")
@@ -77,7 +78,7 @@ def check_test_cfg(test_cfg, size_multiple=1):
 
 
 def check_size_multiple(size_multiple, owner='arch'):
-    if not (_is_int(size_multiple) and size_multiple >= 1):
+    if not (is_int(size_multiple) and size_multiple >= 1):
         raise ValueError(f'{owner}.size_multiple={size_multiple!r}; expected an int >= 1')
     return int(size_multiple)
 
