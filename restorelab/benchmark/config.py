@@ -26,7 +26,7 @@ import os
 from mmengine.config import Config
 
 from restorelab.evaluation.functional import check_protocol, check_quantize
-from restorelab.models.restorers.inference_utils import TEST_CFG_DEFAULTS, is_int, check_test_cfg
+from restorelab.models.restorers.inference_utils import TEST_CFG_DEFAULTS, check_test_cfg, is_int
 from restorelab.utils.errors import BenchConfigError, BenchmarkError, UserInputError
 from .cost import check_shape
 
