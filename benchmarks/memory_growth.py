@@ -128,8 +128,8 @@ def main(argv=None):
     for count in counts:
         rows.setdefault(f'tools/benchmark.py, {len(models)} models + identity', {})[count] = \
             peak_mb([sys.executable, 'tools/benchmark.py', str(bench_cfg), '--out',
-                         str(scratch / f'bench_{count}'), '--no-cost', '--no-progress',
-                         '--limit', str(count)])
+                     str(scratch / f'bench_{count}'), '--no-cost', '--no-progress',
+                     '--limit', str(count)])
         print(f'benchmark, {count} images: done', flush=True)
         name = 'restormer' if 'restormer' in models else next(iter(models))
         config, ckpt = models[name]
